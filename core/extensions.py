@@ -1,0 +1,50 @@
+"""Base classes for plugin authors: notification channels and e-invoicing backends.
+
+Payment methods have their own, richer contract in :mod:`recaudo.core.payments.method`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from recaudo.core.plugin_api import (
+    DeliveryResult,
+    EInvoiceRequest,
+    EInvoiceResult,
+    OutgoingMessage,
+    SettingField,
+    TenantInfo,
+)
+
+
+class NotificationChannel:
+    """Delivers messages to customers (email, SMS, WhatsApp…).
+
+    ``send`` must not raise for a recipient problem: it returns ``DeliveryResult(ok=False)`` so the
+    caller can record it. It may raise for transient failures (network) so the job is retried.
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    address_kind: ClassVar[str] = "email"  # which customer contact it uses: email or phone
+    settings_schema: ClassVar[tuple[SettingField, ...]] = ()
+
+    async def send(
+        self, message: OutgoingMessage, tenant: TenantInfo, settings: dict[str, Any]
+    ) -> DeliveryResult:
+        raise NotImplementedError
+
+
+class EInvoiceBackend:
+    """Issues a legal electronic invoice (e.g. a SAT CFDI) for an invoice.
+
+    ``issue`` must be idempotent for the same invoice: a retried job must not stamp twice.
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    countries: ClassVar[tuple[str, ...]] = ()
+    settings_schema: ClassVar[tuple[SettingField, ...]] = ()
+
+    async def issue(self, request: EInvoiceRequest, settings: dict[str, Any]) -> EInvoiceResult:
+        raise NotImplementedError

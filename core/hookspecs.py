@@ -1,0 +1,144 @@
+"""Every hook a Recaudo plugin can implement, in one file.
+
+Hooks are named ``recaudo_*`` so a grep finds every use. A plugin is a module or object with
+functions decorated by :data:`hookimpl` and is registered through the ``recaudo`` entry-point group;
+built-in plugins are registered the same way. Plugins are installed once per deployment and
+switched on per tenant: hooks that act for one tenant only reach the plugins that tenant enabled.
+
+Each hook is documented in ``docs/plugins.md``; a test fails when one is not.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from recaudo.config import Settings
+    from recaudo.core.extensions import EInvoiceBackend, NotificationChannel
+    from recaudo.core.payments.method import PaymentMethod
+    from recaudo.core.plugin_api import (
+        Branding,
+        InvoiceEvent,
+        PaymentEvent,
+        PluginSettingsSchema,
+        TenantInfo,
+    )
+
+PROJECT = "recaudo"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# --- lifecycle ----------------------------------------------------------------------------------
+
+
+@hookspec
+def recaudo_startup(settings: Settings) -> None:
+    """Called once when a web or worker process starts, after the database is configured.
+
+    :param settings: the process configuration (secrets included; never log it).
+    :returns: nothing. An exception is logged and the plugin is reported as failed; the host keeps
+        running without it.
+    """
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+
+@hookspec
+def recaudo_settings_schema() -> PluginSettingsSchema | None:
+    """Declare the per-tenant settings this plugin needs (API keys, bank details, toggles).
+
+    :returns: a :class:`PluginSettingsSchema` whose ``plugin`` is the plugin's entry-point name, or
+        ``None``. Fields of type ``secret`` are stored encrypted, never shown back in forms and never
+        logged. All results are collected (not firstresult).
+    """
+
+
+# --- providers ----------------------------------------------------------------------------------
+
+
+@hookspec
+def recaudo_payment_methods() -> list[PaymentMethod]:
+    """Offer payment methods (card/wallet checkout, bank transfer, cash voucher…).
+
+    :returns: a list of :class:`~recaudo.core.payments.method.PaymentMethod` instances, each with a
+        unique ``name``. All lists are concatenated. A tenant sees a method only when the plugin is
+        enabled for it and :meth:`PaymentMethod.available_for` accepts the tenant and currency.
+    """
+
+
+@hookspec
+def recaudo_einvoice_backends() -> list[EInvoiceBackend]:
+    """Offer electronic-invoicing backends (e.g. Mexico's SAT CFDI through a PAC).
+
+    :returns: a list of :class:`~recaudo.core.extensions.EInvoiceBackend` instances; concatenated.
+    """
+
+
+@hookspec
+def recaudo_notification_channels() -> list[NotificationChannel]:
+    """Offer channels that deliver messages to customers (email, SMS, WhatsApp…).
+
+    :returns: a list of :class:`~recaudo.core.extensions.NotificationChannel` instances; all lists
+        are concatenated. The one-time login link and reminders use the tenant's enabled channels.
+    """
+
+
+# --- presentation -------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def recaudo_branding(tenant: TenantInfo) -> Branding | None:
+    """Give a tenant's portal its look: display name, colours, logo, support contacts.
+
+    :param tenant: the tenant being rendered.
+    :returns: a :class:`~recaudo.core.plugin_api.Branding` or ``None`` to let the next plugin
+        decide. firstresult: the first non-``None`` answer wins, so a third-party theme enabled for
+        a tenant overrides the built-in one. Values are untrusted and validated by the host.
+    """
+
+
+@hookspec
+def recaudo_template_dirs() -> list[str]:
+    """Add folders of Jinja2 templates (a plugin's pages, or overrides of built-in templates).
+
+    :returns: absolute folder paths; all lists are concatenated and searched before the built-in
+        templates, in plugin registration order.
+    """
+
+
+@hookspec
+def recaudo_routes() -> list[Any]:
+    """Add HTTP route handlers (Litestar handlers or controllers) to the web app.
+
+    Plugins use this for their own pages and callbacks, e.g. the sandbox gateway's checkout page.
+    Handlers must resolve the tenant themselves through ``recaudo.tenants`` helpers.
+
+    :returns: a list of Litestar route handlers; concatenated.
+    """
+
+
+# --- domain events ------------------------------------------------------------------------------
+
+
+@hookspec
+def recaudo_invoice_event(event: InvoiceEvent) -> None:
+    """An invoice was created, paid, reopened or voided (called after the change is committed).
+
+    :param event: what happened, with the tenant and the invoice's new balance.
+    :returns: nothing. Only plugins enabled for the event's tenant are called; exceptions are
+        logged and never undo the change.
+    """
+
+
+@hookspec
+def recaudo_payment_event(event: PaymentEvent) -> None:
+    """A payment changed status: approved, rejected, refunded, charged back (after commit).
+
+    :param event: what happened, with the tenant, amount and method.
+    :returns: nothing. Only plugins enabled for the event's tenant are called; exceptions are
+        logged and never undo the change.
+    """

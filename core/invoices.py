@@ -1,0 +1,124 @@
+"""Invoices and their lines. Amounts are integer minor units in the invoice's currency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from recaudo.core.money import MoneyError, check_currency
+from recaudo.core.tables import Customer, Invoice, InvoiceLine
+from recaudo.tenants.scoped import TenantScope
+
+
+class InvoiceError(ValueError):
+    """Invalid invoice data; the message names the field."""
+
+
+@dataclass(frozen=True)
+class NewLine:
+    description: str
+    quantity: int
+    unit_amount: int
+
+
+@dataclass(frozen=True)
+class NewInvoice:
+    customer_id: int
+    number: str
+    issue_date: date
+    due_date: date
+    currency: str
+    lines: tuple[NewLine, ...]
+    tax: int = 0
+    description: str = ""
+    external_id: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def status_for(total: int, applied: int, voided: bool = False) -> str:
+    """The status an invoice's numbers imply; the one rule every writer uses."""
+    if voided:
+        return "void"
+    if applied <= 0:
+        return "open"
+    if applied >= total:
+        return "paid"
+    return "partially_paid"
+
+
+def validate_invoice(data: NewInvoice) -> None:
+    if not data.number.strip() or len(data.number) > 64:
+        raise InvoiceError("number: required, at most 64 characters")
+    try:
+        check_currency(data.currency)
+    except MoneyError as exc:
+        raise InvoiceError(f"currency: {exc}") from None
+    if data.due_date < data.issue_date:
+        raise InvoiceError("due_date: before issue_date")
+    if not data.lines:
+        raise InvoiceError("lines: an invoice needs at least one line")
+    for i, line in enumerate(data.lines, 1):
+        if not line.description.strip():
+            raise InvoiceError(f"line {i}: description required")
+        if not isinstance(line.quantity, int) or line.quantity <= 0:
+            raise InvoiceError(f"line {i}: quantity must be a positive whole number")
+        if not isinstance(line.unit_amount, int) or line.unit_amount < 0:
+            raise InvoiceError(f"line {i}: unit amount must be zero or more minor units")
+    if not isinstance(data.tax, int) or data.tax < 0:
+        raise InvoiceError("tax: must be zero or more minor units")
+
+
+async def create_invoice(scope: TenantScope, data: NewInvoice) -> Invoice:
+    validate_invoice(data)
+    customer = await scope.get(Customer, data.customer_id)
+    if customer is None:
+        raise InvoiceError(f"customer {data.customer_id}: not found")
+    if await scope.exists(Invoice).where(Invoice.number == data.number.strip()):
+        raise InvoiceError(f"number {data.number!r}: already used")
+    subtotal = sum(line.quantity * line.unit_amount for line in data.lines)
+    total = subtotal + data.tax
+    if total <= 0:
+        raise InvoiceError("total: must be more than zero")
+    invoice = Invoice(
+        customer=customer.id,
+        number=data.number.strip(),
+        issue_date=data.issue_date,
+        due_date=data.due_date,
+        currency=check_currency(data.currency),
+        subtotal=subtotal,
+        tax=data.tax,
+        total=total,
+        amount_applied=0,
+        status="open",
+        description=data.description,
+        external_id=data.external_id,
+    )
+    await scope.add(invoice)
+    await scope.add(
+        *[
+            InvoiceLine(
+                invoice=invoice.id,
+                position=i,
+                description=line.description,
+                quantity=line.quantity,
+                unit_amount=line.unit_amount,
+                amount=line.quantity * line.unit_amount,
+            )
+            for i, line in enumerate(data.lines)
+        ]
+    )
+    return invoice
+
+
+def age_bucket(due: date, today: date) -> str:
+    """Aging bucket used by the statement and KPIs: current, 1-30, 31-60, 61-90, 90+."""
+    days = (today - due).days
+    if days <= 0:
+        return "current"
+    if days <= 30:
+        return "1-30"
+    if days <= 60:
+        return "31-60"
+    if days <= 90:
+        return "61-90"
+    return "90+"

@@ -1,0 +1,111 @@
+"""Exact money: integer minor units plus an ISO 4217 code.
+
+Currency exponents come from babel's CLDR data (CLP and COP have 0 digits, MXN and USD 2), so a
+decimal amount typed by a person is converted once, exactly, and rejected if it has more digits
+than the currency allows. Floats never appear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from babel.core import Locale
+from babel.numbers import format_currency, get_currency_precision, list_currencies
+
+_KNOWN = frozenset(list_currencies())
+
+
+class MoneyError(ValueError):
+    """An amount or currency a person supplied is not valid money."""
+
+
+def check_currency(code: str) -> str:
+    code = (code or "").strip().upper()
+    if code not in _KNOWN or len(code) != 3:
+        raise MoneyError(f"unknown ISO 4217 currency code {code!r}")
+    return code
+
+
+def exponent(currency: str) -> int:
+    """Number of minor-unit digits for ``currency`` (CLDR cash-agnostic precision)."""
+    return int(get_currency_precision(check_currency(currency)))
+
+
+@dataclass(frozen=True, order=True)
+class Money:
+    currency: str
+    amount: int  # minor units
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
+            raise MoneyError("money amounts are integers in minor units")
+        object.__setattr__(self, "currency", check_currency(self.currency))
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(currency, 0)
+
+    @classmethod
+    def parse(cls, text: str | Decimal | int, currency: str) -> Money:
+        """Parse a human amount such as ``"1234.50"`` into minor units, exactly.
+
+        Thousands separators are not guessed: ``"1,5"`` is rejected rather than silently read as
+        1.5 or 15, because both readings occur in Latin America.
+        """
+        digits = exponent(currency)
+        try:
+            value = text if isinstance(text, Decimal) else Decimal(str(text).strip())
+        except InvalidOperation:
+            raise MoneyError(f"{text!r} is not an amount") from None
+        if not value.is_finite():
+            raise MoneyError(f"{text!r} is not an amount")
+        scaled = value.scaleb(digits)
+        if scaled != scaled.to_integral_value():
+            raise MoneyError(f"{currency} amounts have at most {digits} decimal digits: {text!r}")
+        return cls(currency, int(scaled))
+
+    def to_decimal(self) -> Decimal:
+        return Decimal(self.amount).scaleb(-exponent(self.currency))
+
+    def format(self, locale: str | Locale = "es_MX") -> str:
+        return format_currency(self.to_decimal(), self.currency, locale=str(locale).replace("-", "_"))
+
+    def _same(self, other: Money) -> None:
+        if not isinstance(other, Money):
+            raise TypeError("can only combine Money with Money")
+        if other.currency != self.currency:
+            raise MoneyError(f"cannot mix {self.currency} and {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.currency, self.amount + other.amount)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.currency, self.amount - other.amount)
+
+    def __neg__(self) -> Money:
+        return Money(self.currency, -self.amount)
+
+    def __bool__(self) -> bool:
+        return self.amount != 0
+
+    def __str__(self) -> str:
+        return f"{self.to_decimal()} {self.currency}"
+
+
+def format_minor(amount: int, currency: str, locale: str = "es_MX") -> str:
+    """Format integer minor units for display in ``locale``."""
+    return Money(currency, amount).format(locale)
+
+
+def split_evenly(total: int, parts: int) -> list[int]:
+    """Split ``total`` minor units into ``parts`` amounts that differ by at most one unit.
+
+    The remainder goes to the first parts, so the sum is always exactly ``total``.
+    """
+    if parts <= 0:
+        raise MoneyError("cannot split into zero parts")
+    base, remainder = divmod(total, parts)
+    return [base + (1 if i < remainder else 0) for i in range(parts)]

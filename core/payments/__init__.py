@@ -1,0 +1,1 @@
+"""Payments: the payment-method contract, the lifecycle, allocation and the ledger."""

@@ -1,0 +1,186 @@
+"""The contract a payment-method plugin implements.
+
+Lifecycle, from the host's side:
+
+1. The customer chooses invoices (or an amount) and a method; the host creates a ``Payment`` row in
+   status ``pending`` with an idempotency key, then calls :meth:`PaymentMethod.start_checkout`.
+2. ``start_checkout`` talks to the provider and returns a :class:`CheckoutResult`: a redirect to a
+   hosted checkout, instructions (a voucher, bank details, a QR) or a form to show. It must never
+   mark money as received: only provider events do that.
+3. The provider notifies ``POST /hooks/<plugin>/<tenant>``. The host calls
+   :meth:`verify_webhook` (reject forged or stale calls), then :meth:`parse_webhook` to get event
+   references, stores the raw event in the inbox with a job in one transaction, and answers 200.
+4. A worker calls :meth:`fetch_status` for the authoritative state and applies it; the same state
+   applied twice changes nothing. :meth:`search_by_reference` recovers notifications that never
+   arrived.
+5. Staff may :meth:`refund`; provider refunds and chargebacks also arrive as events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from recaudo.core.money import Money
+from recaudo.core.plugin_api import SettingField, TenantInfo
+
+# Our statuses. Providers' vocabularies are mapped onto these by each plugin.
+PAYMENT_STATUSES = (
+    "pending",
+    "in_process",
+    "approved",
+    "rejected",
+    "cancelled",
+    "expired",
+    "refunded",
+    "partially_refunded",
+    "charged_back",
+)
+
+
+class WebhookRejected(Exception):
+    """The notification is forged, stale or malformed. The endpoint answers 401 and stores nothing."""
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """An incoming HTTP notification, framework-free."""
+
+    headers: dict[str, str]  # lower-cased names
+    query: dict[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class EventRef:
+    """What a notification is about. ``event_key`` deduplicates deliveries of the same event."""
+
+    event_key: str
+    provider_payment_id: str | None = None
+    our_payment_id: int | None = None
+    topic: str = "payment"
+
+
+@dataclass(frozen=True)
+class ProviderPayment:
+    """The provider's authoritative view of one payment."""
+
+    provider_payment_id: str
+    status: str  # one of PAYMENT_STATUSES
+    amount: Money
+    amount_refunded: int = 0
+    provider_status: str = ""
+    provider_status_detail: str = ""
+    our_payment_id: int | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CheckoutContext:
+    """Everything ``start_checkout`` may use. URLs are absolute and tenant-specific."""
+
+    tenant: TenantInfo
+    payment_id: int
+    idempotency_key: str
+    amount: Money
+    description: str
+    customer_name: str
+    customer_email: str
+    return_url: str
+    notification_url: str
+    items: tuple[tuple[str, Money], ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)
+    option: str = ""  # a sub-method the customer picked, e.g. "oxxo"
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    """How the customer continues: go to ``redirect_url``, read ``instructions``, or fill ``form``."""
+
+    kind: Literal["redirect", "instructions", "form"]
+    redirect_url: str = ""
+    instructions: dict[str, Any] = field(default_factory=dict)
+    form: dict[str, Any] = field(default_factory=dict)
+    provider_payment_id: str | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    ok: bool
+    provider_refund_id: str = ""
+    amount: int = 0
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Fee:
+    """A fee shown to the customer before paying (informative; the provider charges it)."""
+
+    label: str
+    amount: Money | None = None
+    percent_bp: int = 0  # basis points
+
+
+class PaymentMethod:
+    """Base class for payment-method plugins. Override what your provider supports.
+
+    Methods receive the tenant's plugin settings (secrets decrypted) and must not store them.
+    Card data never passes through Recaudo: use hosted checkout or provider tokens.
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    icon: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    countries: ClassVar[tuple[str, ...]] = ()  # empty: everywhere
+    currencies: ClassVar[tuple[str, ...]] = ()  # empty: any currency
+    options: ClassVar[tuple[tuple[str, str], ...]] = ()  # sub-methods: (code, label)
+    settings_schema: ClassVar[tuple[SettingField, ...]] = ()
+    supports_refunds: ClassVar[bool] = False
+    supports_saved_instruments: ClassVar[bool] = False
+
+    def available_for(self, tenant: TenantInfo, currency: str) -> bool:
+        return (not self.countries or tenant.country in self.countries) and (
+            not self.currencies or currency in self.currencies
+        )
+
+    def fees(self, amount: Money, settings: dict[str, Any]) -> list[Fee]:
+        return []
+
+    async def start_checkout(self, ctx: CheckoutContext) -> CheckoutResult:
+        """Prepare the provider side. You may NOT do anything here that marks money as received."""
+        raise NotImplementedError
+
+    def verify_webhook(self, request: WebhookRequest, settings: dict[str, Any]) -> None:
+        """Raise :class:`WebhookRejected` unless the request is genuine and fresh."""
+        raise WebhookRejected(f"{self.name} does not accept webhooks")
+
+    def parse_webhook(self, request: WebhookRequest, settings: dict[str, Any]) -> list[EventRef]:
+        """Turn a verified notification into event references (no I/O)."""
+        return []
+
+    async def fetch_status(
+        self, provider_payment_id: str, settings: dict[str, Any]
+    ) -> ProviderPayment:
+        """Ask the provider for the authoritative state of one payment."""
+        raise NotImplementedError
+
+    async def search_by_reference(
+        self, our_payment_id: int, settings: dict[str, Any]
+    ) -> list[ProviderPayment]:
+        """Find provider payments for one of ours (recovers lost notifications)."""
+        return []
+
+    async def refund(
+        self,
+        provider_payment_id: str,
+        amount: Money,
+        idempotency_key: str,
+        settings: dict[str, Any],
+    ) -> RefundResult:
+        return RefundResult(ok=False, error=f"{self.name} does not support refunds")

@@ -1,0 +1,132 @@
+"""The plugin manager: loads plugins from the ``recaudo`` entry-point group, once, explicitly.
+
+A plugin that fails to import is recorded (and logged), never fatal to the host; ``recaudo plugins
+list`` shows it with its error. Per-tenant hooks are called through :meth:`PluginHost.for_tenant`,
+which leaves out plugins the tenant has not enabled.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from recaudo.core import hookspecs
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "recaudo"
+
+
+@dataclass(frozen=True)
+class PluginRecord:
+    name: str
+    source: str  # "builtin" for recaudo's own, else the distribution that ships it
+    module: str
+    version: str
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+class PluginHost:
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.records: dict[str, PluginRecord] = {}
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    def register(self, plugin: object, name: str, source: str = "builtin", version: str = "") -> None:
+        """Register a plugin object explicitly (tests and embedders use this)."""
+        module = getattr(plugin, "__name__", type(plugin).__name__)
+        try:
+            self.pm.register(plugin, name=name)
+        except Exception as exc:  # a broken hookimpl signature must not take the host down
+            log.exception("plugin %s could not be registered", name)
+            self.records[name] = PluginRecord(name, source, module, version, error=str(exc))
+            return
+        self.records[name] = PluginRecord(name, source, module, version)
+
+    def load_entry_points(self, eps: Iterable[EntryPoint] | None = None) -> None:
+        """Load every ``recaudo`` entry point once; failures are recorded, not raised."""
+        for ep in eps if eps is not None else entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name in self.records:
+                continue
+            dist = ep.dist
+            dist_name = dist.metadata["Name"] if dist is not None else "?"
+            version = dist.version if dist is not None else ""
+            source = "builtin" if dist_name == "recaudo" else dist_name
+            try:
+                obj = ep.load()
+            except Exception as exc:
+                log.error("plugin %s (%s) failed to import: %s", ep.name, ep.value, exc)
+                self.records[ep.name] = PluginRecord(
+                    ep.name, source, ep.value, version, error=f"{type(exc).__name__}: {exc}"
+                )
+                continue
+            self.register(obj, ep.name, source, version)
+
+    def names(self) -> list[str]:
+        return [name for name, rec in self.records.items() if rec.ok]
+
+    def get(self, name: str) -> ModuleType | object | None:
+        return self.pm.get_plugin(name)
+
+    def for_tenant(self, enabled: Iterable[str], hook_name: str) -> Any:
+        """A caller of ``hook_name`` that reaches only the plugins in ``enabled``."""
+        allowed = set(enabled)
+        remove = [
+            plugin
+            for name, plugin in self.pm.list_name_plugin()
+            if name not in allowed and plugin is not None
+        ]
+        if not remove:
+            return getattr(self.pm.hook, hook_name)
+        return self.pm.subset_hook_caller(hook_name, remove_plugins=remove)
+
+    def provided(self, hook_name: str) -> list[tuple[str, Any]]:
+        """``(plugin name, item)`` for every item a list-returning, argument-less hook offers.
+
+        Knowing which plugin offered a payment method or channel is what lets the host honour
+        per-tenant enablement. A plugin whose hook raises is logged and skipped.
+        """
+        found: list[tuple[str, Any]] = []
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            try:
+                items = impl.function()
+            except Exception:
+                log.exception("plugin %s failed in %s", impl.plugin_name, hook_name)
+                continue
+            if items is None:
+                continue
+            for item in items if isinstance(items, list | tuple) else [items]:
+                found.append((impl.plugin_name, item))
+        return found
+
+
+_host: PluginHost | None = None
+
+
+def get_host() -> PluginHost:
+    """The process-wide host, loading entry points on first use."""
+    global _host
+    if _host is None:
+        _host = PluginHost()
+        _host.load_entry_points()
+    return _host
+
+
+def set_host(host: PluginHost | None) -> None:
+    """Replace the process-wide host (tests register plugins explicitly this way)."""
+    global _host
+    _host = host

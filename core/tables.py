@@ -1,0 +1,341 @@
+"""Tenant-owned tables of the domain.
+
+Every table mixes in :class:`~recaudo.tenants.models.TenantOwned`, so each row carries its tenant.
+Money columns are ``BigInt`` minor units next to an ISO 4217 ``currency`` column. Uniqueness that
+protects money (idempotency keys, provider payment ids, provider events, outbox keys) is enforced by
+the database, not only by application checks.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    BigInt,
+    Boolean,
+    Bytea,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+from recaudo.tenants.models import TenantOwned
+
+INVOICE_STATUSES = ("open", "partially_paid", "paid", "void")
+STAFF_ROLES = ("owner", "collector", "viewer")
+
+
+# Uniqueness that protects money and identity, created as unique indexes (portable to SQLite,
+# which cannot add constraints to an existing table). Migrations spell the same statements out.
+UNIQUE_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("staff_user", ("tenant", "email")),
+    ("customer", ("tenant", "number")),
+    ("invoice", ("tenant", "number")),
+    ("payment", ("tenant", "idempotency_key")),
+    ("payment", ("method", "provider_payment_id")),
+    ("provider_event", ("tenant", "plugin", "event_key")),
+    ("outbox_job", ("tenant", "key")),
+    ("plan_installment", ("plan", "number")),
+    ("plugin_setting", ("tenant", "plugin")),
+)
+
+
+# --- people -------------------------------------------------------------------------------------
+
+
+class StaffUser(TenantOwned, Table, tablename="staff_user"):
+    """Someone who works a tenant's back office. Passwords are argon2 hashes."""
+
+    email = Varchar(length=254)
+    name = Varchar(length=200, default="")
+    password_hash = Varchar(length=200)
+    role = Varchar(length=20, default="viewer")
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+
+
+class Customer(TenantOwned, Table, tablename="customer"):
+    """A tenant's debtor. Has no password: the portal is reached through one-time links."""
+
+    number = Varchar(length=64)
+    name = Varchar(length=200)
+    tax_id = Varchar(length=32, default="")
+    tax_country = Varchar(length=2, default="")
+    email = Varchar(length=254, default="", index=True)
+    phone = Varchar(length=32, default="", index=True)
+    preferred_channel = Varchar(length=20, default="email")
+    locale = Varchar(length=10, default="")
+    # Reminder consents: {"channels": [...], "quiet_hours": [start, end], "updated_at": iso}
+    consents = JSON(default="{}")
+    payment_reference = Varchar(length=40, default="")
+    created_at = Timestamptz()
+
+
+# --- invoices -----------------------------------------------------------------------------------
+
+
+class Invoice(TenantOwned, Table, tablename="invoice"):
+    """An amount a customer owes. ``amount_applied`` is maintained with the allocations."""
+
+    customer = ForeignKey(Customer, on_delete=OnDelete.restrict, index=True)
+    number = Varchar(length=64)
+    issue_date = Date()
+    due_date = Date(index=True)
+    currency = Varchar(length=3)
+    subtotal = BigInt(default=0)
+    tax = BigInt(default=0)
+    total = BigInt(default=0)
+    amount_applied = BigInt(default=0)
+    status = Varchar(length=20, default="open", index=True)
+    description = Varchar(length=500, default="")
+    external_id = Varchar(length=100, null=True, default=None)
+    disputed = Boolean(default=False)
+    plan_id = BigInt(null=True, default=None)  # set while a payment plan covers the invoice
+    einvoice_backend = Varchar(length=50, default="")
+    einvoice_uuid = Varchar(length=64, default="")
+    einvoice_status = Varchar(length=20, default="")
+    einvoice_xml = Text(default="")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+    @property
+    def balance(self) -> int:
+        return int(self.total) - int(self.amount_applied)
+
+
+class InvoiceLine(TenantOwned, Table, tablename="invoice_line"):
+    invoice = ForeignKey(Invoice, on_delete=OnDelete.cascade, index=True)
+    position = Integer(default=0)
+    description = Varchar(length=500)
+    quantity = Integer(default=1)
+    unit_amount = BigInt()
+    amount = BigInt()
+
+
+# --- payments -----------------------------------------------------------------------------------
+
+
+class Payment(TenantOwned, Table, tablename="payment"):
+    """Money a customer sends (or tries to) through one payment-method plugin."""
+
+    customer = ForeignKey(Customer, on_delete=OnDelete.restrict, index=True)
+    method = Varchar(length=50)
+    status = Varchar(length=20, default="pending", index=True)
+    currency = Varchar(length=3)
+    amount = BigInt()
+    amount_refunded = BigInt(default=0)
+    idempotency_key = Varchar(length=100)
+    provider_payment_id = Varchar(length=100, null=True, default=None)
+    provider_status = Varchar(length=50, default="")
+    provider_status_detail = Varchar(length=100, default="")
+    # Invoice ids the customer chose, in order; empty means oldest due first.
+    requested_invoices = JSON(default="[]")
+    checkout = JSON(default="{}")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class PaymentTransition(TenantOwned, Table, tablename="payment_transition"):
+    """One status change of a payment and where it came from (webhook, poll, staff, bank)."""
+
+    payment = ForeignKey(Payment, on_delete=OnDelete.cascade, index=True)
+    from_status = Varchar(length=20)
+    to_status = Varchar(length=20)
+    source = Varchar(length=30)
+    detail = Varchar(length=500, default="")
+    created_at = Timestamptz()
+
+
+class Allocation(TenantOwned, Table, tablename="allocation"):
+    """Part of a payment applied to an invoice; ``reversed_amount`` records refunds/chargebacks."""
+
+    payment = ForeignKey(Payment, on_delete=OnDelete.restrict, index=True)
+    invoice = ForeignKey(Invoice, on_delete=OnDelete.restrict, index=True)
+    amount = BigInt()
+    reversed_amount = BigInt(default=0)
+    created_at = Timestamptz()
+
+
+class CreditEntry(TenantOwned, Table, tablename="credit_entry"):
+    """Customer credit ledger: overpayments add, applications and refunds subtract."""
+
+    customer = ForeignKey(Customer, on_delete=OnDelete.restrict, index=True)
+    currency = Varchar(length=3)
+    amount = BigInt()
+    payment = ForeignKey(Payment, on_delete=OnDelete.restrict, null=True, default=None)
+    invoice = ForeignKey(Invoice, on_delete=OnDelete.restrict, null=True, default=None)
+    reason = Varchar(length=50)
+    created_at = Timestamptz()
+
+
+class ProviderEvent(TenantOwned, Table, tablename="provider_event"):
+    """Webhook inbox: the raw, verified notification, stored before anything acts on it."""
+
+    plugin = Varchar(length=50)
+    event_key = Varchar(length=200)
+    payload = Text()
+    status = Varchar(length=20, default="received")
+    error = Text(default="")
+    received_at = Timestamptz()
+    processed_at = Timestamptz(null=True, default=None)
+
+
+# --- plans and promises -------------------------------------------------------------------------
+
+
+class PaymentPlan(TenantOwned, Table, tablename="payment_plan"):
+    customer = ForeignKey(Customer, on_delete=OnDelete.restrict, index=True)
+    status = Varchar(length=20, default="active")  # active, completed, cancelled, review
+    currency = Varchar(length=3)
+    total = BigInt()
+    down_payment = BigInt(default=0)
+    installments_count = Integer()
+    invoice_ids = JSON(default="[]")
+    reason = Varchar(length=30, default="")
+    created_at = Timestamptz()
+
+
+class PlanInstallment(TenantOwned, Table, tablename="plan_installment"):
+    plan = ForeignKey(PaymentPlan, on_delete=OnDelete.cascade, index=True)
+    number = Integer()
+    due_date = Date()
+    amount = BigInt()
+    amount_paid = BigInt(default=0)
+    status = Varchar(length=20, default="open")
+
+
+class HardshipRequest(TenantOwned, Table, tablename="hardship_request"):
+    """A "No puedo pagar" answer: why, and what the customer chose (plan, promise, review)."""
+
+    customer = ForeignKey(Customer, on_delete=OnDelete.restrict, index=True)
+    reason = Varchar(length=30)
+    message = Text(default="")
+    outcome = Varchar(length=20, default="review")  # plan, promise, review
+    promise_date = Date(null=True, default=None)
+    plan = ForeignKey(PaymentPlan, null=True, default=None)
+    status = Varchar(length=20, default="open")
+    created_at = Timestamptz()
+
+
+# --- portal access and help ---------------------------------------------------------------------
+
+
+class MagicLink(TenantOwned, Table, tablename="magic_link"):
+    """A one-time portal login link; only the SHA-256 of the token is stored."""
+
+    customer = ForeignKey(Customer, on_delete=OnDelete.cascade, index=True)
+    token_hash = Varchar(length=64, unique=True)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    target = Varchar(length=300, default="")
+    created_at = Timestamptz()
+
+
+class PortalSession(TenantOwned, Table, tablename="portal_session"):
+    """A server-side session (customer or staff); the cookie holds only a random id."""
+
+    session_hash = Varchar(length=64, unique=True)
+    kind = Varchar(length=10)  # customer, staff
+    subject_id = BigInt()
+    csrf_token = Varchar(length=64)
+    expires_at = Timestamptz()
+    created_at = Timestamptz()
+
+
+class Dispute(TenantOwned, Table, tablename="dispute"):
+    invoice = ForeignKey(Invoice, on_delete=OnDelete.cascade, index=True)
+    customer = ForeignKey(Customer, on_delete=OnDelete.cascade)
+    reason = Varchar(length=50)
+    message = Text(default="")
+    status = Varchar(length=20, default="open")
+    created_at = Timestamptz()
+
+
+class PaymentProof(TenantOwned, Table, tablename="payment_proof"):
+    """A receipt a customer uploads for a transfer made outside the portal; staff decide."""
+
+    customer = ForeignKey(Customer, on_delete=OnDelete.cascade, index=True)
+    invoice_ids = JSON(default="[]")
+    currency = Varchar(length=3)
+    amount = BigInt()
+    filename = Varchar(length=200)
+    content_type = Varchar(length=100)
+    content = Bytea()
+    status = Varchar(length=20, default="pending")
+    decision_reason = Varchar(length=500, default="")
+    payment = ForeignKey(Payment, null=True, default=None)
+    created_at = Timestamptz()
+
+
+class FaqEntry(TenantOwned, Table, tablename="faq_entry"):
+    locale = Varchar(length=10, default="es")
+    question = Varchar(length=300)
+    answer = Text()
+    position = Integer(default=0)
+
+
+class Ticket(TenantOwned, Table, tablename="ticket"):
+    customer = ForeignKey(Customer, null=True, default=None)
+    name = Varchar(length=200, default="")
+    contact = Varchar(length=254, default="")
+    subject = Varchar(length=200)
+    message = Text()
+    status = Varchar(length=20, default="open")
+    created_at = Timestamptz()
+
+
+class ChatMessage(TenantOwned, Table, tablename="chat_message"):
+    """Live chat lives in the database so every web process sees every message."""
+
+    customer = ForeignKey(Customer, on_delete=OnDelete.cascade, index=True)
+    sender = Varchar(length=10)  # customer, staff
+    staff = ForeignKey(StaffUser, null=True, default=None)
+    body = Text()
+    created_at = Timestamptz()
+
+
+# --- operations ---------------------------------------------------------------------------------
+
+
+class AuditEvent(TenantOwned, Table, tablename="audit_event"):
+    actor = Varchar(length=100)
+    action = Varchar(length=100)
+    subject = Varchar(length=100, default="")
+    data = JSON(default="{}")
+    created_at = Timestamptz()
+
+
+class OutboxJob(TenantOwned, Table, tablename="outbox_job"):
+    """A job committed in the same transaction as the state change that caused it.
+
+    The relay hands pending jobs to the broker and re-sends those not finished in time, so a
+    crash or a lost broker message delays work but never loses it. ``key`` makes enqueueing
+    idempotent.
+    """
+
+    key = Varchar(length=200)
+    actor = Varchar(length=100)
+    payload = JSON(default="{}")
+    status = Varchar(length=20, default="pending", index=True)  # pending, sent, done, failed
+    attempts = Integer(default=0)
+    available_at = Timestamptz()
+    sent_at = Timestamptz(null=True, default=None)
+    done_at = Timestamptz(null=True, default=None)
+    last_error = Text(default="")
+    created_at = Timestamptz()
+
+
+class NotificationLog(TenantOwned, Table, tablename="notification_log"):
+    """What a notification channel sent (kept for staff and for the development outbox)."""
+
+    channel = Varchar(length=30)
+    recipient = Varchar(length=254)
+    subject = Varchar(length=300, default="")
+    body_text = Text(default="")
+    body_html = Text(default="")
+    status = Varchar(length=20, default="sent")
+    created_at = Timestamptz()

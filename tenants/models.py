@@ -1,0 +1,60 @@
+"""Tables owned by the platform itself: tenants, their domains and per-tenant plugin settings."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    OnDelete,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+TENANT_STATUSES = ("active", "suspended")
+
+
+class Tenant(Table, tablename="tenant"):
+    """A business that collects from its customers through its own branded portal."""
+
+    slug = Varchar(length=63, unique=True, index=True)
+    name = Varchar(length=200)
+    country = Varchar(length=2)  # ISO 3166-1 alpha-2
+    currency = Varchar(length=3)  # ISO 4217
+    locale = Varchar(length=10, default="es_MX")
+    timezone = Varchar(length=64, default="America/Mexico_City")
+    status = Varchar(length=20, default="active")
+    branding = JSON(default="{}")
+    # Policy knobs (payment plans, bank details…) that a tenant's staff edit.
+    policy = JSON(default="{}")
+    created_at = Timestamptz()
+
+
+class TenantDomain(Table, tablename="tenant_domain"):
+    """A custom domain (e.g. ``pagos.ferreteria.mx``) that serves one tenant's portal."""
+
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.cascade, index=True)
+    domain = Varchar(length=253, unique=True, index=True)
+
+
+class TenantOwned:
+    """Mixin for every tenant-owned table: the tenant column is part of the row, always.
+
+    Reads and writes go through :class:`recaudo.tenants.scoped.TenantScope`, which adds the
+    tenant filter; a test lists every subclass and proves one tenant never sees another's rows.
+    """
+
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.cascade, index=True, null=False)
+
+
+class PluginSetting(TenantOwned, Table, tablename="plugin_setting"):
+    """A plugin switched on (or off) for one tenant, with its settings.
+
+    Secret fields are stored encrypted with a key derived from ``RECAUDO_SECRET_KEY``.
+    """
+
+    plugin = Varchar(length=100)
+    enabled = Boolean(default=False)
+    settings = JSON(default="{}")
+    updated_at = Timestamptz()

@@ -1,0 +1,117 @@
+"""Per-tenant plugin switches and settings; secret fields are encrypted at rest.
+
+The encryption key is derived from ``RECAUDO_SECRET_KEY`` (HKDF-SHA256 → Fernet), so a database
+dump alone does not reveal a tenant's provider credentials.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from recaudo.core.jsonfield import loads
+from recaudo.core.plugin_api import PluginSettingsSchema
+from recaudo.tenants.models import PluginSetting
+from recaudo.tenants.scoped import TenantScope
+
+_PREFIX = "enc:"
+
+
+class SettingsError(ValueError):
+    """A plugin setting is missing or of the wrong type; the message names the field."""
+
+
+def _fernet(secret_key: str) -> Fernet:
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=b"recaudo", info=b"plugin-settings"
+    ).derive(secret_key.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def encrypt(value: str, secret_key: str) -> str:
+    return _PREFIX + _fernet(secret_key).encrypt(value.encode()).decode()
+
+
+def decrypt(value: str, secret_key: str) -> str:
+    if not value.startswith(_PREFIX):
+        return value
+    try:
+        return _fernet(secret_key).decrypt(value[len(_PREFIX) :].encode()).decode()
+    except InvalidToken:
+        raise SettingsError("a secret setting cannot be decrypted: was RECAUDO_SECRET_KEY changed?") from None
+
+
+def clean_settings(schema: PluginSettingsSchema | None, values: dict[str, Any]) -> dict[str, Any]:
+    """Validate values against the plugin's schema (unknown keys are dropped)."""
+    if schema is None:
+        return {}
+    out: dict[str, Any] = {}
+    for f in schema.fields:
+        raw = values.get(f.name, f.default)
+        if raw in (None, ""):
+            if f.required:
+                raise SettingsError(f"{schema.plugin}.{f.name}: required")
+            continue
+        if f.type == "integer":
+            try:
+                raw = int(raw)
+            except (TypeError, ValueError):
+                raise SettingsError(f"{schema.plugin}.{f.name}: must be a whole number") from None
+        elif f.type == "boolean":
+            raw = raw in (True, "1", "true", "on", "yes")
+        elif f.type == "choice" and raw not in f.choices:
+            raise SettingsError(f"{schema.plugin}.{f.name}: must be one of {', '.join(f.choices)}")
+        else:
+            raw = str(raw)
+        out[f.name] = raw
+    return out
+
+
+async def set_plugin(
+    scope: TenantScope,
+    plugin: str,
+    *,
+    enabled: bool,
+    settings: dict[str, Any] | None = None,
+    schema: PluginSettingsSchema | None = None,
+    secret_key: str = "",
+) -> None:
+    """Switch a plugin on or off for a tenant and store its (validated) settings."""
+    stored: dict[str, Any] = {}
+    if settings is not None:
+        cleaned = clean_settings(schema, settings) if schema else dict(settings)
+        secrets = {f.name for f in schema.fields if f.secret} if schema else set()
+        for key, value in cleaned.items():
+            stored[key] = encrypt(str(value), secret_key) if key in secrets else value
+    row = await scope.objects(PluginSetting).where(PluginSetting.plugin == plugin).first()
+    if row is None:
+        await scope.add(PluginSetting(plugin=plugin, enabled=enabled, settings=stored))
+        return
+    row.enabled = enabled
+    if settings is not None:
+        row.settings = stored
+    await scope.save(row)
+
+
+async def enabled_plugins(scope: TenantScope) -> list[str]:
+    rows = await scope.select(PluginSetting, PluginSetting.plugin).where(
+        PluginSetting.enabled == True  # noqa: E712 - Piccolo needs the comparison
+    )
+    return [r["plugin"] for r in rows]
+
+
+async def plugin_settings(scope: TenantScope, plugin: str, secret_key: str) -> dict[str, Any]:
+    """A plugin's settings for this tenant with secrets decrypted (pass to the plugin, never log)."""
+    row = await scope.select(PluginSetting, PluginSetting.settings).where(
+        PluginSetting.plugin == plugin
+    ).first()
+    if row is None:
+        return {}
+    values = loads(row["settings"], {})
+    return {
+        k: decrypt(v, secret_key) if isinstance(v, str) else v for k, v in (values or {}).items()
+    }

@@ -1,0 +1,49 @@
+"""Find the tenant a request is for: ``/t/<slug>/`` prefix, ``<slug>.<base host>``, or a custom domain.
+
+The path prefix works everywhere (tests, the demo, a single-host install); subdomains and custom
+domains are what a production deployment uses.
+"""
+
+from __future__ import annotations
+
+import re
+
+from recaudo.tenants.models import Tenant, TenantDomain
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+RESERVED_SLUGS = frozenset({"www", "api", "admin", "static", "hooks", "health", "t", "dev"})
+
+
+def valid_slug(slug: str) -> bool:
+    return bool(SLUG_RE.match(slug)) and slug not in RESERVED_SLUGS
+
+
+def slug_from_host(host: str, base_host: str) -> str | None:
+    """``acme.recaudo.example`` → ``acme`` when the base host is ``recaudo.example``."""
+    host = host.split(":", 1)[0].lower().rstrip(".")
+    suffix = "." + base_host.lower()
+    if host.endswith(suffix):
+        candidate = host[: -len(suffix)]
+        if "." not in candidate and valid_slug(candidate):
+            return candidate
+    return None
+
+
+async def tenant_by_slug(slug: str) -> Tenant | None:
+    if not valid_slug(slug):
+        return None
+    return await Tenant.objects().where(Tenant.slug == slug).first()
+
+
+async def tenant_by_host(host: str, base_host: str) -> Tenant | None:
+    """Resolve from the Host header: subdomain of the base host first, then custom domains."""
+    slug = slug_from_host(host, base_host)
+    if slug:
+        return await tenant_by_slug(slug)
+    domain = host.split(":", 1)[0].lower().rstrip(".")
+    if not domain or domain == base_host.lower():
+        return None
+    row = await TenantDomain.select(TenantDomain.tenant).where(TenantDomain.domain == domain).first()
+    if row is None:
+        return None
+    return await Tenant.objects().where(Tenant.id == row["tenant"]).first()

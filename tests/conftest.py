@@ -1,0 +1,114 @@
+"""Shared fixtures: a migrated database per test (SQLite always, PostgreSQL when configured).
+
+Set ``RECAUDO_TEST_DATABASE_URL=postgresql://…`` to run every database test a second time on
+PostgreSQL (``.ci/run`` does), and ``RECAUDO_TEST_BROKER_URL=redis://…`` for the broker tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from recaudo import db
+from recaudo.core.plugin_host import PluginHost, set_host
+from recaudo.tenants.models import Tenant
+from recaudo.tenants.scoped import TenantScope
+from recaudo.tenants.service import NewTenant, create_tenant
+
+PG_URL = os.environ.get("RECAUDO_TEST_DATABASE_URL", "")
+BROKER_URL = os.environ.get("RECAUDO_TEST_BROKER_URL", "")
+
+DB_PARAMS = [pytest.param("sqlite", id="sqlite")]
+DB_PARAMS.append(
+    pytest.param(
+        "postgres",
+        id="postgres",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(
+                not PG_URL, reason="PostgreSQL not configured (set RECAUDO_TEST_DATABASE_URL)"
+            ),
+        ],
+    )
+)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    lines = [
+        "recaudo databases: sqlite" + (" + postgresql" if PG_URL else " (PostgreSQL: not set, skipped)"),
+        "recaudo broker: embedded" + (f" + {urlsplit(BROKER_URL).scheme}" if BROKER_URL else " (Redis/RabbitMQ: not set, skipped)"),
+    ]
+    return lines
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
+    skipped = terminalreporter.stats.get("skipped", [])
+    if skipped:
+        reasons: dict[str, int] = {}
+        for rep in skipped:
+            reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+            reasons[reason] = reasons.get(reason, 0) + 1
+        terminalreporter.write_sep("-", "what was skipped and why")
+        for reason, n in sorted(reasons.items()):
+            terminalreporter.write_line(f"{n:4d} × {reason}")
+
+
+async def _reset_postgres(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=DB_PARAMS)
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A freshly migrated database; yields its URL. The engine is attached to every table."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/recaudo.sqlite3"
+    else:
+        url = PG_URL
+        await _reset_postgres(url)
+    db.configure(url)
+    await db.start_pool()
+    with contextlib.redirect_stdout(io.StringIO()):
+        await db.migrate()
+    try:
+        yield url
+    finally:
+        await db.close_pool()
+
+
+@pytest.fixture
+def host() -> Iterator[PluginHost]:
+    """A plugin host with the installed (built-in) plugins loaded from entry points."""
+    h = PluginHost()
+    h.load_entry_points()
+    set_host(h)
+    yield h
+    set_host(None)
+
+
+async def make_tenant(slug: str, country: str = "MX", currency: str = "MXN") -> Tenant:
+    locale = {"MX": "es_MX", "CO": "es_CO", "CL": "es_CL"}.get(country, "es_MX")
+    tz = {"MX": "America/Mexico_City", "CO": "America/Bogota", "CL": "America/Santiago"}.get(
+        country, "America/Mexico_City"
+    )
+    return await create_tenant(NewTenant(slug, slug.title(), country, currency, locale, tz))
+
+
+@pytest.fixture
+async def two_tenants(database: str) -> tuple[TenantScope, TenantScope]:
+    a = await make_tenant("alfa-" + uuid.uuid4().hex[:6])
+    b = await make_tenant("beta-" + uuid.uuid4().hex[:6], "CO", "COP")
+    return TenantScope(int(a.id)), TenantScope(int(b.id))
+
