@@ -19,6 +19,7 @@ from piccolo.engine.sqlite import SQLiteEngine
 from piccolo.table import Table
 
 from recaudo.core import tables as core_tables
+from recaudo.plugins.sandbox import tables as sandbox_tables
 from recaudo.tenants import models as tenant_models
 
 SQLITE_BUSY_TIMEOUT_S = 15
@@ -29,7 +30,7 @@ _engine: Engine | None = None
 def all_tables() -> list[type[Table]]:
     """Every table Recaudo owns, parents before children."""
     found: list[type[Table]] = []
-    for module in (tenant_models, core_tables):
+    for module in (tenant_models, core_tables, sandbox_tables):
         for value in vars(module).values():
             if (
                 isinstance(value, type)

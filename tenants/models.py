@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from piccolo.columns import (
     JSON,
     Boolean,
@@ -46,6 +48,20 @@ class TenantOwned:
     """
 
     tenant = ForeignKey(Tenant, on_delete=OnDelete.cascade, index=True, null=False)
+
+    def __init__(
+        self,
+        _data: dict[Any, Any] | None = None,
+        _ignore_missing: bool = False,
+        _exists_in_db: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        # Rows are built without a tenant and handed to TenantScope.add, which fills it in; the
+        # NOT NULL column still refuses a row that bypassed the scope.
+        names = {getattr(getattr(k, "_meta", None), "name", k) for k in (_data or {})} | set(kwargs)
+        if "tenant" not in names:
+            _ignore_missing = True
+        super().__init__(_data, _ignore_missing, _exists_in_db, **kwargs)  # type: ignore[call-arg]
 
 
 class PluginSetting(TenantOwned, Table, tablename="plugin_setting"):

@@ -86,6 +86,22 @@ class TenantScope:
             await type(rows[0]).insert(*rows).run()
         return list(rows)
 
+    async def add_unless_exists(self, row: T) -> int | None:
+        """Insert ``row`` unless it collides with a unique index; returns the new id or ``None``.
+
+        The database decides (``ON CONFLICT DO NOTHING``), so concurrent duplicates are safe.
+        """
+        table = type(row)
+        _check(table)
+        current = getattr(row, "tenant", None)
+        if current not in (None, self.tenant_id):
+            raise CrossTenantError(f"row names tenant {current}, scope is {self.tenant_id}")
+        row.tenant = self.tenant_id  # type: ignore[attr-defined]
+        inserted = await table.insert(row).on_conflict(action="DO NOTHING").returning(
+            table._meta.primary_key
+        )
+        return int(inserted[0][table._meta.primary_key._meta.name]) if inserted else None
+
     async def save(self, row: T) -> T:
         """Save an existing row of this tenant."""
         _check(type(row))

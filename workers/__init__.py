@@ -1,0 +1,1 @@
+"""Background work: the outbox relay, dramatiq actors and the in-process (embedded) worker."""

@@ -1,0 +1,22 @@
+"""Built-in branding: the tenant's own name, colours, logo and contacts from its settings.
+
+A third-party theme plugin enabled for a tenant can answer ``recaudo_branding`` instead; this one
+answers from ``Tenant.branding`` and is the fallback.
+"""
+
+from __future__ import annotations
+
+from recaudo.core.hookspecs import hookimpl
+from recaudo.core.plugin_api import Branding, TenantInfo
+
+FIELDS = (
+    "display_name", "primary_color", "accent_color", "logo_url", "tagline",
+    "support_email", "support_phone", "support_whatsapp",
+)
+
+
+@hookimpl(trylast=True)
+def recaudo_branding(tenant: TenantInfo) -> Branding:
+    values = {k: str(v) for k, v in tenant.branding.items() if k in FIELDS and v is not None}
+    values.setdefault("display_name", tenant.name)
+    return Branding(**values)

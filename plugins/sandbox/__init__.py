@@ -1,0 +1,164 @@
+"""Sandbox gateway: a pretend payment provider that lives inside Recaudo.
+
+``start_checkout`` opens a charge and sends the customer to our own checkout page, where a tester
+approves, rejects or leaves the payment pending. The decision is then delivered exactly like a real
+provider would: a signed webhook to ``/hooks/sandbox/<tenant>``, after which the worker asks
+:meth:`SandboxMethod.fetch_status` for the authoritative state. No external account is needed, so
+the whole payment flow works in the demo and in tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from recaudo.core.hookspecs import hookimpl
+from recaudo.core.money import Money
+from recaudo.core.payments.method import (
+    CheckoutContext,
+    CheckoutResult,
+    EventRef,
+    PaymentMethod,
+    ProviderPayment,
+    RefundResult,
+    WebhookRejected,
+    WebhookRequest,
+)
+from recaudo.core.plugin_api import SettingField
+from recaudo.plugins.sandbox.tables import SandboxCharge
+from recaudo.tenants.scoped import unscoped
+
+TOLERANCE_S = 300
+_secret = {"key": ""}
+
+
+def _signing_key() -> bytes:
+    if not _secret["key"]:
+        raise WebhookRejected("sandbox is not configured")
+    return hashlib.sha256(b"recaudo-sandbox:" + _secret["key"].encode()).digest()
+
+
+def sign(body: bytes, ts: int) -> str:
+    digest = hmac.new(_signing_key(), f"{ts}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={ts},v1={digest}"
+
+
+class SandboxMethod(PaymentMethod):
+    name = "sandbox"
+    label = "Tarjeta de prueba (sandbox)"
+    description = "Pasarela de pruebas: tú decides si el pago se aprueba, se rechaza o queda pendiente."
+    icon = "/static/img/card.svg"
+    settings_schema = (SettingField("fee_percent_bp", "Comisión a mostrar (puntos base)", "integer", default=0),)
+    supports_refunds = True
+
+    async def start_checkout(self, ctx: CheckoutContext) -> CheckoutResult:
+        existing = await unscoped(SandboxCharge).objects().where(
+            SandboxCharge.our_payment_id == ctx.payment_id
+        ).first()
+        if existing is None:
+            existing = SandboxCharge(
+                tenant=ctx.tenant.id,
+                provider_id="sbx_" + secrets.token_hex(12),
+                our_payment_id=ctx.payment_id,
+                currency=ctx.amount.currency,
+                amount=ctx.amount.amount,
+                notification_url=ctx.notification_url,
+                return_url=ctx.return_url,
+                description=ctx.description[:300],
+            )
+            await existing.save().run()
+        return CheckoutResult(
+            kind="redirect",
+            redirect_url=f"/sandbox/checkout/{existing.provider_id}",
+            provider_payment_id=existing.provider_id,
+        )
+
+    def verify_webhook(self, request: WebhookRequest, settings: dict[str, Any]) -> None:
+        header = request.header("x-sandbox-signature") or ""
+        try:
+            parts = dict(p.split("=", 1) for p in header.split(","))
+            ts = int(parts["t"])
+            given = parts["v1"]
+        except (ValueError, KeyError):
+            raise WebhookRejected("missing or malformed x-sandbox-signature") from None
+        if abs(time.time() - ts) > TOLERANCE_S:
+            raise WebhookRejected("stale notification")
+        expected = sign(request.body, ts).split("v1=", 1)[1]
+        if not hmac.compare_digest(expected, given):
+            raise WebhookRejected("bad signature")
+
+    def parse_webhook(self, request: WebhookRequest, settings: dict[str, Any]) -> list[EventRef]:
+        data = json.loads(request.body)
+        provider_id = str(data["id"])
+        return [EventRef(event_key=str(data["event_id"]), provider_payment_id=provider_id)]
+
+    async def fetch_status(self, provider_payment_id: str, settings: dict[str, Any]) -> ProviderPayment:
+        charge = await unscoped(SandboxCharge).objects().where(
+            SandboxCharge.provider_id == provider_payment_id
+        ).first()
+        if charge is None:
+            raise LookupError(f"sandbox charge {provider_payment_id} not found")
+        return _state(charge)
+
+    async def search_by_reference(self, our_payment_id: int, settings: dict[str, Any]) -> list[ProviderPayment]:
+        rows = await unscoped(SandboxCharge).objects().where(
+            SandboxCharge.our_payment_id == our_payment_id
+        )
+        return [_state(c) for c in rows]
+
+    async def refund(
+        self, provider_payment_id: str, amount: Money, idempotency_key: str, settings: dict[str, Any]
+    ) -> RefundResult:
+        charge = await unscoped(SandboxCharge).objects().where(
+            SandboxCharge.provider_id == provider_payment_id
+        ).first()
+        if charge is None or charge.status not in ("approved", "partially_refunded"):
+            return RefundResult(ok=False, error="only approved sandbox charges can be refunded")
+        refundable = int(charge.amount) - int(charge.amount_refunded)
+        if amount.amount <= 0 or amount.amount > refundable:
+            return RefundResult(ok=False, error="refund exceeds what is left of the charge")
+        charge.amount_refunded = int(charge.amount_refunded) + amount.amount
+        charge.status = "refunded" if charge.amount_refunded == charge.amount else "partially_refunded"
+        charge.updated_at = datetime.now(UTC)
+        await charge.save().run()
+        return RefundResult(ok=True, provider_refund_id=f"{provider_payment_id}:r:{idempotency_key}", amount=amount.amount)
+
+
+def _state(charge: SandboxCharge) -> ProviderPayment:
+    return ProviderPayment(
+        provider_payment_id=charge.provider_id,
+        status=charge.status,
+        amount=Money(charge.currency, int(charge.amount)),
+        amount_refunded=int(charge.amount_refunded),
+        provider_status=charge.status,
+        our_payment_id=int(charge.our_payment_id),
+    )
+
+
+@hookimpl
+def recaudo_startup(settings: Any) -> None:
+    _secret["key"] = settings.secret_key
+
+
+@hookimpl
+def recaudo_payment_methods() -> list[PaymentMethod]:
+    return [SandboxMethod()]
+
+
+@hookimpl
+def recaudo_routes() -> list[Any]:
+    from recaudo.plugins.sandbox.routes import ROUTES
+
+    return ROUTES
+
+
+@hookimpl
+def recaudo_template_dirs() -> list[str]:
+    from pathlib import Path
+
+    return [str(Path(__file__).parent / "templates")]

@@ -1,0 +1,292 @@
+"""The ``recaudo`` command line. Every command has ``--help``; list commands take ``--json``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from recaudo.config import ConfigError, Settings, load_settings
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
+
+
+def _run(settings: Settings, fn: Callable[[], Awaitable[T]]) -> T:
+    """Run ``fn`` with the database configured, turning expected errors into clear messages."""
+    from recaudo import db
+
+    async def main() -> T:
+        db.configure(settings.database_url)
+        await db.start_pool()
+        try:
+            return await fn()
+        finally:
+            await db.close_pool()
+
+    try:
+        return asyncio.run(main())
+    except (ValueError, LookupError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot reach the database: {exc}") from None
+
+
+@click.group()
+@click.version_option(package_name="recaudo")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
+    """Recaudo: self-hostable collections platform."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:
+        logging.getLogger("piccolo").setLevel(logging.WARNING)
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    from recaudo import db
+
+    settings = _settings()
+
+    async def go() -> list[str]:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return await db.migrate()
+
+    ran = _run(settings, go)
+    click.echo(f"applied {len(ran)} migration(s)" if ran else "database is up to date")
+
+
+@main.command()
+def demo() -> None:
+    """Create the demo tenants, customers, invoices and staff (idempotent)."""
+    from recaudo.demo import seed_demo
+
+    settings = _settings()
+    lines = _run(settings, lambda: seed_demo(settings))
+    for line in lines:
+        click.echo(line)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Web processes (use a real broker with more than one).")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web app (portal, back office, API, webhooks)."""
+    import uvicorn
+
+    settings = _settings()
+    if workers > 1 and settings.broker_url == "embedded":
+        raise click.ClickException(
+            "RECAUDO_BROKER_URL: several web processes need redis:// or amqp://, not 'embedded'"
+        )
+    click.echo(f"Recaudo on http://{host}:{port} (database: {_safe_url(settings.database_url)}, "
+               f"broker: {_safe_url(settings.broker_url)})")
+    uvicorn.run(
+        "recaudo.web.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+        lifespan="on",
+    )
+
+
+@main.command()
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+def worker(threads: int) -> None:
+    """Run background jobs and the outbox relay (needs a redis:// or amqp:// broker)."""
+    from recaudo.workers.process import run_worker
+
+    settings = _settings()
+    if settings.broker_url == "embedded":
+        raise click.ClickException(
+            "RECAUDO_BROKER_URL is 'embedded': jobs already run inside 'recaudo serve'; "
+            "set redis://… or amqp://… to run separate workers"
+        )
+    run_worker(settings, threads)
+
+
+@main.group()
+def tenants() -> None:
+    """Create and list tenants."""
+
+
+@tenants.command("create")
+@click.argument("slug")
+@click.option("--name", required=True)
+@click.option("--country", required=True, help="ISO 3166 code, e.g. MX, CO.")
+@click.option("--currency", required=True, help="ISO 4217 code, e.g. MXN, COP.")
+@click.option("--locale", default="es_MX", show_default=True)
+@click.option("--timezone", default="America/Mexico_City", show_default=True)
+def tenants_create(slug: str, name: str, country: str, currency: str, locale: str, timezone: str) -> None:
+    """Create a tenant with the default plugins enabled."""
+    from recaudo.demo import enable_default_plugins
+    from recaudo.tenants.scoped import TenantScope
+    from recaudo.tenants.service import NewTenant, create_tenant
+
+    settings = _settings()
+
+    async def go() -> Any:
+        tenant = await create_tenant(NewTenant(slug, name, country, currency, locale, timezone))
+        await enable_default_plugins(TenantScope(int(tenant.id)), settings)
+        return tenant
+
+    tenant = _run(settings, go)
+    click.echo(f"created tenant {tenant.slug} (id {tenant.id}): {settings.base_url}/t/{tenant.slug}/")
+
+
+@tenants.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def tenants_list(as_json: bool) -> None:
+    """List tenants."""
+    from recaudo.tenants.service import list_tenants
+
+    settings = _settings()
+    rows = _run(settings, list_tenants)
+    data = [
+        {"id": t.id, "slug": t.slug, "name": t.name, "country": t.country, "currency": t.currency,
+         "locale": t.locale, "timezone": t.timezone, "status": t.status}
+        for t in rows
+    ]
+    if as_json:
+        click.echo(json.dumps({"tenants": data}, ensure_ascii=False, indent=2))
+        return
+    for t in data:
+        click.echo(f"{t['slug']:<24} {t['country']} {t['currency']} {t['locale']:<6} {t['name']}")
+
+
+@main.group()
+def staff() -> None:
+    """Manage back-office users."""
+
+
+@staff.command("create")
+@click.argument("tenant_slug")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["owner", "collector", "viewer"]), default="collector",
+              show_default=True)
+@click.option("--name", default="")
+@click.password_option(help="At least 10 characters (prompted when omitted).")
+def staff_create(tenant_slug: str, email: str, role: str, name: str, password: str) -> None:
+    """Create a staff user for a tenant."""
+    from recaudo.core.staff import create_staff
+    from recaudo.tenants.resolve import tenant_by_slug
+    from recaudo.tenants.scoped import TenantScope
+
+    settings = _settings()
+
+    async def go() -> Any:
+        tenant = await tenant_by_slug(tenant_slug)
+        if tenant is None:
+            raise LookupError(f"tenant {tenant_slug!r} not found")
+        return await create_staff(TenantScope(int(tenant.id)), email, password, role, name)
+
+    user = _run(settings, go)
+    click.echo(f"created {user.role} {user.email} for {tenant_slug}")
+
+
+@main.group()
+def plugins() -> None:
+    """Inspect installed plugins."""
+
+
+@plugins.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins_list(as_json: bool) -> None:
+    """List installed plugins, where they come from, and load errors."""
+    from recaudo.core.plugin_host import get_host
+
+    host = get_host()
+    provides: dict[str, list[str]] = {}
+    for hook in ("recaudo_payment_methods", "recaudo_notification_channels", "recaudo_einvoice_backends"):
+        for plugin, item in host.provided(hook):
+            provides.setdefault(plugin, []).append(f"{hook.removeprefix('recaudo_')}:{item.name}")
+    data = [
+        {"name": r.name, "source": r.source, "module": r.module, "version": r.version,
+         "status": "ok" if r.ok else "error", "error": r.error,
+         "hooks": sorted(h.name for h in host.pm.get_hookcallers(host.get(r.name)) or []) if r.ok else [],
+         "provides": provides.get(r.name, [])}
+        for r in host.records.values()
+    ]
+    if as_json:
+        click.echo(json.dumps({"plugins": data}, ensure_ascii=False, indent=2))
+        return
+    for p in data:
+        state = "ok" if p["status"] == "ok" else f"ERROR: {p['error']}"
+        click.echo(f"{p['name']:<14} {p['source']:<12} {p['module']:<32} {state}")
+
+
+@main.command()
+def check() -> None:
+    """Check configuration, database, broker and plugins; exit 1 if anything is wrong."""
+    from recaudo import db
+    from recaudo.core.plugin_host import get_host
+
+    problems = 0
+    try:
+        settings = load_settings()
+        click.echo("config:   ok")
+    except ConfigError as exc:
+        click.echo(f"config:   ERROR {exc}")
+        sys.exit(1)
+
+    async def ping() -> bool:
+        db.configure(settings.database_url)
+        return await db.ping()
+
+    try:
+        asyncio.run(ping())
+        click.echo(f"database: ok ({_safe_url(settings.database_url)})")
+    except Exception as exc:
+        problems += 1
+        click.echo(f"database: ERROR {type(exc).__name__}: {exc}")
+    try:
+        from recaudo.workers.broker import check_broker
+
+        check_broker(settings.broker_url)
+        click.echo(f"broker:   ok ({_safe_url(settings.broker_url)})")
+    except Exception as exc:
+        problems += 1
+        click.echo(f"broker:   ERROR {type(exc).__name__}: {exc}")
+    host = get_host()
+    broken = [r for r in host.records.values() if not r.ok]
+    click.echo(f"plugins:  {len(host.records) - len(broken)} ok, {len(broken)} failed")
+    for r in broken:
+        problems += 1
+        click.echo(f"  {r.name}: {r.error}")
+    sys.exit(1 if problems else 0)
+
+
+def _safe_url(url: str) -> str:
+    """Hide passwords in URLs before printing them."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""The Litestar application factory: portal, back office, API and webhook endpoints."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.response import Response
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from recaudo import db
+from recaudo.config import Settings
+from recaudo.core.plugin_host import PluginHost, get_host, set_host
+from recaudo.web.security import SecurityHeaders
+from recaudo.web.tenancy import HostTenantRewrite, provide_scope, provide_tenant
+from recaudo.web.templating import make_environment, plugin_template_dirs
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+_settings: Settings | None = None
+
+
+def current_settings() -> Settings:
+    if _settings is None:
+        raise RuntimeError("the web app was not created")
+    return _settings
+
+
+def _tenant_routes() -> list[Any]:
+    """Everything under ``/t/<slug>``: each area module exposes a ``ROUTES`` list."""
+    from recaudo.web.routes import portal, portal_home, staff
+
+    return [portal_home.portal_home, portal_home.portal_theme, *portal.ROUTES, *staff.ROUTES]
+
+
+def _platform_routes() -> list[Any]:
+    from recaudo.web.routes import health, hooks
+
+    return [health.health, hooks.receive_webhook]
+
+
+def _error_handler(request: Request, exc: Exception) -> Response[Any]:
+    """Clear 4xx for user errors; a logged, generic 500 for our own bugs."""
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        detail = exc.detail
+        extra = getattr(exc, "extra", None)
+    else:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        status, detail, extra = 500, "Error interno. Intenta de nuevo en unos minutos.", None
+    if "text/html" in request.headers.get("accept", "") and request.method == "GET":
+        body = (
+            "<!doctype html><html lang=\"es\"><meta charset=\"utf-8\"><title>{0}</title>"
+            "<link rel=\"stylesheet\" href=\"/static/css/app.css\"><main class=\"container\">"
+            "<h1>{0}</h1><p>{1}</p></main></html>"
+        )
+        from markupsafe import escape
+
+        return Response(
+            body.format(status, escape(str(detail))), status_code=status, media_type="text/html"
+        )
+    content: dict[str, Any] = {"status_code": status, "detail": detail}
+    if extra and isinstance(exc, ValidationException):
+        content["extra"] = extra
+    return Response(content, status_code=status)
+
+
+def create_app(settings: Settings, host: PluginHost | None = None, embedded_workers: bool = True) -> Litestar:
+    """Build the Litestar app. ``embedded_workers`` runs the outbox relay and a dramatiq worker
+    in-process when the broker is ``embedded`` (``make run``); tests may turn it off."""
+    global _settings
+    _settings = settings
+    if host is not None:
+        set_host(host)
+    plugin_host = get_host()
+    db.configure(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await db.start_pool()
+        plugin_host.hook.recaudo_startup(settings=settings)
+        runtime = None
+        if embedded_workers:
+            from recaudo.workers.broker import Runtime
+
+            runtime = Runtime(settings.broker_url)
+            if settings.broker_url == "embedded":
+                runtime.start_worker(threads=2)
+                runtime.start_relay()
+            app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            if runtime is not None:
+                await runtime.stop()
+            await db.close_pool()
+
+    plugin_routes = [r for _, r in plugin_host.provided("recaudo_routes")]
+    tenant_router = Router(
+        path="/t/{slug:str}",
+        route_handlers=_tenant_routes(),
+        dependencies={"tenant": Provide(provide_tenant), "tenant_scope": Provide(provide_scope)},
+    )
+    app = Litestar(
+        route_handlers=[
+            tenant_router,
+            *_platform_routes(),
+            *plugin_routes,
+            create_static_files_router(path="/static", directories=[STATIC], name="static"),
+        ],
+        template_config=TemplateConfig(
+            engine=JinjaTemplateEngine.from_environment(make_environment(plugin_template_dirs()))
+        ),
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=settings.secure_cookies,
+            cookie_httponly=True,
+            exclude=["/hooks/", "/health", "/api/"],
+        ),
+        plugins=[HTMXPlugin()],
+        exception_handlers={Exception: _error_handler},
+        lifespan=[lifespan],
+        debug=settings.debug,
+    )
+    app.state.settings = settings
+    return app
+
+
+def create_asgi(settings: Settings, host: PluginHost | None = None, embedded_workers: bool = True) -> Any:
+    """The app as served: security headers and host-based tenant routing around Litestar."""
+    app = create_app(settings, host, embedded_workers)
+    return SecurityHeaders(HostTenantRewrite(app, settings.base_host), hsts=settings.secure_cookies)
+
+
+__all__ = ["NotFoundException", "create_app", "create_asgi", "current_settings"]

@@ -1,0 +1,8 @@
+"""ASGI entry point for uvicorn (``recaudo.web.asgi:app``); configuration comes from the environment."""
+
+from __future__ import annotations
+
+from recaudo.config import load_settings
+from recaudo.web.app import create_asgi
+
+app = create_asgi(load_settings())

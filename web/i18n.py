@@ -1,0 +1,79 @@
+"""Translations and locale-aware formatting (babel).
+
+Templates are written in Spanish, the portal's first language; ``web/locale/<lang>/LC_MESSAGES/
+messages.po`` translates them. Catalogs are compiled in memory at start-up, so there is no build
+step to forget. Money and dates are formatted with the tenant's locale and currency.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+from recaudo.core.money import format_minor
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGES = {"es": "Español", "en": "English"}
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    """All ``*.po`` catalogs of a language merged (each area of the app keeps its own file)."""
+    folder = LOCALE_DIR / language / "LC_MESSAGES"
+    files = sorted(folder.glob("*.po")) if language != "es" else []
+    if not files:
+        return NullTranslations()
+    merged: Translations | None = None
+    for po in files:
+        with po.open("rb") as fh:
+            catalog = read_po(fh, locale=language)
+        buffer = io.BytesIO()
+        write_mo(buffer, catalog)
+        buffer.seek(0)
+        part = Translations(buffer)
+        merged = part if merged is None else merged.merge(part)
+    return merged or NullTranslations()
+
+
+def pick_language(requested: str | None, cookie: str | None, tenant_locale: str) -> str:
+    for candidate in (requested, cookie):
+        if candidate and candidate in LANGUAGES:
+            return candidate
+    return tenant_locale.split("_")[0] if tenant_locale.split("_")[0] in LANGUAGES else "es"
+
+
+@dataclass(frozen=True)
+class Formatter:
+    """Formats for one page: the tenant's locale region with the visitor's language."""
+
+    locale: str  # e.g. es_MX, es_CO, en_US
+    timezone: str
+
+    def money(self, amount: int, currency: str) -> str:
+        return format_minor(int(amount), currency, self.locale)
+
+    def date(self, value: date | None, style: str = "medium") -> str:
+        return format_date(value, format=style, locale=self.locale) if value else ""
+
+    def datetime(self, value: datetime | None, style: str = "medium") -> str:
+        if value is None:
+            return ""
+        return format_datetime(value, format=style, tzinfo=ZoneInfo(self.timezone), locale=self.locale)
+
+    @property
+    def html_lang(self) -> str:
+        return self.locale.replace("_", "-")
+
+
+def formatter_for(language: str, tenant_locale: str, timezone: str) -> Formatter:
+    region = tenant_locale.split("_")[1] if "_" in tenant_locale else "MX"
+    return Formatter(f"{language}_{region}" if language == "es" else "en_US", timezone)

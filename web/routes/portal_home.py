@@ -1,0 +1,29 @@
+"""The tenant's portal front door and its theme stylesheet."""
+
+from __future__ import annotations
+
+from litestar import Request, get
+from litestar.response import Response, Template
+
+from recaudo.tenants.models import Tenant
+from recaudo.tenants.plugin_config import enabled_plugins
+from recaudo.tenants.scoped import TenantScope
+from recaudo.tenants.service import tenant_info
+from recaudo.web.branding import branding_for, theme_css
+from recaudo.web.templating import render
+
+
+@get("/", name="portal:home", operation_id="portal_home")
+async def portal_home(request: Request, tenant: Tenant) -> Template:
+    return await render(request, "portal/home.html", tenant)
+
+
+@get("/theme.css", name="portal:theme", operation_id="portal_theme")
+async def portal_theme(tenant: Tenant, tenant_scope: TenantScope) -> Response[str]:
+    info = tenant_info(tenant)
+    branding = branding_for(info, await enabled_plugins(tenant_scope))
+    return Response(
+        theme_css(branding),
+        media_type="text/css",
+        headers={"cache-control": "public, max-age=300"},
+    )

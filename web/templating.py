@@ -1,0 +1,95 @@
+"""Jinja2 environment and the one render helper every page uses.
+
+Autoescaping is on for every template; plugin template folders are searched first so a plugin can
+add pages or override built-in ones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from litestar import Request
+from litestar.response import Template
+
+from recaudo.core.plugin_host import get_host
+from recaudo.tenants.models import Tenant
+from recaudo.tenants.plugin_config import enabled_plugins
+from recaudo.tenants.scoped import TenantScope
+from recaudo.tenants.service import tenant_info
+from recaudo.web.branding import branding_for
+from recaudo.web.i18n import LANGUAGES, formatter_for, pick_language, translations
+from recaudo.web.tenancy import tenant_prefix
+
+TEMPLATES = Path(__file__).parent / "templates"
+LANG_COOKIE = "lang"
+
+
+def make_environment(extra_dirs: list[str] | None = None) -> Environment:
+    loaders = [FileSystemLoader(d) for d in (extra_dirs or [])]
+    loaders.append(FileSystemLoader(str(TEMPLATES)))
+    env = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+def request_language(request: Request, tenant_locale: str) -> str:
+    return pick_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), tenant_locale)
+
+
+async def page_context(request: Request, tenant: Tenant | None) -> dict[str, Any]:
+    """What every page needs: tenant, branding, language helpers, link prefix."""
+    if tenant is None:
+        language = pick_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), "es_MX")
+        fmt = formatter_for(language, "es_MX", "America/Mexico_City")
+        prefix = ""
+        branding = None
+        info = None
+    else:
+        info = tenant_info(tenant)
+        enabled = await enabled_plugins(TenantScope(info.id))
+        branding = branding_for(info, enabled)
+        language = request_language(request, tenant.locale)
+        fmt = formatter_for(language, tenant.locale, tenant.timezone)
+        prefix = tenant_prefix(request, tenant)
+    trans = translations(language)
+    return {
+        "tenant": info,
+        "branding": branding,
+        "prefix": prefix,
+        "lang": language,
+        "languages": LANGUAGES,
+        "fmt": fmt,
+        "_": trans.gettext,
+        "ngettext": trans.ngettext,
+        "is_htmx": request.headers.get("hx-request") == "true",
+        "path": request.url.path,
+    }
+
+
+async def render(
+    request: Request,
+    template: str,
+    tenant: Tenant | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> Template:
+    ctx = await page_context(request, tenant)
+    ctx.update(context)
+    response = Template(template_name=template, context=ctx, status_code=status_code)
+    requested = request.query_params.get("lang")
+    if requested in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, requested, max_age=365 * 86400, httponly=True, samesite="lax")
+    return response
+
+
+def plugin_template_dirs() -> list[str]:
+    dirs: list[str] = []
+    for _, value in get_host().provided("recaudo_template_dirs"):
+        dirs.append(str(value))
+    return dirs

@@ -1,0 +1,99 @@
+"""The dramatiq broker chosen by ``RECAUDO_BROKER_URL`` and the one actor that runs outbox jobs.
+
+``embedded`` uses dramatiq's in-memory broker with a worker inside the web process, so ``make run``
+needs no Redis; ``redis://`` and ``amqp://`` let several web and worker processes share work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware.asyncio import AsyncIO
+
+from recaudo.workers import jobs
+
+log = logging.getLogger(__name__)
+
+QUEUE = "recaudo"
+
+
+def make_broker(url: str) -> dramatiq.Broker:
+    broker: dramatiq.Broker
+    if url == "embedded":
+        broker = StubBroker()
+    elif url.startswith(("redis://", "rediss://")):
+        from dramatiq.brokers.redis import RedisBroker
+
+        broker = RedisBroker(url=url)
+    elif url.startswith(("amqp://", "amqps://")):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        broker = RabbitmqBroker(url=url)
+    else:
+        raise ValueError(f"unsupported broker URL {url!r}")
+    broker.add_middleware(AsyncIO())
+    return broker
+
+
+class Runtime:
+    """A broker plus its ``run_outbox_job`` actor, and optionally a worker in this process."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.broker = make_broker(url)
+        dramatiq.set_broker(self.broker)
+
+        async def run_outbox_job(job_id: int) -> None:
+            await jobs.run_job(job_id)
+
+        # The outbox retries with backoff itself, so dramatiq must not retry on top of it.
+        self.actor: Any = dramatiq.actor(
+            run_outbox_job, broker=self.broker, queue_name=QUEUE, max_retries=0
+        )
+        self.worker: dramatiq.Worker | None = None
+        self._relay_task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        self._lock = threading.Lock()
+
+    def send(self, job_id: int) -> None:
+        self.actor.send(job_id)
+
+    def start_worker(self, threads: int = 2) -> None:
+        self.worker = dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=200)
+        self.worker.start()
+
+    def start_relay(self, interval: float = 0.5) -> None:
+        from recaudo.workers.relay import relay_forever
+
+        self._stop = asyncio.Event()
+        self._relay_task = asyncio.create_task(relay_forever(self.send, interval, self._stop))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._relay_task is not None:
+            await self._relay_task
+            self._relay_task = None
+        if self.worker is not None:
+            self.worker.stop(timeout=5000)
+            self.worker = None
+        self.broker.close()
+
+
+def check_broker(url: str) -> None:
+    """Raise if the broker cannot be reached (``recaudo check``)."""
+    if url == "embedded":
+        return
+    if url.startswith(("redis://", "rediss://")):
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+        return
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    connection.close()

@@ -1,0 +1,74 @@
+"""Outbox job handlers: what workers actually do. Each is idempotent."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from recaudo.core.jsonfield import loads
+from recaudo.core.money import Money
+from recaudo.core.payments.registry import method_for_plugin
+from recaudo.core.plugin_api import PaymentEvent
+from recaudo.core.plugin_host import get_host
+from recaudo.core.tables import Payment, ProviderEvent
+from recaudo.tenants.models import Tenant
+from recaudo.tenants.plugin_config import enabled_plugins, plugin_settings
+from recaudo.tenants.scoped import TenantScope
+from recaudo.tenants.service import tenant_info
+from recaudo.workers.jobs import job
+
+log = logging.getLogger(__name__)
+
+
+def _secret_key() -> str:
+    from recaudo.config import load_settings
+
+    return load_settings().secret_key
+
+
+@job("process_provider_event")
+async def process_provider_event(scope: TenantScope, payload: dict[str, Any]) -> None:
+    """Fetch the authoritative status of the payment a webhook named, then apply it."""
+    from recaudo.core.payments.ledger import apply_provider_payment
+
+    event = await scope.get(ProviderEvent, payload["event_id"])
+    if event is None or event.status == "processed":
+        return
+    data = loads(event.payload, {})
+    method = method_for_plugin(event.plugin)
+    if method is None:
+        raise LookupError(f"payment plugin {event.plugin!r} is not installed")
+    settings = await plugin_settings(scope, event.plugin, _secret_key())
+    provider_id = data.get("provider_payment_id")
+    states = []
+    if provider_id:
+        states.append(await method.fetch_status(str(provider_id), settings))
+    elif data.get("our_payment_id"):
+        states.extend(await method.search_by_reference(int(data["our_payment_id"]), settings))
+    for state in states:
+        await apply_provider_payment(scope, method.name, state, source="webhook")
+    event.status = "processed"
+    event.processed_at = datetime.now(UTC)
+    await scope.save(event)
+
+
+@job("payment_event")
+async def payment_event(scope: TenantScope, payload: dict[str, Any]) -> None:
+    """Tell the tenant's enabled plugins that a payment changed status (after commit)."""
+    payment = await scope.get(Payment, payload["payment_id"])
+    tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()
+    if payment is None or tenant is None:
+        return
+    event = PaymentEvent(
+        tenant=tenant_info(tenant),
+        payment_id=int(payment.id),
+        kind=str(payload.get("status", payment.status)),
+        amount=Money(payment.currency, int(payment.amount)),
+        method=payment.method,
+    )
+    hook = get_host().for_tenant(await enabled_plugins(scope), "recaudo_payment_event")
+    try:
+        hook(event=event)
+    except Exception:
+        log.exception("a plugin failed handling payment event %s", payload)
