@@ -26,6 +26,7 @@ from recaudo.plugins.mercadopago import (
     MercadoPagoMethod,
     UnknownProviderStatus,
     map_status,
+    options_for,
 )
 from recaudo.plugins.mercadopago.client import BaseUrlHttpClient, idempotency_key_header
 from tests.fakes.mercadopago import DEFAULT_TOKEN, FakeMercadoPago, sign
@@ -51,6 +52,9 @@ def method(fake: FakeMercadoPago) -> MercadoPagoMethod:
     return MercadoPagoMethod(api_base=fake.url)
 
 
+COUNTRY = {"MXN": "MX", "CLP": "CL", "COP": "CO", "BRL": "BR"}
+
+
 def tenant(country: str = "MX", currency: str = "MXN") -> TenantInfo:
     return TenantInfo(1, "acme", "Acme Cobranza", country, currency, "es_MX", "America/Mexico_City")
 
@@ -65,7 +69,7 @@ def context(
     settings: dict[str, Any] | None = None,
 ) -> CheckoutContext:
     return CheckoutContext(
-        tenant=tenant(currency=amount.currency),
+        tenant=tenant(COUNTRY[amount.currency], amount.currency),
         payment_id=payment_id,
         idempotency_key=key,
         amount=amount,
@@ -497,9 +501,12 @@ async def test_pse_is_a_checkout_pro_redirect_limited_to_bank_transfer(
     assert {"id": "bank_transfer"} not in excluded and {"id": "credit_card"} in excluded
 
 
-async def test_unknown_option_is_refused(method: MercadoPagoMethod) -> None:
+async def test_unknown_or_foreign_option_is_refused(method: MercadoPagoMethod) -> None:
     with pytest.raises(ValueError, match="no option"):
         await method.start_checkout(context(Money.parse("1", "MXN"), option="bitcoin"))
+    with pytest.raises(ValueError, match="not offered in MX"):
+        await method.start_checkout(context(Money.parse("1", "MXN"), option="pix"))
+    assert [code for code, _ in options_for("mx")] == ["oxxo", "paycash"]
 
 
 def test_amounts_cross_the_sdk_boundary_exactly() -> None:

@@ -1,0 +1,56 @@
+"""Bank transfer / deposit payment method for Recaudo (instructions plus a checked reference).
+
+Registered through the ``recaudo`` entry point ``banktransfer``. Money is recognised later by
+bank-statement reconciliation or staff-confirmed proof, using :func:`customer_from_reference`.
+"""
+
+from __future__ import annotations
+
+from recaudo.core.hookspecs import hookimpl
+from recaudo.core.payments.method import PaymentMethod
+from recaudo.core.plugin_api import PluginSettingsSchema
+from recaudo.plugins.banktransfer.method import (
+    CUSTOMER_ID_KEY,
+    CUSTOMER_REFERENCE_KEY,
+    SETTINGS_FIELDS,
+    BankTransferMethod,
+    customer_reference,
+    settings_errors,
+)
+from recaudo.plugins.banktransfer.references import (
+    SCHEMES,
+    BankReferenceError,
+    check_reference,
+    customer_from_reference,
+    damm_digit,
+    payment_reference,
+    valid_clabe,
+)
+
+__all__ = [
+    "CUSTOMER_ID_KEY",
+    "CUSTOMER_REFERENCE_KEY",
+    "SCHEMES",
+    "SETTINGS_FIELDS",
+    "BankReferenceError",
+    "BankTransferMethod",
+    "check_reference",
+    "customer_from_reference",
+    "customer_reference",
+    "damm_digit",
+    "payment_reference",
+    "recaudo_payment_methods",
+    "recaudo_settings_schema",
+    "settings_errors",
+    "valid_clabe",
+]
+
+
+@hookimpl
+def recaudo_payment_methods() -> list[PaymentMethod]:
+    return [BankTransferMethod()]
+
+
+@hookimpl
+def recaudo_settings_schema() -> PluginSettingsSchema:
+    return PluginSettingsSchema(plugin="banktransfer", fields=SETTINGS_FIELDS)

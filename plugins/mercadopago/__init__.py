@@ -18,6 +18,7 @@ from recaudo.plugins.mercadopago.method import (
     SETTINGS_FIELDS,
     WEBHOOK_TOLERANCE_SECONDS,
     MercadoPagoMethod,
+    options_for,
     to_provider_payment,
 )
 from recaudo.plugins.mercadopago.statuses import STATUS_TABLE, UnknownProviderStatus, map_status
@@ -33,6 +34,7 @@ __all__ = [
     "UnknownProviderStatus",
     "make_sdk",
     "map_status",
+    "options_for",
     "recaudo_payment_methods",
     "recaudo_settings_schema",
     "to_provider_payment",

@@ -85,22 +85,29 @@ class CashOption:
     label: str
     payment_method_id: str  # Mercado Pago's id, or the payment type kept in Checkout Pro
     kind: str  # "voucher" | "pix" | "bank_redirect"
+    country: str  # Mercado Pago offers each one in a single site
 
 
 CASH_OPTIONS: tuple[CashOption, ...] = (
-    CashOption("oxxo", "Efectivo en OXXO", "oxxo", "voucher"),
-    CashOption("paycash", "Efectivo en tiendas (PayCash)", "paycash", "voucher"),
-    CashOption("pse", "PSE (débito desde tu banco)", "bank_transfer", "bank_redirect"),
-    CashOption("efecty", "Efectivo en Efecty", "efecty", "voucher"),
-    CashOption("pix", "PIX", "pix", "pix"),
-    CashOption("boleto", "Boleto bancário", "bolbradesco", "voucher"),
-    CashOption("rapipago", "Efectivo en Rapipago", "rapipago", "voucher"),
-    CashOption("pagofacil", "Efectivo en Pago Fácil", "pagofacil", "voucher"),
-    CashOption("pagoefectivo", "PagoEfectivo", "pagoefectivo_atm", "voucher"),
-    CashOption("abitab", "Efectivo en Abitab", "abitab", "voucher"),
-    CashOption("redpagos", "Efectivo en Redpagos", "redpagos", "voucher"),
+    CashOption("oxxo", "Efectivo en OXXO", "oxxo", "voucher", "MX"),
+    CashOption("paycash", "Efectivo en tiendas (PayCash)", "paycash", "voucher", "MX"),
+    CashOption("pse", "PSE (débito desde tu banco)", "bank_transfer", "bank_redirect", "CO"),
+    CashOption("efecty", "Efectivo en Efecty", "efecty", "voucher", "CO"),
+    CashOption("pix", "PIX", "pix", "pix", "BR"),
+    CashOption("boleto", "Boleto bancário", "bolbradesco", "voucher", "BR"),
+    CashOption("rapipago", "Efectivo en Rapipago", "rapipago", "voucher", "AR"),
+    CashOption("pagofacil", "Efectivo en Pago Fácil", "pagofacil", "voucher", "AR"),
+    CashOption("pagoefectivo", "PagoEfectivo", "pagoefectivo_atm", "voucher", "PE"),
+    CashOption("abitab", "Efectivo en Abitab", "abitab", "voucher", "UY"),
+    CashOption("redpagos", "Efectivo en Redpagos", "redpagos", "voucher", "UY"),
 )
 OPTIONS_BY_CODE = {option.code: option for option in CASH_OPTIONS}
+
+
+def options_for(country: str) -> tuple[tuple[str, str], ...]:
+    """The ``(code, label)`` options a tenant in ``country`` can offer."""
+    return tuple((o.code, o.label) for o in CASH_OPTIONS if o.country == country.upper())
+
 
 #: Payment types a Checkout Pro preference may exclude (all but the one a redirect option keeps).
 _PAYMENT_TYPES = ("credit_card", "debit_card", "prepaid_card", "ticket", "atm", "bank_transfer")
@@ -178,7 +185,6 @@ class MercadoPagoMethod(PaymentMethod):
 
     name = "mercadopago"
     label = "Tarjeta, débito o efectivo con Mercado Pago"
-    icon = "mercadopago"
     description = "Paga con tarjeta, saldo de Mercado Pago o en efectivo."
     countries = ("MX", "CO", "AR", "BR", "CL", "PE", "UY")
     options = tuple((option.code, option.label) for option in CASH_OPTIONS)
@@ -201,6 +207,8 @@ class MercadoPagoMethod(PaymentMethod):
         option = OPTIONS_BY_CODE.get(ctx.option) if ctx.option else None
         if ctx.option and option is None:
             raise ValueError(f"Mercado Pago has no option {ctx.option!r}")
+        if option is not None and option.country != ctx.tenant.country:
+            raise ValueError(f"{option.label} is not offered in {ctx.tenant.country}")
         if option is not None and option.kind in ("voucher", "pix"):
             return await asyncio.to_thread(self._create_cash_payment, ctx, option)
         return await asyncio.to_thread(self._create_preference, ctx, option)

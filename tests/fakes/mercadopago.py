@@ -65,7 +65,8 @@ COLLECTOR_ID = 123456789
 
 #: A 1×1 PNG, standing in for the QR image Mercado Pago returns as base64.
 _PIXEL_PNG = (
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ"
+    "AAAADUlEQVR4nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
 )
 
 #: payment_method_id → payment_type_id, for the methods the fake accepts without a card token.
@@ -154,8 +155,8 @@ class FakeMercadoPago:
         """Base URL to give the SDK instead of ``https://api.mercadopago.com``."""
         if self._server is None:
             raise RuntimeError("the fake server is not running (use it as a context manager)")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     # --- inspection -------------------------------------------------------------------------
 
@@ -317,7 +318,7 @@ class FakeMercadoPago:
             self._next_id += 1
             return self._next_id
 
-    def _public(self, payment: dict[str, Any]) -> dict[str, Any]:
+    def _public(self, payment: Any) -> Any:
         """A JSON-ready copy (Decimals become JSON numbers, as Mercado Pago sends them)."""
         return json.loads(json.dumps(payment, default=_json_default))
 
