@@ -14,10 +14,13 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from recaudo import db
+from recaudo.config import Settings
 from recaudo.core.plugin_host import PluginHost, set_host
+from recaudo.plugins.sandbox import routes as sandbox_routes
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import NewTenant, create_tenant
@@ -112,3 +115,42 @@ async def two_tenants(database: str) -> tuple[TenantScope, TenantScope]:
     b = await make_tenant("beta-" + uuid.uuid4().hex[:6], "CO", "COP")
     return TenantScope(int(a.id)), TenantScope(int(b.id))
 
+
+
+@pytest.fixture
+def settings(database: str) -> Settings:
+    return Settings(database_url=database, secret_key="test-secret-" + "s" * 40, base_url="http://testserver")
+
+
+@pytest.fixture
+async def client(settings: Settings, host: PluginHost) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the full ASGI app in-process (jobs are run by the test)."""
+    from recaudo.web.app import create_asgi
+
+    app = create_asgi(settings, embedded_workers=False)
+    host.hook.recaudo_startup(settings=settings)
+    transport = httpx.ASGITransport(app=app)
+    sandbox_routes.transport = transport
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+    sandbox_routes.transport = None
+
+
+async def drain_jobs(max_rounds: int = 20) -> list[str]:
+    """Relay and run outbox jobs until none is left, as the worker would; returns their results."""
+    from recaudo.workers.jobs import run_job
+    from recaudo.workers.relay import relay_once
+
+    results: list[str] = []
+    for _ in range(max_rounds):
+        sent: list[int] = []
+        await relay_once(sent.append)
+        if not sent:
+            break
+        for job_id in sent:
+            results.append(await run_job(job_id))
+    return results
+
+
+def csrf_of(client: httpx.AsyncClient) -> str:
+    return client.cookies.get("csrftoken") or ""

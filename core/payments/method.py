@@ -94,6 +94,8 @@ class CheckoutContext:
     notification_url: str
     items: tuple[tuple[str, Money], ...] = ()
     settings: dict[str, Any] = field(default_factory=dict)
+    customer_id: int = 0
+    customer_reference: str = ""  # the customer's stable payment reference, when one exists
     option: str = ""  # a sub-method the customer picked, e.g. "oxxo"
 
 

@@ -88,7 +88,9 @@ class BankTransferMethod(PaymentMethod):
         errors = settings_errors(settings)
         if errors:
             raise ValueError("bank transfer is not configured: " + "; ".join(errors))
-        reference = customer_reference(settings)
+        reference = ctx.customer_reference or customer_reference(
+            {**settings, CUSTOMER_ID_KEY: ctx.customer_id or settings.get(CUSTOMER_ID_KEY)}
+        )
         account = "".join(str(settings["account_number"]).split())
         instructions = {
             "method": self.name,

@@ -5,7 +5,7 @@ unlike added constraints, work the same on SQLite and PostgreSQL.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.table import Table
+from piccolo.engine.finder import engine_finder
 
 ID = "2026-11-23T00:00:02:000000"
 VERSION = "1.38.0"
@@ -26,16 +26,14 @@ UNIQUE_INDEX_SQL = (
 
 
 
-class _Raw(Table, tablename="tenant"):
-    pass
-
-
 async def forwards() -> MigrationManager:
     manager = MigrationManager(migration_id=ID, app_name="recaudo", description=DESCRIPTION)
 
     async def create_unique_indexes() -> None:
+        # Looked up on every run: the engine is whichever database is being migrated now.
+        engine = engine_finder()
         for statement in UNIQUE_INDEX_SQL:
-            await _Raw.raw(statement)
+            await engine.run_ddl(statement)
 
     manager.add_raw(create_unique_indexes)
     return manager
