@@ -1,0 +1,874 @@
+"""The payments ledger: payment intents, provider states, allocations, refunds and credit.
+
+Money rules this module keeps (``tests/test_ledger*.py`` prove them):
+
+* a payment is applied to invoices exactly once, when it first reaches a status in which the
+  money arrived (``approved`` or later), and a refund or chargeback takes back exactly what it
+  covered: its unused credit first, then its allocations newest first;
+* provider states are folded with a total order (:mod:`recaudo.core.payments.allocation`), so
+  duplicates, retries and out-of-order deliveries converge on the provider's final state;
+* each change runs in one transaction that locks the payment, then the customer, then the
+  invoices (``SELECT … FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite), and enqueues
+  its outbox event in that same transaction;
+* ``Invoice.amount_applied`` always equals the sum of its allocations minus their reversals.
+  Credit applied to an invoice is recorded as an allocation of the payment the credit came from,
+  so a later refund of that payment can find and reopen it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+from piccolo.query import Objects, Sum
+
+from recaudo.core.invoices import status_for
+from recaudo.core.jsonfield import loads
+from recaudo.core.money import Money, MoneyError, check_currency
+from recaudo.core.outbox import enqueue
+from recaudo.core.payments.allocation import (
+    MONEY_STATUSES,
+    STATUS_RANK,
+    AllocationError,
+    plan_allocation,
+    plan_credit_use,
+    plan_reversal,
+    position,
+)
+from recaudo.core.payments.method import PAYMENT_STATUSES, ProviderPayment
+from recaudo.core.tables import (
+    Allocation,
+    CreditEntry,
+    Customer,
+    Invoice,
+    Payment,
+    PaymentTransition,
+)
+from recaudo.tenants.models import Tenant
+from recaudo.tenants.scoped import TenantScope
+
+T = TypeVar("T")
+
+OPEN_STATUSES = ("open", "partially_paid")
+SOURCES = ("webhook", "poll", "staff", "bank_statement")
+MAX_AMOUNT = 10**15  # minor units; far above any real invoice, far below BigInt's limit
+_RETRIES = 4
+
+
+class PaymentError(ValueError):
+    """A payment request or state that cannot be applied; the message says why."""
+
+
+# --- transactions and locks ---------------------------------------------------------------------
+
+
+def write_transaction() -> Any:
+    """A transaction meant to write: ``BEGIN IMMEDIATE`` on SQLite, plain on PostgreSQL.
+
+    SQLite's default deferred transaction takes the write lock only at the first write, so two
+    read-then-write transactions can both read stale rows; immediate mode makes the single
+    writer serialise whole transactions, which is what ``FOR UPDATE`` gives us on PostgreSQL.
+    Inside an already open transaction this joins it.
+    """
+    engine = Payment._meta.db
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        return "locked" in text or "busy" in text
+    return type(exc).__name__ in ("DeadlockDetectedError", "SerializationError")
+
+
+def _integrity_error(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return True
+    try:
+        import asyncpg
+    except ImportError:  # pragma: no cover - asyncpg is a dependency
+        return False
+    return isinstance(exc, asyncpg.exceptions.IntegrityConstraintViolationError)
+
+
+async def _atomic(work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``work(transaction)`` in one write transaction, retrying lock timeouts and deadlocks.
+
+    ``work`` must be safe to run again (every ledger operation is idempotent). When the caller
+    already holds a transaction we join it and leave retrying to the caller.
+    """
+    nested = Payment._meta.db.current_transaction.get() is not None
+    for attempt in range(_RETRIES):
+        try:
+            async with write_transaction() as tx:
+                return await work(tx)
+        except Exception as exc:
+            if nested or attempt == _RETRIES - 1 or not _retryable(exc):
+                raise
+        await asyncio.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _postgres() -> bool:
+    return Payment._meta.db.engine_type in ("postgres", "cockroach")
+
+
+def _locked(query: Objects) -> Objects:
+    """Add ``FOR UPDATE`` on PostgreSQL; SQLite's immediate transaction already serialises."""
+    return query.lock_rows() if _postgres() else query
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _lock_customer(scope: TenantScope, customer_id: int) -> Customer:
+    customer = await _locked(scope.objects(Customer).where(Customer.id == customer_id)).first()
+    if customer is None:
+        raise PaymentError(f"customer {customer_id}: not found")
+    return customer
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def _amount(value: object, what: str = "amount") -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PaymentError(f"{what}: must be a whole number of minor units")
+    if value <= 0:
+        raise PaymentError(f"{what}: must be more than zero")
+    if value > MAX_AMOUNT:
+        raise PaymentError(f"{what}: too large")
+    return value
+
+
+def _currency(code: str) -> str:
+    try:
+        return check_currency(code)
+    except MoneyError as exc:
+        raise PaymentError(f"currency: {exc}") from None
+
+
+def _text(value: object, what: str, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > limit:
+        raise PaymentError(f"{what}: required, at most {limit} characters")
+    return value.strip()
+
+
+def _ids(invoice_ids: Sequence[int] | None) -> list[int]:
+    out: list[int] = []
+    for raw in invoice_ids or []:
+        if isinstance(raw, bool):
+            raise PaymentError(f"invoice {raw!r}: not found")
+        try:
+            invoice_id = int(raw)
+        except (TypeError, ValueError):
+            raise PaymentError(f"invoice {raw!r}: not found") from None
+        if invoice_id not in out:
+            out.append(invoice_id)
+    return out
+
+
+async def _chosen_invoices(
+    scope: TenantScope, customer_id: int, currency: str, invoice_ids: list[int]
+) -> list[Invoice]:
+    """The invoices a customer chose, in their order; foreign ones are simply "not found"."""
+    if not invoice_ids:
+        return []
+    rows = await scope.objects(Invoice).where(
+        Invoice.id.is_in(invoice_ids), Invoice.customer == customer_id
+    )
+    by_id = {int(row.id): row for row in rows}
+    chosen: list[Invoice] = []
+    for invoice_id in invoice_ids:
+        invoice = by_id.get(invoice_id)
+        if invoice is None:
+            raise PaymentError(f"invoice {invoice_id}: not found")
+        if invoice.status == "void":
+            raise PaymentError(f"invoice {invoice.number}: void, nothing to pay")
+        if invoice.status not in OPEN_STATUSES or invoice.balance <= 0:
+            raise PaymentError(f"invoice {invoice.number}: already paid")
+        if invoice.currency != currency:
+            raise PaymentError(
+                f"invoice {invoice.number}: currency mismatch ({invoice.currency}, not {currency})"
+            )
+        chosen.append(invoice)
+    return chosen
+
+
+async def _new_payment(
+    scope: TenantScope,
+    *,
+    customer_id: int,
+    method: str,
+    currency: str,
+    idempotency_key: str,
+    invoice_ids: Sequence[int] | None,
+    amount: int | None,
+) -> Payment:
+    """Validate a request and build (not insert) its payment row."""
+    if await scope.get(Customer, customer_id) is None:
+        raise PaymentError(f"customer {customer_id}: not found")
+    ids = _ids(invoice_ids)
+    chosen = await _chosen_invoices(scope, customer_id, currency, ids)
+    if amount is None:
+        if not chosen:
+            raise PaymentError("amount: required when no invoices are chosen")
+        amount = sum(invoice.balance for invoice in chosen)
+    return Payment(
+        customer=customer_id,
+        method=method,
+        status="pending",
+        currency=currency,
+        amount=_amount(amount),
+        amount_refunded=0,
+        idempotency_key=idempotency_key,
+        requested_invoices=ids,
+        checkout={},
+        created_at=_now(),
+        updated_at=_now(),
+    )
+
+
+async def _by_key(scope: TenantScope, key: str) -> Payment | None:
+    return await scope.objects(Payment).where(Payment.idempotency_key == key).first()
+
+
+def _same_customer(payment: Payment, customer_id: int) -> Payment:
+    if int(payment.customer) != int(customer_id):
+        raise PaymentError("idempotency key already used for another customer")
+    return payment
+
+
+async def _insert_once(scope: TenantScope, tx: Any, payment: Payment) -> tuple[Payment, bool]:
+    """Insert ``payment`` unless a concurrent request won the idempotency key; ``(row, created)``.
+
+    The insert runs under a savepoint because on PostgreSQL a unique violation aborts the whole
+    transaction; rolling back to the savepoint lets us re-read the winner's row.
+    """
+    savepoint = await tx.savepoint()
+    try:
+        await scope.add(payment)
+    except Exception as exc:
+        if not _integrity_error(exc):
+            raise
+        await savepoint.rollback_to()
+        existing = await _by_key(scope, str(payment.idempotency_key))
+        if existing is None:
+            raise PaymentError("payment conflicts with an existing one") from None
+        return existing, False
+    await savepoint.release()
+    return payment, True
+
+
+# --- public API: creating payments --------------------------------------------------------------
+
+
+async def create_payment(
+    scope: TenantScope,
+    *,
+    customer_id: int,
+    method: str,
+    currency: str,
+    idempotency_key: str,
+    invoice_ids: list[int] | None = None,
+    amount: int | None = None,
+) -> Payment:
+    """Record a payment intent (status ``pending``) before talking to the provider.
+
+    The same ``idempotency_key`` returns the payment already recorded, so a double click or a
+    retried request never creates two intents. Nothing is applied until the provider says the
+    money arrived.
+    """
+    method = _text(method, "method", 50)
+    key = _text(idempotency_key, "idempotency_key", 100)
+    currency = _currency(currency)
+
+    async def work(tx: Any) -> Payment:
+        existing = await _by_key(scope, key)
+        if existing is not None:
+            return _same_customer(existing, customer_id)
+        payment = await _new_payment(
+            scope,
+            customer_id=customer_id,
+            method=method,
+            currency=currency,
+            idempotency_key=key,
+            invoice_ids=invoice_ids,
+            amount=amount,
+        )
+        row, _created = await _insert_once(scope, tx, payment)
+        return _same_customer(row, customer_id)
+
+    return await _atomic(work)
+
+
+async def record_staff_payment(
+    scope: TenantScope,
+    *,
+    customer_id: int,
+    currency: str,
+    amount: int,
+    method: str,
+    reference: str,
+    invoice_ids: list[int] | None,
+    source: str = "staff",
+) -> Payment:
+    """Record money that arrived outside a provider (approved proof, bank statement line).
+
+    Created approved and allocated in one transaction; the same ``method`` and ``reference``
+    return the payment already recorded, so importing a statement twice changes nothing.
+    """
+    method = _text(method, "method", 50)
+    reference = _text(reference, "reference", 100 - len(method) - 1)
+    currency = _currency(currency)
+    amount = _amount(amount)
+    key = f"{method}:{reference}"
+
+    async def work(tx: Any) -> Payment:
+        existing = await _by_key(scope, key)
+        if existing is not None:
+            return _same_customer(existing, customer_id)
+        payment = await _new_payment(
+            scope,
+            customer_id=customer_id,
+            method=method,
+            currency=currency,
+            idempotency_key=key,
+            invoice_ids=invoice_ids,
+            amount=amount,
+        )
+        row, created = await _insert_once(scope, tx, payment)
+        if created:
+            await _advance(scope, row, "approved", amount, 0, source, detail=f"ref {reference}")
+        return _same_customer(row, customer_id)
+
+    return await _atomic(work)
+
+
+# --- public API: provider states ----------------------------------------------------------------
+
+
+def _check_state(state: ProviderPayment) -> None:
+    if not isinstance(state, ProviderPayment):
+        raise PaymentError("state: expected a ProviderPayment")
+    if state.status not in PAYMENT_STATUSES:
+        raise PaymentError(f"status {state.status!r}: unknown")
+    if not isinstance(state.amount, Money):
+        raise PaymentError("amount: expected Money")
+    if not isinstance(state.provider_payment_id, str) or not state.provider_payment_id.strip():
+        raise PaymentError("provider_payment_id: required")
+    if len(state.provider_payment_id) > 100:
+        raise PaymentError("provider_payment_id: at most 100 characters")
+    refunded = state.amount_refunded
+    if isinstance(refunded, bool) or not isinstance(refunded, int) or refunded < 0:
+        raise PaymentError("amount_refunded: must be zero or more minor units")
+    if state.status in MONEY_STATUSES:
+        _amount(state.amount.amount)
+
+
+async def _by_provider_id(scope: TenantScope, method: str, provider_id: str) -> Payment | None:
+    query = scope.objects(Payment).where(
+        Payment.method == method, Payment.provider_payment_id == provider_id
+    )
+    return await _locked(query).first()
+
+
+async def _find_for_state(
+    scope: TenantScope, method: str, state: ProviderPayment
+) -> tuple[Payment, bool] | None:
+    """Our payment for ``state``, locked; ``(payment, apply)``, ``apply`` False for noise.
+
+    A checkout may produce several provider attempts (a rejected card, then an approved one)
+    for one of our payments. The payment follows the attempt that matters; if money arrives
+    through a second attempt after a first one already brought money, that second amount is a
+    payment of its own (a "sibling") so it is never lost.
+    """
+    provider_id = state.provider_payment_id
+    payment = await _by_provider_id(scope, method, provider_id)
+    if payment is not None:
+        return payment, True
+    if state.our_payment_id is None:
+        return None
+    payment = await _locked(
+        scope.objects(Payment).where(Payment.id == _as_int(state.our_payment_id))
+    ).first()
+    if payment is None or payment.method != method:
+        return None
+    # A concurrent apply may have claimed the provider id while we waited for the lock.
+    again = await _by_provider_id(scope, method, provider_id)
+    if again is not None:
+        return again, True
+    updates: dict[Any, Any] = {Payment.provider_payment_id: provider_id}
+    if payment.provider_payment_id not in (None, ""):
+        if payment.status in MONEY_STATUSES:
+            if state.status not in MONEY_STATUSES:
+                return payment, False
+            return await _sibling(scope, payment, method, state), True
+        if state.status not in MONEY_STATUSES and (
+            STATUS_RANK[state.status] <= STATUS_RANK[payment.status]
+        ):
+            return payment, False
+    payment.provider_payment_id = provider_id
+    await scope.update(Payment, updates).where(Payment.id == payment.id)
+    return payment, True
+
+
+def _as_int(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
+
+
+async def _sibling(
+    scope: TenantScope, first: Payment, method: str, state: ProviderPayment
+) -> Payment:
+    """A second provider payment that brought money for the same intent of ours."""
+    sibling = Payment(
+        customer=first.customer,
+        method=method,
+        status="pending",
+        currency=first.currency,
+        amount=state.amount.amount,
+        amount_refunded=0,
+        idempotency_key=f"{method}:{state.provider_payment_id}"[:100],
+        provider_payment_id=state.provider_payment_id,
+        requested_invoices=loads(first.requested_invoices, []) or [],
+        checkout={"sibling_of": int(first.id)},
+        created_at=_now(),
+        updated_at=_now(),
+    )
+    await scope.add(sibling)
+    return sibling
+
+
+async def apply_provider_payment(
+    scope: TenantScope, method: str, state: ProviderPayment, source: str
+) -> Payment | None:
+    """Apply the provider's authoritative state to our payment; ``None`` if it is not ours.
+
+    Idempotent and convergent: the state is applied only if it ranks above what we hold, so the
+    same state applied N times, concurrently, or states in any order end in the provider's final
+    state with the money applied exactly once.
+    """
+    method = _text(method, "method", 50)
+    source = _text(source, "source", 30)
+    _check_state(state)
+
+    async def work(_tx: Any) -> Payment | None:
+        found = await _find_for_state(scope, method, state)
+        if found is None:
+            return None
+        payment, apply = found
+        if not apply:
+            return payment
+        if payment.currency != state.amount.currency:
+            raise PaymentError(
+                f"currency mismatch: payment in {payment.currency}, provider says "
+                f"{state.amount.currency}"
+            )
+        await _advance(
+            scope,
+            payment,
+            state.status,
+            state.amount.amount,
+            state.amount_refunded,
+            source,
+            provider_status=state.provider_status,
+            provider_detail=state.provider_status_detail,
+        )
+        return payment
+
+    try:
+        return await _atomic(work)
+    except Exception as exc:
+        if _integrity_error(exc):
+            raise PaymentError(
+                f"provider payment {state.provider_payment_id}: already belongs to another payment"
+            ) from None
+        raise
+
+
+async def _advance(
+    scope: TenantScope,
+    payment: Payment,
+    status: str,
+    amount: int,
+    refunded: int,
+    source: str,
+    *,
+    provider_status: str = "",
+    provider_detail: str = "",
+    detail: str = "",
+) -> bool:
+    """Move a locked payment to ``status`` if that is news; allocate or reverse money.
+
+    Returns ``False`` (and changes nothing) for a stale or repeated state.
+    """
+    current = position(str(payment.status), int(payment.amount), int(payment.amount_refunded))
+    entering_money = status in MONEY_STATUSES and not current.has_money
+    money_amount = amount if entering_money else int(payment.amount)
+    new = position(status, money_amount, refunded)
+    if new <= current:
+        return False
+    from_status = str(payment.status)
+    notes = [detail] if detail else []
+    if entering_money:
+        if money_amount != int(payment.amount):
+            notes.append(f"amount {payment.amount} -> {money_amount} per provider")
+        payment.amount = money_amount
+        await _allocate(scope, payment)
+    if new.refunded > current.refunded:
+        reason = "chargeback" if new.status == "charged_back" else "refund"
+        await _reverse(scope, payment, new.refunded - current.refunded, reason)
+        notes.append(f"{reason} {new.refunded - current.refunded}")
+    payment.status = new.status
+    payment.amount_refunded = new.refunded
+    values: dict[Any, Any] = {
+        Payment.status: new.status,
+        Payment.amount: int(payment.amount),
+        Payment.amount_refunded: new.refunded,
+        Payment.updated_at: _now(),
+    }
+    if provider_status or provider_detail:
+        payment.provider_status = provider_status[:50]
+        payment.provider_status_detail = provider_detail[:100]
+        values[Payment.provider_status] = provider_status[:50]
+        values[Payment.provider_status_detail] = provider_detail[:100]
+    await scope.update(Payment, values).where(Payment.id == payment.id)
+    await scope.add(
+        PaymentTransition(
+            payment=payment.id,
+            from_status=from_status,
+            to_status=new.status,
+            source=source[:30],
+            detail="; ".join(notes)[:500],
+            created_at=_now(),
+        )
+    )
+    await enqueue(
+        scope,
+        "payment_event",
+        {
+            "payment_id": int(payment.id),
+            "customer_id": int(payment.customer),
+            "method": str(payment.method),
+            "from_status": from_status,
+            "status": new.status,
+            "currency": str(payment.currency),
+            "amount": int(payment.amount),
+            "amount_refunded": new.refunded,
+            "source": source,
+        },
+        key=f"payment_event:{payment.id}:{new.status}:{new.refunded}",
+    )
+    return True
+
+
+# --- allocation and reversal --------------------------------------------------------------------
+
+
+async def _set_applied(scope: TenantScope, invoice: Invoice, applied: int) -> None:
+    if applied < 0 or applied > int(invoice.total):
+        raise AssertionError(f"invoice {invoice.id} would have {applied} applied")  # never
+    status = status_for(int(invoice.total), applied, voided=invoice.status == "void")
+    invoice.amount_applied = applied
+    invoice.status = status
+    await scope.update(
+        Invoice,
+        {Invoice.amount_applied: applied, Invoice.status: status, Invoice.updated_at: _now()},
+    ).where(Invoice.id == invoice.id)
+
+
+async def _allocate(scope: TenantScope, payment: Payment) -> None:
+    """Spread a payment that just brought money: chosen invoices, oldest due, then credit."""
+    await _lock_customer(scope, int(payment.customer))
+    open_rows = await _locked(
+        scope.objects(Invoice)
+        .where(
+            Invoice.customer == payment.customer,
+            Invoice.currency == payment.currency,
+            Invoice.status.is_in(list(OPEN_STATUSES)),
+        )
+        .order_by(Invoice.id)
+    )
+    by_id = {int(row.id): row for row in open_rows}
+    requested = [i for i in _ids(loads(payment.requested_invoices, []) or []) if i in by_id]
+    others = sorted(
+        (row for row in open_rows if int(row.id) not in requested and not row.disputed),
+        key=lambda row: (row.due_date, int(row.id)),
+    )
+    order = [by_id[i] for i in requested] + others
+    plan = plan_allocation(int(payment.amount), [(int(row.id), row.balance) for row in order])
+    now = _now()
+    if plan.allocations:
+        await scope.add(
+            *[
+                Allocation(payment=payment.id, invoice=invoice_id, amount=amount, created_at=now)
+                for invoice_id, amount in plan.allocations
+            ]
+        )
+    for invoice_id, amount in plan.allocations:
+        invoice = by_id[invoice_id]
+        await _set_applied(scope, invoice, int(invoice.amount_applied) + amount)
+    if plan.credit:
+        await scope.add(
+            CreditEntry(
+                customer=payment.customer,
+                currency=payment.currency,
+                amount=plan.credit,
+                payment=payment.id,
+                reason="overpayment",
+                created_at=now,
+            )
+        )
+
+
+async def _sum_credit(scope: TenantScope, *where: Any) -> int:
+    row = (
+        await scope.select(CreditEntry, Sum(CreditEntry.amount, alias="total"))
+        .where(*where)
+        .first()
+    )
+    return int((row or {}).get("total") or 0)
+
+
+async def _reverse(scope: TenantScope, payment: Payment, amount: int, reason: str) -> None:
+    """Take back ``amount`` a payment covered: its unused credit, then newest allocations."""
+    customer_id = int(payment.customer)
+    await _lock_customer(scope, customer_id)
+    unused = min(
+        await _sum_credit(scope, CreditEntry.payment == payment.id),
+        await customer_credit(scope, customer_id, str(payment.currency)),
+    )
+    allocations = (
+        await scope.objects(Allocation)
+        .where(Allocation.payment == payment.id)
+        .order_by(Allocation.id, ascending=False)
+    )
+    by_id = {int(a.id): a for a in allocations}
+    plan = plan_reversal(
+        amount,
+        max(unused, 0),
+        [(int(a.id), int(a.amount) - int(a.reversed_amount)) for a in allocations],
+    )
+    now = _now()
+    entries = []
+    if plan.credit:
+        entries.append((-plan.credit, reason))
+    if plan.shortfall:  # only if credit was spent outside the ledger; the customer owes it
+        entries.append((-plan.shortfall, f"{reason}_shortfall"))
+    for value, why in entries:
+        await scope.add(
+            CreditEntry(
+                customer=customer_id,
+                currency=payment.currency,
+                amount=value,
+                payment=payment.id,
+                reason=why,
+                created_at=now,
+            )
+        )
+    if not plan.reversals:
+        return
+    invoice_ids = sorted({int(by_id[a_id].invoice) for a_id, _ in plan.reversals})
+    invoices = {
+        int(row.id): row
+        for row in await _locked(
+            scope.objects(Invoice).where(Invoice.id.is_in(invoice_ids)).order_by(Invoice.id)
+        )
+    }
+    for allocation_id, take in plan.reversals:
+        allocation = by_id[allocation_id]
+        await scope.update(
+            Allocation, {Allocation.reversed_amount: int(allocation.reversed_amount) + take}
+        ).where(Allocation.id == allocation_id)
+        invoice = invoices[int(allocation.invoice)]
+        await _set_applied(scope, invoice, int(invoice.amount_applied) - take)
+
+
+# --- credit -------------------------------------------------------------------------------------
+
+
+async def apply_credit(scope: TenantScope, customer_id: int, invoice_id: int, amount: int) -> None:
+    """Use a customer's credit on one of their invoices.
+
+    Never more than the credit balance or the invoice balance. The credit is spent oldest
+    payment first and recorded as an allocation of that payment, so a refund of the payment
+    later reopens this invoice instead of losing track of the money.
+    """
+    amount = _amount(amount)
+
+    async def work(_tx: Any) -> None:
+        await _lock_customer(scope, customer_id)
+        invoice = await _locked(
+            scope.objects(Invoice).where(
+                Invoice.id == _as_int(invoice_id), Invoice.customer == customer_id
+            )
+        ).first()
+        if invoice is None:
+            raise PaymentError(f"invoice {invoice_id}: not found")
+        if invoice.status not in OPEN_STATUSES:
+            raise PaymentError(f"invoice {invoice.number}: {invoice.status}, nothing to pay")
+        if amount > invoice.balance:
+            raise PaymentError(
+                f"amount: {amount} is more than the invoice balance {invoice.balance}"
+            )
+        rows = (
+            await scope.select(
+                CreditEntry, CreditEntry.payment, Sum(CreditEntry.amount, alias="total")
+            )
+            .where(CreditEntry.customer == customer_id, CreditEntry.currency == invoice.currency)
+            .group_by(CreditEntry.payment)
+        )
+        available = sum(int(row["total"] or 0) for row in rows)
+        if amount > available:
+            raise PaymentError(f"amount: {amount} is more than the credit balance {available}")
+        sources = sorted(
+            ((row["payment"], int(row["total"] or 0)) for row in rows),
+            key=lambda item: (item[0] is None, item[0] or 0),
+        )
+        try:
+            uses = plan_credit_use(amount, sources)
+        except AllocationError as exc:
+            raise PaymentError(f"amount: {exc}") from None
+        now = _now()
+        for payment_id, take in uses:
+            if payment_id is not None:
+                await scope.add(
+                    Allocation(payment=payment_id, invoice=invoice.id, amount=take, created_at=now)
+                )
+            await scope.add(
+                CreditEntry(
+                    customer=customer_id,
+                    currency=invoice.currency,
+                    amount=-take,
+                    payment=payment_id,
+                    invoice=invoice.id,
+                    reason="credit_applied",
+                    created_at=now,
+                )
+            )
+        await _set_applied(scope, invoice, int(invoice.amount_applied) + amount)
+
+    await _atomic(work)
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+
+async def customer_credit(scope: TenantScope, customer_id: int, currency: str) -> int:
+    """The customer's credit balance in ``currency`` (minor units)."""
+    return await _sum_credit(
+        scope, CreditEntry.customer == customer_id, CreditEntry.currency == currency
+    )
+
+
+async def invoice_balance(scope: TenantScope, invoice_id: int) -> int:
+    """What is still owed on an invoice (zero when paid or void)."""
+    row = (
+        await scope.select(Invoice, Invoice.total, Invoice.amount_applied, Invoice.status)
+        .where(Invoice.id == _as_int(invoice_id))
+        .first()
+    )
+    if row is None:
+        raise PaymentError(f"invoice {invoice_id}: not found")
+    if row["status"] == "void":
+        return 0
+    return int(row["total"]) - int(row["amount_applied"])
+
+
+@dataclass(frozen=True)
+class OpenInvoice:
+    id: int
+    number: str
+    due_date: date
+    total: int
+    balance: int
+    status: str
+    disputed: bool
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class Statement:
+    """What a customer owes in one currency, for the portal's header and home page."""
+
+    currency: str
+    balance_due: int
+    overdue: int
+    next_due_date: date | None  # earliest due date today or later among open invoices
+    open_invoices: list[OpenInvoice] = field(default_factory=list)
+    credit: int = 0
+    other_currencies: tuple[str, ...] = ()  # open invoices in other currencies exist
+
+    @property
+    def to_pay(self) -> int:
+        """Balance after the customer's credit (never below zero)."""
+        return max(self.balance_due - max(self.credit, 0), 0)
+
+
+async def customer_statement(
+    scope: TenantScope, customer_id: int, today: date, currency: str | None = None
+) -> Statement:
+    """The customer's open invoices and totals; two or three small queries.
+
+    Without ``currency`` it uses the currency of the customer's oldest-due open invoice, or the
+    tenant's currency when nothing is open.
+    """
+    rows = (
+        await scope.select(
+            Invoice,
+            Invoice.id,
+            Invoice.number,
+            Invoice.due_date,
+            Invoice.currency,
+            Invoice.total,
+            Invoice.amount_applied,
+            Invoice.status,
+            Invoice.disputed,
+        )
+        .where(Invoice.customer == customer_id, Invoice.status.is_in(list(OPEN_STATUSES)))
+        .order_by(Invoice.due_date, Invoice.id)
+    )
+    if currency is None:
+        if rows:
+            currency = str(rows[0]["currency"])
+        else:
+            tenant = (
+                await Tenant.select(Tenant.currency).where(Tenant.id == scope.tenant_id).first()
+            )
+            currency = str(tenant["currency"]) if tenant else "MXN"
+    currency = _currency(currency)
+    items = [
+        OpenInvoice(
+            id=int(r["id"]),
+            number=str(r["number"]),
+            due_date=r["due_date"],
+            total=int(r["total"]),
+            balance=int(r["total"]) - int(r["amount_applied"]),
+            status=str(r["status"]),
+            disputed=bool(r["disputed"]),
+            overdue=r["due_date"] < today,
+        )
+        for r in rows
+        if r["currency"] == currency
+    ]
+    upcoming = [item.due_date for item in items if item.due_date >= today]
+    return Statement(
+        currency=currency,
+        balance_due=sum(item.balance for item in items),
+        overdue=sum(item.balance for item in items if item.overdue),
+        next_due_date=min(upcoming) if upcoming else None,
+        open_invoices=items,
+        credit=await customer_credit(scope, customer_id, currency),
+        other_currencies=tuple(sorted({str(r["currency"]) for r in rows} - {currency})),
+    )
