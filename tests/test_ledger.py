@@ -39,7 +39,6 @@ from recaudo.core.tables import (
     Payment,
     PaymentTransition,
 )
-from recaudo.migrations.recaudo_0002_unique_indexes import UNIQUE_INDEX_SQL
 from recaudo.tenants.scoped import TenantScope
 from tests.conftest import make_tenant
 
@@ -48,19 +47,6 @@ METHOD = "sandbox"
 
 
 # --- helpers (shared with the other ledger test modules) ----------------------------------------
-
-
-@pytest.fixture(autouse=True)
-async def unique_indexes(database: str) -> None:
-    """Make sure the money-protecting unique indexes exist in this test's database.
-
-    Migration 0002 runs its statements through a table class whose engine is fixed the first
-    time the migration module is imported, so in a test process only the first database gets
-    the indexes. Idempotency under concurrency depends on them; recreate them here (IF NOT
-    EXISTS) until the migration binds to the configured engine.
-    """
-    for statement in UNIQUE_INDEX_SQL:
-        await Payment.raw(statement)
 
 
 @dataclass

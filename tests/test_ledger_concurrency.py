@@ -18,13 +18,7 @@ from recaudo.core.payments.ledger import (
     record_staff_payment,
 )
 from recaudo.core.tables import Allocation, CreditEntry, OutboxJob, Payment, PaymentTransition
-from tests.test_ledger import (  # unique_indexes: the autouse fixture, on purpose
-    METHOD,
-    check_ledger,
-    count,
-    unique_indexes,  # noqa: F401
-    world,
-)
+from tests.test_ledger import METHOD, check_ledger, count, world
 
 pytestmark = pytest.mark.slow
 

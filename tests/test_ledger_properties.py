@@ -28,8 +28,7 @@ from recaudo.core.payments.allocation import (
     position,
 )
 from recaudo.core.payments.ledger import PaymentError, apply_credit
-from recaudo.core.tables import Invoice, Payment
-from recaudo.migrations.recaudo_0002_unique_indexes import UNIQUE_INDEX_SQL
+from recaudo.core.tables import Invoice
 from tests.test_ledger import World, check_ledger, world
 
 pytestmark = pytest.mark.slow
@@ -175,8 +174,6 @@ async def _database() -> None:
     if url not in _MIGRATED:
         with contextlib.redirect_stdout(io.StringIO()):
             await db.migrate()
-        for statement in UNIQUE_INDEX_SQL:  # see tests/test_ledger.py::unique_indexes
-            await Payment.raw(statement)
         _MIGRATED.add(url)
 
 
