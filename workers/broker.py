@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from typing import Any
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware.asyncio import AsyncIO
 
 from recaudo.workers import jobs
 
@@ -36,20 +34,31 @@ def make_broker(url: str) -> dramatiq.Broker:
         broker = RabbitmqBroker(url=url)
     else:
         raise ValueError(f"unsupported broker URL {url!r}")
-    broker.add_middleware(AsyncIO())
     return broker
 
 
+JOB_TIMEOUT_S = 180
+
+
 class Runtime:
-    """A broker plus its ``run_outbox_job`` actor, and optionally a worker in this process."""
+    """A broker plus its ``run_outbox_job`` actor, and optionally a worker in this process.
+
+    Dramatiq runs actors in worker threads; the job coroutines themselves run on the process's
+    main event loop, which owns the database connection pool (asyncpg pools belong to one loop).
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.broker = make_broker(url)
         dramatiq.set_broker(self.broker)
+        self.loop: asyncio.AbstractEventLoop | None = None
 
-        async def run_outbox_job(job_id: int) -> None:
-            await jobs.run_job(job_id)
+        def run_outbox_job(job_id: int) -> None:
+            if self.loop is None or not self.loop.is_running():
+                asyncio.run(jobs.run_job(job_id))
+                return
+            future = asyncio.run_coroutine_threadsafe(jobs.run_job(job_id), self.loop)
+            future.result(timeout=JOB_TIMEOUT_S)
 
         # The outbox retries with backoff itself, so dramatiq must not retry on top of it.
         self.actor: Any = dramatiq.actor(
@@ -58,12 +67,15 @@ class Runtime:
         self.worker: dramatiq.Worker | None = None
         self._relay_task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
-        self._lock = threading.Lock()
 
     def send(self, job_id: int) -> None:
         self.actor.send(job_id)
 
     def start_worker(self, threads: int = 2) -> None:
+        try:
+            self.loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.loop = None
         self.worker = dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=200)
         self.worker.start()
 
@@ -79,7 +91,9 @@ class Runtime:
             await self._relay_task
             self._relay_task = None
         if self.worker is not None:
-            self.worker.stop(timeout=5000)
+            # Worker threads may be waiting on jobs scheduled on this loop: stop them from a
+            # thread so the loop keeps turning until they finish.
+            await asyncio.to_thread(self.worker.stop, 5000)
             self.worker = None
         self.broker.close()
 

@@ -23,6 +23,7 @@ def run_worker(settings: Settings, threads: int = 4) -> None:
     get_host().hook.recaudo_startup(settings=settings)
 
     async def main() -> None:
+        await db.start_pool()
         runtime = Runtime(settings.broker_url)
         runtime.start_worker(threads=threads)
         runtime.start_relay()
@@ -33,5 +34,6 @@ def run_worker(settings: Settings, threads: int = 4) -> None:
         log.info("worker running (%d threads) on %s", threads, settings.broker_url.split("@")[-1])
         await stop.wait()
         await runtime.stop()
+        await db.close_pool()
 
     asyncio.run(main())
