@@ -165,3 +165,22 @@ async def test_mercadopago_preference_to_approved_payment_applied_once(
     assert await deliver() == 200
     await drain_jobs()
     assert [int((await scope.get(Invoice, i.id)).amount_applied) for i in invoices] == applied
+
+
+async def test_a_lost_notification_is_recovered_by_the_sweep(
+    client: httpx.AsyncClient, settings: Settings, fake_mp: FakeMercadoPago
+) -> None:
+    from datetime import UTC, datetime
+
+    from recaudo.workers.scheduler import RECONCILE_AFTER, sweep_pending_payments
+
+    tenant, scope, customer, invoices = await _tenant_with_invoices(settings, "acme")
+    payment, _ = await _checkout(settings, tenant, scope, customer, invoices, "mercadopago", "k-lost")
+    fake_mp.pay_preference(fake_mp.last_preference_id, status="approved")  # webhook never arrives
+    assert await sweep_pending_payments() == 0, "too early: the notification may still come"
+    later = datetime.now(UTC) + RECONCILE_AFTER + timedelta(minutes=1)
+    assert await sweep_pending_payments(later) == 1
+    assert await sweep_pending_payments(later) == 0, "one job per payment and time bucket"
+    await drain_jobs()
+    assert (await scope.get(Payment, payment.id)).status == "approved"
+    assert [(await scope.get(Invoice, i.id)).status for i in invoices] == ["paid", "paid"]

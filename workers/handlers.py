@@ -53,6 +53,28 @@ async def process_provider_event(scope: TenantScope, payload: dict[str, Any]) ->
     await scope.save(event)
 
 
+@job("reconcile_payment")
+async def reconcile_payment(scope: TenantScope, payload: dict[str, Any]) -> None:
+    """Ask the provider about a payment whose notification never came (status poll)."""
+    from recaudo.core.payments.ledger import apply_provider_payment
+    from recaudo.core.payments.registry import all_methods
+
+    payment = await scope.get(Payment, payload["payment_id"])
+    if payment is None or payment.status not in ("pending", "in_process"):
+        return
+    entry = all_methods().get(payment.method)
+    if entry is None:
+        return
+    plugin, method = entry
+    settings = await plugin_settings(scope, plugin, _secret_key())
+    if payment.provider_payment_id:
+        states = [await method.fetch_status(payment.provider_payment_id, settings)]
+    else:
+        states = await method.search_by_reference(int(payment.id), settings)
+    for state in states:
+        await apply_provider_payment(scope, method.name, state, source="poll")
+
+
 @job("payment_event")
 async def payment_event(scope: TenantScope, payload: dict[str, Any]) -> None:
     """Tell the tenant's enabled plugins that a payment changed status (after commit)."""

@@ -56,12 +56,21 @@ async def relay_once(send: Callable[[int], None], stale_after: timedelta = STALE
     return sent
 
 
+SWEEP_EVERY = timedelta(minutes=1)
+
+
 async def relay_forever(
     send: Callable[[int], None], interval: float = 0.5, stop: asyncio.Event | None = None
 ) -> None:
+    from recaudo.workers.scheduler import sweep_pending_payments
+
     stop = stop or asyncio.Event()
+    next_sweep = datetime.now(UTC)
     while not stop.is_set():
         try:
+            if datetime.now(UTC) >= next_sweep:
+                next_sweep = datetime.now(UTC) + SWEEP_EVERY
+                await sweep_pending_payments()
             await relay_once(send)
         except Exception:
             log.exception("outbox relay pass failed; retrying")
