@@ -1,7 +1,38 @@
-"""Customer portal pages (after the front door): access, statement, payments, help."""
+"""Customer portal pages (after the front door): access, statement, payments, help.
+
+Each area lives in its own ``portal_*`` module; this one gathers them under one router that
+provides the logged-in ``customer`` and turns a missing session into a redirect to the front door.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-ROUTES: list[Any] = []
+from litestar import Router
+from litestar.di import Provide
+
+from recaudo.web.routes import (
+    portal_access,
+    portal_account,
+    portal_claims,
+    portal_hardship,
+    portal_help,
+    portal_pay,
+)
+from recaudo.web.routes.portal_common import LoginRequired, login_redirect, provide_customer
+
+portal_router = Router(
+    path="/",
+    route_handlers=[
+        *portal_access.ROUTES,
+        *portal_account.ROUTES,
+        *portal_pay.ROUTES,
+        *portal_claims.ROUTES,
+        *portal_help.ROUTES,
+        *portal_hardship.ROUTES,
+    ],
+    dependencies={"customer": Provide(provide_customer)},
+    exception_handlers={LoginRequired: login_redirect},
+)
+
+ROUTES: list[Any] = [portal_router]

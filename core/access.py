@@ -1,0 +1,193 @@
+"""Portal access without an account: one-time links, deep links and request rate limits.
+
+A link is ``secrets.token_urlsafe(32)`` (256 bits); only its SHA-256 is stored, it expires after
+:data:`LINK_TTL` and is consumed once by a conditional update (``used_at IS NULL``), so two
+concurrent confirmations cannot both log in. Access requests are recorded as audit events whatever
+the contact, which is what the rate limits count: they work across web processes and say nothing
+about whether the contact exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from recaudo.core.customers import normalise_phone
+from recaudo.core.tables import AuditEvent, Customer, MagicLink
+from recaudo.tenants.scoped import TenantScope
+
+LINK_TTL = timedelta(minutes=15)
+RATE_WINDOW = timedelta(minutes=15)
+MAX_PER_CONTACT = 3
+MAX_PER_IP = 20
+REQUEST_ACTION = "portal.access_request"
+
+LinkState = Literal["valid", "used", "expired", "unknown"]
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def normalise_contact(raw: str) -> str:
+    """One spelling per contact so the rate limit cannot be dodged by case or spaces."""
+    text = (raw or "").strip()
+    if "@" in text:
+        return text.lower()
+    phone = normalise_phone(text)
+    return phone if phone.lstrip("+").isdigit() and len(phone) >= 7 else text.upper()
+
+
+def _fingerprint(value: str) -> str:
+    # Audit rows keep hashes, not the raw contact or IP, so the log itself leaks nothing.
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+async def find_customer(scope: TenantScope, contact: str) -> Customer | None:
+    """The customer with this email, phone (any formatting) or customer number, if exactly one."""
+    text = (contact or "").strip()
+    if not text or len(text) > 254:
+        return None
+    if "@" in text:
+        where = Customer.email == text.lower()
+    else:
+        phone = normalise_phone(text)
+        digits = phone.lstrip("+")
+        if digits.isdigit() and len(digits) >= 7:
+            candidates = {phone, digits, "+" + digits}
+            where = Customer.phone.is_in(sorted(candidates)) | (Customer.number == text)
+        else:
+            where = Customer.number == text
+    rows = await scope.objects(Customer).where(where).limit(2)
+    return rows[0] if len(rows) == 1 else None
+
+
+async def too_many_requests(scope: TenantScope, contact: str, ip: str) -> bool:
+    """Whether this contact (in this tenant) or this IP asked too often in the last window."""
+    since = _now() - RATE_WINDOW
+    recent = scope.count(AuditEvent).where(
+        AuditEvent.action == REQUEST_ACTION, AuditEvent.created_at > since
+    )
+    by_contact = await recent.where(AuditEvent.subject == _fingerprint(normalise_contact(contact)))
+    if by_contact >= MAX_PER_CONTACT:
+        return True
+    by_ip = await scope.count(AuditEvent).where(
+        AuditEvent.action == REQUEST_ACTION,
+        AuditEvent.created_at > since,
+        AuditEvent.actor == "ip:" + _fingerprint(ip),
+    )
+    return by_ip >= MAX_PER_IP
+
+
+async def record_request(scope: TenantScope, contact: str, ip: str) -> None:
+    await scope.add(
+        AuditEvent(
+            actor="ip:" + _fingerprint(ip),
+            action=REQUEST_ACTION,
+            subject=_fingerprint(normalise_contact(contact)),
+            data={},
+            created_at=_now(),
+        )
+    )
+
+
+def safe_target(target: str) -> str:
+    """A path inside the tenant's portal, or ``""``: never another site (open redirect)."""
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or len(target) > 300
+        or any(ord(c) < 33 for c in target)
+    ):
+        return ""
+    return target
+
+
+async def issue_link(
+    scope: TenantScope, customer_id: int, target: str = "", ttl: timedelta = LINK_TTL
+) -> str:
+    """Create a one-time link for a customer; returns the token (never stored in clear)."""
+    ttl = min(ttl, LINK_TTL)
+    token = secrets.token_urlsafe(32)
+    await scope.add(
+        MagicLink(
+            customer=customer_id,
+            token_hash=token_hash(token),
+            expires_at=_now() + ttl,
+            used_at=None,
+            target=safe_target(target),
+            created_at=_now(),
+        )
+    )
+    return token
+
+
+def invoice_target(invoice_id: int) -> str:
+    return f"/facturas/{int(invoice_id)}"
+
+
+async def deep_link(
+    scope: TenantScope, base: str, customer_id: int, invoice_id: int | None = None
+) -> str:
+    """An absolute one-time link that logs the customer in and opens one invoice.
+
+    ``base`` is the tenant's portal root (``https://host/t/<slug>``). The link obeys the same
+    rules as a login link; when it has expired, the page it leads to offers a fresh one.
+    """
+    target = invoice_target(invoice_id) if invoice_id is not None else ""
+    token = await issue_link(scope, customer_id, target)
+    return f"{base.rstrip('/')}/acceso/{token}"
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    state: LinkState
+    customer_id: int = 0
+    target: str = ""
+
+
+async def inspect_link(scope: TenantScope, token: str) -> LinkInfo:
+    """What a token is, without consuming it (the GET confirmation page)."""
+    if not token or len(token) > 100:
+        return LinkInfo("unknown")
+    row = await scope.objects(MagicLink).where(MagicLink.token_hash == token_hash(token)).first()
+    if row is None:
+        return LinkInfo("unknown")
+    if row.used_at is not None:
+        return LinkInfo("used", int(row.customer), row.target)
+    if _aware(row.expires_at) <= _now():
+        return LinkInfo("expired", int(row.customer), row.target)
+    return LinkInfo("valid", int(row.customer), row.target)
+
+
+async def consume_link(scope: TenantScope, token: str) -> LinkInfo:
+    """Use a link once. The conditional update makes concurrent confirmations race safely."""
+    info = await inspect_link(scope, token)
+    if info.state != "valid":
+        return info
+    now = _now()
+    claimed = await (
+        scope.update(MagicLink, {MagicLink.used_at: now})
+        .where(
+            MagicLink.token_hash == token_hash(token),
+            MagicLink.used_at.is_null(),
+            MagicLink.expires_at > now,
+        )
+        .returning(MagicLink.id)
+    )
+    if not claimed:
+        return LinkInfo("used", info.customer_id, info.target)
+    return info

@@ -1,0 +1,178 @@
+"""What a customer sees of their account: the statement with ages and plans, invoices, payments.
+
+Built on :func:`recaudo.core.payments.ledger.customer_statement` (the ledger's own totals), plus
+what the portal adds: aging buckets, which invoices a payment plan covers, payments in flight and
+the payment history. Everything is read through the tenant scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from recaudo.core.invoices import age_bucket
+from recaudo.core.jsonfield import loads
+from recaudo.core.payments.ledger import Statement, customer_statement
+from recaudo.core.plans import PlanView, active_plans
+from recaudo.core.tables import Allocation, Invoice, InvoiceLine, Payment
+from recaudo.tenants.scoped import TenantScope
+
+IN_FLIGHT = ("pending", "in_process")
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    id: int
+    number: str
+    due_date: date
+    total: int
+    balance: int
+    status: str
+    bucket: str
+    days_overdue: int
+    disputed: bool
+    in_plan: bool
+
+
+@dataclass(frozen=True)
+class AccountView:
+    statement: Statement
+    invoices: list[InvoiceRow]
+    plans: list[PlanView]
+    pending_payments: list[Payment] = field(default_factory=list)
+
+    @property
+    def currency(self) -> str:
+        return self.statement.currency
+
+
+async def account_view(scope: TenantScope, customer_id: int, today: date) -> AccountView:
+    statement = await customer_statement(scope, customer_id, today)
+    ids = [item.id for item in statement.open_invoices]
+    in_plan: set[int] = set()
+    if ids:
+        rows = await scope.select(Invoice, Invoice.id, Invoice.plan_id).where(Invoice.id.is_in(ids))
+        in_plan = {int(r["id"]) for r in rows if r["plan_id"] is not None}
+    invoices = [
+        InvoiceRow(
+            id=item.id,
+            number=item.number,
+            due_date=item.due_date,
+            total=item.total,
+            balance=item.balance,
+            status=item.status,
+            bucket=age_bucket(item.due_date, today),
+            days_overdue=max((today - item.due_date).days, 0),
+            disputed=item.disputed,
+            in_plan=item.id in in_plan,
+        )
+        for item in statement.open_invoices
+    ]
+    pending = (
+        await scope.objects(Payment)
+        .where(Payment.customer == customer_id, Payment.status.is_in(list(IN_FLIGHT)))
+        .order_by(Payment.id, ascending=False)
+        .limit(5)
+    )
+    return AccountView(statement, invoices, await active_plans(scope, customer_id), pending)
+
+
+async def customer_invoice(scope: TenantScope, customer_id: int, invoice_id: int) -> Invoice | None:
+    """The invoice if it is this customer's; another customer's or tenant's is simply absent."""
+    invoice = await scope.get(Invoice, invoice_id)
+    if invoice is None or int(invoice.customer) != int(customer_id):
+        return None
+    return invoice
+
+
+async def invoice_lines(scope: TenantScope, invoice_id: int) -> list[InvoiceLine]:
+    return await (
+        scope.objects(InvoiceLine)
+        .where(InvoiceLine.invoice == invoice_id)
+        .order_by(InvoiceLine.position)
+    )
+
+
+async def invoice_payments(scope: TenantScope, invoice_id: int) -> list[dict[str, Any]]:
+    """Money applied to an invoice: ``{payment, amount, reversed, created_at, method, status}``."""
+    rows = await (
+        scope.select(
+            Allocation,
+            Allocation.payment,
+            Allocation.amount,
+            Allocation.reversed_amount,
+            Allocation.created_at,
+        )
+        .where(Allocation.invoice == invoice_id)
+        .order_by(Allocation.id)
+    )
+    if not rows:
+        return []
+    payments = {
+        int(p.id): p
+        for p in await scope.objects(Payment).where(
+            Payment.id.is_in(sorted({int(r["payment"]) for r in rows}))
+        )
+    }
+    out = []
+    for r in rows:
+        payment = payments.get(int(r["payment"]))
+        out.append(
+            {
+                "payment": int(r["payment"]),
+                "amount": int(r["amount"]),
+                "reversed": int(r["reversed_amount"]),
+                "created_at": r["created_at"],
+                "method": payment.method if payment else "",
+                "status": payment.status if payment else "",
+            }
+        )
+    return out
+
+
+async def payment_history(scope: TenantScope, customer_id: int, limit: int = 50) -> list[Payment]:
+    return await (
+        scope.objects(Payment)
+        .where(Payment.customer == customer_id)
+        .order_by(Payment.id, ascending=False)
+        .limit(limit)
+    )
+
+
+async def customer_payment(scope: TenantScope, customer_id: int, payment_id: int) -> Payment | None:
+    payment = await scope.get(Payment, payment_id)
+    if payment is None or int(payment.customer) != int(customer_id):
+        return None
+    return payment
+
+
+async def payment_allocations(scope: TenantScope, payment_id: int) -> list[dict[str, Any]]:
+    """Which invoices a payment paid (the receipt): ``{invoice, number, amount, reversed}``."""
+    rows = await (
+        scope.select(Allocation, Allocation.invoice, Allocation.amount, Allocation.reversed_amount)
+        .where(Allocation.payment == payment_id)
+        .order_by(Allocation.id)
+    )
+    if not rows:
+        return []
+    numbers = {
+        int(r["id"]): str(r["number"])
+        for r in await scope.select(Invoice, Invoice.id, Invoice.number).where(
+            Invoice.id.is_in(sorted({int(r["invoice"]) for r in rows}))
+        )
+    }
+    return [
+        {
+            "invoice": int(r["invoice"]),
+            "number": numbers.get(int(r["invoice"]), ""),
+            "amount": int(r["amount"]),
+            "reversed": int(r["reversed_amount"]),
+        }
+        for r in rows
+    ]
+
+
+def checkout_of(payment: Payment) -> dict[str, Any]:
+    value = loads(payment.checkout, {})
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,112 @@
+"""Sending a message to a customer through the notification channels their tenant enabled.
+
+Channels come from plugins (``recaudo_notification_channels``); only those of enabled plugins are
+used. Every attempt is written to ``NotificationLog`` for staff and for the development outbox.
+Secrets in a message (a one-time link) are redacted from the log unless the log *is* the delivery
+(no SMTP server configured), so the database never holds a usable token in production.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from recaudo.core.extensions import NotificationChannel
+from recaudo.core.plugin_api import OutgoingMessage, TenantInfo
+from recaudo.core.plugin_host import get_host
+from recaudo.core.tables import Customer, NotificationLog
+from recaudo.tenants.plugin_config import enabled_plugins, plugin_settings
+from recaudo.tenants.scoped import TenantScope
+
+log = logging.getLogger(__name__)
+REDACTED = "[enlace de un solo uso]"
+
+
+@dataclass(frozen=True)
+class Route:
+    plugin: str
+    channel: NotificationChannel
+    address: str
+
+
+async def tenant_channels(scope: TenantScope) -> list[tuple[str, NotificationChannel]]:
+    enabled = set(await enabled_plugins(scope))
+    return [
+        (plugin, channel)
+        for plugin, channel in get_host().provided("recaudo_notification_channels")
+        if plugin in enabled and isinstance(channel, NotificationChannel)
+    ]
+
+
+def _address(customer: Customer, channel: NotificationChannel) -> str:
+    kind = getattr(channel, "address_kind", "email")
+    return str(customer.email if kind == "email" else customer.phone or "").strip()
+
+
+async def route_for(
+    scope: TenantScope, customer: Customer, prefer: Iterable[str] = ()
+) -> Route | None:
+    """The channel to use: preferred kinds first, then the customer's, then any with an address."""
+    channels = await tenant_channels(scope)
+    order = [*prefer, str(customer.preferred_channel or "")]
+    ranked = sorted(
+        channels,
+        key=lambda item: order.index(item[1].name) if item[1].name in order else len(order),
+    )
+    for plugin, channel in ranked:
+        address = _address(customer, channel)
+        if address:
+            return Route(plugin, channel, address)
+    return None
+
+
+def _redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+async def send_to_customer(
+    scope: TenantScope,
+    tenant: TenantInfo,
+    customer: Customer,
+    message: OutgoingMessage,
+    *,
+    secret_key: str,
+    secrets: Iterable[str] = (),
+    keep_secrets_in_log: bool = False,
+    prefer: Iterable[str] = (),
+) -> NotificationLog | None:
+    """Deliver ``message`` (its ``to`` is filled here) and log it; ``None`` without a channel.
+
+    Never raises for delivery problems: a failed attempt is logged with status ``failed``.
+    """
+    route = await route_for(scope, customer, prefer)
+    if route is None:
+        log.info("customer %s of tenant %s has no usable channel", customer.id, tenant.slug)
+        return None
+    outgoing = replace(message, to=route.address)
+    status = "sent"
+    try:
+        settings = await plugin_settings(scope, route.plugin, secret_key)
+        result = await route.channel.send(outgoing, tenant, settings)
+        if not result.ok:
+            status = "failed"
+            log.warning("%s could not deliver to customer %s: %s", route.plugin, customer.id,
+                        result.error)
+    except Exception:
+        status = "failed"
+        log.exception("%s failed sending to customer %s", route.plugin, customer.id)
+    hidden = () if keep_secrets_in_log else tuple(secrets)
+    entry = NotificationLog(
+        channel=route.channel.name,
+        recipient=route.address[:254],
+        subject=outgoing.subject[:300],
+        body_text=_redact(outgoing.text, hidden),
+        body_html=_redact(outgoing.html, hidden),
+        status=status,
+    )
+    await scope.add(entry)
+    return entry

@@ -1,0 +1,134 @@
+"""Statement, invoice detail and documents, payment history.
+
+``GET /estado-de-cuenta`` serves the whole page, or only the live part when htmx polls it
+(``HX-Request``), so the balance changes on screen after a payment is confirmed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from litestar import Request, get
+from litestar.response import Response, Template
+
+from recaudo.core.account import (
+    AccountView,
+    account_view,
+    customer_invoice,
+    invoice_lines,
+    invoice_payments,
+    payment_history,
+)
+from recaudo.core.invoices import age_bucket
+from recaudo.core.plans import plan_offer, policy_of
+from recaudo.core.tables import Customer
+from recaudo.tenants.models import Tenant
+from recaudo.tenants.scoped import TenantScope
+from recaudo.web.routes.portal_common import is_htmx, not_found, tenant_today
+from recaudo.web.templating import render
+
+NOTICES = ("pago", "plan", "promesa", "revision", "disputa", "comprobante", "preferencias",
+           "ticket")
+
+
+def view_version(view: AccountView) -> str:
+    """A short fingerprint of what the live part shows; polling swaps only when it changes."""
+    st = view.statement
+    state = (
+        st.balance_due, st.overdue, st.credit, st.next_due_date,
+        [(i.id, i.balance, i.status, i.disputed, i.in_plan) for i in view.invoices],
+        [(p.id, p.status) for p in view.pending_payments],
+        [(p.id, [(i.id, i.amount_paid) for i in p.installments]) for p in view.plans],
+    )
+    return hashlib.sha256(repr(state).encode()).hexdigest()[:16]
+
+
+@get("/estado-de-cuenta", name="portal:statement", operation_id="portal_statement")
+async def statement(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+) -> Template | Response[bytes]:
+    today = tenant_today(tenant)
+    view = await account_view(tenant_scope, int(customer.id), today)
+    version = view_version(view)
+    if is_htmx(request) and request.query_params.get("v") == version:
+        return Response(b"", status_code=204)  # nothing changed: htmx keeps the page as it is
+    template = "portal/_statement_live.html" if is_htmx(request) else "portal/statement.html"
+    notice = request.query_params.get("aviso")
+    return await render(
+        request, template, tenant,
+        customer=customer, view=view, today=today, version=version,
+        notice=notice if notice in NOTICES else None,
+        can_plan=await plan_offer(tenant_scope, int(customer.id), policy_of(tenant.policy))
+        is not None,
+    )
+
+
+async def _invoice(scope: TenantScope, customer: Customer, invoice_id: int):  # type: ignore[no-untyped-def]
+    invoice = await customer_invoice(scope, int(customer.id), invoice_id)
+    if invoice is None:
+        raise not_found("Factura no encontrada")
+    return invoice
+
+
+@get("/facturas/{invoice_id:int}", name="portal:invoice", operation_id="portal_invoice")
+async def invoice_detail(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer,
+    invoice_id: int,
+) -> Template:
+    invoice = await _invoice(tenant_scope, customer, invoice_id)
+    today = tenant_today(tenant)
+    return await render(
+        request, "portal/invoice.html", tenant,
+        customer=customer, invoice=invoice, today=today,
+        bucket=age_bucket(invoice.due_date, today),
+        lines=await invoice_lines(tenant_scope, int(invoice.id)),
+        applied=await invoice_payments(tenant_scope, int(invoice.id)),
+    )
+
+
+@get("/facturas/{invoice_id:int}/documento", name="portal:invoice_document",
+     operation_id="portal_invoice_document")
+async def invoice_document(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer,
+    invoice_id: int,
+) -> Template:
+    """A printable invoice (the browser's "Save as PDF" makes the PDF; no PDF library here)."""
+    invoice = await _invoice(tenant_scope, customer, invoice_id)
+    response = await render(
+        request, "portal/invoice_document.html", tenant,
+        customer=customer, invoice=invoice,
+        lines=await invoice_lines(tenant_scope, int(invoice.id)),
+    )
+    if request.query_params.get("descargar"):
+        name = "".join(c for c in invoice.number if c.isalnum() or c in "-_") or "factura"
+        response.headers["content-disposition"] = f'attachment; filename="{name}.html"'
+    return response
+
+
+@get("/facturas/{invoice_id:int}/cfdi.xml", name="portal:invoice_xml",
+     operation_id="portal_invoice_xml")
+async def invoice_xml(
+    tenant_scope: TenantScope, customer: Customer, invoice_id: int
+) -> Response[str]:
+    invoice = await _invoice(tenant_scope, customer, invoice_id)
+    if not invoice.einvoice_xml:
+        raise not_found("Esta factura no tiene comprobante electrónico")
+    name = "".join(c for c in (invoice.einvoice_uuid or invoice.number) if c.isalnum() or c in "-_")
+    return Response(
+        invoice.einvoice_xml,
+        media_type="application/xml",
+        headers={"content-disposition": f'attachment; filename="{name or "cfdi"}.xml"'},
+    )
+
+
+@get("/pagos", name="portal:payments", operation_id="portal_payments")
+async def payments(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+) -> Template:
+    return await render(
+        request, "portal/payments.html", tenant,
+        customer=customer, payments=await payment_history(tenant_scope, int(customer.id)),
+    )
+
+
+ROUTES = [statement, invoice_detail, invoice_document, invoice_xml, payments]
