@@ -1,7 +1,296 @@
-"""Portal: pay (being built)."""
+"""Paying: choose invoices (or an amount, or a plan installment), choose a method, pay, see result.
+
+The pay form carries an idempotency key generated when it is rendered. Submitting it twice (a
+double click, a reload, two tabs) reaches the same ledger payment and the same stored checkout,
+so the customer is never charged twice. The result page asks the provider about a payment still
+in flight (throttled) and, with htmx, polls until the payment settles.
+"""
 
 from __future__ import annotations
 
+import re
+import secrets
+from dataclasses import dataclass, field
 from typing import Any
 
-ROUTES: list[Any] = []
+from litestar import Request, get, post
+from litestar.datastructures import FormMultiDict
+from litestar.response import Redirect, Response, Template
+
+from recaudo.core.account import checkout_of, customer_payment, payment_allocations
+from recaudo.core.checkout import CheckoutError, refresh_status, start_once
+from recaudo.core.money import Money, MoneyError
+from recaudo.core.payments.ledger import OPEN_STATUSES, PaymentError, create_payment
+from recaudo.core.payments.method import PaymentMethod
+from recaudo.core.payments.registry import all_methods, methods_for_tenant
+from recaudo.core.plans import customer_installment
+from recaudo.core.tables import Customer, Invoice, PaymentPlan, PlanInstallment
+from recaudo.tenants.models import Tenant
+from recaudo.tenants.plugin_config import enabled_plugins, plugin_settings
+from recaudo.tenants.scoped import TenantScope
+from recaudo.tenants.service import tenant_info
+from recaudo.web.routes.portal_access import portal_base
+from recaudo.web.routes.portal_common import (
+    form_ids,
+    form_text,
+    gettext,
+    is_htmx,
+    not_found,
+    prefix_of,
+)
+from recaudo.web.templating import render
+
+KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+FINAL = ("approved", "rejected", "cancelled", "expired", "refunded", "partially_refunded",
+         "charged_back")
+
+
+def _secret_key() -> str:
+    from recaudo.web.app import current_settings
+
+    return current_settings().secret_key
+
+
+@dataclass
+class Selection:
+    """What the customer is paying: invoices, a free amount, or a plan installment."""
+
+    mode: str  # invoices | amount | installment
+    currency: str
+    invoices: list[Invoice] = field(default_factory=list)
+    amount: int | None = None  # fixed amount (installment), else the invoices' balance
+    installment: PlanInstallment | None = None
+    plan: PaymentPlan | None = None
+    balance_due: int = 0
+
+    @property
+    def total(self) -> int | None:
+        if self.amount is not None:
+            return self.amount
+        return sum(i.balance for i in self.invoices) if self.invoices else None
+
+    @property
+    def invoice_ids(self) -> list[int]:
+        return [int(i.id) for i in self.invoices]
+
+
+async def _open_invoices(scope: TenantScope, customer_id: int) -> list[Invoice]:
+    return await (
+        scope.objects(Invoice)
+        .where(Invoice.customer == customer_id, Invoice.status.is_in(list(OPEN_STATUSES)))
+        .order_by(Invoice.due_date, Invoice.id)
+    )
+
+
+async def selection_from(
+    scope: TenantScope, tenant: Tenant, customer: Customer, params: Any
+) -> Selection:
+    """Read the selection from query or form values; unknown or foreign ids are left out."""
+    open_rows = [r for r in await _open_invoices(scope, int(customer.id)) if r.balance > 0]
+    currency = open_rows[0].currency if open_rows else tenant.currency
+    same = [r for r in open_rows if r.currency == currency]
+    due = sum(r.balance for r in same)
+    installment_id = str(params.get("cuota") or "")
+    if installment_id.isdigit():
+        found = await customer_installment(scope, int(customer.id), int(installment_id))
+        if found is None:
+            raise not_found("Cuota no encontrada")
+        plan, row = found
+        covered = {int(i) for i in _json_list(plan.invoice_ids) if str(i).isdigit()}
+        left = int(row.amount) - int(row.amount_paid)
+        return Selection("installment", str(plan.currency),
+                         [r for r in same if int(r.id) in covered], amount=max(left, 0),
+                         installment=row, plan=plan, balance_due=due)
+    if params.get("todo"):
+        return Selection("invoices", currency, same, balance_due=due)
+    wanted = form_ids(params, "factura") if hasattr(params, "getall") else []
+    if wanted:
+        by_id = {int(r.id): r for r in same}
+        return Selection("invoices", currency, [by_id[i] for i in wanted if i in by_id],
+                         balance_due=due)
+    return Selection("amount", currency, [], balance_due=due)
+
+
+def _json_list(value: Any) -> list[Any]:
+    from recaudo.core.jsonfield import loads
+
+    data = loads(value, [])
+    return data if isinstance(data, list) else []
+
+
+async def _methods(
+    scope: TenantScope, tenant: Tenant, currency: str, amount: int | None
+) -> list[dict[str, Any]]:
+    info = tenant_info(tenant)
+    out = []
+    for plugin, method in methods_for_tenant(info, await enabled_plugins(scope), currency):
+        settings = await plugin_settings(scope, plugin, _secret_key())
+        try:
+            fees = method.fees(Money(currency, amount), settings) if amount else []
+        except Exception:
+            fees = []
+        out.append({"plugin": plugin, "method": method, "fees": fees})
+    return out
+
+
+async def _pay_page(
+    request: Request, tenant: Tenant, scope: TenantScope, customer: Customer,
+    selection: Selection, *, error: str = "", status_code: int = 200, key: str = "",
+    amount_text: str = "",
+) -> Template:
+    methods = await _methods(scope, tenant, selection.currency, selection.total)
+    return await render(
+        request, "portal/pay.html", tenant, status_code=status_code,
+        customer=customer, sel=selection, methods=methods, error=error,
+        key=key or secrets.token_urlsafe(24), amount_text=amount_text,
+    )
+
+
+@get("/pagar", name="portal:pay", operation_id="portal_pay")
+async def pay_form(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+) -> Template:
+    selection = await selection_from(tenant_scope, tenant, customer, request.query_params)
+    error = ""
+    if selection.mode == "invoices" and not selection.invoices:
+        error = "Elige al menos una factura, o paga otro monto."
+    return await _pay_page(request, tenant, tenant_scope, customer, selection, error=error,
+                           status_code=400 if error else 200)
+
+
+def _method_choice(
+    form: FormMultiDict, tenant: Tenant, enabled: list[str], currency: str
+) -> tuple[str, PaymentMethod, str] | None:
+    chosen = form_text(form, "metodo", 120)
+    name, _, option = chosen.partition(":")
+    for plugin, method in methods_for_tenant(tenant_info(tenant), enabled, currency):
+        if method.name == name:
+            codes = {code for code, _label in method.options}
+            if option and option not in codes:
+                return None
+            return plugin, method, option
+    return None
+
+
+@post("/pagar", name="portal:pay_submit", operation_id="portal_pay_submit")
+async def pay_submit(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+) -> Template | Redirect:
+    form = await request.form()
+    _ = gettext(request, tenant)
+    selection = await selection_from(tenant_scope, tenant, customer, form)
+    key = form_text(form, "clave", 80)
+    amount_text = form_text(form, "monto", 30)
+
+    async def fail(message: str, status: int = 400) -> Template:
+        return await _pay_page(request, tenant, tenant_scope, customer, selection,
+                               error=message, status_code=status, key=key,
+                               amount_text=amount_text)
+
+    if not KEY_RE.match(key):
+        return await fail("El formulario expiró. Revisa los datos y vuelve a intentarlo.")
+    choice = _method_choice(form, tenant, await enabled_plugins(tenant_scope), selection.currency)
+    if choice is None:
+        return await fail("Elige un medio de pago.")
+    plugin, method, option = choice
+    amount: int | None = selection.amount
+    if selection.mode == "amount":
+        try:
+            amount = Money.parse(amount_text.replace(" ", ""), selection.currency).amount
+        except MoneyError:
+            return await fail("Escribe el monto con números, por ejemplo 1500.50.")
+        if amount <= 0:
+            return await fail("El monto debe ser mayor que cero.")
+        if amount > selection.balance_due:
+            return await fail("El monto es mayor que tu saldo pendiente.")
+    elif selection.mode == "invoices" and not selection.invoices:
+        return await fail("Elige al menos una factura, o paga otro monto.")
+    elif selection.mode == "installment" and not amount:
+        return await fail("Esta cuota ya está pagada.")
+    try:
+        payment = await create_payment(
+            tenant_scope,
+            customer_id=int(customer.id),
+            method=method.name,
+            currency=selection.currency,
+            idempotency_key=f"portal:{int(customer.id)}:{key}",
+            invoice_ids=selection.invoice_ids or None,
+            amount=amount,
+        )
+    except PaymentError:
+        return await fail("No pudimos preparar el pago: alguna factura cambió. Revisa y reintenta.")
+    from recaudo.web.app import current_settings
+
+    extra: dict[str, Any] = {"option": option}
+    if selection.installment is not None:
+        extra["installment"] = int(selection.installment.id)
+    numbers = ", ".join(i.number for i in selection.invoices[:10])
+    description = (_("Pago a %(name)s") % {"name": tenant.name}) + (f" ({numbers})" if numbers
+                                                                     else "")
+    try:
+        result = await start_once(
+            tenant_scope, payment,
+            method=method, tenant=tenant_info(tenant), customer=customer,
+            settings=await plugin_settings(tenant_scope, plugin, _secret_key()),
+            description=description[:300],
+            return_url=f"{portal_base(request, tenant)}/pagos/{int(payment.id)}",
+            notification_url=f"{current_settings().base_url}/hooks/{plugin}/{tenant.slug}",
+            option=option, extra=extra,
+        )
+    except CheckoutError:
+        return await fail("El medio de pago no respondió. Intenta de nuevo o elige otro.", 503)
+    if result.get("kind") == "redirect" and _safe_redirect(str(result.get("redirect_url", ""))):
+        return Redirect(str(result["redirect_url"]), status_code=303)
+    return Redirect(f"{prefix_of(request, tenant)}/pagos/{int(payment.id)}", status_code=303)
+
+
+def _safe_redirect(url: str) -> bool:
+    return url.startswith("https://") or (url.startswith("/") and not url.startswith("//"))
+
+
+@get("/pagos/{payment_id:int}", name="portal:payment", operation_id="portal_payment")
+async def payment_result(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer,
+    payment_id: int,
+) -> Template | Response[bytes]:
+    payment = await customer_payment(tenant_scope, int(customer.id), payment_id)
+    if payment is None:
+        raise not_found("Pago no encontrado")
+    owner = all_methods().get(str(payment.method))
+    if owner is not None:
+        settings = await plugin_settings(tenant_scope, owner[0], _secret_key())
+        payment = await refresh_status(tenant_scope, payment, owner[1], settings)
+    previous = request.query_params.get("estado")
+    if is_htmx(request) and previous == payment.status:
+        return Response(b"", status_code=204)
+    checkout = checkout_of(payment)
+    retry_ids = [int(i) for i in _json_list(payment.requested_invoices) if str(i).isdigit()]
+    return await render(
+        request,
+        "portal/_payment_status.html" if is_htmx(request) else "portal/payment.html",
+        tenant,
+        customer=customer, payment=payment, checkout=checkout,
+        instructions=_instructions(checkout), final=payment.status in FINAL,
+        method_label=owner[1].label if owner else payment.method,
+        allocations=await payment_allocations(tenant_scope, int(payment.id)),
+        retry_ids=retry_ids,
+    )
+
+
+_B64 = re.compile(r"^[A-Za-z0-9+/=]{20,200000}$")
+
+
+def _instructions(checkout: dict[str, Any]) -> dict[str, Any]:
+    """Instruction values that are safe to show (URLs only https, images only base64 PNG)."""
+    data = checkout.get("instructions") or {}
+    if not isinstance(data, dict):
+        return {}
+    out = {k: str(v) for k, v in data.items() if isinstance(v, str | int) and str(v)}
+    if not out.get("voucher_url", "").startswith("https://"):
+        out.pop("voucher_url", None)
+    if not _B64.match(out.get("qr_code_base64", "")):
+        out.pop("qr_code_base64", None)
+    return out
+
+
+ROUTES = [pay_form, pay_submit, payment_result]
