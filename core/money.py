@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from babel.core import Locale
-from babel.numbers import format_currency, get_currency_precision, list_currencies
+from babel.numbers import (
+    format_currency,
+    get_currency_precision,
+    get_currency_symbol,
+    list_currencies,
+)
 
 _KNOWN = frozenset(list_currencies())
 
@@ -95,8 +101,50 @@ class Money:
         return f"{self.to_decimal()} {self.currency}"
 
 
+class _FastFormat:
+    """Integer-only rendering of one (locale, currency) money format.
+
+    Statement pages format dozens of amounts; babel re-resolves the locale's pattern on every
+    call. This takes the symbols and the pattern from babel once, then formats with integer
+    arithmetic. It is checked against babel on probe values when built and not used if any differ.
+    """
+
+    def __init__(self, locale: str, currency: str) -> None:
+        loc = Locale.parse(locale)
+        pattern = loc.currency_formats["standard"]
+        symbols = loc.number_symbols.get(loc.default_numbering_system, {})
+        self.digits = exponent(currency)
+        self.decimal = symbols.get("decimal", ".")
+        self.group = symbols.get("group", ",")
+        symbol = get_currency_symbol(currency, locale=loc)
+        self.prefix = tuple(p.replace("¤", symbol) for p in pattern.prefix)
+        self.suffix = tuple(p.replace("¤", symbol) for p in pattern.suffix)
+        self.grouping = pattern.grouping
+        self.ok = self.grouping == (3, 3) and all(
+            self.render(amount) == format_currency(
+                Decimal(amount).scaleb(-self.digits), currency, locale=loc
+            )
+            for amount in (0, 5, 123456, -98765432, 10**12 + 7)
+        )
+
+    def render(self, amount: int) -> str:
+        negative = amount < 0
+        units, minor = divmod(abs(amount), 10**self.digits) if self.digits else (abs(amount), 0)
+        whole = f"{units:,}".replace(",", self.group)
+        text = f"{whole}{self.decimal}{minor:0{self.digits}d}" if self.digits else whole
+        return f"{self.prefix[negative]}{text}{self.suffix[negative]}"
+
+
+@lru_cache(maxsize=256)
+def _fast(locale: str, currency: str) -> _FastFormat:
+    return _FastFormat(locale, currency)
+
+
 def format_minor(amount: int, currency: str, locale: str = "es_MX") -> str:
-    """Format integer minor units for display in ``locale``."""
+    """Format integer minor units for display in ``locale`` (same output as babel, faster)."""
+    fast = _fast(locale.replace("-", "_"), check_currency(currency))
+    if fast.ok:
+        return fast.render(int(amount))
     return Money(currency, amount).format(locale)
 
 

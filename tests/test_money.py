@@ -65,3 +65,14 @@ def test_split_evenly_never_loses_a_cent(total: int, parts: int) -> None:
     shares = split_evenly(total, parts)
     assert sum(shares) == total
     assert max(shares) - min(shares) <= 1
+
+
+@given(
+    st.integers(min_value=-(10**13), max_value=10**13),
+    st.sampled_from(["CLP", "COP", "MXN", "USD", "BRL", "PEN"]),
+    st.sampled_from(["es_MX", "es_CO", "es_CL", "en_US", "pt_BR", "es_PE"]),
+)
+def test_fast_formatting_matches_babel(amount: int, currency: str, locale: str) -> None:
+    from recaudo.core.money import format_minor
+
+    assert format_minor(amount, currency, locale) == Money(currency, amount).format(locale)

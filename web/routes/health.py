@@ -12,7 +12,7 @@ from recaudo import db
 log = logging.getLogger(__name__)
 
 
-@get("/health", name="health", operation_id="health", sync_to_thread=False, exclude_from_csrf=True)
+@get("/health", name="health", operation_id="health", exclude_from_csrf=True)
 async def health() -> Response[dict[str, str]]:
     try:
         ok = await db.ping()
