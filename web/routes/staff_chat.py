@@ -1,0 +1,67 @@
+"""Live chat, staff side: a conversation page, its polled message list and the answer form.
+
+Messages live in the database (``ChatMessage``), so an answer written through one web process is
+seen by the customer polling another. With htmx the answer form swaps the conversation panel in
+place; without it the form posts and the browser is sent back to the conversation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.response import Redirect, Template
+
+from recaudo.core import inbox
+from recaudo.core.tables import StaffUser
+from recaudo.tenants.models import Tenant
+from recaudo.tenants.scoped import TenantScope
+from recaudo.web.routes.staff_common import form_data, staff_base, staff_page
+
+
+async def _conversation(scope: TenantScope, customer_id: int) -> dict[str, Any]:
+    customer = await inbox.chat_customer(scope, customer_id)
+    return {"customer": customer, "messages": await inbox.chat_messages(scope, customer_id)}
+
+
+@get("/chats/{customer_id:int}", name="staff:chat", operation_id="staff_chat")
+async def chat_page(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, staff: StaffUser,
+    customer_id: int,
+) -> Template:
+    context = await _conversation(tenant_scope, customer_id)
+    return await staff_page(request, "staff/chat.html", tenant, staff, **context)
+
+
+@get(
+    "/chats/{customer_id:int}/messages",
+    name="staff:chat_messages",
+    operation_id="staff_chat_messages",
+)
+async def chat_messages(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, staff: StaffUser,
+    customer_id: int,
+) -> Template:
+    """The message list alone, polled by htmx every few seconds."""
+    context = await _conversation(tenant_scope, customer_id)
+    response = await staff_page(request, "staff/_chat_messages.html", tenant, staff, **context)
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+@post("/chats/{customer_id:int}", name="staff:chat_answer", operation_id="staff_chat_answer")
+async def chat_answer(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, acting_staff: StaffUser,
+    customer_id: int,
+) -> Template | Redirect:
+    form = await form_data(request)
+    await inbox.answer_chat(tenant_scope, acting_staff, customer_id, form.get("body"))
+    if request.headers.get("hx-request") == "true":
+        context = await _conversation(tenant_scope, customer_id)
+        return await staff_page(
+            request, "staff/_chat_panel.html", tenant, acting_staff, **context
+        )
+    return Redirect(f"{staff_base(request)}/chats/{customer_id}", status_code=303)
+
+
+ROUTES = [chat_page, chat_messages, chat_answer]

@@ -1,0 +1,160 @@
+"""The inbox page (tabs with counts) and the ticket, dispute and "No puedo pagar" decisions.
+
+The inbox handler serves the whole page, or only its panel when htmx polls it, so the counts stay
+fresh with JavaScript and the page still works without it. Acting routes answer with a 303 to
+the item's page, which shows the new state.
+"""
+
+from __future__ import annotations
+
+from litestar import Request, get, post
+from litestar.response import Redirect, Template
+
+from recaudo.core import inbox
+from recaudo.core.tables import StaffUser
+from recaudo.tenants.models import Tenant
+from recaudo.tenants.scoped import TenantScope
+from recaudo.web.routes.staff_common import form_data, staff_base, staff_page
+
+TABS = ("chats", "proofs", "disputes", "hardship", "tickets")
+
+
+async def _tab_items(scope: TenantScope, tab: str) -> dict[str, object]:
+    if tab == "chats":
+        return {"chats": await inbox.chats_to_answer(scope)}
+    if tab == "proofs":
+        return {"proofs": await inbox.pending_proofs(scope)}
+    if tab == "disputes":
+        return {"disputes": await inbox.open_disputes(scope)}
+    if tab == "hardship":
+        return {
+            "requests": await inbox.hardship_to_review(scope),
+            "plans": await inbox.plans_to_review(scope),
+        }
+    return {"tickets": await inbox.open_tickets(scope)}
+
+
+@get("/", name="staff:inbox", operation_id="staff_inbox")
+async def inbox_page(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, staff: StaffUser
+) -> Template:
+    tab = request.query_params.get("tab", "chats")
+    tab = tab if tab in TABS else "chats"
+    fragment = request.headers.get("hx-request") == "true" and not request.headers.get("hx-boosted")
+    return await staff_page(
+        request,
+        "staff/_inbox_panel.html" if fragment else "staff/inbox.html",
+        tenant,
+        staff,
+        tab=tab,
+        tabs=TABS,
+        counts=await inbox.counts(tenant_scope),
+        **await _tab_items(tenant_scope, tab),
+    )
+
+
+# --- tickets ------------------------------------------------------------------------------------
+
+
+@get("/tickets/{ticket_id:int}", name="staff:ticket", operation_id="staff_ticket")
+async def ticket_page(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, staff: StaffUser, ticket_id: int
+) -> Template:
+    row = await inbox.ticket(tenant_scope, ticket_id)
+    return await staff_page(request, "staff/ticket.html", tenant, staff, ticket=row)
+
+
+@post(
+    "/tickets/{ticket_id:int}/close", name="staff:ticket_close", operation_id="staff_ticket_close"
+)
+async def ticket_close(
+    request: Request, tenant_scope: TenantScope, acting_staff: StaffUser, ticket_id: int
+) -> Redirect:
+    form = await form_data(request)
+    await inbox.close_ticket(tenant_scope, acting_staff, ticket_id, form.get("note", ""))
+    return Redirect(f"{staff_base(request)}/tickets/{ticket_id}", status_code=303)
+
+
+# --- disputes -----------------------------------------------------------------------------------
+
+
+@get("/disputes/{dispute_id:int}", name="staff:dispute", operation_id="staff_dispute")
+async def dispute_page(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, staff: StaffUser, dispute_id: int
+) -> Template:
+    row, invoice, customer = await inbox.dispute(tenant_scope, dispute_id)
+    return await staff_page(
+        request, "staff/dispute.html", tenant, staff, dispute=row, invoice=invoice,
+        customer=customer,
+    )
+
+
+@post(
+    "/disputes/{dispute_id:int}/resolve",
+    name="staff:dispute_resolve",
+    operation_id="staff_dispute_resolve",
+)
+async def dispute_resolve(
+    request: Request, tenant_scope: TenantScope, acting_staff: StaffUser, dispute_id: int
+) -> Redirect:
+    form = await form_data(request)
+    await inbox.resolve_dispute(
+        tenant_scope, acting_staff, dispute_id, form.get("decision"), form.get("reason")
+    )
+    return Redirect(f"{staff_base(request)}/disputes/{dispute_id}", status_code=303)
+
+
+# --- "No puedo pagar" ---------------------------------------------------------------------------
+
+
+@get("/hardship/{request_id:int}", name="staff:hardship", operation_id="staff_hardship")
+async def hardship_page(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, staff: StaffUser, request_id: int
+) -> Template:
+    row, customer = await inbox.hardship(tenant_scope, request_id)
+    return await staff_page(
+        request, "staff/hardship.html", tenant, staff, item=row, customer=customer
+    )
+
+
+@post(
+    "/hardship/{request_id:int}/review",
+    name="staff:hardship_review",
+    operation_id="staff_hardship_review",
+)
+async def hardship_review(
+    request: Request, tenant_scope: TenantScope, acting_staff: StaffUser, request_id: int
+) -> Redirect:
+    form = await form_data(request)
+    await inbox.review_hardship(
+        tenant_scope, acting_staff, request_id, form.get("decision"), form.get("note")
+    )
+    return Redirect(f"{staff_base(request)}/hardship/{request_id}", status_code=303)
+
+
+@get("/plans/{plan_id:int}", name="staff:plan", operation_id="staff_plan")
+async def plan_page(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, staff: StaffUser, plan_id: int
+) -> Template:
+    row, customer, installments = await inbox.plan(tenant_scope, plan_id)
+    return await staff_page(
+        request, "staff/plan.html", tenant, staff, plan=row, customer=customer,
+        installments=installments,
+    )
+
+
+@post("/plans/{plan_id:int}/review", name="staff:plan_review", operation_id="staff_plan_review")
+async def plan_review(
+    request: Request, tenant_scope: TenantScope, acting_staff: StaffUser, plan_id: int
+) -> Redirect:
+    form = await form_data(request)
+    await inbox.review_plan(
+        tenant_scope, acting_staff, plan_id, form.get("decision"), form.get("note")
+    )
+    return Redirect(f"{staff_base(request)}/plans/{plan_id}", status_code=303)
+
+
+ROUTES = [
+    inbox_page, ticket_page, ticket_close, dispute_page, dispute_resolve, hardship_page,
+    hardship_review, plan_page, plan_review,
+]
