@@ -146,7 +146,7 @@ def schedule(
     Installments are spaced evenly (at most monthly) so the last one falls within the term.
     """
     if not 1 <= installments <= min(policy.max_installments, policy.max_days):
-        raise PlanError(f"Elige entre 1 y {min(policy.max_installments, policy.max_days)} pagos.")
+        raise PlanError("Ese número de pagos no está permitido. Elige uno de la lista.")
     minimum = min_down_payment(total, policy)
     if down_payment < minimum:
         raise PlanError("El pago inicial es menor que el mínimo permitido.")
@@ -220,9 +220,7 @@ async def record_promise(
 ) -> HardshipRequest:
     reason = _reason(reason)
     if not today < promise_date <= today + timedelta(days=policy.promise_max_days):
-        raise PlanError(
-            f"Elige una fecha entre mañana y dentro de {policy.promise_max_days} días."
-        )
+        raise PlanError("Elige una fecha a partir de mañana y dentro del plazo indicado.")
     row = HardshipRequest(customer=customer_id, reason=reason, message=message[:MAX_MESSAGE],
                           outcome="promise", promise_date=promise_date, status="open",
                           created_at=datetime.now(UTC))

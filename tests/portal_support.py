@@ -149,3 +149,38 @@ async def login(client: httpx.AsyncClient, shop: Shop, customer: Customer) -> No
     path = link.split("http://testserver", 1)[1]
     response = await post_form(client, path)
     assert response.status_code == 303, response.text
+
+
+@dataclass
+class Env:
+    app: Any
+    client: httpx.AsyncClient
+    shop: Shop
+
+    @property
+    def customer(self) -> Customer:
+        return self.shop.customers[0]
+
+    def invoice_ids(self, index: int = 0) -> list[int]:
+        return self.shop.invoices[int(self.shop.customers[index].id)]
+
+    async def new_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(self.app),
+                                 base_url="http://testserver")
+
+
+async def open_env(database: str, smtp_url: str = "", **shop_args: Any) -> Env:
+    import recaudo.plugins.sandbox.routes as sandbox_routes
+
+    await ensure_indexes()
+    app = make_app(make_settings(database, smtp_url))
+    sandbox_routes.transport = httpx.ASGITransport(app)
+    shop = await make_shop(**shop_args)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://testserver")
+    return Env(app, client, shop)
+
+
+def hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, f"no hidden {name}"
+    return match.group(1)

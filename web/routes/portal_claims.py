@@ -1,7 +1,121 @@
-"""Portal: claims (being built)."""
+"""Disputing an invoice and uploading a proof of a payment made outside the portal."""
 
 from __future__ import annotations
 
-from typing import Any
+from litestar import Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.response import Redirect, Template
 
-ROUTES: list[Any] = []
+from recaudo.core.account import customer_invoice
+from recaudo.core.claims import (
+    DISPUTE_REASONS,
+    MAX_PROOF_BYTES,
+    ClaimError,
+    customer_proofs,
+    open_dispute,
+    submit_proof,
+)
+from recaudo.core.money import Money, MoneyError
+from recaudo.core.payments.ledger import OPEN_STATUSES
+from recaudo.core.tables import Customer, Invoice
+from recaudo.tenants.models import Tenant
+from recaudo.tenants.scoped import TenantScope
+from recaudo.web.routes.portal_common import form_ids, form_text, not_found, prefix_of
+from recaudo.web.templating import render
+
+
+async def _own_invoice(scope: TenantScope, customer: Customer, invoice_id: int) -> Invoice:
+    invoice = await customer_invoice(scope, int(customer.id), invoice_id)
+    if invoice is None:
+        raise not_found("Factura no encontrada")
+    return invoice
+
+
+@get("/facturas/{invoice_id:int}/aclaracion", name="portal:dispute",
+     operation_id="portal_dispute")
+async def dispute_form(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer,
+    invoice_id: int,
+) -> Template:
+    invoice = await _own_invoice(tenant_scope, customer, invoice_id)
+    return await render(request, "portal/dispute.html", tenant, customer=customer,
+                        invoice=invoice, reasons=DISPUTE_REASONS, error="", form={})
+
+
+@post("/facturas/{invoice_id:int}/aclaracion", name="portal:dispute_submit",
+      operation_id="portal_dispute_submit")
+async def dispute_submit(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer,
+    invoice_id: int,
+) -> Template | Redirect:
+    invoice = await _own_invoice(tenant_scope, customer, invoice_id)
+    form = await request.form()
+    reason = form_text(form, "motivo", 40)
+    message = str(form.get("mensaje") or "")
+    try:
+        await open_dispute(tenant_scope, int(customer.id), int(invoice.id), reason, message)
+    except ClaimError as exc:
+        return await render(request, "portal/dispute.html", tenant, status_code=400,
+                            customer=customer, invoice=invoice, reasons=DISPUTE_REASONS,
+                            error=str(exc), form={"motivo": reason, "mensaje": message[:2000]})
+    return Redirect(f"{prefix_of(request, tenant)}/estado-de-cuenta?aviso=disputa",
+                    status_code=303)
+
+
+async def _proof_page(
+    request: Request, tenant: Tenant, scope: TenantScope, customer: Customer,
+    error: str = "", status_code: int = 200,
+) -> Template:
+    invoices = await (
+        scope.objects(Invoice)
+        .where(Invoice.customer == customer.id, Invoice.status.is_in(list(OPEN_STATUSES)))
+        .order_by(Invoice.due_date, Invoice.id)
+    )
+    return await render(
+        request, "portal/proof.html", tenant, status_code=status_code, customer=customer,
+        invoices=invoices, proofs=await customer_proofs(scope, int(customer.id)), error=error,
+        max_mb=MAX_PROOF_BYTES // (1024 * 1024),
+        currency=invoices[0].currency if invoices else tenant.currency,
+    )
+
+
+@get("/comprobantes", name="portal:proofs", operation_id="portal_proofs")
+async def proof_form(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+) -> Template:
+    return await _proof_page(request, tenant, tenant_scope, customer)
+
+
+@post("/comprobantes", name="portal:proof_submit", operation_id="portal_proof_submit",
+      request_max_body_size=MAX_PROOF_BYTES + 256 * 1024)
+async def proof_submit(
+    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+) -> Template | Redirect:
+    form = await request.form()
+    upload = form.get("archivo")
+    currency = form_text(form, "moneda", 3) or tenant.currency
+
+    async def fail(message: str, status: int = 400) -> Template:
+        return await _proof_page(request, tenant, tenant_scope, customer, message, status)
+
+    if not isinstance(upload, UploadFile):
+        return await fail("Adjunta el archivo del comprobante.")
+    content = await upload.read(MAX_PROOF_BYTES + 1)
+    if len(content) > MAX_PROOF_BYTES:
+        return await fail("El archivo pesa más de 5 MB. Sube una foto o un PDF más ligero.", 413)
+    try:
+        amount = Money.parse(form_text(form, "monto", 30).replace(" ", ""), currency).amount
+    except MoneyError:
+        return await fail("Escribe el monto con números, por ejemplo 1500.50.")
+    try:
+        await submit_proof(
+            tenant_scope, int(customer.id), filename=upload.filename or "", content=content,
+            currency=currency, amount=amount, invoice_ids=form_ids(form, "factura"),
+        )
+    except ClaimError as exc:
+        return await fail(str(exc), exc.status)
+    return Redirect(f"{prefix_of(request, tenant)}/estado-de-cuenta?aviso=comprobante",
+                    status_code=303)
+
+
+ROUTES = [dispute_form, dispute_submit, proof_form, proof_submit]
