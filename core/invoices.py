@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from recaudo.core.money import MoneyError, check_currency
+from recaudo.core.outbox import enqueue
 from recaudo.core.tables import Customer, Invoice, InvoiceLine
 from recaudo.tenants.scoped import TenantScope
 
@@ -106,6 +107,10 @@ async def create_invoice(scope: TenantScope, data: NewInvoice) -> Invoice:
             )
             for i, line in enumerate(data.lines)
         ]
+    )
+    await enqueue(
+        scope, "invoice_event", {"invoice_id": int(invoice.id), "kind": "created"},
+        key=f"invoice_event:{invoice.id}:created",
     )
     return invoice
 

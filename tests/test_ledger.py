@@ -409,7 +409,10 @@ async def test_refund_reopens_newest_allocations_after_consuming_credit(database
     assert await w.applied(second) == (0, "open")
     assert await w.applied(first) == (0, "open")
     keys = [
-        j["key"] for j in await w.scope.select(OutboxJob, OutboxJob.key).order_by(OutboxJob.id)
+        j["key"]
+        for j in await w.scope.select(OutboxJob, OutboxJob.key)
+        .where(OutboxJob.actor == "payment_event")
+        .order_by(OutboxJob.id)
     ]
     assert keys == [
         f"payment_event:{pid}:approved:0",
@@ -644,6 +647,6 @@ async def test_outbox_job_commits_with_the_transition(database: str) -> None:
     w = await world()
     pid = await w.intent(amount=100)
     await w.apply(w.state(pid, 100))
-    job = await w.scope.objects(OutboxJob).first()
+    job = await w.scope.objects(OutboxJob).where(OutboxJob.actor == "payment_event").first()
     assert job is not None and job.status == "pending"
     assert not await enqueue(w.scope, "payment_event", {}, key=f"payment_event:{pid}:approved:0")

@@ -9,9 +9,9 @@ from typing import Any
 from recaudo.core.jsonfield import loads
 from recaudo.core.money import Money
 from recaudo.core.payments.registry import method_for_plugin
-from recaudo.core.plugin_api import PaymentEvent
+from recaudo.core.plugin_api import InvoiceEvent, PaymentEvent
 from recaudo.core.plugin_host import get_host
-from recaudo.core.tables import Payment, ProviderEvent
+from recaudo.core.tables import Invoice, Payment, ProviderEvent
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import enabled_plugins, plugin_settings
 from recaudo.tenants.scoped import TenantScope
@@ -73,6 +73,26 @@ async def reconcile_payment(scope: TenantScope, payload: dict[str, Any]) -> None
         states = await method.search_by_reference(int(payment.id), settings)
     for state in states:
         await apply_provider_payment(scope, method.name, state, source="poll")
+
+
+@job("invoice_event")
+async def invoice_event(scope: TenantScope, payload: dict[str, Any]) -> None:
+    """Tell the tenant's enabled plugins that an invoice was created, paid or reopened."""
+    invoice = await scope.get(Invoice, payload["invoice_id"])
+    tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()
+    if invoice is None or tenant is None:
+        return
+    event = InvoiceEvent(
+        tenant=tenant_info(tenant),
+        invoice_id=int(invoice.id),
+        kind=str(payload["kind"]),
+        balance=Money(invoice.currency, invoice.balance),
+    )
+    hook = get_host().for_tenant(await enabled_plugins(scope), "recaudo_invoice_event")
+    try:
+        hook(event=event)
+    except Exception:
+        log.exception("a plugin failed handling invoice event %s", payload)
 
 
 @job("payment_event")

@@ -580,12 +580,21 @@ async def _set_applied(scope: TenantScope, invoice: Invoice, applied: int) -> No
     if applied < 0 or applied > int(invoice.total):
         raise AssertionError(f"invoice {invoice.id} would have {applied} applied")  # never
     status = status_for(int(invoice.total), applied, voided=invoice.status == "void")
+    previous = int(invoice.amount_applied)
     invoice.amount_applied = applied
     invoice.status = status
     await scope.update(
         Invoice,
         {Invoice.amount_applied: applied, Invoice.status: status, Invoice.updated_at: _now()},
     ).where(Invoice.id == invoice.id)
+    if applied != previous:
+        kind = "reopened" if applied < previous else status
+        await enqueue(
+            scope,
+            "invoice_event",
+            {"invoice_id": int(invoice.id), "kind": kind},
+            key=f"invoice_event:{invoice.id}:{kind}:{applied}",
+        )
 
 
 async def _allocate(scope: TenantScope, payment: Payment) -> None:
