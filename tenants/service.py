@@ -40,7 +40,9 @@ def validate_new_tenant(data: NewTenant) -> NewTenant:
     if not name or len(name) > 200:
         raise TenantError("name: required, at most 200 characters")
     country = data.country.strip().upper()
-    if country not in get_global("territory_currencies"):
+    # Real countries have a legal-tender currency in CLDR; "ZZ", "EU" and the like do not.
+    tender = [c for c in get_global("territory_currencies").get(country, ()) if c[3]]
+    if len(country) != 2 or not country.isalpha() or not tender:
         raise TenantError(f"country {data.country!r}: not an ISO 3166 country code")
     try:
         currency = check_currency(data.currency)
