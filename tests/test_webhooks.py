@@ -184,3 +184,20 @@ async def test_a_lost_notification_is_recovered_by_the_sweep(
     await drain_jobs()
     assert (await scope.get(Payment, payment.id)).status == "approved"
     assert [(await scope.get(Invoice, i.id)).status for i in invoices] == ["paid", "paid"]
+
+
+async def test_staff_refund_reopens_what_it_covered(client: httpx.AsyncClient, settings: Settings) -> None:
+    from recaudo.core.payments.refunds import refund_payment
+
+    tenant, scope, customer, invoices = await _tenant_with_invoices(settings, "acme")
+    payment, result = await _checkout(settings, tenant, scope, customer, invoices, "sandbox", "k-r")
+    await client.get(result.redirect_url)
+    await client.post(result.redirect_url, data={"decision": "approve", "_csrf_token": csrf_of(client)})
+    await drain_jobs()
+    with pytest.raises(ledger.PaymentError, match="at most"):
+        await refund_payment(scope, payment.id, 10**9, idempotency_key="r0", settings={}, actor="staff:1")
+    refunded = await refund_payment(scope, payment.id, 99_990, idempotency_key="r1", settings={}, actor="staff:1")
+    assert refunded.status == "partially_refunded" and refunded.amount_refunded == 99_990
+    statuses = [(await scope.get(Invoice, i.id)).status for i in invoices]
+    # Allocations are reversed newest first: the second invoice (99,990) reopens entirely.
+    assert sorted(statuses) == ["open", "paid"]

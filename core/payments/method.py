@@ -120,6 +120,15 @@ class RefundResult:
 
 
 @dataclass(frozen=True)
+class SavedInstrument:
+    """A provider-side token for a customer's card or account (never the card data itself)."""
+
+    provider_instrument_id: str
+    label: str  # what the customer recognises, e.g. "Visa •••• 4242"
+    expires: str = ""
+
+
+@dataclass(frozen=True)
 class Fee:
     """A fee shown to the customer before paying (informative; the provider charges it)."""
 
@@ -186,3 +195,21 @@ class PaymentMethod:
         settings: dict[str, Any],
     ) -> RefundResult:
         return RefundResult(ok=False, error=f"{self.name} does not support refunds")
+
+    async def save_instrument(
+        self, ctx: CheckoutContext, provider_token: str
+    ) -> SavedInstrument:
+        """Turn a token the provider's hosted form produced into a reusable instrument (autopay).
+
+        Only for methods with ``supports_saved_instruments``; card numbers never reach Recaudo.
+        """
+        raise NotImplementedError(f"{self.name} does not save instruments")
+
+    async def charge_instrument(
+        self, ctx: CheckoutContext, instrument: SavedInstrument
+    ) -> ProviderPayment:
+        """Charge a saved instrument for ``ctx.amount`` with ``ctx.idempotency_key`` (autopay).
+
+        Return the provider's state; the host applies it like any other provider event.
+        """
+        raise NotImplementedError(f"{self.name} does not save instruments")
