@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import timedelta
 from typing import Any
 
@@ -122,8 +123,19 @@ async def test_embedded_broker_runs_jobs_in_process(scope: TenantScope) -> None:
     await _through_broker("embedded", scope)
 
 
+AMQP_URL = os.environ.get("RECAUDO_TEST_AMQP_URL", "")
+
+
 @pytest.mark.slow
 @pytest.mark.broker
-@pytest.mark.skipif(not BROKER_URL, reason="Redis/RabbitMQ not configured (set RECAUDO_TEST_BROKER_URL)")
-async def test_real_broker_runs_jobs(scope: TenantScope) -> None:
-    await _through_broker(BROKER_URL, scope)
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param(BROKER_URL, id="broker", marks=pytest.mark.skipif(
+            not BROKER_URL, reason="Redis not configured (set RECAUDO_TEST_BROKER_URL)")),
+        pytest.param(AMQP_URL, id="rabbitmq", marks=pytest.mark.skipif(
+            not AMQP_URL, reason="RabbitMQ not configured (set RECAUDO_TEST_AMQP_URL)")),
+    ],
+)
+async def test_real_broker_runs_jobs(scope: TenantScope, url: str) -> None:
+    await _through_broker(url, scope)
