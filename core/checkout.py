@@ -117,7 +117,7 @@ async def start_once(
     raise CheckoutError("the checkout is taking too long")
 
 
-_last_check: dict[int, float] = {}
+_last_check: dict[tuple[int, str], float] = {}
 CHECK_EVERY_S = 3.0
 
 
@@ -132,9 +132,12 @@ async def refresh_status(
     if method is None or payment.status not in ("pending", "in_process"):
         return payment
     loop_now = asyncio.get_running_loop().time()
-    if loop_now - _last_check.get(int(payment.id), 0.0) < CHECK_EVERY_S:
+    key = (scope.tenant_id, str(payment.idempotency_key))
+    if loop_now - _last_check.get(key, 0.0) < CHECK_EVERY_S:
         return payment
-    _last_check[int(payment.id)] = loop_now
+    if len(_last_check) > 10_000:
+        _last_check.clear()
+    _last_check[key] = loop_now
     try:
         states = await method.search_by_reference(int(payment.id), settings)
         for state in states:
