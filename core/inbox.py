@@ -12,8 +12,9 @@ Decisions the issue left open, taken here:
   is right, and the correction (void, credit note) is an invoice operation of the back office.
 * **Proofs.** Confirming records an approved ``banktransfer`` payment with reference
   ``proof:<id>`` through the ledger (idempotent on that reference) inside one transaction that
-  locks the proof, so a double click applies the money once. Invoices the proof named that are no
-  longer payable (paid meanwhile) are left out: the money then goes oldest-first or to credit.
+  locks the proof, so a double click applies the money once. The ledger applies it to the invoices
+  the proof names and keeps any excess as credit; named invoices that are no longer payable (paid
+  meanwhile) are left out, and when none is left the money goes oldest-first.
 * **"No puedo pagar".** Requests waiting for staff are the open ones with outcome ``review``;
   plans waiting are those with status ``review``. A decision on a request applies to the plan it
   carries, and a decision on a plan to the open requests that carry it.
@@ -312,10 +313,10 @@ async def confirm_proof(scope: TenantScope, user: StaffUser, proof_id: int) -> P
             return row
         if row.status != "pending":
             raise Conflict("Este comprobante ya fue rechazado.")
-        payable = [
-            int(i.id) for i in await proof_invoices(scope, row)
-            if i.status in PAYABLE and i.balance > 0 and i.currency == row.currency
-        ]
+        named = await proof_invoices(scope, row)
+        if any(i.currency != row.currency for i in named):
+            raise InboxError("La moneda del comprobante no coincide con la de sus facturas.")
+        payable = [int(i.id) for i in named if i.status in PAYABLE and i.balance > 0]
         try:
             payment = await record_staff_payment(
                 scope,
