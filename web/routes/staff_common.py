@@ -109,6 +109,7 @@ def _safe_next(request: Request, target: str | None) -> bool:
     return (
         target.startswith(base + "/")
         and "//" not in target
+        and ".." not in target
         and "\\" not in target
         and not target.startswith(base + "/login")
         and len(target) < 500
