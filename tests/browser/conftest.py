@@ -1,0 +1,112 @@
+"""A live Recaudo server for browser tests: uvicorn on a free loopback port, in a thread.
+
+The server runs ``create_asgi(settings)`` exactly as ``make run`` does, embedded workers included,
+so the sandbox's signed webhook goes over a real socket to ``/hooks/sandbox/<tenant>`` and the
+in-process worker applies it. The database is a fresh SQLite file with the demo tenants.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+SECRET = "browser-tests-secret-" + "k" * 24
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    base_url: str
+
+
+def _chromium_or_skip() -> str:
+    path = shutil.which("chromium") or (CHROMIUM if os.path.exists(CHROMIUM) else "")
+    if not path:
+        pytest.skip("Debian chromium is missing (/usr/bin/chromium): apt-get install -y chromium")
+    return path
+
+
+async def _prepare(url: str, settings: object) -> None:
+    from recaudo import db
+    from recaudo.core.tables import Payment
+    from recaudo.demo import seed_demo
+    from recaudo.migrations.recaudo_0002_unique_indexes import UNIQUE_INDEX_SQL
+
+    db.configure(url)
+    with contextlib.redirect_stdout(io.StringIO()):
+        await db.migrate()
+    for statement in UNIQUE_INDEX_SQL:  # see tests/test_ledger.py: 0002 binds to one engine
+        await Payment.raw(statement)
+    await seed_demo(settings)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    import uvicorn
+
+    import recaudo.plugins.sandbox.routes as sandbox_routes
+    from recaudo.config import Settings
+    from recaudo.core.plugin_host import PluginHost, set_host
+    from recaudo.web.app import create_asgi
+    from tests.smtp import free_port
+
+    _chromium_or_skip()
+    port = free_port()
+    url = f"sqlite:///{tmp_path_factory.mktemp('live')}/recaudo.sqlite3"
+    base = f"http://127.0.0.1:{port}"
+    settings = Settings(database_url=url, secret_key=SECRET, base_url=base)
+    previous_secret = os.environ.get("RECAUDO_SECRET_KEY")
+    os.environ["RECAUDO_SECRET_KEY"] = SECRET  # the worker's handlers read it from the env
+    host = PluginHost()
+    host.load_entry_points()
+    set_host(host)
+    sandbox_routes.transport = None  # real HTTP to the live server
+    asyncio.run(_prepare(url, settings))
+    app = create_asgi(settings, host)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the live server did not start"
+    try:
+        yield LiveServer(base)
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        set_host(None)
+        if previous_secret is None:
+            os.environ.pop("RECAUDO_SECRET_KEY", None)
+        else:
+            os.environ["RECAUDO_SECRET_KEY"] = previous_secret
+
+
+@pytest.fixture(scope="module")
+def browser(live_server: LiveServer) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    path = _chromium_or_skip()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        instance = p.chromium.launch(
+            executable_path=path,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        try:
+            yield instance
+        finally:
+            instance.close()
