@@ -178,6 +178,15 @@ async def test_deep_link_opens_the_exact_invoice(env: Env) -> None:
     assert response.headers["location"] == f"{env.shop.prefix}/facturas/{invoice_id}"
     page = await env.client.get(response.headers["location"])
     assert page.status_code == 200
+    # Used (or expired) deep links offer a fresh link that still opens the same invoice.
+    spent = await env.client.get(_path(link))
+    assert spent.status_code == 410 and f'name="next" value="/facturas/{invoice_id}"' in spent.text
+    await post_form(env.client, env.shop.prefix + "/acceso",
+                    {"contact": env.customer.email, "next": f"/facturas/{invoice_id}"})
+    fresh = await latest_link(env.shop.scope, str(env.customer.email))
+    await env.client.get(_path(fresh))
+    again = await post_form(env.client, _path(fresh))
+    assert again.headers["location"] == f"{env.shop.prefix}/facturas/{invoice_id}"
 
 
 def test_targets_never_leave_the_portal() -> None:

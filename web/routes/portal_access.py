@@ -130,7 +130,7 @@ async def access_confirm(
     info = await access.inspect_link(tenant_scope, token)
     if info.state != "valid":
         return await render(request, "portal/access_invalid.html", tenant, status_code=410,
-                            state=info.state)
+                            state=info.state, target=access.safe_target(info.target))
     return await render(request, "portal/access_confirm.html", tenant, token=token)
 
 
@@ -143,7 +143,7 @@ async def access_login(
     info = await access.consume_link(tenant_scope, token)
     if info.state != "valid":
         return await render(request, "portal/access_invalid.html", tenant, status_code=410,
-                            state=info.state)
+                            state=info.state, target=access.safe_target(info.target))
     prefix = prefix_of(request, tenant)
     response = Redirect(prefix + (access.safe_target(info.target) or "/estado-de-cuenta"),
                         status_code=303)
