@@ -569,13 +569,17 @@ async def test_answering_a_chat(world: World) -> None:
         page = await c.get(url)
         assert "¿Me ayudan?" in page.text and 'hx-trigger="every 3s"' in page.text
         plain = await post(c, a, url, {"body": "Claro, <dime>."})
-        assert plain.status_code == 303 and plain.headers["location"] == url
+        assert plain.status_code == 303 and plain.headers["location"] == f"{url}#ultimo"
         htmx = await post(c, a, url, {"body": "¿Sigues ahí?"}, headers={"hx-request": "true"})
         assert htmx.status_code == 200
         assert htmx.text.lstrip().startswith('<div id="chat-panel">')
         assert "Claro, &lt;dime&gt;." in htmx.text and "¿Sigues ahí?" in htmx.text
         fragment = await c.get(f"{url}/messages", headers={"hx-request": "true"})
         assert "<html" not in fragment.text and "¿Sigues ahí?" in fragment.text
+        newest = max(int(i) for i in re.findall(r"\?after=(\d+)", fragment.text))
+        nothing_new = await c.get(f"{url}/messages?after={newest}")
+        assert nothing_new.status_code == 204 and nothing_new.content == b""
+        assert (await c.get(f"{url}/messages?after={newest - 1}")).status_code == 200
         inbox = await c.get(f"{a.staff}/")
     assert "No hay chats esperando respuesta." in inbox.text
     rows = await a.scope.objects(ChatMessage).order_by(ChatMessage.id)

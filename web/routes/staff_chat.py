@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
 from recaudo.core import inbox
 from recaudo.core.tables import StaffUser
@@ -41,9 +41,17 @@ async def chat_page(
 async def chat_messages(
     request: Request, tenant: Tenant, tenant_scope: TenantScope, staff: StaffUser,
     customer_id: int,
-) -> Template:
-    """The message list alone, polled by htmx every few seconds."""
+) -> Template | Response[None]:
+    """The message list alone, polled by htmx every few seconds.
+
+    ``after`` is the newest message id the page shows; while nothing newer exists the answer is
+    204, which htmx leaves alone, so the list only re-renders (and scrolls) for news.
+    """
     context = await _conversation(tenant_scope, customer_id)
+    messages = context["messages"]
+    after = request.query_params.get("after", "")
+    if after.isdigit() and messages and int(messages[-1].id) <= int(after):
+        return Response(None, status_code=204, headers={"cache-control": "no-store"})
     response = await staff_page(request, "staff/_chat_messages.html", tenant, staff, **context)
     response.headers["cache-control"] = "no-store"
     return response
@@ -61,7 +69,7 @@ async def chat_answer(
         return await staff_page(
             request, "staff/_chat_panel.html", tenant, acting_staff, **context
         )
-    return Redirect(f"{staff_base(request)}/chats/{customer_id}", status_code=303)
+    return Redirect(f"{staff_base(request)}/chats/{customer_id}#ultimo", status_code=303)
 
 
 ROUTES = [chat_page, chat_messages, chat_answer]
