@@ -25,6 +25,7 @@ from recaudo.tenants import models as tenant_models
 SQLITE_BUSY_TIMEOUT_S = 15
 
 _engine: Engine | None = None
+_engine_url: str = ""
 
 
 def all_tables() -> list[type[Table]]:
@@ -66,13 +67,19 @@ def make_engine(url: str) -> Engine:
 
 
 def configure(url: str) -> Engine:
-    """Create the engine for ``url`` and attach it to every table (and Piccolo's own)."""
-    global _engine
+    """Create the engine for ``url`` and attach it to every table (and Piccolo's own).
+
+    Configuring the same URL again keeps the current engine (and its connection pool).
+    """
+    global _engine, _engine_url
     os.environ["PICCOLO_CONF"] = "recaudo.piccolo_conf"
+    if _engine is not None and url == _engine_url:
+        return _engine
     engine = make_engine(url)
     for table in [*all_tables(), Migration]:
         table._meta.db = engine
     _engine = engine
+    _engine_url = url
     return engine
 
 
@@ -82,13 +89,13 @@ def engine() -> Engine:
     return _engine
 
 
-async def start_pool() -> None:
-    if isinstance(_engine, PostgresEngine):
-        await _engine.start_connection_pool(min_size=1, max_size=10)
+async def start_pool(max_size: int = 10) -> None:
+    if isinstance(_engine, PostgresEngine) and _engine.pool is None:
+        await _engine.start_connection_pool(min_size=1, max_size=max_size)
 
 
 async def close_pool() -> None:
-    if isinstance(_engine, PostgresEngine):
+    if isinstance(_engine, PostgresEngine) and _engine.pool is not None:
         await _engine.close_connection_pool()
 
 
