@@ -68,27 +68,49 @@ async def prepare(url: str) -> str:
         await db.migrate()
     from recaudo.config import load_settings
 
-    tenant = await create_tenant(NewTenant(SLUG, "Bench SA", "MX", "MXN", "es_MX", "America/Mexico_City"))
+    tenant = await create_tenant(
+        NewTenant(SLUG, "Bench SA", "MX", "MXN", "es_MX", "America/Mexico_City")
+    )
     scope = TenantScope(int(tenant.id))
     await enable_default_plugins(scope, load_settings())
-    customer = await create_customer(scope, NewCustomer("B-1", "Cliente Bench", email="b@example.com"), "MX")
+    customer = await create_customer(
+        scope, NewCustomer("B-1", "Cliente Bench", email="b@example.com"), "MX"
+    )
     today = date.today()
     for i in range(50):
-        await create_invoice(scope, NewInvoice(
-            int(customer.id), f"B-{i:03d}", today - timedelta(days=100 - i), today - timedelta(days=70 - 2 * i),
-            "MXN", (NewLine("Material", 1 + i % 3, 12_345 + i),), tax=1_000))
+        await create_invoice(
+            scope,
+            NewInvoice(
+                int(customer.id),
+                f"B-{i:03d}",
+                today - timedelta(days=100 - i),
+                today - timedelta(days=70 - 2 * i),
+                "MXN",
+                (NewLine("Material", 1 + i % 3, 12_345 + i),),
+                tax=1_000,
+            ),
+        )
     token = secrets.token_urlsafe(32)
-    await scope.add(PortalSession(
-        session_hash=hashlib.sha256(token.encode()).hexdigest(), kind="customer",
-        subject_id=int(customer.id), csrf_token=secrets.token_hex(16),
-        expires_at=datetime.now(UTC) + timedelta(hours=2)))
+    await scope.add(
+        PortalSession(
+            session_hash=hashlib.sha256(token.encode()).hexdigest(),
+            kind="customer",
+            subject_id=int(customer.id),
+            csrf_token=secrets.token_hex(16),
+            expires_at=datetime.now(UTC) + timedelta(hours=2),
+        )
+    )
     return token
 
 
-async def load(port: int, path: str, cookie: str, seconds: float, connections: int) -> tuple[int, list[float], int]:
+async def load(
+    port: int, path: str, cookie: str, seconds: float, connections: int
+) -> tuple[int, list[float], int]:
     """A minimal keep-alive HTTP/1.1 load generator (far lighter than a full client library)."""
-    request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\n"
-               "Accept: text/html\r\n\r\n").encode()
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\n"
+        "Accept: text/html\r\n\r\n"
+    ).encode()
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
@@ -120,7 +142,9 @@ async def load(port: int, path: str, cookie: str, seconds: float, connections: i
 
 
 def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else float("nan")
+    return (
+        statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else float("nan")
+    )
 
 
 def main() -> None:
@@ -130,15 +154,25 @@ def main() -> None:
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="recaudo-bench-")
     url = pick_database(tmp)
-    env = {**os.environ, "RECAUDO_DATABASE_URL": url, "RECAUDO_VAR_DIR": tmp,
-           "RECAUDO_BROKER_URL": "embedded", "RECAUDO_SECRET_KEY": "bench-" + "k" * 40}
+    env = {
+        **os.environ,
+        "RECAUDO_DATABASE_URL": url,
+        "RECAUDO_VAR_DIR": tmp,
+        "RECAUDO_BROKER_URL": "embedded",
+        "RECAUDO_SECRET_KEY": "bench-" + "k" * 40,
+    }
     os.environ.update(env)
     token = asyncio.run(prepare(url))
     port = free_port()
-    server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "serve.py"), str(port)], env=env)
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "serve.py"), str(port)], env=env
+    )
     try:
         for _ in range(100):
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", port), timeout=0.2),
+            ):
                 break
             time.sleep(0.1)
         cookie = f"recaudo_portal={token}"
@@ -149,10 +183,16 @@ def main() -> None:
         for name, path in (("bare endpoint", "/bench/bare"), ("statement page", page)):
             rps, lat, errors = asyncio.run(load(port, path, cookie, args.seconds, args.connections))
             results[name] = rps
-            print(f"{name:15s} {rps:7d} req/s   p50 {pct(lat, 50):7.2f} ms   p99 {pct(lat, 99):7.2f} ms"
-                  f"   non-200: {errors}")
+            print(
+                f"{name:15s} {rps:7d} req/s   p50 {pct(lat, 50):7.2f} ms"
+                f"   p99 {pct(lat, 99):7.2f} ms"
+                f"   non-200: {errors}"
+            )
         ratio = results["statement page"] / max(1, results["bare endpoint"])
-        print(f"database: {url.split('@')[-1]}; {args.connections} connections, {args.seconds:.0f} s each")
+        print(
+            f"database: {url.split('@')[-1]}; {args.connections} connections,"
+            f" {args.seconds:.0f} s each"
+        )
         print(f"ratio statement/bare: {ratio:.1%} (target ≥ 25% on PostgreSQL)")
     finally:
         server.terminate()

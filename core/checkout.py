@@ -87,8 +87,11 @@ async def start_once(
             customer_email=str(customer.email or ""),
             return_url=return_url,
             notification_url=notification_url,
-            settings={**settings, "customer_id": int(customer.id),
-                      "customer_reference": str(customer.payment_reference or "")},
+            settings={
+                **settings,
+                "customer_id": int(customer.id),
+                "customer_reference": str(customer.payment_reference or ""),
+            },
             option=option,
         )
         try:
@@ -122,7 +125,9 @@ CHECK_EVERY_S = 3.0
 
 
 async def refresh_status(
-    scope: TenantScope, payment: Payment, method: PaymentMethod | None,
+    scope: TenantScope,
+    payment: Payment,
+    method: PaymentMethod | None,
     settings: dict[str, Any],
 ) -> Payment:
     """Ask the provider about a payment still in flight (a lost webhook must not strand it).

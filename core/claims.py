@@ -51,8 +51,14 @@ async def open_dispute(
             Dispute.invoice == invoice.id, Dispute.status == "open"
         ):
             raise ClaimError("Ya tienes una aclaración abierta para esta factura.")
-        dispute = Dispute(invoice=invoice.id, customer=customer_id, reason=reason,
-                          message=message, status="open", created_at=datetime.now(UTC))
+        dispute = Dispute(
+            invoice=invoice.id,
+            customer=customer_id,
+            reason=reason,
+            message=message,
+            status="open",
+            created_at=datetime.now(UTC),
+        )
         await scope.add(dispute)
         await scope.update(Invoice, {Invoice.disputed: True}).where(Invoice.id == invoice.id)
     return dispute
@@ -119,8 +125,13 @@ async def customer_proofs(scope: TenantScope, customer_id: int) -> list[dict[str
     return await (
         scope.select(
             PaymentProof,
-            PaymentProof.id, PaymentProof.amount, PaymentProof.currency, PaymentProof.status,
-            PaymentProof.filename, PaymentProof.decision_reason, PaymentProof.created_at,
+            PaymentProof.id,
+            PaymentProof.amount,
+            PaymentProof.currency,
+            PaymentProof.status,
+            PaymentProof.filename,
+            PaymentProof.decision_reason,
+            PaymentProof.created_at,
         )
         .where(PaymentProof.customer == customer_id)
         .order_by(PaymentProof.id, ascending=False)

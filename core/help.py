@@ -36,7 +36,12 @@ def _text(value: str, limit: int, message: str) -> str:
 
 
 async def create_ticket(
-    scope: TenantScope, *, customer_id: int | None, name: str, contact: str, subject: str,
+    scope: TenantScope,
+    *,
+    customer_id: int | None,
+    name: str,
+    contact: str,
+    subject: str,
     message: str,
 ) -> Ticket:
     """A contact-form message for the tenant's staff; anonymous ones need a way to answer."""
@@ -50,20 +55,29 @@ async def create_ticket(
         if not _EMAIL_OR_PHONE.match(contact):
             raise HelpError("Escribe un correo o teléfono para responderte.")
         since = datetime.now(UTC) - timedelta(hours=1)
-        recent = await scope.count(Ticket).where(Ticket.contact == contact,
-                                                 Ticket.created_at > since)
+        recent = await scope.count(Ticket).where(
+            Ticket.contact == contact, Ticket.created_at > since
+        )
         if recent >= MAX_TICKETS_PER_CONTACT_PER_HOUR:
             raise HelpError("Ya recibimos varios mensajes tuyos. Te responderemos pronto.")
-    ticket = Ticket(customer=customer_id, name=name, contact=contact, subject=subject,
-                    message=message, status="open", created_at=datetime.now(UTC))
+    ticket = Ticket(
+        customer=customer_id,
+        name=name,
+        contact=contact,
+        subject=subject,
+        message=message,
+        status="open",
+        created_at=datetime.now(UTC),
+    )
     await scope.add(ticket)
     return ticket
 
 
 async def post_chat(scope: TenantScope, customer_id: int, body: str) -> ChatMessage:
     body = _text(body, MAX_BODY, "Escribe tu mensaje (máximo 2000 caracteres).")
-    message = ChatMessage(customer=customer_id, sender="customer", body=body,
-                          created_at=datetime.now(UTC))
+    message = ChatMessage(
+        customer=customer_id, sender="customer", body=body, created_at=datetime.now(UTC)
+    )
     await scope.add(message)
     return message
 

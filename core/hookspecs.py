@@ -52,8 +52,8 @@ def recaudo_settings_schema() -> PluginSettingsSchema | None:
     """Declare the per-tenant settings this plugin needs (API keys, bank details, toggles).
 
     :returns: a :class:`PluginSettingsSchema` whose ``plugin`` is the plugin's entry-point name, or
-        ``None``. Fields of type ``secret`` are stored encrypted, never shown back in forms and never
-        logged. All results are collected (not firstresult).
+        ``None``. Fields of type ``secret`` are stored encrypted, never shown back in forms and
+        never logged. All results are collected (not firstresult).
     """
 
 

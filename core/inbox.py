@@ -148,14 +148,18 @@ async def chats_to_answer(scope: TenantScope) -> list[ChatThread]:
     ids = [int(r["last_id"]) for r in latest if r["last_id"] is not None]
     if not ids:
         return []
-    rows = await scope.select(
-        ChatMessage,
-        ChatMessage.customer,
-        ChatMessage.customer.name.as_alias("customer_name"),
-        ChatMessage.customer.number.as_alias("customer_number"),
-        ChatMessage.body,
-        ChatMessage.created_at,
-    ).where(ChatMessage.id.is_in(ids), ChatMessage.sender == "customer").order_by(ChatMessage.id)
+    rows = (
+        await scope.select(
+            ChatMessage,
+            ChatMessage.customer,
+            ChatMessage.customer.name.as_alias("customer_name"),
+            ChatMessage.customer.number.as_alias("customer_number"),
+            ChatMessage.body,
+            ChatMessage.created_at,
+        )
+        .where(ChatMessage.id.is_in(ids), ChatMessage.sender == "customer")
+        .order_by(ChatMessage.id)
+    )
     return [
         ChatThread(
             int(r["customer"]), r["customer_name"], r["customer_number"], r["body"], r["created_at"]
@@ -170,9 +174,12 @@ async def chat_customer(scope: TenantScope, customer_id: int) -> Customer:
 
 async def chat_messages(scope: TenantScope, customer_id: int, limit: int = 200) -> list[Any]:
     """The last ``limit`` messages of a conversation, oldest first."""
-    rows = await scope.objects(ChatMessage).where(
-        ChatMessage.customer == customer_id
-    ).order_by(ChatMessage.id, ascending=False).limit(limit)
+    rows = (
+        await scope.objects(ChatMessage)
+        .where(ChatMessage.customer == customer_id)
+        .order_by(ChatMessage.id, ascending=False)
+        .limit(limit)
+    )
     return list(reversed(rows))
 
 
@@ -222,17 +229,21 @@ DISPUTE_DECISIONS = {"accept": "accepted", "reject": "rejected"}
 
 
 async def open_disputes(scope: TenantScope) -> list[dict[str, Any]]:
-    return await scope.select(
-        Dispute,
-        Dispute.id,
-        Dispute.reason,
-        Dispute.message,
-        Dispute.created_at,
-        Dispute.customer.name.as_alias("customer_name"),
-        Dispute.invoice.number.as_alias("invoice_number"),
-        Dispute.invoice.total.as_alias("invoice_total"),
-        Dispute.invoice.currency.as_alias("invoice_currency"),
-    ).where(Dispute.status == "open").order_by(Dispute.id)
+    return (
+        await scope.select(
+            Dispute,
+            Dispute.id,
+            Dispute.reason,
+            Dispute.message,
+            Dispute.created_at,
+            Dispute.customer.name.as_alias("customer_name"),
+            Dispute.invoice.number.as_alias("invoice_number"),
+            Dispute.invoice.total.as_alias("invoice_total"),
+            Dispute.invoice.currency.as_alias("invoice_currency"),
+        )
+        .where(Dispute.status == "open")
+        .order_by(Dispute.id)
+    )
 
 
 async def dispute(scope: TenantScope, dispute_id: int) -> tuple[Dispute, Invoice, Customer]:
@@ -266,8 +277,12 @@ async def resolve_dispute(
                     Invoice.id == invoice.id
                 )
         await record(
-            scope, actor(user), f"dispute.{status}", f"dispute:{row.id}",
-            invoice_id=int(invoice.id), reason=text,
+            scope,
+            actor(user),
+            f"dispute.{status}",
+            f"dispute:{row.id}",
+            invoice_id=int(invoice.id),
+            reason=text,
         )
     row.status = status
     return row
@@ -277,16 +292,20 @@ async def resolve_dispute(
 
 
 async def pending_proofs(scope: TenantScope) -> list[dict[str, Any]]:
-    return await scope.select(
-        PaymentProof,
-        PaymentProof.id,
-        PaymentProof.amount,
-        PaymentProof.currency,
-        PaymentProof.filename,
-        PaymentProof.created_at,
-        PaymentProof.customer.name.as_alias("customer_name"),
-        PaymentProof.customer.number.as_alias("customer_number"),
-    ).where(PaymentProof.status == "pending").order_by(PaymentProof.id)
+    return (
+        await scope.select(
+            PaymentProof,
+            PaymentProof.id,
+            PaymentProof.amount,
+            PaymentProof.currency,
+            PaymentProof.filename,
+            PaymentProof.created_at,
+            PaymentProof.customer.name.as_alias("customer_name"),
+            PaymentProof.customer.number.as_alias("customer_number"),
+        )
+        .where(PaymentProof.status == "pending")
+        .order_by(PaymentProof.id)
+    )
 
 
 async def proof(scope: TenantScope, proof_id: int) -> PaymentProof:
@@ -297,9 +316,11 @@ async def proof_invoices(scope: TenantScope, row: PaymentProof) -> list[Invoice]
     ids = [i for i in loads(row.invoice_ids, []) if isinstance(i, int) and not isinstance(i, bool)]
     if not ids:
         return []
-    return await scope.objects(Invoice).where(
-        Invoice.id.is_in(ids), Invoice.customer == row.customer
-    ).order_by(Invoice.due_date)
+    return (
+        await scope.objects(Invoice)
+        .where(Invoice.id.is_in(ids), Invoice.customer == row.customer)
+        .order_by(Invoice.due_date)
+    )
 
 
 async def confirm_proof(scope: TenantScope, user: StaffUser, proof_id: int) -> PaymentProof:
@@ -333,8 +354,13 @@ async def confirm_proof(scope: TenantScope, user: StaffUser, proof_id: int) -> P
             PaymentProof, {PaymentProof.status: "confirmed", PaymentProof.payment: payment.id}
         ).where(PaymentProof.id == row.id)
         await record(
-            scope, actor(user), "proof.confirmed", f"payment_proof:{row.id}",
-            payment_id=int(payment.id), amount=int(row.amount), currency=str(row.currency),
+            scope,
+            actor(user),
+            "proof.confirmed",
+            f"payment_proof:{row.id}",
+            payment_id=int(payment.id),
+            amount=int(row.amount),
+            currency=str(row.currency),
         )
     row.status, row.payment = "confirmed", payment.id
     return row
@@ -367,31 +393,37 @@ REVIEW_DECISIONS = {"approve": "approved", "decline": "declined"}
 
 
 async def hardship_to_review(scope: TenantScope) -> list[dict[str, Any]]:
-    return await scope.select(
-        HardshipRequest,
-        HardshipRequest.id,
-        HardshipRequest.reason,
-        HardshipRequest.message,
-        HardshipRequest.promise_date,
-        HardshipRequest.created_at,
-        HardshipRequest.customer.name.as_alias("customer_name"),
-    ).where(
-        (HardshipRequest.status == "open") & (HardshipRequest.outcome == "review")
-    ).order_by(HardshipRequest.id)
+    return (
+        await scope.select(
+            HardshipRequest,
+            HardshipRequest.id,
+            HardshipRequest.reason,
+            HardshipRequest.message,
+            HardshipRequest.promise_date,
+            HardshipRequest.created_at,
+            HardshipRequest.customer.name.as_alias("customer_name"),
+        )
+        .where((HardshipRequest.status == "open") & (HardshipRequest.outcome == "review"))
+        .order_by(HardshipRequest.id)
+    )
 
 
 async def plans_to_review(scope: TenantScope) -> list[dict[str, Any]]:
-    return await scope.select(
-        PaymentPlan,
-        PaymentPlan.id,
-        PaymentPlan.total,
-        PaymentPlan.currency,
-        PaymentPlan.installments_count,
-        PaymentPlan.down_payment,
-        PaymentPlan.reason,
-        PaymentPlan.created_at,
-        PaymentPlan.customer.name.as_alias("customer_name"),
-    ).where(PaymentPlan.status == "review").order_by(PaymentPlan.id)
+    return (
+        await scope.select(
+            PaymentPlan,
+            PaymentPlan.id,
+            PaymentPlan.total,
+            PaymentPlan.currency,
+            PaymentPlan.installments_count,
+            PaymentPlan.down_payment,
+            PaymentPlan.reason,
+            PaymentPlan.created_at,
+            PaymentPlan.customer.name.as_alias("customer_name"),
+        )
+        .where(PaymentPlan.status == "review")
+        .order_by(PaymentPlan.id)
+    )
 
 
 async def hardship(scope: TenantScope, request_id: int) -> tuple[HardshipRequest, Customer]:
@@ -403,9 +435,11 @@ async def hardship(scope: TenantScope, request_id: int) -> tuple[HardshipRequest
 async def plan(scope: TenantScope, plan_id: int) -> tuple[PaymentPlan, Customer, list[Any]]:
     row = await _get(scope, PaymentPlan, plan_id, "Plan no encontrado.")
     customer = await _get(scope, Customer, int(row.customer), "Cliente no encontrado.")
-    installments = await scope.objects(PlanInstallment).where(
-        PlanInstallment.plan == row.id
-    ).order_by(PlanInstallment.number)
+    installments = (
+        await scope.objects(PlanInstallment)
+        .where(PlanInstallment.plan == row.id)
+        .order_by(PlanInstallment.number)
+    )
     return row, customer, installments
 
 

@@ -109,7 +109,9 @@ async def create_invoice(scope: TenantScope, data: NewInvoice) -> Invoice:
         ]
     )
     await enqueue(
-        scope, "invoice_event", {"invoice_id": int(invoice.id), "kind": "created"},
+        scope,
+        "invoice_event",
+        {"invoice_id": int(invoice.id), "kind": "created"},
         key=f"invoice_event:{invoice.id}:created",
     )
     return invoice

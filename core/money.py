@@ -75,7 +75,9 @@ class Money:
         return Decimal(self.amount).scaleb(-exponent(self.currency))
 
     def format(self, locale: str | Locale = "es_MX") -> str:
-        return format_currency(self.to_decimal(), self.currency, locale=str(locale).replace("-", "_"))
+        return format_currency(
+            self.to_decimal(), self.currency, locale=str(locale).replace("-", "_")
+        )
 
     def _same(self, other: Money) -> None:
         if not isinstance(other, Money):
@@ -121,9 +123,8 @@ class _FastFormat:
         self.suffix = tuple(p.replace("¤", symbol) for p in pattern.suffix)
         self.grouping = pattern.grouping
         self.ok = self.grouping == (3, 3) and all(
-            self.render(amount) == format_currency(
-                Decimal(amount).scaleb(-self.digits), currency, locale=loc
-            )
+            self.render(amount)
+            == format_currency(Decimal(amount).scaleb(-self.digits), currency, locale=loc)
             for amount in (0, 5, 123456, -98765432, 10**12 + 7)
         )
 

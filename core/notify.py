@@ -94,8 +94,9 @@ async def send_to_customer(
         result = await route.channel.send(outgoing, tenant, settings)
         if not result.ok:
             status = "failed"
-            log.warning("%s could not deliver to customer %s: %s", route.plugin, customer.id,
-                        result.error)
+            log.warning(
+                "%s could not deliver to customer %s: %s", route.plugin, customer.id, result.error
+            )
     except Exception:
         status = "failed"
         log.exception("%s failed sending to customer %s", route.plugin, customer.id)

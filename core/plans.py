@@ -1,4 +1,4 @@
-""""No puedo pagar": payment plans within the tenant's policy, promises to pay, staff review.
+""" "No puedo pagar": payment plans within the tenant's policy, promises to pay, staff review.
 
 A plan covers the customer's open, undisputed invoices of one currency. It is accepted on the
 spot when it fits the tenant's limits (``Tenant.policy``: ``plan_max_installments``,
@@ -199,8 +199,14 @@ async def accept_plan(
         await scope.add(plan)
         await scope.add(
             *[
-                PlanInstallment(plan=plan.id, number=n, due_date=due, amount=amount,
-                                amount_paid=0, status="open")
+                PlanInstallment(
+                    plan=plan.id,
+                    number=n,
+                    due_date=due,
+                    amount=amount,
+                    amount_paid=0,
+                    status="open",
+                )
                 for n, due, amount in rows
             ]
         )
@@ -208,22 +214,40 @@ async def accept_plan(
             Invoice.id.is_in(list(offer.invoice_ids))
         )
         await scope.add(
-            HardshipRequest(customer=customer_id, reason=reason, outcome="plan", plan=plan.id,
-                            status="accepted", created_at=now)
+            HardshipRequest(
+                customer=customer_id,
+                reason=reason,
+                outcome="plan",
+                plan=plan.id,
+                status="accepted",
+                created_at=now,
+            )
         )
     return plan
 
 
 async def record_promise(
-    scope: TenantScope, customer_id: int, today: date, policy: PlanPolicy, *, reason: str,
-    promise_date: date, message: str = "",
+    scope: TenantScope,
+    customer_id: int,
+    today: date,
+    policy: PlanPolicy,
+    *,
+    reason: str,
+    promise_date: date,
+    message: str = "",
 ) -> HardshipRequest:
     reason = _reason(reason)
     if not today < promise_date <= today + timedelta(days=policy.promise_max_days):
         raise PlanError("Elige una fecha a partir de mañana y dentro del plazo indicado.")
-    row = HardshipRequest(customer=customer_id, reason=reason, message=message[:MAX_MESSAGE],
-                          outcome="promise", promise_date=promise_date, status="open",
-                          created_at=datetime.now(UTC))
+    row = HardshipRequest(
+        customer=customer_id,
+        reason=reason,
+        message=message[:MAX_MESSAGE],
+        outcome="promise",
+        promise_date=promise_date,
+        status="open",
+        created_at=datetime.now(UTC),
+    )
     await scope.add(row)
     return row
 
@@ -232,8 +256,14 @@ async def request_review(
     scope: TenantScope, customer_id: int, *, reason: str, message: str
 ) -> HardshipRequest:
     reason = _reason(reason)
-    row = HardshipRequest(customer=customer_id, reason=reason, message=message[:MAX_MESSAGE],
-                          outcome="review", status="open", created_at=datetime.now(UTC))
+    row = HardshipRequest(
+        customer=customer_id,
+        reason=reason,
+        message=message[:MAX_MESSAGE],
+        outcome="review",
+        status="open",
+        created_at=datetime.now(UTC),
+    )
     await scope.add(row)
     return row
 
@@ -350,8 +380,14 @@ async def active_plans(scope: TenantScope, customer_id: int) -> list[PlanView]:
                 down_payment=int(plan.down_payment),
                 invoice_ids=tuple(int(i) for i in loads(plan.invoice_ids, []) or []),
                 installments=[
-                    InstallmentView(int(i.id), int(i.number), i.due_date, int(i.amount),
-                                    int(i.amount_paid), str(i.status))
+                    InstallmentView(
+                        int(i.id),
+                        int(i.number),
+                        i.due_date,
+                        int(i.amount),
+                        int(i.amount_paid),
+                        str(i.status),
+                    )
                     for i in installments
                 ],
             )

@@ -46,7 +46,9 @@ class PluginHost:
     def hook(self) -> Any:
         return self.pm.hook
 
-    def register(self, plugin: object, name: str, source: str = "builtin", version: str = "") -> None:
+    def register(
+        self, plugin: object, name: str, source: str = "builtin", version: str = ""
+    ) -> None:
         """Register a plugin object explicitly (tests and embedders use this)."""
         module = getattr(plugin, "__name__", type(plugin).__name__)
         try:

@@ -32,8 +32,11 @@ class Consents:
 
     def as_json(self) -> dict[str, Any]:
         quiet = [self.quiet_start, self.quiet_end] if self.quiet_start else None
-        return {"channels": list(self.channels), "quiet_hours": quiet,
-                "updated_at": self.updated_at}
+        return {
+            "channels": list(self.channels),
+            "quiet_hours": quiet,
+            "updated_at": self.updated_at,
+        }
 
 
 def consents_of(customer: Customer) -> Consents:

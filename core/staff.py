@@ -41,9 +41,13 @@ async def create_staff(
 
 
 async def authenticate(scope: TenantScope, email: str, password: str) -> StaffUser | None:
-    user = await scope.objects(StaffUser).where(
-        (StaffUser.email == email.strip().lower()) & (StaffUser.active == True)  # noqa: E712
-    ).first()
+    user = (
+        await scope.objects(StaffUser)
+        .where(
+            (StaffUser.email == email.strip().lower()) & (StaffUser.active == True)  # noqa: E712
+        )
+        .first()
+    )
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):

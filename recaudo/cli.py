@@ -87,8 +87,13 @@ def demo() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Web processes (use a real broker with more than one).")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Web processes (use a real broker with more than one).",
+)
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the web app (portal, back office, API, webhooks)."""
     import uvicorn
@@ -98,8 +103,10 @@ def serve(host: str, port: int, workers: int) -> None:
         raise click.ClickException(
             "RECAUDO_BROKER_URL: several web processes need redis:// or amqp://, not 'embedded'"
         )
-    click.echo(f"Recaudo on http://{host}:{port} (database: {_safe_url(settings.database_url)}, "
-               f"broker: {_safe_url(settings.broker_url)})")
+    click.echo(
+        f"Recaudo on http://{host}:{port} (database: {_safe_url(settings.database_url)}, "
+        f"broker: {_safe_url(settings.broker_url)})"
+    )
     uvicorn.run(
         "recaudo.web.asgi:app",
         host=host,
@@ -138,7 +145,9 @@ def tenants() -> None:
 @click.option("--currency", required=True, help="ISO 4217 code, e.g. MXN, COP.")
 @click.option("--locale", default="es_MX", show_default=True)
 @click.option("--timezone", default="America/Mexico_City", show_default=True)
-def tenants_create(slug: str, name: str, country: str, currency: str, locale: str, timezone: str) -> None:
+def tenants_create(
+    slug: str, name: str, country: str, currency: str, locale: str, timezone: str
+) -> None:
     """Create a tenant with the default plugins enabled."""
     from recaudo.demo import enable_default_plugins
     from recaudo.tenants.scoped import TenantScope
@@ -152,7 +161,9 @@ def tenants_create(slug: str, name: str, country: str, currency: str, locale: st
         return tenant
 
     tenant = _run(settings, go)
-    click.echo(f"created tenant {tenant.slug} (id {tenant.id}): {settings.base_url}/t/{tenant.slug}/")
+    click.echo(
+        f"created tenant {tenant.slug} (id {tenant.id}): {settings.base_url}/t/{tenant.slug}/"
+    )
 
 
 @tenants.command("list")
@@ -164,8 +175,16 @@ def tenants_list(as_json: bool) -> None:
     settings = _settings()
     rows = _run(settings, list_tenants)
     data = [
-        {"id": t.id, "slug": t.slug, "name": t.name, "country": t.country, "currency": t.currency,
-         "locale": t.locale, "timezone": t.timezone, "status": t.status}
+        {
+            "id": t.id,
+            "slug": t.slug,
+            "name": t.name,
+            "country": t.country,
+            "currency": t.currency,
+            "locale": t.locale,
+            "timezone": t.timezone,
+            "status": t.status,
+        }
         for t in rows
     ]
     if as_json:
@@ -183,8 +202,12 @@ def staff() -> None:
 @staff.command("create")
 @click.argument("tenant_slug")
 @click.argument("email")
-@click.option("--role", type=click.Choice(["owner", "collector", "viewer"]), default="collector",
-              show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice(["owner", "collector", "viewer"]),
+    default="collector",
+    show_default=True,
+)
 @click.option("--name", default="")
 @click.password_option(help="At least 10 characters (prompted when omitted).")
 def staff_create(tenant_slug: str, email: str, role: str, name: str, password: str) -> None:
@@ -218,14 +241,26 @@ def plugins_list(as_json: bool) -> None:
 
     host = get_host()
     provides: dict[str, list[str]] = {}
-    for hook in ("recaudo_payment_methods", "recaudo_notification_channels", "recaudo_einvoice_backends"):
+    for hook in (
+        "recaudo_payment_methods",
+        "recaudo_notification_channels",
+        "recaudo_einvoice_backends",
+    ):
         for plugin, item in host.provided(hook):
             provides.setdefault(plugin, []).append(f"{hook.removeprefix('recaudo_')}:{item.name}")
     data = [
-        {"name": r.name, "source": r.source, "module": r.module, "version": r.version,
-         "status": "ok" if r.ok else "error", "error": r.error,
-         "hooks": sorted(h.name for h in host.pm.get_hookcallers(host.get(r.name)) or []) if r.ok else [],
-         "provides": provides.get(r.name, [])}
+        {
+            "name": r.name,
+            "source": r.source,
+            "module": r.module,
+            "version": r.version,
+            "status": "ok" if r.ok else "error",
+            "error": r.error,
+            "hooks": sorted(h.name for h in host.pm.get_hookcallers(host.get(r.name)) or [])
+            if r.ok
+            else [],
+            "provides": provides.get(r.name, []),
+        }
         for r in host.records.values()
     ]
     if as_json:

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 DEFAULT_DATABASE_URL = "sqlite:///var/recaudo.sqlite3"
 DEFAULT_BROKER_URL = "embedded"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
-SECRET_KEY_FILE = "var/secret_key"
 MIN_SECRET_LENGTH = 32
 
 

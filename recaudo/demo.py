@@ -24,7 +24,7 @@ from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import NewTenant, create_tenant
 
 DEFAULT_PLUGINS = ("sandbox", "banktransfer", "email", "branding")
-DEMO_PASSWORD = "demo-recaudo-2026"
+DEMO_PASSWORD = "demo-recaudo-2026"  # noqa: S105 - printed by `recaudo demo` on purpose
 
 
 @dataclass(frozen=True)
@@ -47,65 +47,153 @@ def _nit(base: str) -> str:
 
 DEMOS = (
     DemoTenant(
-        NewTenant("ferreteria-norte", "Ferretería del Norte", "MX", "MXN", "es_MX", "America/Monterrey"),
-        {"display_name": "Ferretería del Norte", "primary_color": "#b3470b", "accent_color": "#7c2d12",
-         "tagline": "Materiales y herramientas para tu obra desde 1987",
-         "support_email": "cobranza@ferreteria-norte.example", "support_phone": "+52 81 5555 0100"},
-        {"plan_max_installments": 6, "plan_min_down_payment_bp": 1000, "plan_max_days": 180,
-         "advice_links": [["CONDUSEF: educación financiera", "https://www.condusef.gob.mx/"]]},
-        (
-            ("C-1001", "Construcciones Alameda SA de CV", _rfc("CAL050101AB"), "compras@alameda.example", "+528155550101"),
-            ("C-1002", "María Fernanda López García", _rfc("LOGM800101HD"), "maria.lopez@example.com", "+528155550102"),
-            ("C-1003", "Taller Mecánico El Güero", _rfc("TMG990315KP"), "taller.guero@example.com", "+528155550103"),
+        NewTenant(
+            "ferreteria-norte", "Ferretería del Norte", "MX", "MXN", "es_MX", "America/Monterrey"
         ),
-        (("Cemento gris 50 kg", 24_500), ("Varilla corrugada 3/8", 18_990), ("Taladro percutor 1/2", 189_900),
-         ("Pintura vinílica 19 L", 135_000), ("Tubería PVC 4\"", 32_450)),
-        {"bank_name": "BBVA México", "account_holder": "Ferretería del Norte SA de CV",
-         "account_number": "012580001234567897", "reference_prefix": "71"},
+        {
+            "display_name": "Ferretería del Norte",
+            "primary_color": "#b3470b",
+            "accent_color": "#7c2d12",
+            "tagline": "Materiales y herramientas para tu obra desde 1987",
+            "support_email": "cobranza@ferreteria-norte.example",
+            "support_phone": "+52 81 5555 0100",
+        },
+        {
+            "plan_max_installments": 6,
+            "plan_min_down_payment_bp": 1000,
+            "plan_max_days": 180,
+            "advice_links": [["CONDUSEF: educación financiera", "https://www.condusef.gob.mx/"]],
+        },
+        (
+            (
+                "C-1001",
+                "Construcciones Alameda SA de CV",
+                _rfc("CAL050101AB"),
+                "compras@alameda.example",
+                "+528155550101",
+            ),
+            (
+                "C-1002",
+                "María Fernanda López García",
+                _rfc("LOGM800101HD"),
+                "maria.lopez@example.com",
+                "+528155550102",
+            ),
+            (
+                "C-1003",
+                "Taller Mecánico El Güero",
+                _rfc("TMG990315KP"),
+                "taller.guero@example.com",
+                "+528155550103",
+            ),
+        ),
+        (
+            ("Cemento gris 50 kg", 24_500),
+            ("Varilla corrugada 3/8", 18_990),
+            ("Taladro percutor 1/2", 189_900),
+            ("Pintura vinílica 19 L", 135_000),
+            ('Tubería PVC 4"', 32_450),
+        ),
+        {
+            "bank_name": "BBVA México",
+            "account_holder": "Ferretería del Norte SA de CV",
+            "account_number": "012580001234567897",
+            "reference_prefix": "71",
+        },
     ),
     DemoTenant(
         NewTenant("clinica-andina", "Clínica Andina", "CO", "COP", "es_CO", "America/Bogota"),
-        {"display_name": "Clínica Andina", "primary_color": "#0f766e", "accent_color": "#134e4a",
-         "tagline": "Cuidamos tu salud, facilitamos tus pagos",
-         "support_email": "cartera@clinica-andina.example", "support_phone": "+57 601 555 0200"},
-        {"plan_max_installments": 12, "plan_min_down_payment_bp": 0, "plan_max_days": 365,
-         "advice_links": [["Superfinanciera: educación financiera", "https://www.superfinanciera.gov.co/"]]},
+        {
+            "display_name": "Clínica Andina",
+            "primary_color": "#0f766e",
+            "accent_color": "#134e4a",
+            "tagline": "Cuidamos tu salud, facilitamos tus pagos",
+            "support_email": "cartera@clinica-andina.example",
+            "support_phone": "+57 601 555 0200",
+        },
+        {
+            "plan_max_installments": 12,
+            "plan_min_down_payment_bp": 0,
+            "plan_max_days": 365,
+            "advice_links": [
+                ["Superfinanciera: educación financiera", "https://www.superfinanciera.gov.co/"]
+            ],
+        },
         (
-            ("P-2001", "Juan Camilo Restrepo", _nit("80123456"), "juan.restrepo@example.com", "+573005550201"),
-            ("P-2002", "Ana Sofía Martínez", _nit("52123456"), "ana.martinez@example.com", "+573005550202"),
-            ("P-2003", "Inversiones La Sabana SAS", _nit("90012345"), "pagos@lasabana.example", "+573005550203"),
+            (
+                "P-2001",
+                "Juan Camilo Restrepo",
+                _nit("80123456"),
+                "juan.restrepo@example.com",
+                "+573005550201",
+            ),
+            (
+                "P-2002",
+                "Ana Sofía Martínez",
+                _nit("52123456"),
+                "ana.martinez@example.com",
+                "+573005550202",
+            ),
+            (
+                "P-2003",
+                "Inversiones La Sabana SAS",
+                _nit("90012345"),
+                "pagos@lasabana.example",
+                "+573005550203",
+            ),
         ),
-        (("Consulta especialista", 18_000_000), ("Examen de laboratorio", 9_500_000),
-         ("Terapia física (sesión)", 7_000_000), ("Imagen diagnóstica", 32_000_000)),
-        {"bank_name": "Bancolombia", "account_holder": "Clínica Andina SAS",
-         "account_number": "0012345678901", "reference_prefix": "52"},
+        (
+            ("Consulta especialista", 18_000_000),
+            ("Examen de laboratorio", 9_500_000),
+            ("Terapia física (sesión)", 7_000_000),
+            ("Imagen diagnóstica", 32_000_000),
+        ),
+        {
+            "bank_name": "Bancolombia",
+            "account_holder": "Clínica Andina SAS",
+            "account_number": "0012345678901",
+            "reference_prefix": "52",
+        },
     ),
 )
 
 # (days since due, quantity multiplier, state) — one invoice per aging bucket and status.
 INVOICE_PLAN = (
-    (-20, 1, "open"),       # current, due in 20 days
-    (-3, 2, "open"),        # current, due soon
-    (12, 1, "open"),        # 1-30
-    (45, 1, "open"),        # 31-60
-    (75, 2, "open"),        # 61-90
-    (130, 1, "open"),       # 90+
-    (20, 3, "partial"),     # partially paid
-    (40, 1, "paid"),        # paid
-    (10, 1, "void"),        # voided
+    (-20, 1, "open"),  # current, due in 20 days
+    (-3, 2, "open"),  # current, due soon
+    (12, 1, "open"),  # 1-30
+    (45, 1, "open"),  # 31-60
+    (75, 2, "open"),  # 61-90
+    (130, 1, "open"),  # 90+
+    (20, 3, "partial"),  # partially paid
+    (40, 1, "paid"),  # paid
+    (10, 1, "void"),  # voided
 )
 
 FAQ = (
-    ("¿Cómo pago mis facturas?", "Entra con el enlace que te enviamos, elige las facturas y el medio de pago."),
-    ("¿Puedo pagar en efectivo?", "Sí: elige transferencia o efectivo y sigue las instrucciones con tu referencia."),
-    ("No puedo pagar este mes, ¿qué hago?", "Pulsa «No puedo pagar» en tu estado de cuenta y te ofrecemos opciones."),
+    (
+        "¿Cómo pago mis facturas?",
+        "Entra con el enlace que te enviamos, elige las facturas y el medio de pago.",
+    ),
+    (
+        "¿Puedo pagar en efectivo?",
+        "Sí: elige transferencia o efectivo y sigue las instrucciones con tu referencia.",
+    ),
+    (
+        "No puedo pagar este mes, ¿qué hago?",
+        "Pulsa «No puedo pagar» en tu estado de cuenta y te ofrecemos opciones.",
+    ),
 )
 
 
-async def enable_default_plugins(scope: TenantScope, settings: Settings, bank: dict[str, str] | None = None) -> None:
+async def enable_default_plugins(
+    scope: TenantScope, settings: Settings, bank: dict[str, str] | None = None
+) -> None:
     for plugin in DEFAULT_PLUGINS:
         values = bank if plugin == "banktransfer" else None
-        await set_plugin(scope, plugin, enabled=True, settings=values, secret_key=settings.secret_key)
+        await set_plugin(
+            scope, plugin, enabled=True, settings=values, secret_key=settings.secret_key
+        )
 
 
 async def seed_demo(settings: Settings, today: date | None = None) -> list[str]:
@@ -126,13 +214,16 @@ async def seed_demo(settings: Settings, today: date | None = None) -> list[str]:
         await enable_default_plugins(scope, settings, demo.bank)
         email = f"admin@{demo.tenant.slug}.example"
         await create_staff(scope, email, DEMO_PASSWORD, "owner", "Administración")
-        await create_staff(scope, f"cobranza@{demo.tenant.slug}.example", DEMO_PASSWORD, "collector", "Cobranza")
+        await create_staff(
+            scope, f"cobranza@{demo.tenant.slug}.example", DEMO_PASSWORD, "collector", "Cobranza"
+        )
         for i, (question, answer) in enumerate(FAQ):
             await scope.add(FaqEntry(locale="es", question=question, answer=answer, position=i))
         count = 0
         for c_index, (number, name, tax_id, mail, phone) in enumerate(demo.customers):
             customer = await create_customer(
-                scope, NewCustomer(number, name, tax_id, demo.tenant.country, mail, phone),
+                scope,
+                NewCustomer(number, name, tax_id, demo.tenant.country, mail, phone),
                 demo.tenant.country,
             )
             for i_index, (days, qty, state) in enumerate(INVOICE_PLAN):
@@ -164,9 +255,14 @@ async def seed_demo(settings: Settings, today: date | None = None) -> list[str]:
                         invoice_ids=[int(invoice.id)],
                     )
                 elif state == "void":
-                    await scope.update(Invoice, {Invoice.status: "void"}).where(Invoice.id == invoice.id)
+                    await scope.update(Invoice, {Invoice.status: "void"}).where(
+                        Invoice.id == invoice.id
+                    )
         customers = await scope.count(Customer)
         lines.append(f"demo tenant {tenant.slug}: {customers} customers, {count} invoices")
         lines.append(f"  portal:      {settings.base_url}/t/{tenant.slug}/")
-        lines.append(f"  back office: {settings.base_url}/t/{tenant.slug}/staff/  ({email} / {DEMO_PASSWORD})")
+        lines.append(
+            f"  back office: {settings.base_url}/t/{tenant.slug}/staff/"
+            f"  ({email} / {DEMO_PASSWORD})"
+        )
     return lines

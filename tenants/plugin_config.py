@@ -42,7 +42,9 @@ def decrypt(value: str, secret_key: str) -> str:
     try:
         return _fernet(secret_key).decrypt(value[len(_PREFIX) :].encode()).decode()
     except InvalidToken:
-        raise SettingsError("a secret setting cannot be decrypted: was RECAUDO_SECRET_KEY changed?") from None
+        raise SettingsError(
+            "a secret setting cannot be decrypted: was RECAUDO_SECRET_KEY changed?"
+        ) from None
 
 
 def clean_settings(schema: PluginSettingsSchema | None, values: dict[str, Any]) -> dict[str, Any]:
@@ -105,10 +107,12 @@ async def enabled_plugins(scope: TenantScope) -> list[str]:
 
 
 async def plugin_settings(scope: TenantScope, plugin: str, secret_key: str) -> dict[str, Any]:
-    """A plugin's settings for this tenant with secrets decrypted (pass to the plugin, never log)."""
-    row = await scope.select(PluginSetting, PluginSetting.settings).where(
-        PluginSetting.plugin == plugin
-    ).first()
+    """A plugin's settings for this tenant, secrets decrypted (pass to the plugin, never log)."""
+    row = (
+        await scope.select(PluginSetting, PluginSetting.settings)
+        .where(PluginSetting.plugin == plugin)
+        .first()
+    )
     if row is None:
         return {}
     values = loads(row["settings"], {})

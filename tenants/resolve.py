@@ -1,4 +1,4 @@
-"""Find the tenant a request is for: ``/t/<slug>/`` prefix, ``<slug>.<base host>``, or a custom domain.
+"""Find a request's tenant: ``/t/<slug>/`` prefix, ``<slug>.<base host>`` or a custom domain.
 
 The path prefix works everywhere (tests, the demo, a single-host install); subdomains and custom
 domains are what a production deployment uses.
@@ -43,7 +43,9 @@ async def tenant_by_host(host: str, base_host: str) -> Tenant | None:
     domain = host.split(":", 1)[0].lower().rstrip(".")
     if not domain or domain == base_host.lower():
         return None
-    row = await TenantDomain.select(TenantDomain.tenant).where(TenantDomain.domain == domain).first()
+    row = (
+        await TenantDomain.select(TenantDomain.tenant).where(TenantDomain.domain == domain).first()
+    )
     if row is None:
         return None
     return await Tenant.objects().where(Tenant.id == row["tenant"]).first()

@@ -97,8 +97,10 @@ class TenantScope:
         if current not in (None, self.tenant_id):
             raise CrossTenantError(f"row names tenant {current}, scope is {self.tenant_id}")
         row.tenant = self.tenant_id  # type: ignore[attr-defined]
-        inserted = await table.insert(row).on_conflict(action="DO NOTHING").returning(
-            table._meta.primary_key
+        inserted = (
+            await table.insert(row)
+            .on_conflict(action="DO NOTHING")
+            .returning(table._meta.primary_key)
         )
         return int(inserted[0][table._meta.primary_key._meta.name]) if inserted else None
 

@@ -45,8 +45,14 @@ DB_PARAMS.append(
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     lines = [
-        "recaudo databases: sqlite" + (" + postgresql" if PG_URL else " (PostgreSQL: not set, skipped)"),
-        "recaudo broker: embedded" + (f" + {urlsplit(BROKER_URL).scheme}" if BROKER_URL else " (Redis/RabbitMQ: not set, skipped)"),
+        "recaudo databases: sqlite"
+        + (" + postgresql" if PG_URL else " (PostgreSQL: not set, skipped)"),
+        "recaudo broker: embedded"
+        + (
+            f" + {urlsplit(BROKER_URL).scheme}"
+            if BROKER_URL
+            else " (Redis/RabbitMQ: not set, skipped)"
+        ),
     ]
     return lines
 
@@ -116,10 +122,11 @@ async def two_tenants(database: str) -> tuple[TenantScope, TenantScope]:
     return TenantScope(int(a.id)), TenantScope(int(b.id))
 
 
-
 @pytest.fixture
 def settings(database: str) -> Settings:
-    return Settings(database_url=database, secret_key="test-secret-" + "s" * 40, base_url="http://testserver")
+    return Settings(
+        database_url=database, secret_key="test-secret-" + "s" * 40, base_url="http://testserver"
+    )
 
 
 @pytest.fixture

@@ -28,14 +28,19 @@ POLICY = {
     "plan_max_days": 120,
     "advice_links": [["Educación financiera", "https://example.org/finanzas"]],
 }
-BANK = {"bank_name": "Banco Demo", "account_holder": "Demo SA", "account_number": "1234567890",
-        "reference_prefix": "7"}
+BANK = {
+    "bank_name": "Banco Demo",
+    "account_holder": "Demo SA",
+    "account_number": "1234567890",
+    "reference_prefix": "7",
+}
 LINK_RE = re.compile(r"https?://[^\s\"'<>]+/acceso/[A-Za-z0-9_-]{40,}")
 
 
 def make_settings(database: str, smtp_url: str = "") -> Settings:
-    return Settings(database_url=database, secret_key="x" * 40, base_url="http://testserver",
-                    smtp_url=smtp_url)
+    return Settings(
+        database_url=database, secret_key="x" * 40, base_url="http://testserver", smtp_url=smtp_url
+    )
 
 
 async def ensure_indexes() -> None:
@@ -70,7 +75,10 @@ class Shop:
 
 
 async def make_shop(
-    name: str = "tienda", country: str = "MX", currency: str = "MXN", today: date | None = None,
+    name: str = "tienda",
+    country: str = "MX",
+    currency: str = "MXN",
+    today: date | None = None,
     policy: dict[str, Any] | None = None,
 ) -> Shop:
     today = today or date.today()
@@ -79,13 +87,20 @@ async def make_shop(
     await tenant.save().run()
     scope = TenantScope(int(tenant.id))
     for plugin in ("sandbox", "email", "banktransfer", "branding"):
-        await set_plugin(scope, plugin, enabled=True, settings=BANK if plugin == "banktransfer"
-                         else None, secret_key="x" * 40)
+        await set_plugin(
+            scope,
+            plugin,
+            enabled=True,
+            settings=BANK if plugin == "banktransfer" else None,
+            secret_key="x" * 40,
+        )
     shop = Shop(tenant, scope)
     tag = uuid.uuid4().hex[:6]
     for i, (who, email, phone) in enumerate(
-        [("Ana Pérez", f"ana.{tag}@example.com", "+5255000000" + str(10 + len(tag) % 10)),
-         ("Luis Gómez", f"luis.{tag}@example.com", "")]
+        [
+            ("Ana Pérez", f"ana.{tag}@example.com", "+5255000000" + str(10 + len(tag) % 10)),
+            ("Luis Gómez", f"luis.{tag}@example.com", ""),
+        ]
     ):
         customer = await create_customer(
             scope, NewCustomer(f"C-{tag}-{i}", who, email=email, phone=phone), country
@@ -114,7 +129,9 @@ def csrf(client: httpx.AsyncClient) -> str:
 
 
 async def post_form(
-    client: httpx.AsyncClient, url: str, data: dict[str, Any] | list[tuple[str, str]] | None = None,
+    client: httpx.AsyncClient,
+    url: str,
+    data: dict[str, Any] | list[tuple[str, str]] | None = None,
     **kwargs: Any,
 ) -> httpx.Response:
     """POST a form with the CSRF token, fetching a page first if the cookie is not there yet."""
@@ -165,8 +182,9 @@ class Env:
         return self.shop.invoices[int(self.shop.customers[index].id)]
 
     async def new_client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=httpx.ASGITransport(self.app),
-                                 base_url="http://testserver")
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(self.app), base_url="http://testserver"
+        )
 
 
 async def open_env(database: str, smtp_url: str = "", **shop_args: Any) -> Env:

@@ -28,7 +28,9 @@ GOOD = {"RECAUDO_SECRET_KEY": "k" * 40}
         ({"RECAUDO_DEBUG": "maybe"}, "RECAUDO_DEBUG"),
     ],
 )
-def test_invalid_values_name_the_variable(env: dict[str, str], variable: str, tmp_path: Path) -> None:
+def test_invalid_values_name_the_variable(
+    env: dict[str, str], variable: str, tmp_path: Path
+) -> None:
     with pytest.raises(ConfigError, match=variable):
         load_settings({**GOOD, **env}, var_dir=tmp_path)
 
@@ -46,8 +48,12 @@ def test_defaults_and_generated_secret(tmp_path: Path) -> None:
 
 def test_scale_out_urls_are_accepted(tmp_path: Path) -> None:
     settings = load_settings(
-        {**GOOD, "RECAUDO_DATABASE_URL": "postgresql://app:pw@db:5432/recaudo",
-         "RECAUDO_BROKER_URL": "amqp://guest:guest@mq:5672/", "RECAUDO_BASE_URL": "https://pagos.example.com/"},
+        {
+            **GOOD,
+            "RECAUDO_DATABASE_URL": "postgresql://app:pw@db:5432/recaudo",
+            "RECAUDO_BROKER_URL": "amqp://guest:guest@mq:5672/",
+            "RECAUDO_BASE_URL": "https://pagos.example.com/",
+        },
         var_dir=tmp_path,
     )
     assert settings.base_url == "https://pagos.example.com"
@@ -57,7 +63,10 @@ def test_scale_out_urls_are_accepted(tmp_path: Path) -> None:
 def test_cli_reports_bad_configuration_in_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "RECAUDO_BROKER_URL": "kafka://x", "RECAUDO_VAR_DIR": str(tmp_path)}
     out = subprocess.run(
-        [sys.executable, "-m", "recaudo.cli", "tenants", "list"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", "recaudo.cli", "tenants", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert out.returncode != 0
     assert "RECAUDO_BROKER_URL" in out.stderr

@@ -1,4 +1,4 @@
-"""Plugins hear about invoices and payments after the change commits, if their tenant enabled them."""
+"""Plugins hear about invoices and payments after commit, if their tenant enabled them."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ class Listener:
         self.seen.append(("payment", event.kind, event.amount.amount))
 
 
-async def test_events_reach_only_tenants_that_enabled_the_plugin(database: str, host: PluginHost) -> None:
+async def test_events_reach_only_tenants_that_enabled_the_plugin(
+    database: str, host: PluginHost
+) -> None:
     listener = Listener()
     host.register(listener, name="listener", source="test")
     scopes = []
@@ -37,16 +39,37 @@ async def test_events_reach_only_tenants_that_enabled_the_plugin(database: str, 
         scope = TenantScope(int((await make_tenant(slug)).id))
         await set_plugin(scope, "listener", enabled=enable)
         customer = await create_customer(scope, NewCustomer("C1", "Uno"), "MX")
-        invoice = await create_invoice(scope, NewInvoice(
-            int(customer.id), "F1", date.today(), date.today() + timedelta(days=5), "MXN",
-            (NewLine("x", 1, 10_000),)))
-        await record_staff_payment(scope, customer_id=int(customer.id), currency="MXN", amount=4_000,
-                                   method="banktransfer", reference="r1", invoice_ids=[int(invoice.id)])
+        invoice = await create_invoice(
+            scope,
+            NewInvoice(
+                int(customer.id),
+                "F1",
+                date.today(),
+                date.today() + timedelta(days=5),
+                "MXN",
+                (NewLine("x", 1, 10_000),),
+            ),
+        )
+        await record_staff_payment(
+            scope,
+            customer_id=int(customer.id),
+            currency="MXN",
+            amount=4_000,
+            method="banktransfer",
+            reference="r1",
+            invoice_ids=[int(invoice.id)],
+        )
         scopes.append(scope)
     assert listener.seen == [], "nothing is announced before the outbox runs"
     await drain_jobs()
-    assert sorted(listener.seen) == sorted([
-        ("invoice", "created", 6_000),  # delivered after commit: the balance is already the new one
-        ("invoice", "partially_paid", 6_000),
-        ("payment", "approved", 4_000),
-    ])
+    assert sorted(listener.seen) == sorted(
+        [
+            (
+                "invoice",
+                "created",
+                6_000,
+            ),  # delivered after commit: the balance is already the new one
+            ("invoice", "partially_paid", 6_000),
+            ("payment", "approved", 4_000),
+        ]
+    )

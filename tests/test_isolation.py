@@ -86,7 +86,9 @@ async def _row(scope: TenantScope, table: type[Table], made: dict[type[Table], A
 
 
 @pytest.mark.slow
-async def test_scope_never_returns_another_tenants_rows(two_tenants: tuple[TenantScope, TenantScope]) -> None:
+async def test_scope_never_returns_another_tenants_rows(
+    two_tenants: tuple[TenantScope, TenantScope],
+) -> None:
     a, b = two_tenants
     rows_a: dict[type[Table], Any] = {}
     rows_b: dict[type[Table], Any] = {}
@@ -129,7 +131,9 @@ DIRS = ("core", "tenants", "web", "workers", "plugins", "recaudo")
 def test_code_reaches_tenant_tables_only_through_a_scope() -> None:
     names = [t.__name__ for t in db.tenant_tables()]
     direct = re.compile(
-        r"(?<![\w.])(" + "|".join(names) + r")\.(select|objects|update|delete|count|exists|insert|raw)\("
+        r"(?<![\w.])("
+        + "|".join(names)
+        + r")\.(select|objects|update|delete|count|exists|insert|raw)\("
     )
     offenders = []
     for folder in DIRS:

@@ -135,7 +135,10 @@ async def ledger_snapshot(scope: TenantScope) -> dict[str, Any]:
         Payment, Payment.id, Payment.status, Payment.amount, Payment.amount_refunded
     ).order_by(Payment.id)
     allocations = await scope.select(
-        Allocation, Allocation.payment, Allocation.invoice, Allocation.amount,
+        Allocation,
+        Allocation.payment,
+        Allocation.invoice,
+        Allocation.amount,
         Allocation.reversed_amount,
     )
     credits = await scope.select(
@@ -193,21 +196,33 @@ async def test_create_payment_defaults_to_balances_and_is_idempotent(database: s
     a = await w.invoice(10_000, due_in=-10)
     b = await w.invoice(2_550, due_in=5)
     p = await create_payment(
-        w.scope, customer_id=w.customer, method=METHOD, currency="MXN",
-        idempotency_key="k-1", invoice_ids=[b, a],
+        w.scope,
+        customer_id=w.customer,
+        method=METHOD,
+        currency="MXN",
+        idempotency_key="k-1",
+        invoice_ids=[b, a],
     )
     assert (p.status, p.amount, p.currency) == ("pending", 12_550, "MXN")
     assert p.requested_invoices == [b, a]
     again = await create_payment(
-        w.scope, customer_id=w.customer, method=METHOD, currency="MXN",
-        idempotency_key="k-1", invoice_ids=[a],
+        w.scope,
+        customer_id=w.customer,
+        method=METHOD,
+        currency="MXN",
+        idempotency_key="k-1",
+        invoice_ids=[a],
     )
     assert again.id == p.id and await count(w.scope, Payment) == 1
     other = await world(w.scope)
     with pytest.raises(PaymentError, match="another customer"):
         await create_payment(
-            w.scope, customer_id=other.customer, method=METHOD, currency="MXN",
-            idempotency_key="k-1", amount=100,
+            w.scope,
+            customer_id=other.customer,
+            method=METHOD,
+            currency="MXN",
+            idempotency_key="k-1",
+            amount=100,
         )
     lower = await w.intent(amount=500, invoices=[a])
     assert (await w.payment(lower)).amount == 500
@@ -239,8 +254,13 @@ async def test_bad_input_raises_and_changes_nothing(database: str, case: str, me
     foreign = await other.invoice(1_000)
     paid = await w.invoice(300)
     await record_staff_payment(
-        w.scope, customer_id=w.customer, currency="MXN", amount=300, method="transfer",
-        reference="r1", invoice_ids=[paid],
+        w.scope,
+        customer_id=w.customer,
+        currency="MXN",
+        amount=300,
+        method="transfer",
+        reference="r1",
+        invoice_ids=[paid],
     )
     void = await w.invoice(400)
     await w.scope.update(Invoice, {Invoice.status: "void"}).where(Invoice.id == void)
@@ -273,8 +293,12 @@ async def test_bad_input_raises_and_changes_nothing(database: str, case: str, me
     before = await ledger_snapshot(w.scope)
     with pytest.raises(PaymentError, match=message):
         await create_payment(
-            w.scope, customer_id=customer, method=METHOD, currency=currency,
-            idempotency_key="bad", **kwargs,
+            w.scope,
+            customer_id=customer,
+            method=METHOD,
+            currency=currency,
+            idempotency_key="bad",
+            **kwargs,
         )
     assert await ledger_snapshot(w.scope) == before
     assert not await w.scope.exists(Payment).where(Payment.idempotency_key == "bad")
@@ -465,9 +489,7 @@ async def test_provider_amount_is_authoritative_and_currency_must_match(database
     inv = await w.invoice(5_000)
     pid = await w.intent(invoices=[inv])
     with pytest.raises(PaymentError, match="currency mismatch"):
-        await w.apply(
-            ProviderPayment("px", "approved", Money("USD", 5_000), our_payment_id=pid)
-        )
+        await w.apply(ProviderPayment("px", "approved", Money("USD", 5_000), our_payment_id=pid))
     assert await w.applied(inv) == (0, "open") and (await w.payment(pid)).status == "pending"
     await w.apply(w.state(pid, 4_000))  # customer paid less than the intent
     assert await w.applied(inv) == (4_000, "partially_paid")
@@ -478,9 +500,7 @@ async def test_provider_amount_is_authoritative_and_currency_must_match(database
 async def test_unknown_payment_and_bad_states(database: str) -> None:
     w = await world()
     assert await w.apply(w.state(987_654, 100)) is None
-    assert (
-        await w.apply(ProviderPayment("nobody", "approved", Money("MXN", 100))) is None
-    )
+    assert await w.apply(ProviderPayment("nobody", "approved", Money("MXN", 100))) is None
     pid = await w.intent(amount=100)
     with pytest.raises(PaymentError, match="unknown"):
         await w.apply(w.state(pid, 100, "weird"))
@@ -518,8 +538,13 @@ async def test_staff_payment_is_idempotent_on_reference(database: str) -> None:
     a = await w.invoice(500_000, due_in=-3)
     b = await w.invoice(250_000, due_in=10)
     args: dict[str, Any] = dict(
-        customer_id=w.customer, currency="COP", amount=600_000, method="banktransfer",
-        reference="EXTRACTO-0042", invoice_ids=[b], source="bank_statement",
+        customer_id=w.customer,
+        currency="COP",
+        amount=600_000,
+        method="banktransfer",
+        reference="EXTRACTO-0042",
+        invoice_ids=[b],
+        source="bank_statement",
     )
     p1 = await record_staff_payment(w.scope, **args)
     p2 = await record_staff_payment(w.scope, **args)
@@ -605,13 +630,21 @@ async def test_tenants_cannot_touch_each_others_money(
 
     with pytest.raises(PaymentError, match="not found"):
         await create_payment(
-            scope_a, customer_id=a.customer, method=METHOD, currency="COP",
-            idempotency_key="x", invoice_ids=[inv_b],
+            scope_a,
+            customer_id=a.customer,
+            method=METHOD,
+            currency="COP",
+            idempotency_key="x",
+            invoice_ids=[inv_b],
         )
     with pytest.raises(PaymentError, match="not found"):
         await create_payment(
-            scope_a, customer_id=b.customer, method=METHOD, currency="COP",
-            idempotency_key="y", amount=100,
+            scope_a,
+            customer_id=b.customer,
+            method=METHOD,
+            currency="COP",
+            idempotency_key="y",
+            amount=100,
         )
     with pytest.raises(PaymentError, match="not found"):
         await invoice_balance(scope_a, inv_b)
@@ -621,8 +654,13 @@ async def test_tenants_cannot_touch_each_others_money(
         await apply_credit(scope_a, a.customer, inv_b, 1)
     with pytest.raises(PaymentError, match="not found"):
         await record_staff_payment(
-            scope_a, customer_id=a.customer, currency="COP", amount=100, method="cash",
-            reference="z", invoice_ids=[inv_b],
+            scope_a,
+            customer_id=a.customer,
+            currency="COP",
+            amount=100,
+            method="cash",
+            reference="z",
+            invoice_ids=[inv_b],
         )
     # B's payment id and provider id, handed to A's scope: not A's, so nothing happens.
     state = ProviderPayment(f"prov-{pid_b}", "refunded", Money("COP", 5_000), 5_000, "", "", pid_b)

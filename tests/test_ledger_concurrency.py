@@ -80,8 +80,12 @@ async def test_concurrent_intents_and_staff_payments_are_idempotent(database: st
     intents = await asyncio.gather(
         *[
             create_payment(
-                w.scope, customer_id=w.customer, method=METHOD, currency="MXN",
-                idempotency_key="double-click", invoice_ids=[inv],
+                w.scope,
+                customer_id=w.customer,
+                method=METHOD,
+                currency="MXN",
+                idempotency_key="double-click",
+                invoice_ids=[inv],
             )
             for _ in range(5)
         ]
@@ -90,8 +94,13 @@ async def test_concurrent_intents_and_staff_payments_are_idempotent(database: st
     staff = await asyncio.gather(
         *[
             record_staff_payment(
-                w.scope, customer_id=w.customer, currency="MXN", amount=2_000,
-                method="banktransfer", reference="LINE-9", invoice_ids=[inv],
+                w.scope,
+                customer_id=w.customer,
+                currency="MXN",
+                amount=2_000,
+                method="banktransfer",
+                reference="LINE-9",
+                invoice_ids=[inv],
             )
             for _ in range(5)
         ]

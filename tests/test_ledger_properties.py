@@ -181,8 +181,15 @@ def _state_kinds(amount: int) -> st.SearchStrategy[tuple[str, int]]:
     refund = st.integers(1, max(amount - 1, 1))
     return st.one_of(
         st.sampled_from(
-            [("approved", 0), ("pending", 0), ("in_process", 0), ("rejected", 0),
-             ("refunded", 0), ("charged_back", 0), ("approved", 0)]
+            [
+                ("approved", 0),
+                ("pending", 0),
+                ("in_process", 0),
+                ("rejected", 0),
+                ("refunded", 0),
+                ("charged_back", 0),
+                ("approved", 0),
+            ]
         ),
         refund.map(lambda r: ("partially_refunded", r)),
     )

@@ -1,4 +1,4 @@
-"""Migrations run on SQLite and PostgreSQL, are idempotent, and create the money-protecting indexes."""
+"""Migrations run on SQLite and PostgreSQL, are idempotent and create the protecting indexes."""
 
 from __future__ import annotations
 
@@ -26,11 +26,18 @@ async def test_unique_indexes_guard_idempotency_keys(database: str) -> None:
     customer = await create_customer(scope, NewCustomer("C1", "Uno"), "MX")
 
     def payment() -> Payment:
-        return Payment(customer=customer.id, method="sandbox", currency="MXN", amount=100,
-                       idempotency_key="same-key", requested_invoices=[], checkout={})
+        return Payment(
+            customer=customer.id,
+            method="sandbox",
+            currency="MXN",
+            amount=100,
+            idempotency_key="same-key",
+            requested_invoices=[],
+            checkout={},
+        )
 
     await scope.add(payment())
-    with pytest.raises(Exception, match="(?i)unique"):
+    with pytest.raises(Exception, match=r"(?i)unique"):
         await scope.add(payment())
     assert await scope.add_unless_exists(payment()) is None
     assert await scope.count(Payment) == 1

@@ -85,7 +85,9 @@ async def test_failures_back_off_then_give_up(scope: TenantScope) -> None:
     row = await scope.objects(OutboxJob).where(OutboxJob.key == "bad").first()
     assert row.attempts == 1 and "boom" in row.last_error
     assert await relay_once(sent.append) == 0, "not due until the backoff passes"
-    await scope.update(OutboxJob, {OutboxJob.attempts: jobs.MAX_ATTEMPTS - 1}).where(OutboxJob.id == row.id)
+    await scope.update(OutboxJob, {OutboxJob.attempts: jobs.MAX_ATTEMPTS - 1}).where(
+        OutboxJob.id == row.id
+    )
     assert await jobs.run_job(row.id) == "failed"
 
 
@@ -131,10 +133,20 @@ AMQP_URL = os.environ.get("RECAUDO_TEST_AMQP_URL", "")
 @pytest.mark.parametrize(
     "url",
     [
-        pytest.param(BROKER_URL, id="broker", marks=pytest.mark.skipif(
-            not BROKER_URL, reason="Redis not configured (set RECAUDO_TEST_BROKER_URL)")),
-        pytest.param(AMQP_URL, id="rabbitmq", marks=pytest.mark.skipif(
-            not AMQP_URL, reason="RabbitMQ not configured (set RECAUDO_TEST_AMQP_URL)")),
+        pytest.param(
+            BROKER_URL,
+            id="broker",
+            marks=pytest.mark.skipif(
+                not BROKER_URL, reason="Redis not configured (set RECAUDO_TEST_BROKER_URL)"
+            ),
+        ),
+        pytest.param(
+            AMQP_URL,
+            id="rabbitmq",
+            marks=pytest.mark.skipif(
+                not AMQP_URL, reason="RabbitMQ not configured (set RECAUDO_TEST_AMQP_URL)"
+            ),
+        ),
     ],
 )
 async def test_real_broker_runs_jobs(scope: TenantScope, url: str) -> None:

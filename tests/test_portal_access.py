@@ -127,8 +127,9 @@ async def test_csrf_is_enforced(env: Env) -> None:
     assert csrf(c)
     missing = await c.post(shop.prefix + "/acceso", data={"contact": env.customer.email})
     assert missing.status_code == 403
-    forged = await c.post(shop.prefix + "/acceso",
-                          data={"contact": env.customer.email, "_csrf_token": "forged"})
+    forged = await c.post(
+        shop.prefix + "/acceso", data={"contact": env.customer.email, "_csrf_token": "forged"}
+    )
     assert forged.status_code == 403
     assert await shop.scope.count(MagicLink) == 0
 
@@ -150,8 +151,16 @@ async def test_login_rotates_the_session_and_logout_ends_it(env: Env) -> None:
 
 async def test_pages_without_a_session_go_to_the_front_door(env: Env) -> None:
     c, shop = env.client, env.shop
-    for path in ("/estado-de-cuenta", "/pagos", "/pagar", "/ayuda/chat", "/preferencias",
-                 "/no-puedo-pagar", f"/facturas/{env.invoice_ids()[0]}", "/comprobantes"):
+    for path in (
+        "/estado-de-cuenta",
+        "/pagos",
+        "/pagar",
+        "/ayuda/chat",
+        "/preferencias",
+        "/no-puedo-pagar",
+        f"/facturas/{env.invoice_ids()[0]}",
+        "/comprobantes",
+    ):
         response = await c.get(shop.prefix + path)
         assert response.status_code == 303, path
         assert response.headers["location"] == f"{shop.prefix}/?sesion=expirada"
@@ -169,8 +178,9 @@ async def test_expired_session_is_refused(env: Env) -> None:
 
 async def test_deep_link_opens_the_exact_invoice(env: Env) -> None:
     invoice_id = env.invoice_ids()[1]
-    link = await access.deep_link(env.shop.scope, "http://testserver" + env.shop.prefix,
-                                  int(env.customer.id), invoice_id)
+    link = await access.deep_link(
+        env.shop.scope, "http://testserver" + env.shop.prefix, int(env.customer.id), invoice_id
+    )
     assert LINK_RE.match(link)
     await env.client.get(_path(link))
     response = await post_form(env.client, _path(link))
@@ -181,8 +191,11 @@ async def test_deep_link_opens_the_exact_invoice(env: Env) -> None:
     # Used (or expired) deep links offer a fresh link that still opens the same invoice.
     spent = await env.client.get(_path(link))
     assert spent.status_code == 410 and f'name="next" value="/facturas/{invoice_id}"' in spent.text
-    await post_form(env.client, env.shop.prefix + "/acceso",
-                    {"contact": env.customer.email, "next": f"/facturas/{invoice_id}"})
+    await post_form(
+        env.client,
+        env.shop.prefix + "/acceso",
+        {"contact": env.customer.email, "next": f"/facturas/{invoice_id}"},
+    )
     fresh = await latest_link(env.shop.scope, str(env.customer.email))
     await env.client.get(_path(fresh))
     again = await post_form(env.client, _path(fresh))
@@ -223,8 +236,7 @@ async def test_link_arrives_through_a_real_smtp_server(database: str, host: obje
     logged = await shop.scope.select(NotificationLog, NotificationLog.body_text).first()
     assert link.rsplit("/", 1)[1] not in logged["body_text"]
     # The captured link works.
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(env.app),
-                               base_url="http://testserver")
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(env.app), base_url="http://testserver")
     async with client:
         await client.get(_path(link))
         assert (await post_form(client, _path(link))).status_code == 303

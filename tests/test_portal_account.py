@@ -43,10 +43,10 @@ async def test_live_fragment_answers_204_until_something_changes(env: Env) -> No
     same = await env.client.get(env.shop.prefix + f"/estado-de-cuenta?v={version}", headers=htmx)
     assert same.status_code == 204
     invoice_id = env.invoice_ids()[0]
-    await env.shop.scope.update(Invoice, {Invoice.amount_applied: 100_000, Invoice.status: "paid"}
-                                ).where(Invoice.id == invoice_id)
-    changed = await env.client.get(env.shop.prefix + f"/estado-de-cuenta?v={version}",
-                                   headers=htmx)
+    await env.shop.scope.update(
+        Invoice, {Invoice.amount_applied: 100_000, Invoice.status: "paid"}
+    ).where(Invoice.id == invoice_id)
+    changed = await env.client.get(env.shop.prefix + f"/estado-de-cuenta?v={version}", headers=htmx)
     assert changed.status_code == 200 and "$750.00" in changed.text
 
 
@@ -65,8 +65,9 @@ async def test_invoice_detail_lines_documents_and_xml(env: Env) -> None:
     assert xml.status_code == 200 and xml.text == "<cfdi:Comprobante/>"
     assert xml.headers["content-type"].startswith("application/xml")
     other = env.invoice_ids()[1]
-    assert (await env.client.get(env.shop.prefix + f"/facturas/{other}/cfdi.xml")).status_code \
-        == 404
+    assert (
+        await env.client.get(env.shop.prefix + f"/facturas/{other}/cfdi.xml")
+    ).status_code == 404
 
 
 async def test_another_customers_or_tenants_ids_are_404(env: Env) -> None:

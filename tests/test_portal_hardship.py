@@ -1,4 +1,4 @@
-""""No puedo pagar" over HTTP: plans within the tenant's limits, promises, reviews, installments."""
+""" "No puedo pagar" over HTTP: plans within the limits, promises, reviews, installments."""
 
 from __future__ import annotations
 
@@ -28,8 +28,13 @@ async def test_reasons_then_options_without_judgement(env: Env) -> None:
     assert start.status_code == 200 and "Le puede pasar a cualquiera" in start.text
     options = await env.client.get(env.shop.prefix + "/no-puedo-pagar/opciones?motivo=illness")
     assert options.status_code == 200
-    for text in ("Paga en partes", "Dinos cuándo puedes pagar", "Habla con una persona",
-                 "https://example.org/finanzas", 'id="plan-preview"'):
+    for text in (
+        "Paga en partes",
+        "Dinos cuándo puedes pagar",
+        "Habla con una persona",
+        "https://example.org/finanzas",
+        'id="plan-preview"',
+    ):
         assert text in options.text
     bad = await env.client.get(env.shop.prefix + "/no-puedo-pagar/opciones?motivo=flojera")
     assert bad.status_code == 400
@@ -40,9 +45,15 @@ async def test_accepting_a_plan_creates_installments_and_marks_invoices(env: Env
         env.shop.prefix + "/no-puedo-pagar/opciones?motivo=lost_income&cuotas=3&inicial=175"
     )
     assert preview.status_code == 200
-    response = await post_form(env.client, env.shop.prefix + PLAN_URL, {
-        "motivo": "lost_income", "cuotas": hidden(preview.text, "cuotas"),
-        "inicial": hidden(preview.text, "inicial")})
+    response = await post_form(
+        env.client,
+        env.shop.prefix + PLAN_URL,
+        {
+            "motivo": "lost_income",
+            "cuotas": hidden(preview.text, "cuotas"),
+            "inicial": hidden(preview.text, "inicial"),
+        },
+    )
     assert response.status_code == 303 and response.headers["location"].endswith("aviso=plan")
     plan = await env.shop.scope.objects(PaymentPlan).first()
     assert plan.status == "active" and int(plan.total) == 175_000
@@ -57,8 +68,11 @@ async def test_accepting_a_plan_creates_installments_and_marks_invoices(env: Env
     statement = await env.client.get(env.shop.prefix + "/estado-de-cuenta?aviso=plan")
     assert "Tu plan de pagos" in statement.text and "En plan de pagos" in statement.text
     # One active plan at a time: accepting again is refused clearly.
-    again = await post_form(env.client, env.shop.prefix + PLAN_URL,
-                            {"motivo": "lost_income", "cuotas": "2", "inicial": "175"})
+    again = await post_form(
+        env.client,
+        env.shop.prefix + PLAN_URL,
+        {"motivo": "lost_income", "cuotas": "2", "inicial": "175"},
+    )
     assert again.status_code == 400 and await env.shop.scope.count(PaymentPlan) == 1
 
 
@@ -72,8 +86,11 @@ async def test_accepting_a_plan_creates_installments_and_marks_invoices(env: Env
     ],
 )
 async def test_plan_limits_are_enforced(env: Env, cuotas: str, inicial: str, message: str) -> None:
-    response = await post_form(env.client, env.shop.prefix + PLAN_URL,
-                               {"motivo": "other", "cuotas": cuotas, "inicial": inicial})
+    response = await post_form(
+        env.client,
+        env.shop.prefix + PLAN_URL,
+        {"motivo": "other", "cuotas": cuotas, "inicial": inicial},
+    )
     assert response.status_code == 400 and message in response.text
     assert await env.shop.scope.count(PaymentPlan) == 0
     assert await env.shop.scope.count(Invoice).where(Invoice.plan_id.is_not_null()) == 0
@@ -85,8 +102,11 @@ async def test_no_plan_without_a_policy(database: str, host: object) -> None:
         await login(env.client, env.shop, env.customer)
         page = await env.client.get(env.shop.prefix + "/no-puedo-pagar/opciones?motivo=other")
         assert "Paga en partes" not in page.text and "Habla con una persona" in page.text
-        response = await post_form(env.client, env.shop.prefix + PLAN_URL,
-                                   {"motivo": "other", "cuotas": "1", "inicial": "0"})
+        response = await post_form(
+            env.client,
+            env.shop.prefix + PLAN_URL,
+            {"motivo": "other", "cuotas": "1", "inicial": "0"},
+        )
         assert response.status_code == 400
     finally:
         await env.client.aclose()
@@ -95,14 +115,23 @@ async def test_no_plan_without_a_policy(database: str, host: object) -> None:
 async def test_promise_and_review(env: Env) -> None:
     today = tenant_today(env.shop.tenant)
     too_far = (today + timedelta(days=90)).isoformat()
-    far = await post_form(env.client, env.shop.prefix + "/no-puedo-pagar/promesa",
-                          {"motivo": "illness", "fecha": too_far})
+    far = await post_form(
+        env.client,
+        env.shop.prefix + "/no-puedo-pagar/promesa",
+        {"motivo": "illness", "fecha": too_far},
+    )
     assert far.status_code == 400
-    ok = await post_form(env.client, env.shop.prefix + "/no-puedo-pagar/promesa",
-                         {"motivo": "illness", "fecha": (today + timedelta(days=7)).isoformat()})
+    ok = await post_form(
+        env.client,
+        env.shop.prefix + "/no-puedo-pagar/promesa",
+        {"motivo": "illness", "fecha": (today + timedelta(days=7)).isoformat()},
+    )
     assert ok.status_code == 303
-    review = await post_form(env.client, env.shop.prefix + "/no-puedo-pagar/revision",
-                             {"motivo": "dispute", "mensaje": "Necesito hablar"})
+    review = await post_form(
+        env.client,
+        env.shop.prefix + "/no-puedo-pagar/revision",
+        {"motivo": "dispute", "mensaje": "Necesito hablar"},
+    )
     assert review.status_code == 303
     rows = await env.shop.scope.objects(HardshipRequest).order_by(HardshipRequest.id)
     assert [(r.outcome, r.status) for r in rows] == [("promise", "open"), ("review", "open")]
@@ -110,15 +139,20 @@ async def test_promise_and_review(env: Env) -> None:
 
 
 async def test_paying_an_installment_works_like_paying_an_invoice(env: Env) -> None:
-    await post_form(env.client, env.shop.prefix + PLAN_URL,
-                    {"motivo": "lost_income", "cuotas": "2", "inicial": "175"})
+    await post_form(
+        env.client,
+        env.shop.prefix + PLAN_URL,
+        {"motivo": "lost_income", "cuotas": "2", "inicial": "175"},
+    )
     statement = await env.client.get(env.shop.prefix + "/estado-de-cuenta")
     cuota = re.search(r"/pagar\?cuota=(\d+)", statement.text).group(1)
     page = await env.client.get(env.shop.prefix + f"/pagar?cuota={cuota}")
     assert "Pago inicial de tu plan de pagos" in page.text and "$175.00" in page.text
-    checkout = await post_form(env.client, env.shop.prefix + "/pagar",
-                               {"clave": hidden(page.text, "clave"), "cuota": cuota,
-                                "metodo": "sandbox"})
+    checkout = await post_form(
+        env.client,
+        env.shop.prefix + "/pagar",
+        {"clave": hidden(page.text, "clave"), "cuota": cuota, "metodo": "sandbox"},
+    )
     decided = await post_form(env.client, checkout.headers["location"], {"decision": "approve"})
     await env.client.get(decided.headers["location"].split("http://testserver", 1)[1])
     rows = await env.shop.scope.objects(PlanInstallment).order_by(PlanInstallment.number)
@@ -141,10 +175,14 @@ def test_schedule_respects_the_term_and_sums_exactly() -> None:
 
 
 def test_policy_values_are_read_defensively() -> None:
-    policy = policy_of({"plan_max_installments": "7", "plan_min_down_payment_bp": -5,
-                        "plan_max_days": True,
-                        "advice_links": [["ok", "https://a.example"], ["bad", "javascript:x"],
-                                         "junk"]})
+    policy = policy_of(
+        {
+            "plan_max_installments": "7",
+            "plan_min_down_payment_bp": -5,
+            "plan_max_days": True,
+            "advice_links": [["ok", "https://a.example"], ["bad", "javascript:x"], "junk"],
+        }
+    )
     assert policy.max_installments == 7 and policy.min_down_payment_bp == 0
     assert policy.max_days == 0 and not policy.allows_plans
     assert policy.advice_links == (("ok", "https://a.example"),)

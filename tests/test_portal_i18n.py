@@ -22,13 +22,15 @@ TEMPLATES = [
 ]
 PYTHON = [
     *(ROOT / "web/routes").glob("portal*.py"),
-    ROOT / "core/plans.py", ROOT / "core/claims.py", ROOT / "core/help.py",
+    ROOT / "core/plans.py",
+    ROOT / "core/claims.py",
+    ROOT / "core/help.py",
     ROOT / "core/preferences.py",
 ]
 CALL = re.compile(r"""(?<![\w.])_\(\s*(["'])(.+?)\1\s*\)""", re.S)
 NCALL = re.compile(r"""ngettext\(\s*"(.+?)",\s*"(.+?)\"""", re.S)
 PY_MESSAGE = re.compile(
-    r'(?:PlanError|ClaimError|HelpError|PreferenceError|fail|not_found|gettext|[^\w.]_)'
+    r"(?:PlanError|ClaimError|HelpError|PreferenceError|fail|not_found|gettext|[^\w.]_)"
     r'\(\s*"([^"]+)"|error="([^"]+)"|preview_error = "([^"]+)"'
 )
 

@@ -24,8 +24,10 @@ async def env(database: str, host: object) -> Env:
 async def pay_form(env: Env, query: str) -> dict[str, object]:
     page = await env.client.get(env.shop.prefix + "/pagar?" + query)
     assert page.status_code == 200, page.text
-    return {"clave": hidden(page.text, "clave"),
-            "factura": re.findall(r'name="factura" value="(\d+)"', page.text)}
+    return {
+        "clave": hidden(page.text, "clave"),
+        "factura": re.findall(r'name="factura" value="(\d+)"', page.text),
+    }
 
 
 async def test_double_submit_creates_one_payment_and_one_charge(env: Env) -> None:
@@ -62,8 +64,7 @@ async def test_sandbox_approval_changes_the_balance(env: Env) -> None:
     for invoice_id in ids[:2]:
         assert (await env.shop.scope.get(Invoice, invoice_id)).status == "paid"
     # The result fragment stops polling once final and answers 204 while nothing changes.
-    fragment = await env.client.get(result_url + "?estado=approved",
-                                    headers={"hx-request": "true"})
+    fragment = await env.client.get(result_url + "?estado=approved", headers={"hx-request": "true"})
     assert fragment.status_code == 204
     history = await env.client.get(env.shop.prefix + "/pagos")
     assert "Ver recibo" in history.text
@@ -81,9 +82,11 @@ async def test_rejected_payment_offers_a_retry(env: Env) -> None:
 
 async def test_amount_payment_with_bank_transfer_shows_instructions(env: Env) -> None:
     form = await pay_form(env, "monto=1")
-    response = await post_form(env.client, env.shop.prefix + "/pagar",
-                               {"clave": form["clave"], "monto": "120.50",
-                                "metodo": "banktransfer"})
+    response = await post_form(
+        env.client,
+        env.shop.prefix + "/pagar",
+        {"clave": form["clave"], "monto": "120.50", "metodo": "banktransfer"},
+    )
     assert response.status_code == 303
     page = await env.client.get(response.headers["location"])
     assert "Banco Demo" in page.text and 'id="payment-reference"' in page.text
@@ -102,9 +105,7 @@ async def test_amount_payment_with_bank_transfer_shows_instructions(env: Env) ->
         ({"monto": "10", "metodo": "sandbox", "clave": "x"}, "El formulario expiró"),
     ],
 )
-async def test_bad_pay_input_is_a_clear_400(
-    env: Env, fields: dict[str, str], message: str
-) -> None:
+async def test_bad_pay_input_is_a_clear_400(env: Env, fields: dict[str, str], message: str) -> None:
     form = await pay_form(env, "monto=1")
     data = {"clave": str(form["clave"]), **fields}
     response = await post_form(env.client, env.shop.prefix + "/pagar", data)
@@ -114,8 +115,9 @@ async def test_bad_pay_input_is_a_clear_400(
 
 async def test_pay_post_without_csrf_is_refused(env: Env) -> None:
     form = await pay_form(env, "monto=1")
-    response = await env.client.post(env.shop.prefix + "/pagar",
-                                     data={"clave": form["clave"], "monto": "10",
-                                           "metodo": "sandbox"})
+    response = await env.client.post(
+        env.shop.prefix + "/pagar",
+        data={"clave": form["clave"], "monto": "10", "metodo": "sandbox"},
+    )
     assert response.status_code == 403
     assert await env.shop.scope.count(Payment) == 0

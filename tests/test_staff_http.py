@@ -74,9 +74,12 @@ class Side:
 
     async def new_proof(self, amount: int, invoice_ids: list[int] | None = None) -> int:
         proof = PaymentProof(
-            customer=self.customer, invoice_ids=invoice_ids if invoice_ids is not None
-            else [self.invoices[0]], currency=self.currency, amount=amount,
-            filename="transferencia ñandú.pdf", content_type="application/pdf",
+            customer=self.customer,
+            invoice_ids=invoice_ids if invoice_ids is not None else [self.invoices[0]],
+            currency=self.currency,
+            amount=amount,
+            filename="transferencia ñandú.pdf",
+            content_type="application/pdf",
             content=b"%PDF-1.4 comprobante",
         )
         await self.scope.add(proof)
@@ -98,26 +101,46 @@ async def seed(slug: str, country: str, currency: str) -> Side:
         invoice = await create_invoice(
             scope,
             NewInvoice(
-                customer_id=side.customer, number=number, issue_date=today - timedelta(days=40),
-                due_date=today - timedelta(days=10), currency=currency,
+                customer_id=side.customer,
+                number=number,
+                issue_date=today - timedelta(days=40),
+                due_date=today - timedelta(days=10),
+                currency=currency,
                 lines=(NewLine("Servicio", 1, amount),),
             ),
         )
         side.invoices.append(int(invoice.id))
     await scope.add(ChatMessage(customer=side.customer, sender="customer", body="¿Me ayudan?"))
-    ticket = Ticket(customer=side.customer, name="Ana", contact="ana@example.com",
-                    subject="Factura duplicada", message="Me llegó dos veces.")
-    dispute = Dispute(invoice=side.invoices[0], customer=side.customer, reason="wrong_amount",
-                      message="El monto no coincide.")
-    plan = PaymentPlan(customer=side.customer, status="review", currency=currency, total=50_000,
-                       down_payment=0, installments_count=3, invoice_ids=[side.invoices[1]],
-                       reason="lost_income")
+    ticket = Ticket(
+        customer=side.customer,
+        name="Ana",
+        contact="ana@example.com",
+        subject="Factura duplicada",
+        message="Me llegó dos veces.",
+    )
+    dispute = Dispute(
+        invoice=side.invoices[0],
+        customer=side.customer,
+        reason="wrong_amount",
+        message="El monto no coincide.",
+    )
+    plan = PaymentPlan(
+        customer=side.customer,
+        status="review",
+        currency=currency,
+        total=50_000,
+        down_payment=0,
+        installments_count=3,
+        invoice_ids=[side.invoices[1]],
+        reason="lost_income",
+    )
     await scope.add(ticket)
     await scope.add(dispute)
     await scope.add(plan)
     await scope.update(Invoice, {Invoice.disputed: True}).where(Invoice.id == side.invoices[0])
-    hardship = HardshipRequest(customer=side.customer, reason="illness", message="Estoy enfermo.",
-                               outcome="review")
+    hardship = HardshipRequest(
+        customer=side.customer, reason="illness", message="Estoy enfermo.", outcome="review"
+    )
     await scope.add(hardship)
     side.ticket, side.dispute, side.plan = int(ticket.id), int(dispute.id), int(plan.id)
     side.hardship = int(hardship.id)
@@ -167,7 +190,10 @@ async def csrf(c: httpx.AsyncClient, side: Side) -> str:
 
 
 async def post(
-    c: httpx.AsyncClient, side: Side, url: str, data: dict[str, str] | None = None,
+    c: httpx.AsyncClient,
+    side: Side,
+    url: str,
+    data: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     form = {"_csrf_token": await csrf(c, side), **(data or {})}
@@ -175,7 +201,10 @@ async def post(
 
 
 async def login(
-    c: httpx.AsyncClient, side: Side, role: str = "owner", password: str = PASSWORD,
+    c: httpx.AsyncClient,
+    side: Side,
+    role: str = "owner",
+    password: str = PASSWORD,
     email: str | None = None,
 ) -> httpx.Response:
     return await post(
@@ -196,10 +225,16 @@ async def signed_in(
 def reading_routes(side: Side) -> list[str]:
     s = side.staff
     return [
-        f"{s}/", f"{s}/?tab=proofs", f"{s}/chats/{side.customer}",
-        f"{s}/chats/{side.customer}/messages", f"{s}/tickets/{side.ticket}",
-        f"{s}/disputes/{side.dispute}", f"{s}/proofs/{side.proof}", f"{s}/proofs/{side.proof}/file",
-        f"{s}/hardship/{side.hardship}", f"{s}/plans/{side.plan}",
+        f"{s}/",
+        f"{s}/?tab=proofs",
+        f"{s}/chats/{side.customer}",
+        f"{s}/chats/{side.customer}/messages",
+        f"{s}/tickets/{side.ticket}",
+        f"{s}/disputes/{side.dispute}",
+        f"{s}/proofs/{side.proof}",
+        f"{s}/proofs/{side.proof}/file",
+        f"{s}/hardship/{side.hardship}",
+        f"{s}/plans/{side.plan}",
     ]
 
 
@@ -218,8 +253,18 @@ def acting_routes(side: Side) -> list[tuple[str, dict[str, str]]]:
 
 def with_other_ids(mine: Side, theirs: Side) -> Side:
     """``theirs``' ids under ``mine``'s URLs: what a curious staff member of ``mine`` would try."""
-    return Side(mine.slug, mine.scope, mine.currency, theirs.customer, theirs.invoices,
-                theirs.ticket, theirs.dispute, theirs.proof, theirs.hardship, theirs.plan)
+    return Side(
+        mine.slug,
+        mine.scope,
+        mine.currency,
+        theirs.customer,
+        theirs.invoices,
+        theirs.ticket,
+        theirs.dispute,
+        theirs.proof,
+        theirs.hardship,
+        theirs.plan,
+    )
 
 
 # --- login ----------------------------------------------------------------------------------------
@@ -261,8 +306,9 @@ async def test_not_signed_in_is_sent_to_login_everywhere(world: World) -> None:
             response = await post(c, world.a, url, data)
             assert response.status_code == 303, url
             assert response.headers["location"] == f"{world.a.staff}/login", url
-        htmx = await c.get(f"{world.a.staff}/chats/{world.a.customer}/messages",
-                           headers={"hx-request": "true"})
+        htmx = await c.get(
+            f"{world.a.staff}/chats/{world.a.customer}/messages", headers={"hx-request": "true"}
+        )
         assert htmx.headers["hx-redirect"] == f"{world.a.staff}/login"
     # nothing was changed by the anonymous posts
     assert (await world.a.scope.get(PaymentProof, world.a.proof)).status == "pending"
@@ -275,12 +321,23 @@ async def test_login_returns_to_the_page_asked_for(world: World) -> None:
         assert first.headers["location"] == f"{world.a.staff}/login?next={target}"
         form = await c.get(first.headers["location"])
         assert f'name="next" value="{target}"' in form.text
-        done = await post(c, world.a, f"{world.a.staff}/login",
-                          {"email": world.a.email("owner"), "password": PASSWORD, "next": target})
+        done = await post(
+            c,
+            world.a,
+            f"{world.a.staff}/login",
+            {"email": world.a.email("owner"), "password": PASSWORD, "next": target},
+        )
         assert done.headers["location"] == target
-        evil = await post(c, world.a, f"{world.a.staff}/login",
-                          {"email": world.a.email("owner"), "password": PASSWORD,
-                           "next": "https://evil.example/"})
+        evil = await post(
+            c,
+            world.a,
+            f"{world.a.staff}/login",
+            {
+                "email": world.a.email("owner"),
+                "password": PASSWORD,
+                "next": "https://evil.example/",
+            },
+        )
         assert evil.headers["location"] == f"{world.a.staff}/"
 
 
@@ -319,10 +376,14 @@ async def test_old_failures_do_not_count(world: World) -> None:
 
     old = datetime.now(UTC) - timedelta(minutes=16)
     for _ in range(5):
-        await world.a.scope.add(AuditEvent(
-            actor="ip:127.0.0.1", action="staff.login_failed",
-            subject=f"login:{world.a.email('owner')}", created_at=old,
-        ))
+        await world.a.scope.add(
+            AuditEvent(
+                actor="ip:127.0.0.1",
+                action="staff.login_failed",
+                subject=f"login:{world.a.email('owner')}",
+                created_at=old,
+            )
+        )
     async with client(world) as c:
         assert (await login(c, world.a)).status_code == 303
 
@@ -431,7 +492,8 @@ async def test_viewer_reads_but_every_action_is_forbidden(world: World) -> None:
             assert response.status_code == 403, url
             assert "solo lectura" in response.text, url
         as_json = await c.post(
-            acting_routes(world.a)[1][0], data={"_csrf_token": await csrf(c, world.a)},
+            acting_routes(world.a)[1][0],
+            data={"_csrf_token": await csrf(c, world.a)},
             headers={"accept": "application/json"},
         )
     assert as_json.status_code == 403 and "solo lectura" in as_json.json()["detail"]
@@ -459,16 +521,25 @@ async def test_csrf_is_enforced(world: World) -> None:
         header = await c.post(url, headers={"x-csrftoken": c.cookies["csrftoken"]})
         assert header.status_code == 303
     async with client(world) as anonymous:
-        assert (await anonymous.post(f"{world.a.staff}/login", data={
-            "email": world.a.email("owner"), "password": PASSWORD})).status_code == 403
+        assert (
+            await anonymous.post(
+                f"{world.a.staff}/login",
+                data={"email": world.a.email("owner"), "password": PASSWORD},
+            )
+        ).status_code == 403
 
 
 async def test_bad_ids_and_bad_input_are_client_errors(world: World) -> None:
     s = world.a.staff
     long = "x" * 501
     async with signed_in(world, world.a) as c:
-        for url in (f"{s}/proofs/abc", f"{s}/proofs/99999999999999999999999", f"{s}/chats/-1",
-                    f"{s}/tickets/0", f"{s}/nothing-here"):
+        for url in (
+            f"{s}/proofs/abc",
+            f"{s}/proofs/99999999999999999999999",
+            f"{s}/chats/-1",
+            f"{s}/tickets/0",
+            f"{s}/nothing-here",
+        ):
             response = await c.get(url)
             assert 400 <= response.status_code < 500, url
         cases = [
@@ -487,7 +558,8 @@ async def test_bad_ids_and_bad_input_are_client_errors(world: World) -> None:
             assert "alert" in response.text
         english = await c.post(
             f"{s}/proofs/{world.a.proof}/reject?lang=en",
-            data={"_csrf_token": c.cookies["csrftoken"]}, headers={"accept": "text/html"},
+            data={"_csrf_token": c.cookies["csrftoken"]},
+            headers={"accept": "text/html"},
         )
         assert english.status_code == 400 and "Write the reason." in english.text
 
@@ -518,15 +590,20 @@ async def test_confirming_a_proof_pays_once_even_if_posted_twice(world: World) -
     assert audit == 1
     # once confirmed it cannot be rejected
     async with signed_in(world, a) as c:
-        assert (await post(c, a, f"{a.staff}/proofs/{a.proof}/reject",
-                           {"reason": "tarde"})).status_code == 409
+        assert (
+            await post(c, a, f"{a.staff}/proofs/{a.proof}/reject", {"reason": "tarde"})
+        ).status_code == 409
 
 
 async def test_rejecting_a_proof_leaves_balances_alone(world: World) -> None:
     a = world.a
     async with signed_in(world, a) as c:
-        response = await post(c, a, f"{a.staff}/proofs/{a.proof}/reject",
-                              {"reason": "No vemos la transferencia en el banco"})
+        response = await post(
+            c,
+            a,
+            f"{a.staff}/proofs/{a.proof}/reject",
+            {"reason": "No vemos la transferencia en el banco"},
+        )
         assert response.status_code == 303
         again = await post(c, a, f"{a.staff}/proofs/{a.proof}/confirm")
         assert again.status_code == 409
@@ -553,9 +630,15 @@ async def test_proof_for_an_invoice_paid_meanwhile_goes_oldest_first(world: Worl
 
 async def test_proof_file_is_an_attachment_with_a_safe_type(world: World) -> None:
     a = world.a
-    html = PaymentProof(customer=a.customer, invoice_ids=[], currency=a.currency, amount=1_000,
-                        filename='../x"evil.html', content_type="text/html",
-                        content=b"<script>alert(1)</script>")
+    html = PaymentProof(
+        customer=a.customer,
+        invoice_ids=[],
+        currency=a.currency,
+        amount=1_000,
+        filename='../x"evil.html',
+        content_type="text/html",
+        content=b"<script>alert(1)</script>",
+    )
     await a.scope.add(html)
     async with signed_in(world, a, "viewer") as c:
         pdf = await c.get(f"{a.staff}/proofs/{a.proof}/file")
@@ -596,7 +679,8 @@ async def test_answering_a_chat(world: World) -> None:
     assert "No hay chats esperando respuesta." in inbox.text
     rows = await a.scope.objects(ChatMessage).order_by(ChatMessage.id)
     assert [(r.sender, r.body) for r in rows][1:] == [
-        ("staff", "Claro, <dime>."), ("staff", "¿Sigues ahí?")
+        ("staff", "Claro, <dime>."),
+        ("staff", "¿Sigues ahí?"),
     ]
     assert rows[1].staff is not None
     # the customer writes again: the conversation is back in the inbox
@@ -622,11 +706,16 @@ async def test_closing_a_ticket(world: World) -> None:
 async def test_rejecting_a_dispute_resumes_reminders(world: World) -> None:
     a = world.a
     async with signed_in(world, a) as c:
-        response = await post(c, a, f"{a.staff}/disputes/{a.dispute}/resolve",
-                              {"decision": "reject", "reason": "El monto es el pactado"})
+        response = await post(
+            c,
+            a,
+            f"{a.staff}/disputes/{a.dispute}/resolve",
+            {"decision": "reject", "reason": "El monto es el pactado"},
+        )
         assert response.status_code == 303
-        conflict = await post(c, a, f"{a.staff}/disputes/{a.dispute}/resolve",
-                              {"decision": "accept"})
+        conflict = await post(
+            c, a, f"{a.staff}/disputes/{a.dispute}/resolve", {"decision": "accept"}
+        )
         assert conflict.status_code == 409
     assert (await a.scope.get(Dispute, a.dispute)).status == "rejected"
     assert (await a.scope.get(Invoice, a.invoices[0])).disputed is False
@@ -637,8 +726,9 @@ async def test_rejecting_a_dispute_resumes_reminders(world: World) -> None:
 async def test_accepting_a_dispute_keeps_the_invoice_out_of_reminders(world: World) -> None:
     a = world.a
     async with signed_in(world, a) as c:
-        response = await post(c, a, f"{a.staff}/disputes/{a.dispute}/resolve",
-                              {"decision": "accept"})
+        response = await post(
+            c, a, f"{a.staff}/disputes/{a.dispute}/resolve", {"decision": "accept"}
+        )
     assert response.status_code == 303
     assert (await a.scope.get(Dispute, a.dispute)).status == "accepted"
     assert (await a.scope.get(Invoice, a.invoices[0])).disputed is True
@@ -668,8 +758,12 @@ async def test_declining_a_hardship_request_declines_its_plan(world: World) -> N
     async with signed_in(world, a) as c:
         page = await c.get(f"{a.staff}/hardship/{a.hardship}")
         assert "Estoy enfermo." in page.text
-        response = await post(c, a, f"{a.staff}/hardship/{a.hardship}/review",
-                              {"decision": "decline", "note": "Pedir documentos"})
+        response = await post(
+            c,
+            a,
+            f"{a.staff}/hardship/{a.hardship}/review",
+            {"decision": "decline", "note": "Pedir documentos"},
+        )
         assert response.status_code == 303
         inbox = await c.get(f"{a.staff}/?tab=hardship")
     assert (await a.scope.get(HardshipRequest, a.hardship)).status == "declined"

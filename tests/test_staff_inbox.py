@@ -50,9 +50,15 @@ async def test_an_overpaying_proof_leaves_credit(database: str) -> None:
 async def test_a_proof_in_another_currency_is_a_clear_error(database: str) -> None:
     side = await _side()
     user = await create_staff(side.scope, "otra@example.com", "clave-larga-123", "owner")
-    bad = PaymentProof(customer=side.customer, invoice_ids=[side.invoices[0]], currency="USD",
-                       amount=1_000, filename="a.pdf", content_type="application/pdf",
-                       content=b"%PDF")
+    bad = PaymentProof(
+        customer=side.customer,
+        invoice_ids=[side.invoices[0]],
+        currency="USD",
+        amount=1_000,
+        filename="a.pdf",
+        content_type="application/pdf",
+        content=b"%PDF",
+    )
     await side.scope.add(bad)
     with pytest.raises(inbox.InboxError):
         await inbox.confirm_proof(side.scope, user, int(bad.id))
@@ -92,7 +98,7 @@ def test_served_types_and_attachment_names() -> None:
     assert served_type("IMAGE/PNG; charset=x") == "image/png"
     assert served_type("text/html") == "application/octet-stream"
     assert served_type("image/svg+xml") == "application/octet-stream"
-    header = content_disposition("C:\\fotos\\recibo\r\n\".png", 7, "image/png")
+    header = content_disposition('C:\\fotos\\recibo\r\n".png', 7, "image/png")
     assert header == "attachment; filename=\"recibo.png\"; filename*=UTF-8''recibo.png"
     empty = content_disposition("", 7, "image/jpeg")
     assert empty.startswith('attachment; filename="comprobante-7.jpg"')

@@ -70,11 +70,29 @@ async def test_bad_customers_and_invoices_store_nothing(database: str) -> None:
         await create_customer(scope, NewCustomer("C1", "Otro"), "MX")
     line = (NewLine("x", 1, 100),)
     for data, field in (
-        (NewInvoice(int(customer.id), "F1", date(2026, 2, 1), date(2026, 1, 1), "MXN", line), "due_date"),
-        (NewInvoice(int(customer.id), "F1", date(2026, 1, 1), date(2026, 2, 1), "XXQ", line), "currency"),
-        (NewInvoice(int(customer.id), "F1", date(2026, 1, 1), date(2026, 2, 1), "MXN", ()), "lines"),
-        (NewInvoice(int(customer.id), "F1", date(2026, 1, 1), date(2026, 2, 1), "MXN",
-                    (NewLine("x", 0, 100),)), "quantity"),
+        (
+            NewInvoice(int(customer.id), "F1", date(2026, 2, 1), date(2026, 1, 1), "MXN", line),
+            "due_date",
+        ),
+        (
+            NewInvoice(int(customer.id), "F1", date(2026, 1, 1), date(2026, 2, 1), "XXQ", line),
+            "currency",
+        ),
+        (
+            NewInvoice(int(customer.id), "F1", date(2026, 1, 1), date(2026, 2, 1), "MXN", ()),
+            "lines",
+        ),
+        (
+            NewInvoice(
+                int(customer.id),
+                "F1",
+                date(2026, 1, 1),
+                date(2026, 2, 1),
+                "MXN",
+                (NewLine("x", 0, 100),),
+            ),
+            "quantity",
+        ),
         (NewInvoice(999_999, "F1", date(2026, 1, 1), date(2026, 2, 1), "MXN", line), "customer"),
     ):
         with pytest.raises(InvoiceError, match=field):

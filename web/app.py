@@ -22,8 +22,8 @@ from recaudo import db
 from recaudo.config import Settings
 from recaudo.core.plugin_host import PluginHost, get_host, set_host
 from recaudo.web.security import SecurityHeaders
-from recaudo.web.tenancy import HostTenantRewrite, provide_scope, provide_tenant
 from recaudo.web.templating import make_environment, plugin_template_dirs
+from recaudo.web.tenancy import HostTenantRewrite, provide_scope, provide_tenant
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -61,8 +61,8 @@ def _error_handler(request: Request, exc: Exception) -> Response[Any]:
         status, detail, extra = 500, "Error interno. Intenta de nuevo en unos minutos.", None
     if "text/html" in request.headers.get("accept", "") and request.method == "GET":
         body = (
-            "<!doctype html><html lang=\"es\"><meta charset=\"utf-8\"><title>{0}</title>"
-            "<link rel=\"stylesheet\" href=\"/static/css/app.css\"><main class=\"container\">"
+            '<!doctype html><html lang="es"><meta charset="utf-8"><title>{0}</title>'
+            '<link rel="stylesheet" href="/static/css/app.css"><main class="container">'
             "<h1>{0}</h1><p>{1}</p></main></html>"
         )
         from markupsafe import escape
@@ -76,7 +76,9 @@ def _error_handler(request: Request, exc: Exception) -> Response[Any]:
     return Response(content, status_code=status)
 
 
-def create_app(settings: Settings, host: PluginHost | None = None, embedded_workers: bool = True) -> Litestar:
+def create_app(
+    settings: Settings, host: PluginHost | None = None, embedded_workers: bool = True
+) -> Litestar:
     """Build the Litestar app. ``embedded_workers`` runs the outbox relay and a dramatiq worker
     in-process when the broker is ``embedded`` (``make run``); tests may turn it off."""
     global _settings
@@ -137,7 +139,9 @@ def create_app(settings: Settings, host: PluginHost | None = None, embedded_work
     return app
 
 
-def create_asgi(settings: Settings, host: PluginHost | None = None, embedded_workers: bool = True) -> Any:
+def create_asgi(
+    settings: Settings, host: PluginHost | None = None, embedded_workers: bool = True
+) -> Any:
     """The app as served: security headers and host-based tenant routing around Litestar."""
     app = create_app(settings, host, embedded_workers)
     return SecurityHeaders(HostTenantRewrite(app, settings.base_host), hsts=settings.secure_cookies)

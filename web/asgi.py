@@ -1,4 +1,4 @@
-"""ASGI entry point for uvicorn (``recaudo.web.asgi:app``); configuration comes from the environment."""
+"""ASGI entry point for uvicorn (``recaudo.web.asgi:app``); configured from the environment."""
 
 from __future__ import annotations
 

@@ -67,7 +67,9 @@ class Formatter:
     def datetime(self, value: datetime | None, style: str = "medium") -> str:
         if value is None:
             return ""
-        return format_datetime(value, format=style, tzinfo=ZoneInfo(self.timezone), locale=self.locale)
+        return format_datetime(
+            value, format=style, tzinfo=ZoneInfo(self.timezone), locale=self.locale
+        )
 
     @property
     def html_lang(self) -> str:

@@ -1,4 +1,4 @@
-"""Server-side sessions for customers and staff: the cookie holds a random id, the database its hash.
+"""Server-side sessions for customers and staff: the cookie holds a random id, the DB its hash.
 
 Sessions live in the database so any web process can serve any request. They rotate on login (a
 new id is issued and the old one deleted, so a fixated id is useless) and expire.
@@ -36,8 +36,13 @@ class Session:
 
 
 async def start_session(
-    request: Request, response: Response, scope: TenantScope, kind: Kind, subject_id: int,
-    path: str = "/", secure: bool = False,
+    request: Request,
+    response: Response,
+    scope: TenantScope,
+    kind: Kind,
+    subject_id: int,
+    path: str = "/",
+    secure: bool = False,
 ) -> None:
     """Issue a new session (dropping any the browser already had for this kind)."""
     await end_session(request, response, scope, kind, path)
@@ -52,7 +57,12 @@ async def start_session(
         )
     )
     response.set_cookie(
-        COOKIES[kind], token, path=path, httponly=True, secure=secure, samesite="lax",
+        COOKIES[kind],
+        token,
+        path=path,
+        httponly=True,
+        secure=secure,
+        samesite="lax",
         max_age=int(LIFETIME[kind].total_seconds()),
     )
 
@@ -61,9 +71,11 @@ async def current_session(request: Request, scope: TenantScope, kind: Kind) -> S
     token = request.cookies.get(COOKIES[kind])
     if not token:
         return None
-    row = await scope.objects(PortalSession).where(
-        (PortalSession.session_hash == _hash(token)) & (PortalSession.kind == kind)
-    ).first()
+    row = (
+        await scope.objects(PortalSession)
+        .where((PortalSession.session_hash == _hash(token)) & (PortalSession.kind == kind))
+        .first()
+    )
     if row is None:
         return None
     expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)

@@ -39,13 +39,17 @@ def make_environment(extra_dirs: list[str] | None = None) -> Environment:
 
 
 def request_language(request: Request, tenant_locale: str) -> str:
-    return pick_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), tenant_locale)
+    return pick_language(
+        request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), tenant_locale
+    )
 
 
 async def page_context(request: Request, tenant: Tenant | None) -> dict[str, Any]:
     """What every page needs: tenant, branding, language helpers, link prefix."""
     if tenant is None:
-        language = pick_language(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), "es_MX")
+        language = pick_language(
+            request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), "es_MX"
+        )
         fmt = formatter_for(language, "es_MX", "America/Mexico_City")
         prefix = ""
         branding = None
@@ -84,7 +88,9 @@ async def render(
     response = Template(template_name=template, context=ctx, status_code=status_code)
     requested = request.query_params.get("lang")
     if requested in LANGUAGES:
-        response.set_cookie(LANG_COOKIE, requested, max_age=365 * 86400, httponly=True, samesite="lax")
+        response.set_cookie(
+            LANG_COOKIE, requested, max_age=365 * 86400, httponly=True, samesite="lax"
+        )
     return response
 
 

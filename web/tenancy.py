@@ -32,7 +32,11 @@ class HostTenantRewrite:
                 slug = None
                 if host:
                     slug = slug_from_host(host, self.base_host)
-                    if slug is None and host.split(":")[0] not in (self.base_host, "127.0.0.1", "localhost"):
+                    if slug is None and host.split(":")[0] not in (
+                        self.base_host,
+                        "127.0.0.1",
+                        "localhost",
+                    ):
                         tenant = await tenant_by_host(host, self.base_host)
                         slug = tenant.slug if tenant else None
                 if slug:

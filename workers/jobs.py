@@ -48,11 +48,13 @@ async def run_job(job_id: int) -> str:
     load_handlers()
     table = unscoped(OutboxJob)
     now = datetime.now(UTC)
-    claimed = await table.update(
-        {table.status: "running", table.sent_at: now, table.attempts: table.attempts + 1}
-    ).where(
-        (table.id == job_id) & (table.status.is_in(["pending", "sent"]))
-    ).returning(table.id, table.tenant, table.actor, table.payload, table.attempts)
+    claimed = (
+        await table.update(
+            {table.status: "running", table.sent_at: now, table.attempts: table.attempts + 1}
+        )
+        .where((table.id == job_id) & (table.status.is_in(["pending", "sent"])))
+        .returning(table.id, table.tenant, table.actor, table.payload, table.attempts)
+    )
     if not claimed:
         return "skipped"
     row = claimed[0]

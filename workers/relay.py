@@ -24,9 +24,11 @@ BATCH = 100
 async def requeue_stale(stale_after: timedelta = STALE_AFTER) -> int:
     table = unscoped(OutboxJob)
     cutoff = datetime.now(UTC) - stale_after
-    rows = await table.update({table.status: "pending"}).where(
-        table.status.is_in(["sent", "running"]) & (table.sent_at < cutoff)
-    ).returning(table.id)
+    rows = (
+        await table.update({table.status: "pending"})
+        .where(table.status.is_in(["sent", "running"]) & (table.sent_at < cutoff))
+        .returning(table.id)
+    )
     if rows:
         log.warning("re-queued %d outbox jobs that were sent but never finished", len(rows))
     return len(rows)
@@ -36,14 +38,19 @@ async def relay_once(send: Callable[[int], None], stale_after: timedelta = STALE
     """Send every due pending job once; returns how many were sent."""
     await requeue_stale(stale_after)
     table = unscoped(OutboxJob)
-    due = await table.select(table.id).where(
-        (table.status == "pending") & (table.available_at <= datetime.now(UTC))
-    ).order_by(table.id).limit(BATCH)
+    due = (
+        await table.select(table.id)
+        .where((table.status == "pending") & (table.available_at <= datetime.now(UTC)))
+        .order_by(table.id)
+        .limit(BATCH)
+    )
     sent = 0
     for row in due:
-        claimed = await table.update(
-            {table.status: "sent", table.sent_at: datetime.now(UTC)}
-        ).where((table.id == row["id"]) & (table.status == "pending")).returning(table.id)
+        claimed = (
+            await table.update({table.status: "sent", table.sent_at: datetime.now(UTC)})
+            .where((table.id == row["id"]) & (table.status == "pending"))
+            .returning(table.id)
+        )
         if not claimed:
             continue  # another relay took it
         try:

@@ -40,7 +40,7 @@ PAYMENT_STATUSES = (
 
 
 class WebhookRejected(Exception):
-    """The notification is forged, stale or malformed. The endpoint answers 401 and stores nothing."""
+    """The notification is forged, stale or malformed: the endpoint answers 401, stores nothing."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class CheckoutContext:
 
 @dataclass(frozen=True)
 class CheckoutResult:
-    """How the customer continues: go to ``redirect_url``, read ``instructions``, or fill ``form``."""
+    """How the customer goes on: to ``redirect_url``, reading ``instructions`` or a ``form``."""
 
     kind: Literal["redirect", "instructions", "form"]
     redirect_url: str = ""
@@ -196,9 +196,7 @@ class PaymentMethod:
     ) -> RefundResult:
         return RefundResult(ok=False, error=f"{self.name} does not support refunds")
 
-    async def save_instrument(
-        self, ctx: CheckoutContext, provider_token: str
-    ) -> SavedInstrument:
+    async def save_instrument(self, ctx: CheckoutContext, provider_token: str) -> SavedInstrument:
         """Turn a token the provider's hosted form produced into a reusable instrument (autopay).
 
         Only for methods with ``supports_saved_instruments``; card numbers never reach Recaudo.

@@ -49,7 +49,11 @@ async def refund_payment(
     state = await method.fetch_status(payment.provider_payment_id, settings)
     updated = await apply_provider_payment(scope, method.name, state, source="staff")
     await audit.record(
-        scope, actor, "payment.refund", f"payment:{payment_id}", amount=amount,
+        scope,
+        actor,
+        "payment.refund",
+        f"payment:{payment_id}",
+        amount=amount,
         provider_refund_id=result.provider_refund_id,
     )
     return updated or payment

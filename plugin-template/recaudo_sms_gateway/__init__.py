@@ -49,7 +49,11 @@ class SmsGatewayChannel(NotificationChannel):
         async with httpx.AsyncClient(transport=self.transport, timeout=15) as client:
             response = await client.post(
                 settings["endpoint"],
-                json={"to": message.to, "text": text, "from": settings.get("sender") or tenant.name},
+                json={
+                    "to": message.to,
+                    "text": text,
+                    "from": settings.get("sender") or tenant.name,
+                },
                 headers={"authorization": f"Bearer {settings['api_key']}"},
             )
         if response.status_code >= 500:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import httpx
-
 import recaudo_sms_gateway as plugin
+
 from recaudo.core.plugin_api import OutgoingMessage, TenantInfo
 from recaudo.core.plugin_host import PluginHost
 
@@ -31,7 +31,9 @@ async def test_sends_through_the_gateway() -> None:
         return httpx.Response(200, json={"id": "m-1"})
 
     channel = plugin.SmsGatewayChannel(transport=httpx.MockTransport(gateway))
-    result = await channel.send(OutgoingMessage("+525555550100", "Tu saldo", "Hola"), TENANT, SETTINGS)
+    result = await channel.send(
+        OutgoingMessage("+525555550100", "Tu saldo", "Hola"), TENANT, SETTINGS
+    )
     assert result.ok and result.provider_id == "m-1"
     assert seen[0].headers["authorization"] == "Bearer k-123"
     assert json.loads(seen[0].content)["text"] == "Acme: Hola"

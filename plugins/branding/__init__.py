@@ -10,8 +10,14 @@ from recaudo.core.hookspecs import hookimpl
 from recaudo.core.plugin_api import Branding, TenantInfo
 
 FIELDS = (
-    "display_name", "primary_color", "accent_color", "logo_url", "tagline",
-    "support_email", "support_phone", "support_whatsapp",
+    "display_name",
+    "primary_color",
+    "accent_color",
+    "logo_url",
+    "tagline",
+    "support_email",
+    "support_phone",
+    "support_whatsapp",
 )
 
 

@@ -27,7 +27,9 @@ from recaudo.core.plugin_api import (
 SCHEMA = PluginSettingsSchema(
     plugin="email",
     fields=(
-        SettingField("sender_name", "Nombre del remitente", help="Por defecto, el nombre del negocio"),
+        SettingField(
+            "sender_name", "Nombre del remitente", help="Por defecto, el nombre del negocio"
+        ),
         SettingField("reply_to", "Responder a (correo)"),
     ),
 )
@@ -43,7 +45,9 @@ class EmailChannel(NotificationChannel):
         self.smtp_url = smtp_url
         self.mail_from = mail_from
 
-    def build(self, message: OutgoingMessage, tenant: TenantInfo, settings: dict[str, Any]) -> EmailMessage:
+    def build(
+        self, message: OutgoingMessage, tenant: TenantInfo, settings: dict[str, Any]
+    ) -> EmailMessage:
         sender_address = self.mail_from.rsplit("<", 1)[-1].rstrip(">").strip()
         sender_name = settings.get("sender_name") or tenant.name
         email = EmailMessage()

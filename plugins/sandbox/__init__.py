@@ -51,15 +51,22 @@ def sign(body: bytes, ts: int) -> str:
 class SandboxMethod(PaymentMethod):
     name = "sandbox"
     label = "Tarjeta de prueba (sandbox)"
-    description = "Pasarela de pruebas: tú decides si el pago se aprueba, se rechaza o queda pendiente."
+    description = (
+        "Pasarela de pruebas: tú decides si el pago se aprueba, se rechaza o queda pendiente."
+    )
     icon = "/static/img/card.svg"
-    settings_schema = (SettingField("fee_percent_bp", "Comisión a mostrar (puntos base)", "integer", default=0),)
+    settings_schema = (
+        SettingField("fee_percent_bp", "Comisión a mostrar (puntos base)", "integer", default=0),
+    )
     supports_refunds = True
 
     async def start_checkout(self, ctx: CheckoutContext) -> CheckoutResult:
-        existing = await unscoped(SandboxCharge).objects().where(
-            SandboxCharge.our_payment_id == ctx.payment_id
-        ).first()
+        existing = (
+            await unscoped(SandboxCharge)
+            .objects()
+            .where(SandboxCharge.our_payment_id == ctx.payment_id)
+            .first()
+        )
         if existing is None:
             existing = SandboxCharge(
                 tenant=ctx.tenant.id,
@@ -97,36 +104,58 @@ class SandboxMethod(PaymentMethod):
         provider_id = str(data["id"])
         return [EventRef(event_key=str(data["event_id"]), provider_payment_id=provider_id)]
 
-    async def fetch_status(self, provider_payment_id: str, settings: dict[str, Any]) -> ProviderPayment:
-        charge = await unscoped(SandboxCharge).objects().where(
-            SandboxCharge.provider_id == provider_payment_id
-        ).first()
+    async def fetch_status(
+        self, provider_payment_id: str, settings: dict[str, Any]
+    ) -> ProviderPayment:
+        charge = (
+            await unscoped(SandboxCharge)
+            .objects()
+            .where(SandboxCharge.provider_id == provider_payment_id)
+            .first()
+        )
         if charge is None:
             raise LookupError(f"sandbox charge {provider_payment_id} not found")
         return _state(charge)
 
-    async def search_by_reference(self, our_payment_id: int, settings: dict[str, Any]) -> list[ProviderPayment]:
-        rows = await unscoped(SandboxCharge).objects().where(
-            SandboxCharge.our_payment_id == our_payment_id
+    async def search_by_reference(
+        self, our_payment_id: int, settings: dict[str, Any]
+    ) -> list[ProviderPayment]:
+        rows = (
+            await unscoped(SandboxCharge)
+            .objects()
+            .where(SandboxCharge.our_payment_id == our_payment_id)
         )
         return [_state(c) for c in rows]
 
     async def refund(
-        self, provider_payment_id: str, amount: Money, idempotency_key: str, settings: dict[str, Any]
+        self,
+        provider_payment_id: str,
+        amount: Money,
+        idempotency_key: str,
+        settings: dict[str, Any],
     ) -> RefundResult:
-        charge = await unscoped(SandboxCharge).objects().where(
-            SandboxCharge.provider_id == provider_payment_id
-        ).first()
+        charge = (
+            await unscoped(SandboxCharge)
+            .objects()
+            .where(SandboxCharge.provider_id == provider_payment_id)
+            .first()
+        )
         if charge is None or charge.status not in ("approved", "partially_refunded"):
             return RefundResult(ok=False, error="only approved sandbox charges can be refunded")
         refundable = int(charge.amount) - int(charge.amount_refunded)
         if amount.amount <= 0 or amount.amount > refundable:
             return RefundResult(ok=False, error="refund exceeds what is left of the charge")
         charge.amount_refunded = int(charge.amount_refunded) + amount.amount
-        charge.status = "refunded" if charge.amount_refunded == charge.amount else "partially_refunded"
+        charge.status = (
+            "refunded" if charge.amount_refunded == charge.amount else "partially_refunded"
+        )
         charge.updated_at = datetime.now(UTC)
         await charge.save().run()
-        return RefundResult(ok=True, provider_refund_id=f"{provider_payment_id}:r:{idempotency_key}", amount=amount.amount)
+        return RefundResult(
+            ok=True,
+            provider_refund_id=f"{provider_payment_id}:r:{idempotency_key}",
+            amount=amount.amount,
+        )
 
 
 def _state(charge: SandboxCharge) -> ProviderPayment:

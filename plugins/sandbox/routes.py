@@ -30,15 +30,20 @@ transport: httpx.AsyncBaseTransport | None = None
 
 
 async def _charge(provider_id: str) -> SandboxCharge:
-    charge = await unscoped(SandboxCharge).objects().where(
-        SandboxCharge.provider_id == provider_id
-    ).first()
+    charge = (
+        await unscoped(SandboxCharge)
+        .objects()
+        .where(SandboxCharge.provider_id == provider_id)
+        .first()
+    )
     if charge is None:
         raise NotFoundException("Cobro de prueba no encontrado")
     return charge
 
 
-@get("/sandbox/checkout/{provider_id:str}", name="sandbox:checkout", operation_id="sandbox_checkout")
+@get(
+    "/sandbox/checkout/{provider_id:str}", name="sandbox:checkout", operation_id="sandbox_checkout"
+)
 async def checkout_page(request: Request, provider_id: str) -> Template:
     charge = await _charge(provider_id)
     tenant = await Tenant.objects().where(Tenant.id == charge.tenant).first()
@@ -48,8 +53,11 @@ async def checkout_page(request: Request, provider_id: str) -> Template:
 async def notify(charge: SandboxCharge) -> None:
     """Send the signed notification a real provider would send."""
     body = json.dumps(
-        {"id": charge.provider_id, "event_id": f"{charge.provider_id}:{charge.status}:{secrets.token_hex(4)}",
-         "status": charge.status}
+        {
+            "id": charge.provider_id,
+            "event_id": f"{charge.provider_id}:{charge.status}:{secrets.token_hex(4)}",
+            "status": charge.status,
+        }
     ).encode()
     ts = int(time.time())
     async with httpx.AsyncClient(transport=transport, timeout=10) as client:

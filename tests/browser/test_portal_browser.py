@@ -83,7 +83,8 @@ def test_log_in_and_pay_two_invoices_with_the_sandbox(
 
     watcher.wait_for_function(
         "old => document.querySelector('#balance-due').innerText !== old",
-        arg=watcher.locator("#balance-due").inner_text(), timeout=20_000,
+        arg=watcher.locator("#balance-due").inner_text(),
+        timeout=20_000,
     )
     assert money(watcher.locator("#balance-due").inner_text()) == before - total
 

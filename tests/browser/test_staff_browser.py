@@ -80,10 +80,15 @@ def test_proof_uploaded_by_the_customer_and_confirmed_by_staff_lowers_the_balanc
     log_in(portal, live_server, "taller.guero@example.com")
     before = money(portal.locator("#balance-due").inner_text())
     portal.goto(f"{live_server.base_url}/t/{SLUG}/comprobantes")
-    portal.locator("#archivo").set_input_files(files=[{
-        "name": "transferencia-bbva.pdf", "mimeType": "application/pdf",
-        "buffer": b"%PDF-1.4\n% comprobante de transferencia\n%%EOF\n",
-    }])
+    portal.locator("#archivo").set_input_files(
+        files=[
+            {
+                "name": "transferencia-bbva.pdf",
+                "mimeType": "application/pdf",
+                "buffer": b"%PDF-1.4\n% comprobante de transferencia\n%%EOF\n",
+            }
+        ]
+    )
     portal.get_by_label(re.compile("Monto pagado")).fill("1000")
     portal.get_by_role("button", name="Enviar comprobante").click()
     portal.wait_for_url(re.compile(r".*/estado-de-cuenta\?aviso=comprobante$"))

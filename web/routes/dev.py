@@ -30,24 +30,39 @@ async def outbox(request: Request) -> Template | Response[Any]:
     if current_settings().smtp_url:
         raise NotFoundException("No encontrado")
     log = unscoped(NotificationLog)
-    query = log.select(
-        log.id, log.tenant, log.channel, log.recipient, log.subject, log.body_text,
-        log.status, log.created_at,
-    ).order_by(log.id, ascending=False).limit(50)
+    query = (
+        log.select(
+            log.id,
+            log.tenant,
+            log.channel,
+            log.recipient,
+            log.subject,
+            log.body_text,
+            log.status,
+            log.created_at,
+        )
+        .order_by(log.id, ascending=False)
+        .limit(50)
+    )
     recipient = request.query_params.get("to", "").strip().lower()
     if recipient:
         query = query.where(log.recipient == recipient)
     rows = await query
     slugs = {int(t["id"]): t["slug"] for t in await Tenant.select(Tenant.id, Tenant.slug)}
     messages = [
-        {**row, "tenant_slug": slugs.get(int(row["tenant"]), "?"),
-         "links": URL_RE.findall(row["body_text"] or "")}
+        {
+            **row,
+            "tenant_slug": slugs.get(int(row["tenant"]), "?"),
+            "links": URL_RE.findall(row["body_text"] or ""),
+        }
         for row in rows
     ]
     if request.query_params.get("format") == "json":
         return Response(
-            [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in m.items()}
-             for m in messages]
+            [
+                {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in m.items()}
+                for m in messages
+            ]
         )
     return await render(request, "dev/outbox.html", None, messages=messages)
 

@@ -55,8 +55,13 @@ def _language(customer: Customer, fallback: str) -> str:
 
 
 async def send_login_link(
-    request: Request, tenant: Tenant, scope: TenantScope, customer: Customer, token: str,
-    language: str, prefer: tuple[str, ...] = (),
+    request: Request,
+    tenant: Tenant,
+    scope: TenantScope,
+    customer: Customer,
+    token: str,
+    language: str,
+    prefer: tuple[str, ...] = (),
 ) -> None:
     """Render the login message in the customer's language and send it (runs after the response)."""
     from recaudo.web.app import current_settings
@@ -97,13 +102,17 @@ async def access_request(request: Request, tenant: Tenant, tenant_scope: TenantS
     contact = form_text(form, "contact", 254)
     if not contact:
         return await render(
-            request, "portal/home.html", tenant, status_code=400,
+            request,
+            "portal/home.html",
+            tenant,
+            status_code=400,
             error="Escribe tu correo, teléfono o número de cliente.",
         )
     ip = client_ip(request)
     if await access.too_many_requests(tenant_scope, contact, ip):
-        return await render(request, "portal/access_sent.html", tenant, status_code=429,
-                            limited=True)
+        return await render(
+            request, "portal/access_sent.html", tenant, status_code=429, limited=True
+        )
     await access.record_request(tenant_scope, contact, ip)
     customer = await access.find_customer(tenant_scope, contact)
     response = await render(request, "portal/access_sent.html", tenant, limited=False)
@@ -129,8 +138,14 @@ async def access_confirm(
 ) -> Template:
     info = await access.inspect_link(tenant_scope, token)
     if info.state != "valid":
-        return await render(request, "portal/access_invalid.html", tenant, status_code=410,
-                            state=info.state, target=access.safe_target(info.target))
+        return await render(
+            request,
+            "portal/access_invalid.html",
+            tenant,
+            status_code=410,
+            state=info.state,
+            target=access.safe_target(info.target),
+        )
     return await render(request, "portal/access_confirm.html", tenant, token=token)
 
 
@@ -142,14 +157,26 @@ async def access_login(
 
     info = await access.consume_link(tenant_scope, token)
     if info.state != "valid":
-        return await render(request, "portal/access_invalid.html", tenant, status_code=410,
-                            state=info.state, target=access.safe_target(info.target))
+        return await render(
+            request,
+            "portal/access_invalid.html",
+            tenant,
+            status_code=410,
+            state=info.state,
+            target=access.safe_target(info.target),
+        )
     prefix = prefix_of(request, tenant)
-    response = Redirect(prefix + (access.safe_target(info.target) or "/estado-de-cuenta"),
-                        status_code=303)
+    response = Redirect(
+        prefix + (access.safe_target(info.target) or "/estado-de-cuenta"), status_code=303
+    )
     await start_session(
-        request, response, tenant_scope, "customer", info.customer_id,
-        path=cookie_path(request, tenant), secure=current_settings().secure_cookies,
+        request,
+        response,
+        tenant_scope,
+        "customer",
+        info.customer_id,
+        path=cookie_path(request, tenant),
+        secure=current_settings().secure_cookies,
     )
     return response
 

@@ -27,15 +27,26 @@ from recaudo.tenants.scoped import TenantScope
 from recaudo.web.routes.portal_common import is_htmx, not_found, tenant_today
 from recaudo.web.templating import render
 
-NOTICES = ("pago", "plan", "promesa", "revision", "disputa", "comprobante", "preferencias",
-           "ticket")
+NOTICES = (
+    "pago",
+    "plan",
+    "promesa",
+    "revision",
+    "disputa",
+    "comprobante",
+    "preferencias",
+    "ticket",
+)
 
 
 def view_version(view: AccountView) -> str:
     """A short fingerprint of what the live part shows; polling swaps only when it changes."""
     st = view.statement
     state = (
-        st.balance_due, st.overdue, st.credit, st.next_due_date,
+        st.balance_due,
+        st.overdue,
+        st.credit,
+        st.next_due_date,
         [(i.id, i.balance, i.status, i.disputed, i.in_plan) for i in view.invoices],
         [(p.id, p.status) for p in view.pending_payments],
         [(p.id, [(i.id, i.amount_paid) for i in p.installments]) for p in view.plans],
@@ -55,8 +66,13 @@ async def statement(
     template = "portal/_statement_live.html" if is_htmx(request) else "portal/statement.html"
     notice = request.query_params.get("aviso")
     return await render(
-        request, template, tenant,
-        customer=customer, view=view, today=today, version=version,
+        request,
+        template,
+        tenant,
+        customer=customer,
+        view=view,
+        today=today,
+        version=version,
         notice=notice if notice in NOTICES else None,
         can_plan=await plan_offer(tenant_scope, int(customer.id), policy_of(tenant.policy))
         is not None,
@@ -72,31 +88,47 @@ async def _invoice(scope: TenantScope, customer: Customer, invoice_id: int):  # 
 
 @get("/facturas/{invoice_id:int}", name="portal:invoice", operation_id="portal_invoice")
 async def invoice_detail(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer,
+    request: Request,
+    tenant: Tenant,
+    tenant_scope: TenantScope,
+    customer: Customer,
     invoice_id: int,
 ) -> Template:
     invoice = await _invoice(tenant_scope, customer, invoice_id)
     today = tenant_today(tenant)
     return await render(
-        request, "portal/invoice.html", tenant,
-        customer=customer, invoice=invoice, today=today,
+        request,
+        "portal/invoice.html",
+        tenant,
+        customer=customer,
+        invoice=invoice,
+        today=today,
         bucket=age_bucket(invoice.due_date, today),
         lines=await invoice_lines(tenant_scope, int(invoice.id)),
         applied=await invoice_payments(tenant_scope, int(invoice.id)),
     )
 
 
-@get("/facturas/{invoice_id:int}/documento", name="portal:invoice_document",
-     operation_id="portal_invoice_document")
+@get(
+    "/facturas/{invoice_id:int}/documento",
+    name="portal:invoice_document",
+    operation_id="portal_invoice_document",
+)
 async def invoice_document(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer,
+    request: Request,
+    tenant: Tenant,
+    tenant_scope: TenantScope,
+    customer: Customer,
     invoice_id: int,
 ) -> Template:
     """A printable invoice (the browser's "Save as PDF" makes the PDF; no PDF library here)."""
     invoice = await _invoice(tenant_scope, customer, invoice_id)
     response = await render(
-        request, "portal/invoice_document.html", tenant,
-        customer=customer, invoice=invoice,
+        request,
+        "portal/invoice_document.html",
+        tenant,
+        customer=customer,
+        invoice=invoice,
         lines=await invoice_lines(tenant_scope, int(invoice.id)),
     )
     if request.query_params.get("descargar"):
@@ -105,8 +137,11 @@ async def invoice_document(
     return response
 
 
-@get("/facturas/{invoice_id:int}/cfdi.xml", name="portal:invoice_xml",
-     operation_id="portal_invoice_xml")
+@get(
+    "/facturas/{invoice_id:int}/cfdi.xml",
+    name="portal:invoice_xml",
+    operation_id="portal_invoice_xml",
+)
 async def invoice_xml(
     tenant_scope: TenantScope, customer: Customer, invoice_id: int
 ) -> Response[str]:
@@ -126,8 +161,11 @@ async def payments(
     request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
 ) -> Template:
     return await render(
-        request, "portal/payments.html", tenant,
-        customer=customer, payments=await payment_history(tenant_scope, int(customer.id)),
+        request,
+        "portal/payments.html",
+        tenant,
+        customer=customer,
+        payments=await payment_history(tenant_scope, int(customer.id)),
     )
 
 

@@ -31,21 +31,37 @@ async def _own_invoice(scope: TenantScope, customer: Customer, invoice_id: int) 
     return invoice
 
 
-@get("/facturas/{invoice_id:int}/aclaracion", name="portal:dispute",
-     operation_id="portal_dispute")
+@get("/facturas/{invoice_id:int}/aclaracion", name="portal:dispute", operation_id="portal_dispute")
 async def dispute_form(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer,
+    request: Request,
+    tenant: Tenant,
+    tenant_scope: TenantScope,
+    customer: Customer,
     invoice_id: int,
 ) -> Template:
     invoice = await _own_invoice(tenant_scope, customer, invoice_id)
-    return await render(request, "portal/dispute.html", tenant, customer=customer,
-                        invoice=invoice, reasons=DISPUTE_REASONS, error="", form={})
+    return await render(
+        request,
+        "portal/dispute.html",
+        tenant,
+        customer=customer,
+        invoice=invoice,
+        reasons=DISPUTE_REASONS,
+        error="",
+        form={},
+    )
 
 
-@post("/facturas/{invoice_id:int}/aclaracion", name="portal:dispute_submit",
-      operation_id="portal_dispute_submit")
+@post(
+    "/facturas/{invoice_id:int}/aclaracion",
+    name="portal:dispute_submit",
+    operation_id="portal_dispute_submit",
+)
 async def dispute_submit(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer,
+    request: Request,
+    tenant: Tenant,
+    tenant_scope: TenantScope,
+    customer: Customer,
     invoice_id: int,
 ) -> Template | Redirect:
     invoice = await _own_invoice(tenant_scope, customer, invoice_id)
@@ -55,16 +71,27 @@ async def dispute_submit(
     try:
         await open_dispute(tenant_scope, int(customer.id), int(invoice.id), reason, message)
     except ClaimError as exc:
-        return await render(request, "portal/dispute.html", tenant, status_code=400,
-                            customer=customer, invoice=invoice, reasons=DISPUTE_REASONS,
-                            error=str(exc), form={"motivo": reason, "mensaje": message[:2000]})
-    return Redirect(f"{prefix_of(request, tenant)}/estado-de-cuenta?aviso=disputa",
-                    status_code=303)
+        return await render(
+            request,
+            "portal/dispute.html",
+            tenant,
+            status_code=400,
+            customer=customer,
+            invoice=invoice,
+            reasons=DISPUTE_REASONS,
+            error=str(exc),
+            form={"motivo": reason, "mensaje": message[:2000]},
+        )
+    return Redirect(f"{prefix_of(request, tenant)}/estado-de-cuenta?aviso=disputa", status_code=303)
 
 
 async def _proof_page(
-    request: Request, tenant: Tenant, scope: TenantScope, customer: Customer,
-    error: str = "", status_code: int = 200,
+    request: Request,
+    tenant: Tenant,
+    scope: TenantScope,
+    customer: Customer,
+    error: str = "",
+    status_code: int = 200,
 ) -> Template:
     invoices = await (
         scope.objects(Invoice)
@@ -72,8 +99,14 @@ async def _proof_page(
         .order_by(Invoice.due_date, Invoice.id)
     )
     return await render(
-        request, "portal/proof.html", tenant, status_code=status_code, customer=customer,
-        invoices=invoices, proofs=await customer_proofs(scope, int(customer.id)), error=error,
+        request,
+        "portal/proof.html",
+        tenant,
+        status_code=status_code,
+        customer=customer,
+        invoices=invoices,
+        proofs=await customer_proofs(scope, int(customer.id)),
+        error=error,
         max_mb=MAX_PROOF_BYTES // (1024 * 1024),
         currency=invoices[0].currency if invoices else tenant.currency,
     )
@@ -86,8 +119,12 @@ async def proof_form(
     return await _proof_page(request, tenant, tenant_scope, customer)
 
 
-@post("/comprobantes", name="portal:proof_submit", operation_id="portal_proof_submit",
-      request_max_body_size=MAX_PROOF_BYTES + 256 * 1024)
+@post(
+    "/comprobantes",
+    name="portal:proof_submit",
+    operation_id="portal_proof_submit",
+    request_max_body_size=MAX_PROOF_BYTES + 256 * 1024,
+)
 async def proof_submit(
     request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
 ) -> Template | Redirect:
@@ -109,13 +146,19 @@ async def proof_submit(
         return await fail("Escribe el monto con números, por ejemplo 1500.50.")
     try:
         await submit_proof(
-            tenant_scope, int(customer.id), filename=upload.filename or "", content=content,
-            currency=currency, amount=amount, invoice_ids=form_ids(form, "factura"),
+            tenant_scope,
+            int(customer.id),
+            filename=upload.filename or "",
+            content=content,
+            currency=currency,
+            amount=amount,
+            invoice_ids=form_ids(form, "factura"),
         )
     except ClaimError as exc:
         return await fail(str(exc), exc.status)
-    return Redirect(f"{prefix_of(request, tenant)}/estado-de-cuenta?aviso=comprobante",
-                    status_code=303)
+    return Redirect(
+        f"{prefix_of(request, tenant)}/estado-de-cuenta?aviso=comprobante", status_code=303
+    )
 
 
 ROUTES = [dispute_form, dispute_submit, proof_form, proof_submit]

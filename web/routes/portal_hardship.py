@@ -1,4 +1,4 @@
-""""No puedo pagar": ask why (without judgement), then offer what the tenant's policy allows.
+""" "No puedo pagar": ask why (without judgement), then offer what the tenant's policy allows.
 
 Step 1 is a plain GET form (the reason travels in the query string, nothing is stored yet).
 Step 2 shows, for that reason: a payment plan the customer can accept on the spot (with a preview
@@ -35,8 +35,7 @@ from recaudo.web.templating import render
 async def hardship_start(
     request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
 ) -> Template:
-    return await render(request, "portal/hardship.html", tenant, customer=customer,
-                        reasons=REASONS)
+    return await render(request, "portal/hardship.html", tenant, customer=customer, reasons=REASONS)
 
 
 def _int(text: str | None, default: int) -> int:
@@ -44,8 +43,15 @@ def _int(text: str | None, default: int) -> int:
 
 
 async def _options_page(
-    request: Request, tenant: Tenant, scope: TenantScope, customer: Customer, reason: str,
-    *, installments: int | None = None, down_text: str = "", error: str = "",
+    request: Request,
+    tenant: Tenant,
+    scope: TenantScope,
+    customer: Customer,
+    reason: str,
+    *,
+    installments: int | None = None,
+    down_text: str = "",
+    error: str = "",
     status_code: int = 200,
 ) -> Template:
     policy = policy_of(tenant.policy)
@@ -67,26 +73,51 @@ async def _options_page(
                 preview_error = str(exc)
     view = await account_view(scope, int(customer.id), today)
     return await render(
-        request, "portal/hardship_options.html", tenant, status_code=status_code,
-        customer=customer, reason=reason, policy=policy, offer=offer, preview=preview,
-        installments=installments, down=down, preview_error=preview_error, error=error,
-        view=view, today=today, disputable=[i for i in view.invoices if not i.disputed],
+        request,
+        "portal/hardship_options.html",
+        tenant,
+        status_code=status_code,
+        customer=customer,
+        reason=reason,
+        policy=policy,
+        offer=offer,
+        preview=preview,
+        installments=installments,
+        down=down,
+        preview_error=preview_error,
+        error=error,
+        view=view,
+        today=today,
+        disputable=[i for i in view.invoices if not i.disputed],
         down_value=str(Money(offer.currency, down).to_decimal()) if offer else "",
     )
 
 
-@get("/no-puedo-pagar/opciones", name="portal:hardship_options",
-     operation_id="portal_hardship_options")
+@get(
+    "/no-puedo-pagar/opciones",
+    name="portal:hardship_options",
+    operation_id="portal_hardship_options",
+)
 async def hardship_options(
     request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
 ) -> Template | Redirect:
     reason = request.query_params.get("motivo", "")
     if reason not in REASONS:
-        return await render(request, "portal/hardship.html", tenant, status_code=400,
-                            customer=customer, reasons=REASONS,
-                            error="Elige un motivo de la lista.")
+        return await render(
+            request,
+            "portal/hardship.html",
+            tenant,
+            status_code=400,
+            customer=customer,
+            reasons=REASONS,
+            error="Elige un motivo de la lista.",
+        )
     return await _options_page(
-        request, tenant, tenant_scope, customer, reason,
+        request,
+        tenant,
+        tenant_scope,
+        customer,
+        reason,
         installments=_int(request.query_params.get("cuotas"), 0) or None,
         down_text=str(request.query_params.get("inicial") or "")[:20],
     )
@@ -109,20 +140,34 @@ async def hardship_plan(
         except MoneyError:
             raise PlanError("Escribe el pago inicial con números, por ejemplo 500.") from None
         await accept_plan(
-            tenant_scope, int(customer.id), tenant_today(tenant), policy_of(tenant.policy),
-            installments=installments, down_payment=down, reason=reason,
+            tenant_scope,
+            int(customer.id),
+            tenant_today(tenant),
+            policy_of(tenant.policy),
+            installments=installments,
+            down_payment=down,
+            reason=reason,
         )
     except PlanError as exc:
         return await _options_page(
-            request, tenant, tenant_scope, customer, reason if reason in REASONS else "other",
-            installments=installments or None, down_text=down_text, error=str(exc),
+            request,
+            tenant,
+            tenant_scope,
+            customer,
+            reason if reason in REASONS else "other",
+            installments=installments or None,
+            down_text=down_text,
+            error=str(exc),
             status_code=400,
         )
     return Redirect(f"{prefix_of(request, tenant)}/estado-de-cuenta?aviso=plan", status_code=303)
 
 
-@post("/no-puedo-pagar/promesa", name="portal:hardship_promise",
-      operation_id="portal_hardship_promise")
+@post(
+    "/no-puedo-pagar/promesa",
+    name="portal:hardship_promise",
+    operation_id="portal_hardship_promise",
+)
 async def hardship_promise(
     request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
 ) -> Template | Redirect:
@@ -134,32 +179,46 @@ async def hardship_promise(
         except ValueError:
             raise PlanError("Elige una fecha válida.") from None
         await record_promise(
-            tenant_scope, int(customer.id), tenant_today(tenant), policy_of(tenant.policy),
-            reason=reason, promise_date=when, message=form_text(form, "mensaje", 2000),
+            tenant_scope,
+            int(customer.id),
+            tenant_today(tenant),
+            policy_of(tenant.policy),
+            reason=reason,
+            promise_date=when,
+            message=form_text(form, "mensaje", 2000),
         )
     except PlanError as exc:
-        return await _options_page(request, tenant, tenant_scope, customer,
-                                   reason if reason in REASONS else "other", error=str(exc),
-                                   status_code=400)
-    return Redirect(f"{prefix_of(request, tenant)}/estado-de-cuenta?aviso=promesa",
-                    status_code=303)
+        return await _options_page(
+            request,
+            tenant,
+            tenant_scope,
+            customer,
+            reason if reason in REASONS else "other",
+            error=str(exc),
+            status_code=400,
+        )
+    return Redirect(f"{prefix_of(request, tenant)}/estado-de-cuenta?aviso=promesa", status_code=303)
 
 
-@post("/no-puedo-pagar/revision", name="portal:hardship_review",
-      operation_id="portal_hardship_review")
+@post(
+    "/no-puedo-pagar/revision", name="portal:hardship_review", operation_id="portal_hardship_review"
+)
 async def hardship_review(
     request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
 ) -> Template | Redirect:
     form = await request.form()
     reason = form_text(form, "motivo", 30)
     try:
-        await request_review(tenant_scope, int(customer.id), reason=reason,
-                             message=form_text(form, "mensaje", 2000))
+        await request_review(
+            tenant_scope, int(customer.id), reason=reason, message=form_text(form, "mensaje", 2000)
+        )
     except PlanError as exc:
-        return await _options_page(request, tenant, tenant_scope, customer, "other",
-                                   error=str(exc), status_code=400)
-    return Redirect(f"{prefix_of(request, tenant)}/estado-de-cuenta?aviso=revision",
-                    status_code=303)
+        return await _options_page(
+            request, tenant, tenant_scope, customer, "other", error=str(exc), status_code=400
+        )
+    return Redirect(
+        f"{prefix_of(request, tenant)}/estado-de-cuenta?aviso=revision", status_code=303
+    )
 
 
 ROUTES = [hardship_start, hardship_options, hardship_plan, hardship_promise, hardship_review]

@@ -27,21 +27,35 @@ async def optional_customer(request: Request, scope: TenantScope) -> Customer | 
 
 
 async def _help_page(
-    request: Request, tenant: Tenant, scope: TenantScope, *, error: str = "",
-    status_code: int = 200, form: dict[str, str] | None = None, sent: bool = False,
+    request: Request,
+    tenant: Tenant,
+    scope: TenantScope,
+    *,
+    error: str = "",
+    status_code: int = 200,
+    form: dict[str, str] | None = None,
+    sent: bool = False,
 ) -> Template:
     customer = await optional_customer(request, scope)
     language = request_language(request, tenant.locale)
     return await render(
-        request, "portal/help.html", tenant, status_code=status_code, customer=customer,
-        faq=await faq(scope, language), error=error, form=form or {}, sent=sent,
+        request,
+        "portal/help.html",
+        tenant,
+        status_code=status_code,
+        customer=customer,
+        faq=await faq(scope, language),
+        error=error,
+        form=form or {},
+        sent=sent,
     )
 
 
 @get("/ayuda", name="portal:help", operation_id="portal_help")
 async def help_page(request: Request, tenant: Tenant, tenant_scope: TenantScope) -> Template:
-    return await _help_page(request, tenant, tenant_scope,
-                            sent=request.query_params.get("enviado") == "1")
+    return await _help_page(
+        request, tenant, tenant_scope, sent=request.query_params.get("enviado") == "1"
+    )
 
 
 @post("/ayuda/contacto", name="portal:contact", operation_id="portal_contact")
@@ -56,13 +70,15 @@ async def contact(
             tenant_scope,
             customer_id=int(customer.id) if customer else None,
             name=values["nombre"] or (customer.name if customer else ""),
-            contact=values["contacto"] or (str(customer.email or customer.phone) if customer
-                                           else ""),
-            subject=values["asunto"], message=values["mensaje"],
+            contact=values["contacto"]
+            or (str(customer.email or customer.phone) if customer else ""),
+            subject=values["asunto"],
+            message=values["mensaje"],
         )
     except HelpError as exc:
-        return await _help_page(request, tenant, tenant_scope, error=str(exc), status_code=400,
-                                form=values)
+        return await _help_page(
+            request, tenant, tenant_scope, error=str(exc), status_code=400, form=values
+        )
     return Redirect(f"{prefix_of(request, tenant)}/ayuda?enviado=1", status_code=303)
 
 
@@ -75,10 +91,23 @@ async def chat(
     if is_htmx(request):
         if request.query_params.get("ultimo") == last:
             return Response(b"", status_code=204)
-        return await render(request, "portal/_chat_log.html", tenant, customer=customer,
-                            messages=messages, last=last)
-    return await render(request, "portal/chat.html", tenant, customer=customer,
-                        messages=messages, last=last, error="")
+        return await render(
+            request,
+            "portal/_chat_log.html",
+            tenant,
+            customer=customer,
+            messages=messages,
+            last=last,
+        )
+    return await render(
+        request,
+        "portal/chat.html",
+        tenant,
+        customer=customer,
+        messages=messages,
+        last=last,
+        error="",
+    )
 
 
 @post("/ayuda/chat", name="portal:chat_post", operation_id="portal_chat_post")
@@ -90,13 +119,26 @@ async def chat_post(
         await post_chat(tenant_scope, int(customer.id), str(form.get("mensaje") or ""))
     except HelpError as exc:
         messages = await chat_history(tenant_scope, int(customer.id))
-        return await render(request, "portal/chat.html", tenant, status_code=400,
-                            customer=customer, messages=messages, error=str(exc),
-                            last=str(messages[-1].id) if messages else "0")
+        return await render(
+            request,
+            "portal/chat.html",
+            tenant,
+            status_code=400,
+            customer=customer,
+            messages=messages,
+            error=str(exc),
+            last=str(messages[-1].id) if messages else "0",
+        )
     if is_htmx(request):
         messages = await chat_history(tenant_scope, int(customer.id))
-        return await render(request, "portal/_chat_log.html", tenant, customer=customer,
-                            messages=messages, last=str(messages[-1].id))
+        return await render(
+            request,
+            "portal/_chat_log.html",
+            tenant,
+            customer=customer,
+            messages=messages,
+            last=str(messages[-1].id),
+        )
     return Redirect(f"{prefix_of(request, tenant)}/ayuda/chat#ultimo", status_code=303)
 
 
@@ -104,8 +146,15 @@ async def chat_post(
 async def preferences(
     request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
 ) -> Template:
-    return await render(request, "portal/preferences.html", tenant, customer=customer,
-                        consents=consents_of(customer), channels=CHANNELS, error="")
+    return await render(
+        request,
+        "portal/preferences.html",
+        tenant,
+        customer=customer,
+        consents=consents_of(customer),
+        channels=CHANNELS,
+        error="",
+    )
 
 
 @post("/preferencias", name="portal:preferences_save", operation_id="portal_preferences_save")
@@ -115,16 +164,26 @@ async def preferences_save(
     form = await request.form()
     try:
         await save_consents(
-            tenant_scope, int(customer.id),
+            tenant_scope,
+            int(customer.id),
             [str(c) for c in form.getall("canal", [])][:5],
-            form_text(form, "silencio_desde", 5), form_text(form, "silencio_hasta", 5),
+            form_text(form, "silencio_desde", 5),
+            form_text(form, "silencio_hasta", 5),
         )
     except PreferenceError as exc:
-        return await render(request, "portal/preferences.html", tenant, status_code=400,
-                            customer=customer, consents=consents_of(customer),
-                            channels=CHANNELS, error=str(exc))
-    return Redirect(f"{prefix_of(request, tenant)}/estado-de-cuenta?aviso=preferencias",
-                    status_code=303)
+        return await render(
+            request,
+            "portal/preferences.html",
+            tenant,
+            status_code=400,
+            customer=customer,
+            consents=consents_of(customer),
+            channels=CHANNELS,
+            error=str(exc),
+        )
+    return Redirect(
+        f"{prefix_of(request, tenant)}/estado-de-cuenta?aviso=preferencias", status_code=303
+    )
 
 
 ROUTES = [help_page, contact, chat, chat_post, preferences, preferences_save]

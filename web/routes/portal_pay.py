@@ -41,8 +41,15 @@ from recaudo.web.routes.portal_common import (
 from recaudo.web.templating import render
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-FINAL = ("approved", "rejected", "cancelled", "expired", "refunded", "partially_refunded",
-         "charged_back")
+FINAL = (
+    "approved",
+    "rejected",
+    "cancelled",
+    "expired",
+    "refunded",
+    "partially_refunded",
+    "charged_back",
+)
 
 
 def _secret_key() -> str:
@@ -98,16 +105,23 @@ async def selection_from(
         plan, row = found
         covered = {int(i) for i in _json_list(plan.invoice_ids) if str(i).isdigit()}
         left = int(row.amount) - int(row.amount_paid)
-        return Selection("installment", str(plan.currency),
-                         [r for r in same if int(r.id) in covered], amount=max(left, 0),
-                         installment=row, plan=plan, balance_due=due)
+        return Selection(
+            "installment",
+            str(plan.currency),
+            [r for r in same if int(r.id) in covered],
+            amount=max(left, 0),
+            installment=row,
+            plan=plan,
+            balance_due=due,
+        )
     if params.get("todo"):
         return Selection("invoices", currency, same, balance_due=due)
     wanted = form_ids(params, "factura") if hasattr(params, "getall") else []
     if wanted:
         by_id = {int(r.id): r for r in same}
-        return Selection("invoices", currency, [by_id[i] for i in wanted if i in by_id],
-                         balance_due=due)
+        return Selection(
+            "invoices", currency, [by_id[i] for i in wanted if i in by_id], balance_due=due
+        )
     return Selection("amount", currency, [], balance_due=due)
 
 
@@ -134,15 +148,29 @@ async def _methods(
 
 
 async def _pay_page(
-    request: Request, tenant: Tenant, scope: TenantScope, customer: Customer,
-    selection: Selection, *, error: str = "", status_code: int = 200, key: str = "",
+    request: Request,
+    tenant: Tenant,
+    scope: TenantScope,
+    customer: Customer,
+    selection: Selection,
+    *,
+    error: str = "",
+    status_code: int = 200,
+    key: str = "",
     amount_text: str = "",
 ) -> Template:
     methods = await _methods(scope, tenant, selection.currency, selection.total)
     return await render(
-        request, "portal/pay.html", tenant, status_code=status_code,
-        customer=customer, sel=selection, methods=methods, error=error,
-        key=key or secrets.token_urlsafe(24), amount_text=amount_text,
+        request,
+        "portal/pay.html",
+        tenant,
+        status_code=status_code,
+        customer=customer,
+        sel=selection,
+        methods=methods,
+        error=error,
+        key=key or secrets.token_urlsafe(24),
+        amount_text=amount_text,
     )
 
 
@@ -154,8 +182,15 @@ async def pay_form(
     error = ""
     if selection.mode == "invoices" and not selection.invoices:
         error = "Elige al menos una factura, o paga otro monto."
-    return await _pay_page(request, tenant, tenant_scope, customer, selection, error=error,
-                           status_code=400 if error else 200)
+    return await _pay_page(
+        request,
+        tenant,
+        tenant_scope,
+        customer,
+        selection,
+        error=error,
+        status_code=400 if error else 200,
+    )
 
 
 def _method_choice(
@@ -183,9 +218,17 @@ async def pay_submit(
     amount_text = form_text(form, "monto", 30)
 
     async def fail(message: str, status: int = 400) -> Template:
-        return await _pay_page(request, tenant, tenant_scope, customer, selection,
-                               error=message, status_code=status, key=key,
-                               amount_text=amount_text)
+        return await _pay_page(
+            request,
+            tenant,
+            tenant_scope,
+            customer,
+            selection,
+            error=message,
+            status_code=status,
+            key=key,
+            amount_text=amount_text,
+        )
 
     if not KEY_RE.match(key):
         return await fail("El formulario expiró. Revisa los datos y vuelve a intentarlo.")
@@ -225,17 +268,22 @@ async def pay_submit(
     if selection.installment is not None:
         extra["installment"] = int(selection.installment.id)
     numbers = ", ".join(i.number for i in selection.invoices[:10])
-    description = (_("Pago a %(name)s") % {"name": tenant.name}) + (f" ({numbers})" if numbers
-                                                                     else "")
+    description = (_("Pago a %(name)s") % {"name": tenant.name}) + (
+        f" ({numbers})" if numbers else ""
+    )
     try:
         result = await start_once(
-            tenant_scope, payment,
-            method=method, tenant=tenant_info(tenant), customer=customer,
+            tenant_scope,
+            payment,
+            method=method,
+            tenant=tenant_info(tenant),
+            customer=customer,
             settings=await plugin_settings(tenant_scope, plugin, _secret_key()),
             description=description[:300],
             return_url=f"{portal_base(request, tenant)}/pagos/{int(payment.id)}",
             notification_url=f"{current_settings().base_url}/hooks/{plugin}/{tenant.slug}",
-            option=option, extra=extra,
+            option=option,
+            extra=extra,
         )
     except CheckoutError:
         return await fail("El medio de pago no respondió. Intenta de nuevo o elige otro.", 503)
@@ -250,7 +298,10 @@ def _safe_redirect(url: str) -> bool:
 
 @get("/pagos/{payment_id:int}", name="portal:payment", operation_id="portal_payment")
 async def payment_result(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer,
+    request: Request,
+    tenant: Tenant,
+    tenant_scope: TenantScope,
+    customer: Customer,
     payment_id: int,
 ) -> Template | Response[bytes]:
     payment = await customer_payment(tenant_scope, int(customer.id), payment_id)
@@ -269,8 +320,11 @@ async def payment_result(
         request,
         "portal/_payment_status.html" if is_htmx(request) else "portal/payment.html",
         tenant,
-        customer=customer, payment=payment, checkout=checkout,
-        instructions=_instructions(checkout), final=payment.status in FINAL,
+        customer=customer,
+        payment=payment,
+        checkout=checkout,
+        instructions=_instructions(checkout),
+        final=payment.status in FINAL,
         method_label=owner[1].label if owner else payment.method,
         allocations=await payment_allocations(tenant_scope, int(payment.id)),
         retry_ids=retry_ids,

@@ -21,7 +21,10 @@ from recaudo.web.routes.staff_common import (
 staff_router = Router(
     path="/staff",
     route_handlers=[
-        *staff_auth.ROUTES, *staff_inbox.ROUTES, *staff_chat.ROUTES, *staff_proofs.ROUTES
+        *staff_auth.ROUTES,
+        *staff_inbox.ROUTES,
+        *staff_chat.ROUTES,
+        *staff_proofs.ROUTES,
     ],
     dependencies={
         "staff": Provide(provide_staff),

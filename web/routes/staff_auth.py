@@ -45,9 +45,12 @@ def client_ip(request: Request) -> str:
 
 
 async def _recent(scope: TenantScope, where: Any, limit: int) -> list[dict[str, Any]]:
-    return await scope.select(AuditEvent, AuditEvent.action, AuditEvent.created_at).where(
-        where
-    ).order_by(AuditEvent.id, ascending=False).limit(limit)
+    return (
+        await scope.select(AuditEvent, AuditEvent.action, AuditEvent.created_at)
+        .where(where)
+        .order_by(AuditEvent.id, ascending=False)
+        .limit(limit)
+    )
 
 
 async def throttled(scope: TenantScope, email: str, ip: str) -> bool:
@@ -81,8 +84,12 @@ async def _login_page(
 ) -> Template:
     context.setdefault("next", safe_next(request, request.query_params.get("next")))
     return await render(
-        request, "staff/login.html", tenant, status_code=status_code,
-        staff_base=staff_base(request), **context,
+        request,
+        "staff/login.html",
+        tenant,
+        status_code=status_code,
+        staff_base=staff_base(request),
+        **context,
     )
 
 
@@ -96,9 +103,7 @@ async def login_form(
 
 
 @post("/login", name="staff:login_submit", operation_id="staff_login", status_code=303)
-async def login(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope
-) -> Template | Redirect:
+async def login(request: Request, tenant: Tenant, tenant_scope: TenantScope) -> Template | Redirect:
     form = await form_data(request)
     email = form.get("email", "").strip().lower()[:254]
     password = form.get("password", "")[:1024]
@@ -119,7 +124,12 @@ async def login(
     await record(tenant_scope, f"staff:{user.id}", SUCCEEDED, _subject(email), ip=ip)
     response = Redirect(target or f"{staff_base(request)}/", status_code=303)
     await start_session(
-        request, response, tenant_scope, "staff", int(user.id), path=staff_base(request),
+        request,
+        response,
+        tenant_scope,
+        "staff",
+        int(user.id),
+        path=staff_base(request),
         secure=request.app.state.settings.secure_cookies,
     )
     return response

@@ -26,7 +26,10 @@ async def _conversation(scope: TenantScope, customer_id: int) -> dict[str, Any]:
 
 @get("/chats/{customer_id:int}", name="staff:chat", operation_id="staff_chat")
 async def chat_page(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, staff: StaffUser,
+    request: Request,
+    tenant: Tenant,
+    tenant_scope: TenantScope,
+    staff: StaffUser,
     customer_id: int,
 ) -> Template:
     context = await _conversation(tenant_scope, customer_id)
@@ -39,7 +42,10 @@ async def chat_page(
     operation_id="staff_chat_messages",
 )
 async def chat_messages(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, staff: StaffUser,
+    request: Request,
+    tenant: Tenant,
+    tenant_scope: TenantScope,
+    staff: StaffUser,
     customer_id: int,
 ) -> Template | Response[None]:
     """The message list alone, polled by htmx every few seconds.
@@ -59,16 +65,17 @@ async def chat_messages(
 
 @post("/chats/{customer_id:int}", name="staff:chat_answer", operation_id="staff_chat_answer")
 async def chat_answer(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, acting_staff: StaffUser,
+    request: Request,
+    tenant: Tenant,
+    tenant_scope: TenantScope,
+    acting_staff: StaffUser,
     customer_id: int,
 ) -> Template | Redirect:
     form = await form_data(request)
     await inbox.answer_chat(tenant_scope, acting_staff, customer_id, form.get("body"))
     if request.headers.get("hx-request") == "true":
         context = await _conversation(tenant_scope, customer_id)
-        return await staff_page(
-            request, "staff/_chat_panel.html", tenant, acting_staff, **context
-        )
+        return await staff_page(request, "staff/_chat_panel.html", tenant, acting_staff, **context)
     return Redirect(f"{staff_base(request)}/chats/{customer_id}#ultimo", status_code=303)
 
 

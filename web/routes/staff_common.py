@@ -60,13 +60,23 @@ async def provide_acting_staff(staff: NamedDependency[StaffUser]) -> StaffUser:
 
 
 async def staff_page(
-    request: Request, template: str, tenant: Tenant, staff: StaffUser, status_code: int = 200,
+    request: Request,
+    template: str,
+    tenant: Tenant,
+    staff: StaffUser,
+    status_code: int = 200,
     **context: Any,
 ) -> Template:
     """Render a back-office page with the signed-in user and the area's base path."""
     return await render(
-        request, template, tenant, status_code=status_code, staff=staff,
-        can_act=can_act(str(staff.role)), staff_base=staff_base(request), **context,
+        request,
+        template,
+        tenant,
+        status_code=status_code,
+        staff=staff,
+        can_act=can_act(str(staff.role)),
+        staff_base=staff_base(request),
+        **context,
     )
 
 
@@ -128,10 +138,19 @@ def _error_page(request: Request, status: int, detail: str) -> Response[Any]:
     if not _wants_html(request):
         return Response({"status_code": status, "detail": message}, status_code=status)
     context = {
-        "tenant": None, "branding": None, "prefix": "", "lang": language, "languages": LANGUAGES,
-        "fmt": formatter_for(language, "es_MX", "America/Mexico_City"), "_": trans.gettext,
-        "ngettext": trans.ngettext, "is_htmx": False, "path": request.url.path,
-        "status": status, "detail": message, "staff_base": staff_base(request),
+        "tenant": None,
+        "branding": None,
+        "prefix": "",
+        "lang": language,
+        "languages": LANGUAGES,
+        "fmt": formatter_for(language, "es_MX", "America/Mexico_City"),
+        "_": trans.gettext,
+        "ngettext": trans.ngettext,
+        "is_htmx": False,
+        "path": request.url.path,
+        "status": status,
+        "detail": message,
+        "staff_base": staff_base(request),
     }
     return Template(template_name="staff/error.html", context=context, status_code=status)
 

@@ -84,7 +84,12 @@ async def dispute_page(
 ) -> Template:
     row, invoice, customer = await inbox.dispute(tenant_scope, dispute_id)
     return await staff_page(
-        request, "staff/dispute.html", tenant, staff, dispute=row, invoice=invoice,
+        request,
+        "staff/dispute.html",
+        tenant,
+        staff,
+        dispute=row,
+        invoice=invoice,
         customer=customer,
     )
 
@@ -138,7 +143,12 @@ async def plan_page(
 ) -> Template:
     row, customer, installments = await inbox.plan(tenant_scope, plan_id)
     return await staff_page(
-        request, "staff/plan.html", tenant, staff, plan=row, customer=customer,
+        request,
+        "staff/plan.html",
+        tenant,
+        staff,
+        plan=row,
+        customer=customer,
         installments=installments,
     )
 
@@ -155,6 +165,13 @@ async def plan_review(
 
 
 ROUTES = [
-    inbox_page, ticket_page, ticket_close, dispute_page, dispute_resolve, hardship_page,
-    hardship_review, plan_page, plan_review,
+    inbox_page,
+    ticket_page,
+    ticket_close,
+    dispute_page,
+    dispute_resolve,
+    hardship_page,
+    hardship_review,
+    plan_page,
+    plan_review,
 ]

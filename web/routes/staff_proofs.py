@@ -52,8 +52,14 @@ async def proof_page(
     row = await inbox.proof(tenant_scope, proof_id)
     customer = await inbox.chat_customer(tenant_scope, int(row.customer))
     return await staff_page(
-        request, "staff/proof.html", tenant, staff, proof=row, customer=customer,
-        invoices=await inbox.proof_invoices(tenant_scope, row), size=len(row.content or b""),
+        request,
+        "staff/proof.html",
+        tenant,
+        staff,
+        proof=row,
+        customer=customer,
+        invoices=await inbox.proof_invoices(tenant_scope, row),
+        size=len(row.content or b""),
     )
 
 
@@ -81,9 +87,7 @@ async def proof_confirm(
     return Redirect(f"{staff_base(request)}/proofs/{proof_id}", status_code=303)
 
 
-@post(
-    "/proofs/{proof_id:int}/reject", name="staff:proof_reject", operation_id="staff_proof_reject"
-)
+@post("/proofs/{proof_id:int}/reject", name="staff:proof_reject", operation_id="staff_proof_reject")
 async def proof_reject(
     request: Request, tenant_scope: TenantScope, acting_staff: StaffUser, proof_id: int
 ) -> Redirect:
