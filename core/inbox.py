@@ -23,7 +23,7 @@ Decisions the issue left open, taken here:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from piccolo.query.functions.aggregate import Max
@@ -75,6 +75,15 @@ def _valid_id(row_id: int, message: str) -> int:
     if isinstance(row_id, bool) or not isinstance(row_id, int) or not 0 < row_id <= MAX_ID:
         raise NotFound(message)
     return row_id
+
+
+def _decided(table: Any, user: StaffUser, note: str) -> dict[Any, Any]:
+    """The who/when/why columns every staff decision on an inbox item fills in."""
+    return {
+        table.decision_note: note,
+        table.decided_by: user.id,
+        table.decided_at: datetime.now(UTC),
+    }
 
 
 async def _get(scope: TenantScope, table: Any, row_id: int, message: str) -> Any:
@@ -217,7 +226,9 @@ async def close_ticket(
     row = await ticket(scope, ticket_id)
     note = _reason(note, required=False)
     if row.status != "closed":
-        await scope.update(Ticket, {Ticket.status: "closed"}).where(Ticket.id == row.id)
+        await scope.update(Ticket, {Ticket.status: "closed", **_decided(Ticket, user, note)}).where(
+            Ticket.id == row.id
+        )
         row.status = "closed"
         await record(scope, actor(user), "ticket.closed", f"ticket:{row.id}", note=note)
     return row
@@ -267,7 +278,8 @@ async def resolve_dispute(
     if row.status != "open":
         raise Conflict("Esta disputa ya fue resuelta.")
     async with write_transaction():
-        await scope.update(Dispute, {Dispute.status: status}).where(Dispute.id == row.id)
+        decided = {Dispute.status: status, **_decided(Dispute, user, text)}
+        await scope.update(Dispute, decided).where(Dispute.id == row.id)
         if status == "rejected":
             others = await scope.exists(Dispute).where(
                 (Dispute.invoice == invoice.id) & (Dispute.status == "open")
@@ -351,7 +363,13 @@ async def confirm_proof(scope: TenantScope, user: StaffUser, proof_id: int) -> P
         except PaymentError:
             raise InboxError("No se pudo registrar el pago de este comprobante.") from None
         await scope.update(
-            PaymentProof, {PaymentProof.status: "confirmed", PaymentProof.payment: payment.id}
+            PaymentProof,
+            {
+                PaymentProof.status: "confirmed",
+                PaymentProof.payment: payment.id,
+                PaymentProof.decided_by: user.id,
+                PaymentProof.decided_at: datetime.now(UTC),
+            },
         ).where(PaymentProof.id == row.id)
         await record(
             scope,
@@ -380,7 +398,13 @@ async def reject_proof(
         if row.status != "pending":
             raise Conflict("Este comprobante ya fue confirmado.")
         await scope.update(
-            PaymentProof, {PaymentProof.status: "rejected", PaymentProof.decision_reason: text}
+            PaymentProof,
+            {
+                PaymentProof.status: "rejected",
+                PaymentProof.decision_reason: text,
+                PaymentProof.decided_by: user.id,
+                PaymentProof.decided_at: datetime.now(UTC),
+            },
         ).where(PaymentProof.id == row.id)
         await record(scope, actor(user), "proof.rejected", f"payment_proof:{row.id}", reason=text)
     row.status, row.decision_reason = "rejected", text
@@ -483,9 +507,10 @@ async def review_hardship(
     if row.status != "open":
         raise Conflict("Esta solicitud ya fue revisada.")
     async with write_transaction():
-        await scope.update(HardshipRequest, {HardshipRequest.status: status}).where(
-            HardshipRequest.id == row.id
-        )
+        await scope.update(
+            HardshipRequest,
+            {HardshipRequest.status: status, **_decided(HardshipRequest, user, text)},
+        ).where(HardshipRequest.id == row.id)
         if row.plan is not None:
             linked = await scope.get(PaymentPlan, row.plan)
             if linked is not None and linked.status == "review":
@@ -510,9 +535,10 @@ async def review_plan(
         raise Conflict("Este plan ya fue revisado.")
     async with write_transaction():
         await _decide_plan(scope, row, status)
-        await scope.update(HardshipRequest, {HardshipRequest.status: status}).where(
-            (HardshipRequest.plan == row.id) & (HardshipRequest.status == "open")
-        )
+        await scope.update(
+            HardshipRequest,
+            {HardshipRequest.status: status, **_decided(HardshipRequest, user, text)},
+        ).where((HardshipRequest.plan == row.id) & (HardshipRequest.status == "open"))
         await record(scope, actor(user), f"plan.{status}", f"payment_plan:{row.id}", note=text)
     row.status = target
     return row

@@ -166,7 +166,7 @@ class CreditEntry(TenantOwned, Table, tablename="credit_entry"):
     customer = ForeignKey(Customer, on_delete=OnDelete.restrict, index=True)
     currency = Varchar(length=3)
     amount = BigInt()
-    payment = ForeignKey(Payment, on_delete=OnDelete.restrict, null=True, default=None)
+    payment = ForeignKey(Payment, on_delete=OnDelete.restrict, null=True, default=None, index=True)
     invoice = ForeignKey(Invoice, on_delete=OnDelete.restrict, null=True, default=None)
     reason = Varchar(length=50)
     created_at = Timestamptz()
@@ -218,6 +218,9 @@ class HardshipRequest(TenantOwned, Table, tablename="hardship_request"):
     promise_date = Date(null=True, default=None)
     plan = ForeignKey(PaymentPlan, null=True, default=None)
     status = Varchar(length=20, default="open")
+    decision_note = Varchar(length=500, default="")
+    decided_by = ForeignKey(StaffUser, null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
 
 
@@ -252,6 +255,9 @@ class Dispute(TenantOwned, Table, tablename="dispute"):
     reason = Varchar(length=50)
     message = Text(default="")
     status = Varchar(length=20, default="open")
+    decision_note = Varchar(length=500, default="")
+    decided_by = ForeignKey(StaffUser, null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
 
 
@@ -267,6 +273,8 @@ class PaymentProof(TenantOwned, Table, tablename="payment_proof"):
     content = Bytea()
     status = Varchar(length=20, default="pending")
     decision_reason = Varchar(length=500, default="")
+    decided_by = ForeignKey(StaffUser, null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
     payment = ForeignKey(Payment, null=True, default=None)
     created_at = Timestamptz()
 
@@ -285,6 +293,9 @@ class Ticket(TenantOwned, Table, tablename="ticket"):
     subject = Varchar(length=200)
     message = Text()
     status = Varchar(length=20, default="open")
+    decision_note = Varchar(length=500, default="")
+    decided_by = ForeignKey(StaffUser, null=True, default=None)
+    decided_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
 
 

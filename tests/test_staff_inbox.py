@@ -89,6 +89,9 @@ async def test_rejecting_one_of_two_disputes_keeps_the_invoice_disputed(database
     await side.scope.add(second)
     await inbox.resolve_dispute(side.scope, user, side.dispute, "reject", "No procede")
     assert (await side.scope.get(Invoice, side.invoices[0])).disputed is True
+    decided = await side.scope.get(Dispute, side.dispute)
+    assert (decided.decision_note, decided.decided_by) == ("No procede", user.id)
+    assert decided.decided_at is not None
     await inbox.resolve_dispute(side.scope, user, int(second.id), "reject", "Tampoco")
     assert (await side.scope.get(Invoice, side.invoices[0])).disputed is False
 
