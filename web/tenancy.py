@@ -5,7 +5,9 @@ are rewritten onto that prefix before routing, so handlers have one way to find 
 from __future__ import annotations
 
 from litestar import Request
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from recaudo.tenants.models import Tenant
@@ -58,12 +60,12 @@ def tenant_prefix(request: Request, tenant: Tenant) -> str:
     return "" if request.scope.get(PREFIX_KEY) == "host" else f"/t/{tenant.slug}"  # type: ignore[misc]
 
 
-async def provide_tenant(slug: str) -> Tenant:
+async def provide_tenant(slug: FromPath[str]) -> Tenant:
     tenant = await tenant_by_slug(slug)
     if tenant is None or tenant.status != "active":
         raise NotFoundException("Portal no encontrado")
     return tenant
 
 
-async def provide_scope(tenant: Tenant) -> TenantScope:
+async def provide_scope(tenant: NamedDependency[Tenant]) -> TenantScope:
     return TenantScope(int(tenant.id))

@@ -13,7 +13,7 @@ import httpx
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
 from recaudo.plugins.sandbox import sign
@@ -44,7 +44,7 @@ async def _charge(provider_id: str) -> SandboxCharge:
 @get(
     "/sandbox/checkout/{provider_id:str}", name="sandbox:checkout", operation_id="sandbox_checkout"
 )
-async def checkout_page(request: Request, provider_id: str) -> Template:
+async def checkout_page(request: Request, provider_id: FromPath[str]) -> Template:
     charge = await _charge(provider_id)
     tenant = await Tenant.objects().where(Tenant.id == charge.tenant).first()
     return await render(request, "sandbox/checkout.html", tenant, charge=charge)
@@ -72,7 +72,7 @@ async def notify(charge: SandboxCharge) -> None:
 
 @post("/sandbox/checkout/{provider_id:str}", name="sandbox:decide", operation_id="sandbox_decide")
 async def decide(
-    provider_id: str,
+    provider_id: FromPath[str],
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect:
     charge = await _charge(provider_id)

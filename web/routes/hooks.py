@@ -13,6 +13,7 @@ import logging
 
 from litestar import Request, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Response
 
 from recaudo import db
@@ -35,7 +36,9 @@ MAX_BODY = 256 * 1024
     exclude_from_csrf=True,
     status_code=200,
 )
-async def receive_webhook(request: Request, plugin: str, slug: str) -> Response[dict[str, object]]:
+async def receive_webhook(
+    request: Request, plugin: FromPath[str], slug: FromPath[str]
+) -> Response[dict[str, object]]:
     from recaudo.web.app import current_settings
 
     tenant = await tenant_by_slug(slug)

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 from litestar import Request, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from recaudo.core import access
@@ -97,7 +99,9 @@ async def send_login_link(
 
 
 @post("/acceso", name="portal:access_request", operation_id="portal_access_request")
-async def access_request(request: Request, tenant: Tenant, tenant_scope: TenantScope) -> Template:
+async def access_request(
+    request: Request, tenant: NamedDependency[Tenant], tenant_scope: NamedDependency[TenantScope]
+) -> Template:
     form = await request.form()
     contact = form_text(form, "contact", 254)
     if not contact:
@@ -134,7 +138,10 @@ def _next(form: object) -> str:
 
 @get("/acceso/{token:str}", name="portal:access_confirm", operation_id="portal_access_confirm")
 async def access_confirm(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, token: str
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    token: FromPath[str],
 ) -> Template:
     info = await access.inspect_link(tenant_scope, token)
     if info.state != "valid":
@@ -151,7 +158,10 @@ async def access_confirm(
 
 @post("/acceso/{token:str}", name="portal:access_login", operation_id="portal_access_login")
 async def access_login(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, token: str
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    token: FromPath[str],
 ) -> Template | Redirect:
     from recaudo.web.app import current_settings
 
@@ -182,7 +192,9 @@ async def access_login(
 
 
 @post("/salir", name="portal:logout", operation_id="portal_logout")
-async def logout(request: Request, tenant: Tenant, tenant_scope: TenantScope) -> Redirect:
+async def logout(
+    request: Request, tenant: NamedDependency[Tenant], tenant_scope: NamedDependency[TenantScope]
+) -> Redirect:
     response = Redirect(prefix_of(request, tenant) + "/", status_code=303)
     path = cookie_path(request, tenant)
     await end_session(request, response, tenant_scope, "customer", path=path)

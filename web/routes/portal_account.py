@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 
 from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Response, Template
 
 from recaudo.core.account import (
@@ -56,7 +58,10 @@ def view_version(view: AccountView) -> str:
 
 @get("/estado-de-cuenta", name="portal:statement", operation_id="portal_statement")
 async def statement(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
 ) -> Template | Response[bytes]:
     today = tenant_today(tenant)
     view = await account_view(tenant_scope, int(customer.id), today)
@@ -89,10 +94,10 @@ async def _invoice(scope: TenantScope, customer: Customer, invoice_id: int):  # 
 @get("/facturas/{invoice_id:int}", name="portal:invoice", operation_id="portal_invoice")
 async def invoice_detail(
     request: Request,
-    tenant: Tenant,
-    tenant_scope: TenantScope,
-    customer: Customer,
-    invoice_id: int,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
+    invoice_id: FromPath[int],
 ) -> Template:
     invoice = await _invoice(tenant_scope, customer, invoice_id)
     today = tenant_today(tenant)
@@ -116,10 +121,10 @@ async def invoice_detail(
 )
 async def invoice_document(
     request: Request,
-    tenant: Tenant,
-    tenant_scope: TenantScope,
-    customer: Customer,
-    invoice_id: int,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
+    invoice_id: FromPath[int],
 ) -> Template:
     """A printable invoice (the browser's "Save as PDF" makes the PDF; no PDF library here)."""
     invoice = await _invoice(tenant_scope, customer, invoice_id)
@@ -143,7 +148,9 @@ async def invoice_document(
     operation_id="portal_invoice_xml",
 )
 async def invoice_xml(
-    tenant_scope: TenantScope, customer: Customer, invoice_id: int
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
+    invoice_id: FromPath[int],
 ) -> Response[str]:
     invoice = await _invoice(tenant_scope, customer, invoice_id)
     if not invoice.einvoice_xml:
@@ -158,7 +165,10 @@ async def invoice_xml(
 
 @get("/pagos", name="portal:payments", operation_id="portal_payments")
 async def payments(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
 ) -> Template:
     return await render(
         request,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from recaudo.core.account import customer_invoice
@@ -34,10 +36,10 @@ async def _own_invoice(scope: TenantScope, customer: Customer, invoice_id: int) 
 @get("/facturas/{invoice_id:int}/aclaracion", name="portal:dispute", operation_id="portal_dispute")
 async def dispute_form(
     request: Request,
-    tenant: Tenant,
-    tenant_scope: TenantScope,
-    customer: Customer,
-    invoice_id: int,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
+    invoice_id: FromPath[int],
 ) -> Template:
     invoice = await _own_invoice(tenant_scope, customer, invoice_id)
     return await render(
@@ -59,10 +61,10 @@ async def dispute_form(
 )
 async def dispute_submit(
     request: Request,
-    tenant: Tenant,
-    tenant_scope: TenantScope,
-    customer: Customer,
-    invoice_id: int,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
+    invoice_id: FromPath[int],
 ) -> Template | Redirect:
     invoice = await _own_invoice(tenant_scope, customer, invoice_id)
     form = await request.form()
@@ -114,7 +116,10 @@ async def _proof_page(
 
 @get("/comprobantes", name="portal:proofs", operation_id="portal_proofs")
 async def proof_form(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
 ) -> Template:
     return await _proof_page(request, tenant, tenant_scope, customer)
 
@@ -126,7 +131,10 @@ async def proof_form(
     request_max_body_size=MAX_PROOF_BYTES + 256 * 1024,
 )
 async def proof_submit(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
 ) -> Template | Redirect:
     form = await request.form()
     upload = form.get("archivo")

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from litestar import Request
 from litestar.datastructures import FormMultiDict
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.response import Redirect, Response
 
@@ -33,7 +34,9 @@ class LoginRequired(HTTPException):
     detail = "Inicia sesión para continuar"
 
 
-async def provide_customer(request: Request, tenant: Tenant, tenant_scope: TenantScope) -> Customer:
+async def provide_customer(
+    request: Request, tenant: NamedDependency[Tenant], tenant_scope: NamedDependency[TenantScope]
+) -> Customer:
     """The logged-in customer of this tenant, or :class:`LoginRequired`."""
     session = await current_session(request, tenant_scope, "customer")
     if session is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from litestar import Request, get, post
+from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from recaudo.core.account import account_view
@@ -33,7 +34,10 @@ from recaudo.web.templating import render
 
 @get("/no-puedo-pagar", name="portal:hardship", operation_id="portal_hardship")
 async def hardship_start(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
 ) -> Template:
     return await render(request, "portal/hardship.html", tenant, customer=customer, reasons=REASONS)
 
@@ -99,7 +103,10 @@ async def _options_page(
     operation_id="portal_hardship_options",
 )
 async def hardship_options(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
 ) -> Template | Redirect:
     reason = request.query_params.get("motivo", "")
     if reason not in REASONS:
@@ -125,7 +132,10 @@ async def hardship_options(
 
 @post("/no-puedo-pagar/plan", name="portal:hardship_plan", operation_id="portal_hardship_plan")
 async def hardship_plan(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
 ) -> Template | Redirect:
     form = await request.form()
     reason = form_text(form, "motivo", 30)
@@ -169,7 +179,10 @@ async def hardship_plan(
     operation_id="portal_hardship_promise",
 )
 async def hardship_promise(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
 ) -> Template | Redirect:
     form = await request.form()
     reason = form_text(form, "motivo", 30)
@@ -204,7 +217,10 @@ async def hardship_promise(
     "/no-puedo-pagar/revision", name="portal:hardship_review", operation_id="portal_hardship_review"
 )
 async def hardship_review(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
 ) -> Template | Redirect:
     form = await request.form()
     reason = form_text(form, "motivo", 30)

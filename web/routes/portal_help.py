@@ -8,6 +8,7 @@ by htmx and only re-sent when a newer message exists.
 from __future__ import annotations
 
 from litestar import Request, get, post
+from litestar.di import NamedDependency
 from litestar.response import Redirect, Response, Template
 
 from recaudo.core.customers import CHANNELS
@@ -52,7 +53,9 @@ async def _help_page(
 
 
 @get("/ayuda", name="portal:help", operation_id="portal_help")
-async def help_page(request: Request, tenant: Tenant, tenant_scope: TenantScope) -> Template:
+async def help_page(
+    request: Request, tenant: NamedDependency[Tenant], tenant_scope: NamedDependency[TenantScope]
+) -> Template:
     return await _help_page(
         request, tenant, tenant_scope, sent=request.query_params.get("enviado") == "1"
     )
@@ -60,7 +63,7 @@ async def help_page(request: Request, tenant: Tenant, tenant_scope: TenantScope)
 
 @post("/ayuda/contacto", name="portal:contact", operation_id="portal_contact")
 async def contact(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope
+    request: Request, tenant: NamedDependency[Tenant], tenant_scope: NamedDependency[TenantScope]
 ) -> Template | Redirect:
     form = await request.form()
     values = {k: form_text(form, k, 2000) for k in ("nombre", "contacto", "asunto", "mensaje")}
@@ -84,7 +87,10 @@ async def contact(
 
 @get("/ayuda/chat", name="portal:chat", operation_id="portal_chat")
 async def chat(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
 ) -> Template | Response[bytes]:
     messages = await chat_history(tenant_scope, int(customer.id))
     last = str(messages[-1].id) if messages else "0"
@@ -112,7 +118,10 @@ async def chat(
 
 @post("/ayuda/chat", name="portal:chat_post", operation_id="portal_chat_post")
 async def chat_post(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
 ) -> Template | Redirect:
     form = await request.form()
     try:
@@ -144,7 +153,10 @@ async def chat_post(
 
 @get("/preferencias", name="portal:preferences", operation_id="portal_preferences")
 async def preferences(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
 ) -> Template:
     return await render(
         request,
@@ -159,7 +171,10 @@ async def preferences(
 
 @post("/preferencias", name="portal:preferences_save", operation_id="portal_preferences_save")
 async def preferences_save(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
 ) -> Template | Redirect:
     form = await request.form()
     try:

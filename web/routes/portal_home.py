@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Request, get
+from litestar.di import NamedDependency
 from litestar.response import Response, Template
 
 from recaudo.tenants.models import Tenant
@@ -14,12 +15,14 @@ from recaudo.web.templating import render
 
 
 @get("/", name="portal:home", operation_id="portal_home")
-async def portal_home(request: Request, tenant: Tenant) -> Template:
+async def portal_home(request: Request, tenant: NamedDependency[Tenant]) -> Template:
     return await render(request, "portal/home.html", tenant)
 
 
 @get("/theme.css", name="portal:theme", operation_id="portal_theme")
-async def portal_theme(tenant: Tenant, tenant_scope: TenantScope) -> Response[str]:
+async def portal_theme(
+    tenant: NamedDependency[Tenant], tenant_scope: NamedDependency[TenantScope]
+) -> Response[str]:
     info = tenant_info(tenant)
     branding = branding_for(info, await enabled_plugins(tenant_scope))
     return Response(

@@ -15,6 +15,8 @@ from typing import Any
 
 from litestar import Request, get, post
 from litestar.datastructures import FormMultiDict
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from recaudo.core.account import checkout_of, customer_payment, payment_allocations
@@ -176,7 +178,10 @@ async def _pay_page(
 
 @get("/pagar", name="portal:pay", operation_id="portal_pay")
 async def pay_form(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
 ) -> Template:
     selection = await selection_from(tenant_scope, tenant, customer, request.query_params)
     error = ""
@@ -209,7 +214,10 @@ def _method_choice(
 
 @post("/pagar", name="portal:pay_submit", operation_id="portal_pay_submit")
 async def pay_submit(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, customer: Customer
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
 ) -> Template | Redirect:
     form = await request.form()
     _ = gettext(request, tenant)
@@ -299,10 +307,10 @@ def _safe_redirect(url: str) -> bool:
 @get("/pagos/{payment_id:int}", name="portal:payment", operation_id="portal_payment")
 async def payment_result(
     request: Request,
-    tenant: Tenant,
-    tenant_scope: TenantScope,
-    customer: Customer,
-    payment_id: int,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    customer: NamedDependency[Customer],
+    payment_id: FromPath[int],
 ) -> Template | Response[bytes]:
     payment = await customer_payment(tenant_scope, int(customer.id), payment_id)
     if payment is None:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.di import NamedDependency
 from litestar.response import Redirect, Response, Template
 
 from recaudo.core.audit import record
@@ -95,7 +96,7 @@ async def _login_page(
 
 @get("/login", name="staff:login", operation_id="staff_login_form")
 async def login_form(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope
+    request: Request, tenant: NamedDependency[Tenant], tenant_scope: NamedDependency[TenantScope]
 ) -> Template | Redirect:
     if await current_session(request, tenant_scope, "staff") is not None:
         return Redirect(f"{staff_base(request)}/", status_code=303)
@@ -103,7 +104,9 @@ async def login_form(
 
 
 @post("/login", name="staff:login_submit", operation_id="staff_login", status_code=303)
-async def login(request: Request, tenant: Tenant, tenant_scope: TenantScope) -> Template | Redirect:
+async def login(
+    request: Request, tenant: NamedDependency[Tenant], tenant_scope: NamedDependency[TenantScope]
+) -> Template | Redirect:
     form = await form_data(request)
     email = form.get("email", "").strip().lower()[:254]
     password = form.get("password", "")[:1024]
@@ -136,7 +139,7 @@ async def login(request: Request, tenant: Tenant, tenant_scope: TenantScope) -> 
 
 
 @post("/logout", name="staff:logout", operation_id="staff_logout", status_code=303)
-async def logout(request: Request, tenant_scope: TenantScope) -> Response[Any]:
+async def logout(request: Request, tenant_scope: NamedDependency[TenantScope]) -> Response[Any]:
     session = await current_session(request, tenant_scope, "staff")
     response = Redirect(f"{staff_base(request)}/login", status_code=303)
     if session is not None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from recaudo.core import inbox
@@ -27,10 +29,10 @@ async def _conversation(scope: TenantScope, customer_id: int) -> dict[str, Any]:
 @get("/chats/{customer_id:int}", name="staff:chat", operation_id="staff_chat")
 async def chat_page(
     request: Request,
-    tenant: Tenant,
-    tenant_scope: TenantScope,
-    staff: StaffUser,
-    customer_id: int,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    staff: NamedDependency[StaffUser],
+    customer_id: FromPath[int],
 ) -> Template:
     context = await _conversation(tenant_scope, customer_id)
     return await staff_page(request, "staff/chat.html", tenant, staff, **context)
@@ -43,10 +45,10 @@ async def chat_page(
 )
 async def chat_messages(
     request: Request,
-    tenant: Tenant,
-    tenant_scope: TenantScope,
-    staff: StaffUser,
-    customer_id: int,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    staff: NamedDependency[StaffUser],
+    customer_id: FromPath[int],
 ) -> Template | Response[None]:
     """The message list alone, polled by htmx every few seconds.
 
@@ -66,10 +68,10 @@ async def chat_messages(
 @post("/chats/{customer_id:int}", name="staff:chat_answer", operation_id="staff_chat_answer")
 async def chat_answer(
     request: Request,
-    tenant: Tenant,
-    tenant_scope: TenantScope,
-    acting_staff: StaffUser,
-    customer_id: int,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    acting_staff: NamedDependency[StaffUser],
+    customer_id: FromPath[int],
 ) -> Template | Redirect:
     form = await form_data(request)
     await inbox.answer_chat(tenant_scope, acting_staff, customer_id, form.get("body"))

@@ -8,6 +8,8 @@ the item's page, which shows the new state.
 from __future__ import annotations
 
 from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from recaudo.core import inbox
@@ -36,7 +38,10 @@ async def _tab_items(scope: TenantScope, tab: str) -> dict[str, object]:
 
 @get("/", name="staff:inbox", operation_id="staff_inbox")
 async def inbox_page(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, staff: StaffUser
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    staff: NamedDependency[StaffUser],
 ) -> Template:
     tab = request.query_params.get("tab", "chats")
     tab = tab if tab in TABS else "chats"
@@ -58,7 +63,11 @@ async def inbox_page(
 
 @get("/tickets/{ticket_id:int}", name="staff:ticket", operation_id="staff_ticket")
 async def ticket_page(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, staff: StaffUser, ticket_id: int
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    staff: NamedDependency[StaffUser],
+    ticket_id: FromPath[int],
 ) -> Template:
     row = await inbox.ticket(tenant_scope, ticket_id)
     return await staff_page(request, "staff/ticket.html", tenant, staff, ticket=row)
@@ -68,7 +77,10 @@ async def ticket_page(
     "/tickets/{ticket_id:int}/close", name="staff:ticket_close", operation_id="staff_ticket_close"
 )
 async def ticket_close(
-    request: Request, tenant_scope: TenantScope, acting_staff: StaffUser, ticket_id: int
+    request: Request,
+    tenant_scope: NamedDependency[TenantScope],
+    acting_staff: NamedDependency[StaffUser],
+    ticket_id: FromPath[int],
 ) -> Redirect:
     form = await form_data(request)
     await inbox.close_ticket(tenant_scope, acting_staff, ticket_id, form.get("note", ""))
@@ -80,7 +92,11 @@ async def ticket_close(
 
 @get("/disputes/{dispute_id:int}", name="staff:dispute", operation_id="staff_dispute")
 async def dispute_page(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, staff: StaffUser, dispute_id: int
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    staff: NamedDependency[StaffUser],
+    dispute_id: FromPath[int],
 ) -> Template:
     row, invoice, customer = await inbox.dispute(tenant_scope, dispute_id)
     return await staff_page(
@@ -100,7 +116,10 @@ async def dispute_page(
     operation_id="staff_dispute_resolve",
 )
 async def dispute_resolve(
-    request: Request, tenant_scope: TenantScope, acting_staff: StaffUser, dispute_id: int
+    request: Request,
+    tenant_scope: NamedDependency[TenantScope],
+    acting_staff: NamedDependency[StaffUser],
+    dispute_id: FromPath[int],
 ) -> Redirect:
     form = await form_data(request)
     await inbox.resolve_dispute(
@@ -114,7 +133,11 @@ async def dispute_resolve(
 
 @get("/hardship/{request_id:int}", name="staff:hardship", operation_id="staff_hardship")
 async def hardship_page(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, staff: StaffUser, request_id: int
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    staff: NamedDependency[StaffUser],
+    request_id: FromPath[int],
 ) -> Template:
     row, customer = await inbox.hardship(tenant_scope, request_id)
     return await staff_page(
@@ -128,7 +151,10 @@ async def hardship_page(
     operation_id="staff_hardship_review",
 )
 async def hardship_review(
-    request: Request, tenant_scope: TenantScope, acting_staff: StaffUser, request_id: int
+    request: Request,
+    tenant_scope: NamedDependency[TenantScope],
+    acting_staff: NamedDependency[StaffUser],
+    request_id: FromPath[int],
 ) -> Redirect:
     form = await form_data(request)
     await inbox.review_hardship(
@@ -139,7 +165,11 @@ async def hardship_review(
 
 @get("/plans/{plan_id:int}", name="staff:plan", operation_id="staff_plan")
 async def plan_page(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, staff: StaffUser, plan_id: int
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    staff: NamedDependency[StaffUser],
+    plan_id: FromPath[int],
 ) -> Template:
     row, customer, installments = await inbox.plan(tenant_scope, plan_id)
     return await staff_page(
@@ -155,7 +185,10 @@ async def plan_page(
 
 @post("/plans/{plan_id:int}/review", name="staff:plan_review", operation_id="staff_plan_review")
 async def plan_review(
-    request: Request, tenant_scope: TenantScope, acting_staff: StaffUser, plan_id: int
+    request: Request,
+    tenant_scope: NamedDependency[TenantScope],
+    acting_staff: NamedDependency[StaffUser],
+    plan_id: FromPath[int],
 ) -> Redirect:
     form = await form_data(request)
     await inbox.review_plan(

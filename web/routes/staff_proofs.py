@@ -11,6 +11,8 @@ import unicodedata
 from urllib.parse import quote
 
 from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from recaudo.core import inbox
@@ -47,7 +49,11 @@ def content_disposition(filename: str, proof_id: int, kind: str) -> str:
 
 @get("/proofs/{proof_id:int}", name="staff:proof", operation_id="staff_proof")
 async def proof_page(
-    request: Request, tenant: Tenant, tenant_scope: TenantScope, staff: StaffUser, proof_id: int
+    request: Request,
+    tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
+    staff: NamedDependency[StaffUser],
+    proof_id: FromPath[int],
 ) -> Template:
     row = await inbox.proof(tenant_scope, proof_id)
     customer = await inbox.chat_customer(tenant_scope, int(row.customer))
@@ -64,7 +70,11 @@ async def proof_page(
 
 
 @get("/proofs/{proof_id:int}/file", name="staff:proof_file", operation_id="staff_proof_file")
-async def proof_file(tenant_scope: TenantScope, staff: StaffUser, proof_id: int) -> Response[bytes]:
+async def proof_file(
+    tenant_scope: NamedDependency[TenantScope],
+    staff: NamedDependency[StaffUser],
+    proof_id: FromPath[int],
+) -> Response[bytes]:
     row = await inbox.proof(tenant_scope, proof_id)
     kind = served_type(str(row.content_type))
     return Response(
@@ -81,7 +91,10 @@ async def proof_file(tenant_scope: TenantScope, staff: StaffUser, proof_id: int)
     "/proofs/{proof_id:int}/confirm", name="staff:proof_confirm", operation_id="staff_proof_confirm"
 )
 async def proof_confirm(
-    request: Request, tenant_scope: TenantScope, acting_staff: StaffUser, proof_id: int
+    request: Request,
+    tenant_scope: NamedDependency[TenantScope],
+    acting_staff: NamedDependency[StaffUser],
+    proof_id: FromPath[int],
 ) -> Redirect:
     await inbox.confirm_proof(tenant_scope, acting_staff, proof_id)
     return Redirect(f"{staff_base(request)}/proofs/{proof_id}", status_code=303)
@@ -89,7 +102,10 @@ async def proof_confirm(
 
 @post("/proofs/{proof_id:int}/reject", name="staff:proof_reject", operation_id="staff_proof_reject")
 async def proof_reject(
-    request: Request, tenant_scope: TenantScope, acting_staff: StaffUser, proof_id: int
+    request: Request,
+    tenant_scope: NamedDependency[TenantScope],
+    acting_staff: NamedDependency[StaffUser],
+    proof_id: FromPath[int],
 ) -> Redirect:
     form = await form_data(request)
     await inbox.reject_proof(tenant_scope, acting_staff, proof_id, form.get("reason"))
