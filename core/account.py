@@ -49,11 +49,6 @@ class AccountView:
 
 async def account_view(scope: TenantScope, customer_id: int, today: date) -> AccountView:
     statement = await customer_statement(scope, customer_id, today)
-    ids = [item.id for item in statement.open_invoices]
-    in_plan: set[int] = set()
-    if ids:
-        rows = await scope.select(Invoice, Invoice.id, Invoice.plan_id).where(Invoice.id.is_in(ids))
-        in_plan = {int(r["id"]) for r in rows if r["plan_id"] is not None}
     invoices = [
         InvoiceRow(
             id=item.id,
@@ -65,7 +60,7 @@ async def account_view(scope: TenantScope, customer_id: int, today: date) -> Acc
             bucket=age_bucket(item.due_date, today),
             days_overdue=max((today - item.due_date).days, 0),
             disputed=item.disputed,
-            in_plan=item.id in in_plan,
+            in_plan=item.in_plan,
         )
         for item in statement.open_invoices
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -62,7 +62,7 @@ class Formatter:
         return format_minor(int(amount), currency, self.locale)
 
     def date(self, value: date | None, style: str = "medium") -> str:
-        return format_date(value, format=style, locale=self.locale) if value else ""
+        return _format_date(value, style, self.locale) if value else ""
 
     def datetime(self, value: datetime | None, style: str = "medium") -> str:
         if value is None:
@@ -74,6 +74,12 @@ class Formatter:
     @property
     def html_lang(self) -> str:
         return self.locale.replace("_", "-")
+
+
+@lru_cache(maxsize=8192)
+def _format_date(value: date, style: str, locale: str) -> str:
+    """Dates repeat across rows and polls (due dates); babel's formatting is worth caching."""
+    return format_date(value, format=style, locale=locale)
 
 
 def formatter_for(language: str, tenant_locale: str, timezone: str) -> Formatter:

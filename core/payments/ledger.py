@@ -805,6 +805,7 @@ class OpenInvoice:
     status: str
     disputed: bool
     overdue: bool
+    in_plan: bool = False
 
 
 @dataclass(frozen=True)
@@ -844,6 +845,7 @@ async def customer_statement(
             Invoice.amount_applied,
             Invoice.status,
             Invoice.disputed,
+            Invoice.plan_id,
         )
         .where(Invoice.customer == customer_id, Invoice.status.is_in(list(OPEN_STATUSES)))
         .order_by(Invoice.due_date, Invoice.id)
@@ -867,6 +869,7 @@ async def customer_statement(
             status=str(r["status"]),
             disputed=bool(r["disputed"]),
             overdue=r["due_date"] < today,
+            in_plan=r["plan_id"] is not None,
         )
         for r in rows
         if r["currency"] == currency
