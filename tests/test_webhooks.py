@@ -257,3 +257,15 @@ async def test_staff_refund_reopens_what_it_covered(
     statuses = [(await scope.get(Invoice, i.id)).status for i in invoices]
     # Allocations are reversed newest first: the second invoice (99,990) reopens entirely.
     assert sorted(statuses) == ["open", "paid"]
+
+
+async def test_a_provider_the_tenant_did_not_enable_answers_401(
+    client: httpx.AsyncClient, settings: Settings, fake_mp: FakeMercadoPago
+) -> None:
+    tenant = await make_tenant("sin-mp")
+    note = fake_mp.signed_webhook("123", MP_SECRET)
+    response = await client.post(
+        "/hooks/mercadopago/sin-mp", params=note.query, content=note.body, headers=note.headers
+    )
+    assert response.status_code == 401
+    assert await TenantScope(int(tenant.id)).count(ProviderEvent) == 0

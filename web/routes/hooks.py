@@ -46,8 +46,7 @@ async def receive_webhook(
     if tenant is None or method is None:
         raise NotFoundException("unknown webhook endpoint")
     scope = TenantScope(int(tenant.id))
-    if plugin not in await enabled_plugins(scope):
-        raise NotFoundException("unknown webhook endpoint")
+    enabled = plugin in await enabled_plugins(scope)
     body = await request.body()
     if len(body) > MAX_BODY:
         return Response({"detail": "payload too large"}, status_code=413)
@@ -56,9 +55,14 @@ async def receive_webhook(
         query={k: v for k, v in request.query_params.items()},
         body=body,
     )
-    settings = await plugin_settings(scope, plugin, current_settings().secret_key)
+    # A tenant that has not enabled the plugin has no secret for it, so verification fails and
+    # the caller gets the same 401 as any forger: which providers a tenant uses is not disclosed.
+    secret_key = current_settings().secret_key
+    settings = await plugin_settings(scope, plugin, secret_key) if enabled else {}
     try:
         method.verify_webhook(incoming, settings)
+        if not enabled:
+            raise WebhookRejected(f"{plugin} is not enabled for this tenant")
         refs = method.parse_webhook(incoming, settings)
     except WebhookRejected as exc:
         log.warning("rejected %s webhook for %s: %s", plugin, slug, exc)
