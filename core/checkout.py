@@ -87,12 +87,10 @@ async def start_once(
             customer_email=str(customer.email or ""),
             return_url=return_url,
             notification_url=notification_url,
-            settings={
-                **settings,
-                "customer_id": int(customer.id),
-                "customer_reference": str(customer.payment_reference or ""),
-            },
+            settings=settings,
             option=option,
+            customer_id=int(customer.id),
+            customer_reference=str(customer.payment_reference or ""),
         )
         try:
             result = await method.start_checkout(ctx)

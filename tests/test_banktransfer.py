@@ -166,6 +166,9 @@ def test_settings_errors_name_the_problem() -> None:
 # --- checkout -------------------------------------------------------------------------------
 
 
+CUSTOMER_KEYS = ("customer_id", "customer_reference")
+
+
 def context(settings: dict[str, Any], amount: Money | None = None) -> CheckoutContext:
     return CheckoutContext(
         tenant=TenantInfo(1, "acme", "Acme", "MX", "MXN", "es_MX", "America/Mexico_City"),
@@ -177,7 +180,9 @@ def context(settings: dict[str, Any], amount: Money | None = None) -> CheckoutCo
         customer_email="ana@example.com",
         return_url="https://acme.test/pagos/501",
         notification_url="https://acme.test/hooks/banktransfer/acme",
-        settings=settings,
+        settings={k: v for k, v in settings.items() if k not in CUSTOMER_KEYS},
+        customer_id=int(settings.get("customer_id") or 0),
+        customer_reference=str(settings.get("customer_reference") or ""),
     )
 
 

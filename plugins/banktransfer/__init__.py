@@ -10,8 +10,6 @@ from recaudo.core.hookspecs import hookimpl
 from recaudo.core.payments.method import PaymentMethod
 from recaudo.core.plugin_api import PluginSettingsSchema
 from recaudo.plugins.banktransfer.method import (
-    CUSTOMER_ID_KEY,
-    CUSTOMER_REFERENCE_KEY,
     SETTINGS_FIELDS,
     BankTransferMethod,
     customer_reference,
@@ -28,8 +26,6 @@ from recaudo.plugins.banktransfer.references import (
 )
 
 __all__ = [
-    "CUSTOMER_ID_KEY",
-    "CUSTOMER_REFERENCE_KEY",
     "SCHEMES",
     "SETTINGS_FIELDS",
     "BankReferenceError",

@@ -24,8 +24,6 @@ from recaudo.plugins.banktransfer.references import (
 
 #: Keys the host puts in ``CheckoutContext.settings`` to say who pays (the context has no
 #: customer field). The stored reference wins; otherwise it is computed from the customer id.
-CUSTOMER_REFERENCE_KEY = "customer_reference"
-CUSTOMER_ID_KEY = "customer_id"
 
 SETTINGS_FIELDS: tuple[SettingField, ...] = (
     SettingField("bank_name", "Banco", required=True),
@@ -88,9 +86,7 @@ class BankTransferMethod(PaymentMethod):
         errors = settings_errors(settings)
         if errors:
             raise ValueError("bank transfer is not configured: " + "; ".join(errors))
-        reference = ctx.customer_reference or customer_reference(
-            {**settings, CUSTOMER_ID_KEY: ctx.customer_id or settings.get(CUSTOMER_ID_KEY)}
-        )
+        reference = customer_reference(settings, ctx)
         account = "".join(str(settings["account_number"]).split())
         instructions = {
             "method": self.name,
@@ -109,15 +105,10 @@ class BankTransferMethod(PaymentMethod):
         return CheckoutResult(kind="instructions", instructions=instructions)
 
 
-def customer_reference(settings: Mapping[str, Any]) -> str:
-    """The reference for the customer the host named in the checkout settings."""
-    stored = str(settings.get(CUSTOMER_REFERENCE_KEY) or "").strip()
-    if stored:
-        return stored
-    customer = settings.get(CUSTOMER_ID_KEY)
-    if customer is None or customer == "":
-        raise ValueError(
-            f"bank transfer needs the customer: pass {CUSTOMER_REFERENCE_KEY!r} or "
-            f"{CUSTOMER_ID_KEY!r} in CheckoutContext.settings"
-        )
-    return payment_reference(settings, customer)
+def customer_reference(settings: Mapping[str, Any], ctx: CheckoutContext) -> str:
+    """The customer's stored reference, else the one derived from their id (stable per tenant)."""
+    if ctx.customer_reference.strip():
+        return ctx.customer_reference.strip()
+    if not ctx.customer_id:
+        raise ValueError("bank transfer needs the customer: CheckoutContext.customer_id is empty")
+    return payment_reference(settings, ctx.customer_id)
