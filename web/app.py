@@ -45,9 +45,9 @@ def _tenant_routes() -> list[Any]:
 
 
 def _platform_routes() -> list[Any]:
-    from recaudo.web.routes import dev, health, hooks
+    from recaudo.web.routes import dev, health, hooks, platform
 
-    return [health.health, hooks.receive_webhook, *dev.ROUTES]
+    return [platform.platform_home, health.health, hooks.receive_webhook, *dev.ROUTES]
 
 
 def _error_handler(request: Request, exc: Exception) -> Response[Any]:
