@@ -29,6 +29,8 @@ $(HTMX):
 
 setup: $(VENV)/.installed $(HTMX)
 
+# Links in messages and provider callbacks use RECAUDO_BASE_URL; by default, where we serve.
+run: export RECAUDO_BASE_URL ?= http://$(HOST):$(PORT)
 run: setup
 	$(BIN)/recaudo migrate
 	$(BIN)/recaudo demo

@@ -261,8 +261,11 @@ async def seed_demo(settings: Settings, today: date | None = None) -> list[str]:
         customers = await scope.count(Customer)
         lines.append(f"demo tenant {tenant.slug}: {customers} customers, {count} invoices")
         lines.append(f"  portal:      {settings.base_url}/t/{tenant.slug}/")
+        lines.append(f"  customers:   sign in with e.g. {demo.customers[1][3]}")
         lines.append(
             f"  back office: {settings.base_url}/t/{tenant.slug}/staff/"
             f"  ({email} / {DEMO_PASSWORD})"
         )
+    if not settings.smtp_url:
+        lines.append(f"one-time sign-in links are shown at {settings.base_url}/dev/outbox")
     return lines
