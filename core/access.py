@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from recaudo.core.customers import normalise_phone
 from recaudo.core.tables import AuditEvent, Customer, MagicLink
@@ -59,6 +59,7 @@ async def find_customer(scope: TenantScope, contact: str) -> Customer | None:
     text = (contact or "").strip()
     if not text or len(text) > 254:
         return None
+    where: Any
     if "@" in text:
         where = Customer.email == text.lower()
     else:

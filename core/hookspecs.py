@@ -1,3 +1,5 @@
+# Hookspecs are signatures with docstrings; their bodies are intentionally empty.
+# mypy: disable-error-code="empty-body"
 """Every hook a Recaudo plugin can implement, in one file.
 
 Hooks are named ``recaudo_*`` so a grep finds every use. A plugin is a module or object with

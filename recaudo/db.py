@@ -76,7 +76,8 @@ def configure(url: str) -> Engine:
     if _engine is not None and url == _engine_url:
         return _engine
     engine = make_engine(url)
-    for table in [*all_tables(), Migration]:
+    tables: list[type[Table]] = [*all_tables(), Migration]
+    for table in tables:
         table._meta.db = engine
     _engine = engine
     _engine_url = url

@@ -20,6 +20,7 @@ TENANT_STATUSES = ("active", "suspended")
 class Tenant(Table, tablename="tenant"):
     """A business that collects from its customers through its own branded portal."""
 
+    id: Any  # Piccolo adds the primary key column; declared for type checkers only
     slug = Varchar(length=63, unique=True, index=True)
     name = Varchar(length=200)
     country = Varchar(length=2)  # ISO 3166-1 alpha-2
@@ -48,6 +49,7 @@ class TenantOwned:
     """
 
     tenant = ForeignKey(Tenant, on_delete=OnDelete.cascade, index=True, null=False)
+    id: Any  # Piccolo adds the primary key column; declared for type checkers only
 
     def __init__(
         self,

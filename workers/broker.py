@@ -61,8 +61,8 @@ class Runtime:
             future.result(timeout=JOB_TIMEOUT_S)
 
         # The outbox retries with backoff itself, so dramatiq must not retry on top of it.
-        self.actor: Any = dramatiq.actor(
-            run_outbox_job, broker=self.broker, queue_name=QUEUE, max_retries=0
+        self.actor: Any = dramatiq.actor(broker=self.broker, queue_name=QUEUE, max_retries=0)(
+            run_outbox_job
         )
         self.worker: dramatiq.Worker | None = None
         self._relay_task: asyncio.Task[None] | None = None

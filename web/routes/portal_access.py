@@ -73,10 +73,11 @@ async def send_login_link(
     link = f"{portal_base(request, tenant)}/acceso/{token}"
     trans = translations(language)
     env = request.app.template_engine.engine  # type: ignore[union-attr]
+    branding = branding_for(info, await enabled_plugins(scope))
     context = {
         "_": trans.gettext,
         "tenant": info,
-        "branding": branding_for(info, await enabled_plugins(scope)),
+        "branding": branding,
         "customer": customer,
         "link": link,
         "minutes": int(access.LINK_TTL.total_seconds() // 60),
@@ -84,7 +85,7 @@ async def send_login_link(
     }
     text = env.get_template("portal/email/login_link.txt").render(context)
     html = env.get_template("portal/email/login_link.html").render(context)
-    name = context["branding"].display_name
+    name = branding.display_name
     subject = trans.gettext("Tu enlace de acceso a %(name)s") % {"name": name}
     await send_to_customer(
         scope,

@@ -7,6 +7,8 @@ the item's page, which shows the new state.
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
@@ -21,7 +23,7 @@ from recaudo.web.routes.staff_common import form_data, staff_base, staff_page
 TABS = ("chats", "proofs", "disputes", "hardship", "tickets")
 
 
-async def _tab_items(scope: TenantScope, tab: str) -> dict[str, object]:
+async def _tab_items(scope: TenantScope, tab: str) -> dict[str, Any]:
     if tab == "chats":
         return {"chats": await inbox.chats_to_answer(scope)}
     if tab == "proofs":
