@@ -331,11 +331,20 @@ def fill(amounts: list[int], paid: int) -> list[int]:
     return out
 
 
-async def sync_plans(scope: TenantScope, customer_id: int) -> None:
-    """Bring installments of the customer's active plans up to date with the ledger."""
-    plans = await scope.objects(PaymentPlan).where(
-        PaymentPlan.customer == customer_id, PaymentPlan.status == "active"
+async def sync_plans(
+    scope: TenantScope, customer_id: int
+) -> list[tuple[PaymentPlan, list[PlanInstallment]]]:
+    """Bring installments of the customer's active plans up to date with the ledger.
+
+    Returns the plans still active afterwards, with their installments, so readers need no
+    second query.
+    """
+    plans = await (
+        scope.objects(PaymentPlan)
+        .where(PaymentPlan.customer == customer_id, PaymentPlan.status == "active")
+        .order_by(PaymentPlan.id)
     )
+    active: list[tuple[PaymentPlan, list[PlanInstallment]]] = []
     for plan in plans:
         installments = await (
             scope.objects(PlanInstallment)
@@ -350,27 +359,20 @@ async def sync_plans(scope: TenantScope, customer_id: int) -> None:
                     PlanInstallment,
                     {PlanInstallment.amount_paid: amount_paid, PlanInstallment.status: status},
                 ).where(PlanInstallment.id == row.id)
+                row.amount_paid, row.status = amount_paid, status
         done = all(p >= int(i.amount) for p, i in zip(paid, installments, strict=True))
         if installments and done:
             await scope.update(PaymentPlan, {PaymentPlan.status: "completed"}).where(
                 PaymentPlan.id == plan.id
             )
+        else:
+            active.append((plan, installments))
+    return active
 
 
 async def active_plans(scope: TenantScope, customer_id: int) -> list[PlanView]:
-    await sync_plans(scope, customer_id)
-    plans = await (
-        scope.objects(PaymentPlan)
-        .where(PaymentPlan.customer == customer_id, PaymentPlan.status == "active")
-        .order_by(PaymentPlan.id)
-    )
     views = []
-    for plan in plans:
-        installments = await (
-            scope.objects(PlanInstallment)
-            .where(PlanInstallment.plan == plan.id)
-            .order_by(PlanInstallment.number)
-        )
+    for plan, installments in await sync_plans(scope, customer_id):
         views.append(
             PlanView(
                 id=int(plan.id),
