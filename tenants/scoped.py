@@ -20,6 +20,7 @@ from piccolo.table import Table
 from recaudo.tenants.models import TenantOwned
 
 T = TypeVar("T", bound=Table)
+MAX_ID = 2**63 - 1
 
 
 class CrossTenantError(LookupError):
@@ -72,6 +73,8 @@ class TenantScope:
             pk = int(row_id)
         except (TypeError, ValueError):
             return None
+        if not 0 < pk <= MAX_ID:
+            return None  # no such row, and SQLite/PostgreSQL would refuse the number anyway
         return await self.objects(table).where(table._meta.primary_key == pk).first()
 
     async def add(self, *rows: T) -> list[T]:

@@ -15,8 +15,7 @@ from recaudo.config import Settings
 from recaudo.core.customers import NewCustomer, create_customer
 from recaudo.core.invoices import NewInvoice, NewLine, create_invoice
 from recaudo.core.plugin_host import get_host
-from recaudo.core.tables import Customer, NotificationLog, Payment
-from recaudo.migrations.recaudo_0002_unique_indexes import UNIQUE_INDEX_SQL
+from recaudo.core.tables import Customer, NotificationLog
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import set_plugin
 from recaudo.tenants.scoped import TenantScope
@@ -41,12 +40,6 @@ def make_settings(database: str, smtp_url: str = "") -> Settings:
     return Settings(
         database_url=database, secret_key="x" * 40, base_url="http://testserver", smtp_url=smtp_url
     )
-
-
-async def ensure_indexes() -> None:
-    """Migration 0002 binds to the first engine of a process: recreate its indexes."""
-    for statement in UNIQUE_INDEX_SQL:
-        await Payment.raw(statement)
 
 
 def make_app(settings: Settings) -> Any:
@@ -190,7 +183,6 @@ class Env:
 async def open_env(database: str, smtp_url: str = "", **shop_args: Any) -> Env:
     import recaudo.plugins.sandbox.routes as sandbox_routes
 
-    await ensure_indexes()
     app = make_app(make_settings(database, smtp_url))
     sandbox_routes.transport = httpx.ASGITransport(app)
     shop = await make_shop(**shop_args)

@@ -17,9 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from piccolo.engine.postgres import PostgresEngine
 
-from recaudo import db
 from recaudo.config import Settings
 from recaudo.core.customers import NewCustomer, create_customer
 from recaudo.core.invoices import NewInvoice, NewLine, create_invoice
@@ -37,7 +35,6 @@ from recaudo.core.tables import (
     PortalSession,
     Ticket,
 )
-from recaudo.migrations.recaudo_0002_unique_indexes import UNIQUE_INDEX_SQL
 from recaudo.tenants.scoped import TenantScope
 from tests.conftest import make_tenant
 
@@ -160,16 +157,7 @@ async def world(database: str, host: PluginHost) -> World:
     from recaudo.web.app import create_asgi
 
     settings = Settings(database_url=database, secret_key="x" * 40, base_url=BASE)
-    previous = db.engine()
-    app = create_asgi(settings, embedded_workers=False)
-    # create_app attaches a fresh engine: close the fixture's pool (or PostgreSQL runs out of
-    # connections over the suite), pool the new engine, and recreate the unique indexes that
-    # migration 0002 bound to the first engine of the process.
-    if isinstance(previous, PostgresEngine):
-        await previous.close_connection_pool()
-    await db.start_pool()
-    for statement in UNIQUE_INDEX_SQL:
-        await Payment.raw(statement)
+    app = create_asgi(settings, embedded_workers=False)  # same URL: keeps the fixture's engine
     suffix = uuid.uuid4().hex[:6]
     a = await seed(f"alfa-{suffix}", "MX", "MXN")
     b = await seed(f"beta-{suffix}", "CO", "COP")

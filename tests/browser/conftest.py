@@ -39,15 +39,11 @@ def _chromium_or_skip() -> str:
 
 async def _prepare(url: str, settings: object) -> None:
     from recaudo import db
-    from recaudo.core.tables import Payment
     from recaudo.demo import seed_demo
-    from recaudo.migrations.recaudo_0002_unique_indexes import UNIQUE_INDEX_SQL
 
     db.configure(url)
     with contextlib.redirect_stdout(io.StringIO()):
         await db.migrate()
-    for statement in UNIQUE_INDEX_SQL:  # see tests/test_ledger.py: 0002 binds to one engine
-        await Payment.raw(statement)
     await seed_demo(settings)  # type: ignore[arg-type]
 
 
