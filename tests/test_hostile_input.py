@@ -121,3 +121,23 @@ async def test_no_route_answers_500_to_hostile_input(database: str) -> None:
         assert response.status_code in (200, 303)
         signed_in = await _sweep(client, routes, shop.slug)
     assert not anonymous + signed_in, "\n".join(anonymous + signed_in)
+
+
+async def test_nul_characters_are_refused_before_any_handler(database: str) -> None:
+    env = await open_env(database)
+    async with env.client as client:
+        await client.get(f"{env.shop.prefix}/")
+        for response in (
+            await client.get(f"{env.shop.prefix}/facturas/%00"),
+            await client.get(f"{env.shop.prefix}/", params={"lang": "es\x00"}),
+            await client.post(
+                f"{env.shop.prefix}/acceso", data={"contact": "a\x00b", "_csrf_token": csrf(client)}
+            ),
+        ):
+            assert response.status_code == 400
+            assert "NUL" in response.json()["detail"]
+        ok = await client.post(
+            f"{env.shop.prefix}/acceso",
+            data={"contact": "nadie@example.com", "_csrf_token": csrf(client)},
+        )
+        assert ok.status_code == 200, "a form without NULs still reaches its handler"

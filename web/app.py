@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from litestar import Litestar, Request, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
@@ -21,7 +22,7 @@ from litestar.template.config import TemplateConfig
 from recaudo import db
 from recaudo.config import Settings
 from recaudo.core.plugin_host import PluginHost, get_host, set_host
-from recaudo.web.security import SecurityHeaders
+from recaudo.web.security import RejectNulBytes, SecurityHeaders
 from recaudo.web.templating import make_environment, plugin_template_dirs
 from recaudo.web.tenancy import HostTenantRewrite, provide_scope, provide_tenant
 
@@ -50,12 +51,22 @@ def _platform_routes() -> list[Any]:
     return [platform.platform_home, health.health, hooks.receive_webhook, *dev.ROUTES]
 
 
+UNSTORABLE_TEXT = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    asyncpg.exceptions.UntranslatableCharacterError,
+)
+
+
 def _error_handler(request: Request, exc: Exception) -> Response[Any]:
     """Clear 4xx for user errors; a logged, generic 500 for our own bugs."""
     if isinstance(exc, HTTPException):
         status = exc.status_code
         detail = exc.detail
         extra = getattr(exc, "extra", None)
+    elif isinstance(exc, UNSTORABLE_TEXT):
+        # Text PostgreSQL cannot store (e.g. a NUL inside a multipart field): the transaction
+        # was rolled back, and it is the input that is wrong.
+        status, detail, extra = 400, "El texto contiene caracteres no válidos.", None
     else:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         status, detail, extra = 500, "Error interno. Intenta de nuevo en unos minutos.", None
@@ -144,7 +155,9 @@ def create_asgi(
 ) -> Any:
     """The app as served: security headers and host-based tenant routing around Litestar."""
     app = create_app(settings, host, embedded_workers)
-    return SecurityHeaders(HostTenantRewrite(app, settings.base_host), hsts=settings.secure_cookies)
+    return SecurityHeaders(
+        RejectNulBytes(HostTenantRewrite(app, settings.base_host)), hsts=settings.secure_cookies
+    )
 
 
 __all__ = ["NotFoundException", "create_app", "create_asgi", "current_settings"]

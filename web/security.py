@@ -6,6 +6,8 @@ both be limited to our own origin.
 
 from __future__ import annotations
 
+import json
+
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
@@ -44,3 +46,71 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+MAX_FORM_BYTES = 1024 * 1024
+
+
+class RejectNulBytes:
+    """ASGI wrapper: text with NUL characters is refused with 400 before any handler sees it.
+
+    PostgreSQL cannot store NUL in text, so such input would otherwise fail deep in a query. The
+    path, the query string and URL-encoded form bodies are checked; multipart bodies are not
+    (uploaded files legitimately contain NUL bytes).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            await _bad_request(send, "NUL characters are not allowed")
+            return
+        headers = dict(scope.get("headers", []))
+        if headers.get(b"content-type", b"").startswith(b"application/x-www-form-urlencoded"):
+            chunks: list[bytes] = []
+            size = 0
+            more = True
+            while more:
+                message = await receive()
+                body = message.get("body", b"")
+                size += len(body)
+                if size > MAX_FORM_BYTES:
+                    await _bad_request(send, "form too large", status=413)
+                    return
+                chunks.append(body)
+                more = message.get("more_body", False)
+            body = b"".join(chunks)
+            if b"%00" in body:
+                await _bad_request(send, "NUL characters are not allowed")
+                return
+            replayed = False
+
+            async def replay() -> Message:
+                nonlocal replayed
+                if not replayed:
+                    replayed = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return await receive()
+
+            await self.app(scope, replay, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _bad_request(send: Send, detail: str, status: int = 400) -> None:
+    payload = json.dumps({"status_code": status, "detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
