@@ -7,6 +7,7 @@ both be limited to our own origin.
 from __future__ import annotations
 
 import json
+from typing import Any, cast
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -75,42 +76,42 @@ class RejectNulBytes:
             size = 0
             more = True
             while more:
-                message = await receive()
+                message: Any = await receive()
                 body = message.get("body", b"")
                 size += len(body)
                 if size > MAX_FORM_BYTES:
                     await _bad_request(send, "form too large", status=413)
                     return
                 chunks.append(body)
-                more = message.get("more_body", False)
+                more = bool(message.get("more_body", False))
             body = b"".join(chunks)
             if b"%00" in body:
                 await _bad_request(send, "NUL characters are not allowed")
                 return
             replayed = False
 
-            async def replay() -> Message:
+            async def replay() -> Any:
                 nonlocal replayed
                 if not replayed:
                     replayed = True
                     return {"type": "http.request", "body": body, "more_body": False}
                 return await receive()
 
-            await self.app(scope, replay, send)
+            await self.app(scope, cast(Receive, replay), send)
             return
         await self.app(scope, receive, send)
 
 
 async def _bad_request(send: Send, detail: str, status: int = 400) -> None:
     payload = json.dumps({"status_code": status, "detail": detail}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
+    start: Any = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+        ],
+    }
+    body: Any = {"type": "http.response.body", "body": payload}
+    await send(start)
+    await send(body)
