@@ -517,3 +517,13 @@ def test_amounts_cross_the_sdk_boundary_exactly() -> None:
     assert repr(json_number(Decimal("0.10"))) == "0.1"
     with pytest.raises(ValueError):
         json_number(Decimal("12345678901234567.89"))
+
+
+def test_cash_options_offered_are_the_tenants_country_ones() -> None:
+    mexico = tenant("MX", "MXN")
+    colombia = tenant("CO", "COP")
+    method = MercadoPagoMethod()
+    mx_codes = {code for code, _ in method.options_for(mexico)}
+    co_codes = {code for code, _ in method.options_for(colombia)}
+    assert "oxxo" in mx_codes and "pse" not in mx_codes
+    assert "pse" in co_codes and "oxxo" not in co_codes

@@ -160,6 +160,10 @@ class PaymentMethod:
             not self.currencies or currency in self.currencies
         )
 
+    def options_for(self, tenant: TenantInfo) -> tuple[tuple[str, str], ...]:
+        """The sub-methods this tenant's customers may pick (e.g. OXXO only in Mexico)."""
+        return self.options
+
     def fees(self, amount: Money, settings: dict[str, Any]) -> list[Fee]:
         return []
 

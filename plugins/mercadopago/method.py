@@ -29,7 +29,7 @@ from recaudo.core.payments.method import (
     WebhookRejected,
     WebhookRequest,
 )
-from recaudo.core.plugin_api import SettingField
+from recaudo.core.plugin_api import SettingField, TenantInfo
 from recaudo.plugins.mercadopago.client import (
     MP_API_BASE,
     call_options,
@@ -190,6 +190,9 @@ class MercadoPagoMethod(PaymentMethod):
     options = tuple((option.code, option.label) for option in CASH_OPTIONS)
     settings_schema = SETTINGS_FIELDS
     supports_refunds = True
+
+    def options_for(self, tenant: TenantInfo) -> tuple[tuple[str, str], ...]:
+        return options_for(tenant.country)
 
     def __init__(
         self,

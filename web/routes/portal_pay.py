@@ -145,7 +145,9 @@ async def _methods(
             fees = method.fees(Money(currency, amount), settings) if amount else []
         except Exception:
             fees = []
-        out.append({"plugin": plugin, "method": method, "fees": fees})
+        out.append(
+            {"plugin": plugin, "method": method, "fees": fees, "options": method.options_for(info)}
+        )
     return out
 
 
@@ -205,7 +207,7 @@ def _method_choice(
     name, _, option = chosen.partition(":")
     for plugin, method in methods_for_tenant(tenant_info(tenant), enabled, currency):
         if method.name == name:
-            codes = {code for code, _label in method.options}
+            codes = {code for code, _label in method.options_for(tenant_info(tenant))}
             if option and option not in codes:
                 return None
             return plugin, method, option
