@@ -117,6 +117,23 @@ def _bool(name: str, value: str) -> bool:
     raise ConfigError(f"{name}: expected true/false, got {value!r}")
 
 
+_active: Settings | None = None
+
+
+def activate(settings: Settings) -> Settings:
+    """Make ``settings`` the running process's configuration (web app or worker start-up)."""
+    global _active
+    _active = settings
+    return settings
+
+
+def active() -> Settings:
+    """The configuration the process was started with; jobs and handlers read it from here."""
+    if _active is None:
+        raise RuntimeError("no active configuration: the web app or worker was not started")
+    return _active
+
+
 def load_settings(env: dict[str, str] | None = None, var_dir: Path | None = None) -> Settings:
     """Build :class:`Settings` from the environment, raising :class:`ConfigError` on bad values."""
     env = dict(os.environ if env is None else env)

@@ -73,6 +73,16 @@ def clean_settings(schema: PluginSettingsSchema | None, values: dict[str, Any]) 
     return out
 
 
+def schema_of(plugin: str) -> PluginSettingsSchema | None:
+    """The settings schema the installed plugin declares for itself, if any."""
+    from recaudo.core.plugin_host import get_host
+
+    for _, schema in get_host().provided("recaudo_settings_schema"):
+        if isinstance(schema, PluginSettingsSchema) and schema.plugin == plugin:
+            return schema
+    return None
+
+
 async def set_plugin(
     scope: TenantScope,
     plugin: str,
@@ -82,9 +92,16 @@ async def set_plugin(
     schema: PluginSettingsSchema | None = None,
     secret_key: str = "",
 ) -> None:
-    """Switch a plugin on or off for a tenant and store its (validated) settings."""
+    """Switch a plugin on or off for a tenant and store its (validated) settings.
+
+    The schema defaults to the one the plugin declares, so its secret fields are always
+    encrypted (with ``secret_key``) and its values always validated.
+    """
     stored: dict[str, Any] = {}
     if settings is not None:
+        schema = schema or schema_of(plugin)
+        if schema and any(f.secret for f in schema.fields) and not secret_key:
+            raise SettingsError(f"{plugin}: a secret key is needed to store secret settings")
         cleaned = clean_settings(schema, settings) if schema else dict(settings)
         secrets = {f.name for f in schema.fields if f.secret} if schema else set()
         for key, value in cleaned.items():

@@ -19,7 +19,7 @@ from litestar.response import Response
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from recaudo import db
+from recaudo import config, db
 from recaudo.config import Settings
 from recaudo.core.plugin_host import PluginHost, get_host, set_host
 from recaudo.web.security import RejectNulBytes, SecurityHeaders
@@ -29,13 +29,9 @@ from recaudo.web.tenancy import HostTenantRewrite, provide_scope, provide_tenant
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
-_settings: Settings | None = None
-
 
 def current_settings() -> Settings:
-    if _settings is None:
-        raise RuntimeError("the web app was not created")
-    return _settings
+    return config.active()
 
 
 def _tenant_routes() -> list[Any]:
@@ -92,8 +88,7 @@ def create_app(
 ) -> Litestar:
     """Build the Litestar app. ``embedded_workers`` runs the outbox relay and a dramatiq worker
     in-process when the broker is ``embedded`` (``make run``); tests may turn it off."""
-    global _settings
-    _settings = settings
+    config.activate(settings)
     if host is not None:
         set_host(host)
     plugin_host = get_host()

@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from recaudo.config import active
 from recaudo.core.jsonfield import loads
 from recaudo.core.money import Money
 from recaudo.core.payments.registry import method_for_plugin
@@ -22,9 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def _secret_key() -> str:
-    from recaudo.config import load_settings
-
-    return load_settings().secret_key
+    return active().secret_key
 
 
 @job("process_provider_event")

@@ -11,7 +11,7 @@ import logging
 import signal
 
 from recaudo import db
-from recaudo.config import Settings
+from recaudo.config import Settings, activate
 from recaudo.core.plugin_host import get_host
 from recaudo.workers.broker import Runtime
 
@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def run_worker(settings: Settings, threads: int = 4) -> None:
+    activate(settings)
     db.configure(settings.database_url)
     get_host().hook.recaudo_startup(settings=settings)
 
