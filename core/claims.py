@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from recaudo.core.payments.ledger import OPEN_STATUSES, write_transaction
+from recaudo.core.payments.ledger import OPEN_STATUSES
 from recaudo.core.tables import Dispute, Invoice, PaymentProof
+from recaudo.db import transaction
 from recaudo.tenants.scoped import TenantScope
 
 DISPUTE_REASONS = ("not_received", "wrong_amount", "already_paid", "not_mine", "other")
@@ -41,7 +42,7 @@ async def open_dispute(
     message = message.strip()
     if len(message) > MAX_MESSAGE:
         raise ClaimError("El mensaje es demasiado largo (máximo 2000 caracteres).")
-    async with write_transaction():
+    async with transaction():
         invoice = await scope.get(Invoice, invoice_id)
         if invoice is None or int(invoice.customer) != int(customer_id):
             raise LookupError("invoice not found")

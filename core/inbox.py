@@ -30,7 +30,7 @@ from piccolo.query.functions.aggregate import Max
 
 from recaudo.core.audit import record
 from recaudo.core.jsonfield import loads
-from recaudo.core.payments.ledger import PaymentError, record_staff_payment, write_transaction
+from recaudo.core.payments.ledger import PaymentError, record_staff_payment
 from recaudo.core.tables import (
     ChatMessage,
     Customer,
@@ -43,6 +43,7 @@ from recaudo.core.tables import (
     StaffUser,
     Ticket,
 )
+from recaudo.db import transaction
 from recaudo.tenants.scoped import TenantScope
 
 MAX_CHAT = 2000
@@ -77,10 +78,10 @@ def _valid_id(row_id: int, message: str) -> int:
     return row_id
 
 
-def _decided(table: Any, user: StaffUser, note: str) -> dict[Any, Any]:
+def _decided(table: Any, user: StaffUser, note: str, note_column: Any = None) -> dict[Any, Any]:
     """The who/when/why columns every staff decision on an inbox item fills in."""
     return {
-        table.decision_note: note,
+        note_column if note_column is not None else table.decision_note: note,
         table.decided_by: user.id,
         table.decided_at: datetime.now(UTC),
     }
@@ -277,7 +278,7 @@ async def resolve_dispute(
         return row
     if row.status != "open":
         raise Conflict("Esta disputa ya fue resuelta.")
-    async with write_transaction():
+    async with transaction():
         decided = {Dispute.status: status, **_decided(Dispute, user, text)}
         await scope.update(Dispute, decided).where(Dispute.id == row.id)
         if status == "rejected":
@@ -338,7 +339,7 @@ async def proof_invoices(scope: TenantScope, row: PaymentProof) -> list[Invoice]
 async def confirm_proof(scope: TenantScope, user: StaffUser, proof_id: int) -> PaymentProof:
     """Record the proof's money as an approved payment, exactly once, and link it."""
     _valid_id(proof_id, "Comprobante no encontrado.")
-    async with write_transaction():
+    async with transaction():
         row = await _locked(scope.objects(PaymentProof).where(PaymentProof.id == proof_id)).first()
         if row is None:
             raise NotFound("Comprobante no encontrado.")
@@ -367,8 +368,7 @@ async def confirm_proof(scope: TenantScope, user: StaffUser, proof_id: int) -> P
             {
                 PaymentProof.status: "confirmed",
                 PaymentProof.payment: payment.id,
-                PaymentProof.decided_by: user.id,
-                PaymentProof.decided_at: datetime.now(UTC),
+                **_decided(PaymentProof, user, "", PaymentProof.decision_reason),
             },
         ).where(PaymentProof.id == row.id)
         await record(
@@ -389,7 +389,7 @@ async def reject_proof(
 ) -> PaymentProof:
     text = _reason(reason)
     _valid_id(proof_id, "Comprobante no encontrado.")
-    async with write_transaction():
+    async with transaction():
         row = await _locked(scope.objects(PaymentProof).where(PaymentProof.id == proof_id)).first()
         if row is None:
             raise NotFound("Comprobante no encontrado.")
@@ -401,9 +401,7 @@ async def reject_proof(
             PaymentProof,
             {
                 PaymentProof.status: "rejected",
-                PaymentProof.decision_reason: text,
-                PaymentProof.decided_by: user.id,
-                PaymentProof.decided_at: datetime.now(UTC),
+                **_decided(PaymentProof, user, text, PaymentProof.decision_reason),
             },
         ).where(PaymentProof.id == row.id)
         await record(scope, actor(user), "proof.rejected", f"payment_proof:{row.id}", reason=text)
@@ -506,7 +504,7 @@ async def review_hardship(
         return row
     if row.status != "open":
         raise Conflict("Esta solicitud ya fue revisada.")
-    async with write_transaction():
+    async with transaction():
         await scope.update(
             HardshipRequest,
             {HardshipRequest.status: status, **_decided(HardshipRequest, user, text)},
@@ -533,7 +531,7 @@ async def review_plan(
         return row
     if row.status != "review":
         raise Conflict("Este plan ya fue revisado.")
-    async with write_transaction():
+    async with transaction():
         await _decide_plan(scope, row, status)
         await scope.update(
             HardshipRequest,

@@ -18,7 +18,7 @@ from typing import Any
 
 from recaudo.core.jsonfield import loads
 from recaudo.core.money import split_evenly
-from recaudo.core.payments.ledger import OPEN_STATUSES, write_transaction
+from recaudo.core.payments.ledger import OPEN_STATUSES
 from recaudo.core.tables import (
     Allocation,
     HardshipRequest,
@@ -26,6 +26,7 @@ from recaudo.core.tables import (
     PaymentPlan,
     PlanInstallment,
 )
+from recaudo.db import transaction
 from recaudo.tenants.scoped import TenantScope
 
 REASONS = ("lost_income", "illness", "dispute", "other")
@@ -179,7 +180,7 @@ async def accept_plan(
 ) -> PaymentPlan:
     """Create the plan, its installments and the hardship record, and mark covered invoices."""
     reason = _reason(reason)
-    async with write_transaction():
+    async with transaction():
         offer = await plan_offer(scope, customer_id, policy)
         if offer is None:
             raise PlanError("No hay un plan de pagos disponible para tu cuenta en este momento.")

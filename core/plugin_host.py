@@ -78,9 +78,6 @@ class PluginHost:
                 continue
             self.register(obj, ep.name, source, version)
 
-    def names(self) -> list[str]:
-        return [name for name, rec in self.records.items() if rec.ok]
-
     def get(self, name: str) -> ModuleType | object | None:
         return self.pm.get_plugin(name)
 

@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 from piccolo.apps.migrations.tables import Migration
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
 from recaudo.core import tables as core_tables
@@ -123,9 +123,15 @@ async def ping() -> bool:
 
 
 def transaction() -> Any:
-    """Return an async context manager for one database transaction.
+    """An async context manager for one transaction that writes (the only kind Recaudo opens).
 
-    Piccolo binds queries run inside it to the transaction through a context variable, which
-    is what lets a state change and the outbox job it triggers commit together.
+    Piccolo binds queries run inside it through a context variable, which is what lets a state
+    change and the outbox job it triggers commit together. On SQLite it is ``BEGIN IMMEDIATE``:
+    a deferred transaction takes the write lock only at its first write, so two read-then-write
+    transactions could both read stale rows; immediate mode serialises whole transactions, as
+    ``FOR UPDATE`` does on PostgreSQL. Inside an already open transaction this joins it.
     """
-    return engine().transaction()
+    current = engine()
+    if isinstance(current, SQLiteEngine):
+        return current.transaction(transaction_type=TransactionType.immediate)
+    return current.transaction()

@@ -12,7 +12,7 @@ import asyncpg
 from litestar import Litestar, Request, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Response
@@ -155,4 +155,4 @@ def create_asgi(
     )
 
 
-__all__ = ["NotFoundException", "create_app", "create_asgi", "current_settings"]
+__all__ = ["create_app", "create_asgi", "current_settings"]

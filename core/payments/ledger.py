@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.query import Objects, Sum
 
 from recaudo.core.invoices import status_for
@@ -49,6 +48,7 @@ from recaudo.core.tables import (
     Payment,
     PaymentTransition,
 )
+from recaudo.db import transaction
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 
@@ -65,20 +65,6 @@ class PaymentError(ValueError):
 
 
 # --- transactions and locks ---------------------------------------------------------------------
-
-
-def write_transaction() -> Any:
-    """A transaction meant to write: ``BEGIN IMMEDIATE`` on SQLite, plain on PostgreSQL.
-
-    SQLite's default deferred transaction takes the write lock only at the first write, so two
-    read-then-write transactions can both read stale rows; immediate mode makes the single
-    writer serialise whole transactions, which is what ``FOR UPDATE`` gives us on PostgreSQL.
-    Inside an already open transaction this joins it.
-    """
-    engine = Payment._meta.db
-    if isinstance(engine, SQLiteEngine):
-        return engine.transaction(transaction_type=TransactionType.immediate)
-    return engine.transaction()
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -107,7 +93,7 @@ async def _atomic(work: Callable[[Any], Awaitable[T]]) -> T:
     nested = Payment._meta.db.current_transaction.get() is not None
     for attempt in range(_RETRIES):
         try:
-            async with write_transaction() as tx:
+            async with transaction() as tx:
                 return await work(tx)
         except Exception as exc:
             if nested or attempt == _RETRIES - 1 or not _retryable(exc):
