@@ -73,6 +73,22 @@ async def account_view(scope: TenantScope, customer_id: int, today: date) -> Acc
     return AccountView(statement, invoices, await active_plans(scope, customer_id), pending)
 
 
+ACCOUNT_STAMP = """
+SELECT COALESCE(SUM(weight), 0) AS stamp FROM account_change
+WHERE tenant = {tenant} AND customer = {}
+"""
+
+
+async def account_stamp(scope: TenantScope, customer_id: int) -> int:
+    """How many changes the customer's statement has had: equal stamps, equal statements.
+
+    Database triggers count every write to invoices, payments, credit and plans (see
+    :class:`~recaudo.core.tables.AccountChange`), so this is exact across processes.
+    """
+    rows = await scope.raw(ACCOUNT_STAMP, customer_id)
+    return int(rows[0]["stamp"]) if rows else 0
+
+
 async def customer_invoice(scope: TenantScope, customer_id: int, invoice_id: int) -> Invoice | None:
     """The invoice if it is this customer's; another customer's or tenant's is simply absent."""
     invoice = await scope.get(Invoice, invoice_id)

@@ -350,3 +350,25 @@ class NotificationLog(TenantOwned, Table, tablename="notification_log"):
     body_html = Text(default="")
     status = Varchar(length=20, default="sent")
     created_at = Timestamptz()
+
+
+# --- read models --------------------------------------------------------------------------------
+
+
+class AccountChange(TenantOwned, Table, tablename="account_change"):
+    """A row per write to what a customer's statement shows, added by database triggers.
+
+    Triggers on ``invoice``, ``payment``, ``credit_entry``, ``payment_plan`` and
+    ``plan_installment`` (migration 0006) insert one in the same transaction as the write, so no
+    code path — another process, a job, a data fix in SQL — changes a statement without it.
+    The sum of ``weight`` is the customer's *account stamp*
+    (:func:`recaudo.core.account.account_stamp`): it grows with every committed change and never
+    repeats, whatever order transactions commit in, and rendered statements are cached under it.
+    Insert-only, so writers never wait on each other; compaction folds old rows into one whose
+    weight is their sum (:func:`recaudo.workers.scheduler.compact_account_changes`).
+    """
+
+    # Not a foreign key on purpose: its check would take a share lock on the customer row, which
+    # the ledger locks FOR UPDATE — two payments of one customer would deadlock.
+    customer = BigInt()
+    weight = BigInt(default=1)

@@ -14,11 +14,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from recaudo.core.jsonfield import loads
+from recaudo.core.local_cache import LocalCache
 from recaudo.core.plugin_api import PluginSettingsSchema
 from recaudo.tenants.models import PluginSetting
 from recaudo.tenants.scoped import TenantScope
 
 _PREFIX = "enc:"
+_enabled: LocalCache[int, tuple[str, ...]] = LocalCache("enabled plugins", max_entries=1_000)
 
 
 class SettingsError(ValueError):
@@ -106,6 +108,7 @@ async def set_plugin(
         secrets = {f.name for f in schema.fields if f.secret} if schema else set()
         for key, value in cleaned.items():
             stored[key] = encrypt(str(value), secret_key) if key in secrets else value
+    _enabled.forget(scope.tenant_id)
     row = await scope.objects(PluginSetting).where(PluginSetting.plugin == plugin).first()
     if row is None:
         await scope.add(PluginSetting(plugin=plugin, enabled=enabled, settings=stored))
@@ -116,11 +119,22 @@ async def set_plugin(
     await scope.save(row)
 
 
-async def enabled_plugins(scope: TenantScope) -> list[str]:
+async def enabled_plugins(scope: TenantScope, max_age: float = 0) -> list[str]:
+    """The plugins switched on for this tenant.
+
+    ``max_age`` > 0 accepts this process's answer from up to that many seconds ago; pages use it
+    for branding. Taking payments, webhooks and jobs keep the default: a fresh read.
+    """
+    if max_age > 0:
+        cached = _enabled.get(scope.tenant_id, max_age)
+        if cached is not None:
+            return list(cached)
     rows = await scope.select(PluginSetting, PluginSetting.plugin).where(
         PluginSetting.enabled == True  # noqa: E712 - Piccolo needs the comparison
     )
-    return [r["plugin"] for r in rows]
+    plugins = tuple(r["plugin"] for r in rows)
+    _enabled.put(scope.tenant_id, plugins)
+    return list(plugins)
 
 
 async def plugin_settings(scope: TenantScope, plugin: str, secret_key: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from recaudo.core.local_cache import LocalCache
 from recaudo.tenants.models import Tenant, TenantDomain
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -29,10 +30,27 @@ def slug_from_host(host: str, base_host: str) -> str | None:
     return None
 
 
-async def tenant_by_slug(slug: str) -> Tenant | None:
+# Portal pages ask for their tenant on every request; a few seconds of reuse saves a query each.
+_by_slug: LocalCache[str, Tenant] = LocalCache("tenants by slug", max_entries=1_000)
+
+
+async def tenant_by_slug(slug: str, max_age: float = 0) -> Tenant | None:
+    """The tenant, possibly as this process read it up to ``max_age`` seconds ago.
+
+    Callers that decide something lasting (webhooks, the CLI) keep the default 0: a fresh read.
+    The returned row may be shared with other requests: read it, never modify it in place.
+    Unknown slugs are never cached, so a new tenant is served at once.
+    """
     if not valid_slug(slug):
         return None
-    return await Tenant.objects().where(Tenant.slug == slug).first()
+    if max_age > 0:
+        cached = _by_slug.get(slug, max_age)
+        if cached is not None:
+            return cached
+    tenant = await Tenant.objects().where(Tenant.slug == slug).first()
+    if tenant is not None:
+        _by_slug.put(slug, tenant)
+    return tenant
 
 
 async def tenant_by_host(host: str, base_host: str) -> Tenant | None:

@@ -8,6 +8,8 @@ easy to grep and to review. ``tests/test_isolation.py`` enforces both rules.
 
 from __future__ import annotations
 
+import string
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from piccolo.query import Objects, Select
@@ -15,9 +17,10 @@ from piccolo.query.methods.count import Count
 from piccolo.query.methods.delete import Delete
 from piccolo.query.methods.exists import Exists
 from piccolo.query.methods.update import Update
+from piccolo.querystring import QueryString
 from piccolo.table import Table
 
-from recaudo.tenants.models import TenantOwned
+from recaudo.tenants.models import Tenant, TenantOwned
 
 T = TypeVar("T", bound=Table)
 MAX_ID = 2**63 - 1
@@ -77,6 +80,21 @@ class TenantScope:
             return None  # no such row, and SQLite/PostgreSQL would refuse the number anyway
         return await self.objects(table).where(table._meta.primary_key == pk).first()
 
+    async def raw(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        """Hand-written SQL for the few hot reads where building a Piccolo query costs more than
+        running it (the customer behind a session cookie, the statement's account stamp).
+
+        ``{tenant}`` stands for this scope's tenant and must filter every tenant-owned table the
+        SQL reads; other values are ``{}`` placeholders bound in order, never formatted in.
+        """
+        template, order = _raw_template(sql)
+        values = iter(args)
+        bound = [self.tenant_id if name == "tenant" else next(values) for name in order]
+        if next(values, _END) is not _END:
+            raise ValueError("more values than {} placeholders")
+        engine = Tenant._meta.db
+        return [dict(row) for row in await engine.run_querystring(QueryString(template, *bound))]
+
     async def add(self, *rows: T) -> list[T]:
         """Insert rows for this tenant; a row that names another tenant is refused."""
         for row in rows:
@@ -114,6 +132,29 @@ class TenantScope:
             raise CrossTenantError("row belongs to another tenant")
         await row.save().run()
         return row
+
+
+_END = object()
+
+
+@lru_cache(maxsize=256)
+def _raw_template(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``… {tenant} … {}`` → Piccolo's ``{}`` template and which value each placeholder takes."""
+    parts: list[str] = []
+    order: list[str] = []
+    for text, field, spec, conversion in string.Formatter().parse(sql):
+        if "{" in text or "}" in text:
+            raise ValueError("literal braces are not supported; pass the value as {}")
+        parts.append(text)
+        if field is None:
+            continue
+        if field not in ("", "tenant") or spec or conversion:
+            raise ValueError(f"only {{tenant}} and {{}} placeholders are allowed, not {{{field}}}")
+        parts.append("{}")
+        order.append(field)
+    if "tenant" not in order:
+        raise ValueError("hand-written SQL must filter on {tenant}")
+    return "".join(parts), tuple(order)
 
 
 def unscoped(table: type[T]) -> type[T]:

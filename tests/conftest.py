@@ -19,6 +19,7 @@ import pytest
 
 from recaudo import db
 from recaudo.config import Settings
+from recaudo.core.local_cache import clear_all
 from recaudo.core.plugin_host import PluginHost, set_host
 from recaudo.plugins.sandbox import routes as sandbox_routes
 from recaudo.tenants.models import Tenant
@@ -88,6 +89,7 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         url = PG_URL
         await _reset_postgres(url)
     db.configure(url)
+    clear_all()  # ids restart in a fresh database: nothing cached from the last one may match
     await db.start_pool()
     with contextlib.redirect_stdout(io.StringIO()):
         await db.migrate()

@@ -128,7 +128,9 @@ def create_app(
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
         ],
         template_config=TemplateConfig(
-            engine=JinjaTemplateEngine.from_environment(make_environment(plugin_template_dirs()))
+            engine=JinjaTemplateEngine.from_environment(
+                make_environment(plugin_template_dirs(), reload=settings.debug)
+            )
         ),
         csrf_config=CSRFConfig(
             secret=settings.secret_key,

@@ -15,7 +15,7 @@ from typing import Literal
 from litestar import Request
 from litestar.response import Response
 
-from recaudo.core.tables import PortalSession
+from recaudo.core.tables import Customer, PortalSession
 from recaudo.tenants.scoped import TenantScope
 
 Kind = Literal["customer", "staff"]
@@ -78,11 +78,56 @@ async def current_session(request: Request, scope: TenantScope, kind: Kind) -> S
     )
     if row is None:
         return None
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+    expires = _aware(row.expires_at)
     if expires <= datetime.now(UTC):
         await scope.delete(PortalSession).where(PortalSession.id == row.id)
         return None
     return Session(kind, int(row.subject_id), int(row.tenant), expires)
+
+
+# Every portal page needs the customer behind the cookie: one indexed join instead of two ORM
+# queries (building them cost more than running them). The account stamp rides along because
+# it must be read before the statement it keys, and a subquery is cheaper than a round trip.
+CUSTOMER_BY_SESSION = """
+SELECT c.*, s.id AS session_id, s.expires_at AS session_expires_at,
+  (SELECT COALESCE(SUM(a.weight), 0) FROM account_change a
+   WHERE a.tenant = {tenant} AND a.customer = c.id) AS account_stamp
+FROM portal_session s JOIN customer c ON c.id = s.subject_id
+WHERE s.tenant = {tenant} AND c.tenant = {tenant} AND s.session_hash = {} AND s.kind = 'customer'
+"""
+STAMP_KEY = "recaudo.account_stamp"
+
+
+async def current_customer(request: Request, scope: TenantScope) -> Customer | None:
+    """The customer whose valid session this request carries, for this tenant only.
+
+    Also leaves the customer's account stamp in ``request.scope`` (see :func:`request_stamp`).
+    """
+    token = request.cookies.get(COOKIES["customer"])
+    if not token:
+        return None
+    rows = await scope.raw(CUSTOMER_BY_SESSION, _hash(token))
+    if not rows:
+        return None
+    row = rows[0]
+    session_id, expires = row.pop("session_id"), _aware(row.pop("session_expires_at"))
+    if expires <= datetime.now(UTC):
+        await scope.delete(PortalSession).where(PortalSession.id == session_id)
+        return None
+    request.scope[STAMP_KEY] = (int(row["id"]), int(row.pop("account_stamp")))  # type: ignore[literal-required]
+    return Customer(**row, _exists_in_db=True)
+
+
+def request_stamp(request: Request, customer_id: int) -> int | None:
+    """The account stamp read with this request's customer, if it was (else ``None``)."""
+    found = request.scope.get(STAMP_KEY)  # type: ignore[misc]
+    if isinstance(found, tuple) and found[0] == customer_id:
+        return int(found[1])
+    return None
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def end_session(

@@ -12,7 +12,10 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from litestar import Request
 from litestar.response import Template
+from markupsafe import Markup
 
+from recaudo.core.local_cache import LocalCache
+from recaudo.core.plugin_api import Branding, TenantInfo
 from recaudo.core.plugin_host import get_host
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import enabled_plugins
@@ -20,13 +23,14 @@ from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import tenant_info
 from recaudo.web.branding import branding_for
 from recaudo.web.i18n import LANGUAGES, formatter_for, pick_language, translations
-from recaudo.web.tenancy import tenant_prefix
+from recaudo.web.tenancy import PAGE_CACHE_SECONDS, tenant_prefix
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "lang"
 
 
-def make_environment(extra_dirs: list[str] | None = None) -> Environment:
+def make_environment(extra_dirs: list[str] | None = None, reload: bool = False) -> Environment:
+    """``reload`` re-reads edited templates (development); otherwise each is compiled once."""
     loaders = [FileSystemLoader(d) for d in (extra_dirs or [])]
     loaders.append(FileSystemLoader(str(TEMPLATES)))
     env = Environment(
@@ -34,6 +38,7 @@ def make_environment(extra_dirs: list[str] | None = None) -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=reload,
     )
     return env
 
@@ -42,6 +47,24 @@ def request_language(request: Request, tenant_locale: str) -> str:
     return pick_language(
         request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), tenant_locale
     )
+
+
+# What a tenant's pages look like, worked out once per tenant row and set of enabled plugins.
+_looks: LocalCache[int, tuple[Tenant, tuple[str, ...], TenantInfo, Branding]] = LocalCache(
+    "tenant looks", max_entries=1_000
+)
+
+
+async def tenant_look(tenant: Tenant) -> tuple[TenantInfo, Branding]:
+    """The tenant's public info and validated branding (from its enabled branding plugins)."""
+    enabled = tuple(await enabled_plugins(TenantScope(int(tenant.id)), max_age=PAGE_CACHE_SECONDS))
+    cached = _looks.get(int(tenant.id), max_age=PAGE_CACHE_SECONDS)
+    if cached is not None and cached[0] is tenant and cached[1] == enabled:
+        return cached[2], cached[3]
+    info = tenant_info(tenant)
+    branding = branding_for(info, list(enabled))
+    _looks.put(int(tenant.id), (tenant, enabled, info, branding))
+    return info, branding
 
 
 async def page_context(request: Request, tenant: Tenant | None) -> dict[str, Any]:
@@ -55,9 +78,7 @@ async def page_context(request: Request, tenant: Tenant | None) -> dict[str, Any
         branding = None
         info = None
     else:
-        info = tenant_info(tenant)
-        enabled = await enabled_plugins(TenantScope(info.id))
-        branding = branding_for(info, enabled)
+        info, branding = await tenant_look(tenant)
         language = request_language(request, tenant.locale)
         fmt = formatter_for(language, tenant.locale, tenant.timezone)
         prefix = tenant_prefix(request, tenant)
@@ -92,6 +113,19 @@ async def render(
             LANG_COOKIE, requested, max_age=365 * 86400, httponly=True, samesite="lax"
         )
     return response
+
+
+async def render_fragment(
+    request: Request, template: str, tenant: Tenant | None = None, **context: Any
+) -> Markup:
+    """A template rendered to HTML now (not as a response), e.g. to cache it or embed it."""
+    ctx = await page_context(request, tenant)
+    ctx.update(context)
+    engine = request.app.template_engine
+    if engine is None:
+        raise RuntimeError("the app has no template engine")
+    # Every template autoescapes, so what it renders is safe HTML.
+    return Markup(engine.get_template(template).render(**ctx))  # noqa: S704
 
 
 def plugin_template_dirs() -> list[str]:

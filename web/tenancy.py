@@ -15,6 +15,9 @@ from recaudo.tenants.resolve import slug_from_host, tenant_by_host, tenant_by_sl
 from recaudo.tenants.scoped import TenantScope
 
 PREFIX_KEY = "recaudo.prefix"
+# How stale a page may see its tenant (name, branding, policy, enabled plugins) when another
+# process changed it; the process that made the change sees it at once.
+PAGE_CACHE_SECONDS = 5.0
 PLATFORM_PATHS = ("/t/", "/static/", "/health", "/hooks/", "/dev/", "/api/", "/schema")
 
 
@@ -61,7 +64,7 @@ def tenant_prefix(request: Request, tenant: Tenant) -> str:
 
 
 async def provide_tenant(slug: FromPath[str]) -> Tenant:
-    tenant = await tenant_by_slug(slug)
+    tenant = await tenant_by_slug(slug, max_age=PAGE_CACHE_SECONDS)
     if tenant is None or tenant.status != "active":
         raise NotFoundException("Portal no encontrado")
     return tenant

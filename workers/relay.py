@@ -64,20 +64,24 @@ async def relay_once(send: Callable[[int], None], stale_after: timedelta = STALE
 
 
 SWEEP_EVERY = timedelta(minutes=1)
+COMPACT_EVERY = timedelta(hours=1)
 
 
 async def relay_forever(
     send: Callable[[int], None], interval: float = 0.5, stop: asyncio.Event | None = None
 ) -> None:
-    from recaudo.workers.scheduler import sweep_pending_payments
+    from recaudo.workers.scheduler import compact_account_changes, sweep_pending_payments
 
     stop = stop or asyncio.Event()
-    next_sweep = datetime.now(UTC)
+    next_sweep = next_compaction = datetime.now(UTC)
     while not stop.is_set():
         try:
             if datetime.now(UTC) >= next_sweep:
                 next_sweep = datetime.now(UTC) + SWEEP_EVERY
                 await sweep_pending_payments()
+            if datetime.now(UTC) >= next_compaction:
+                next_compaction = datetime.now(UTC) + COMPACT_EVERY
+                await compact_account_changes()
             await relay_once(send)
         except Exception:
             log.exception("outbox relay pass failed; retrying")

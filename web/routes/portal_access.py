@@ -22,14 +22,11 @@ from recaudo.core.notify import send_to_customer
 from recaudo.core.plugin_api import OutgoingMessage
 from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
-from recaudo.tenants.plugin_config import enabled_plugins
 from recaudo.tenants.scoped import TenantScope
-from recaudo.tenants.service import tenant_info
-from recaudo.web.branding import branding_for
 from recaudo.web.i18n import LANGUAGES, formatter_for, translations
 from recaudo.web.routes.portal_common import client_ip, cookie_path, form_text, prefix_of
 from recaudo.web.sessions import end_session, start_session
-from recaudo.web.templating import render, request_language
+from recaudo.web.templating import render, request_language, tenant_look
 from recaudo.web.tenancy import PREFIX_KEY
 
 log = logging.getLogger(__name__)
@@ -69,11 +66,10 @@ async def send_login_link(
     from recaudo.web.app import current_settings
 
     settings = current_settings()
-    info = tenant_info(tenant)
+    info, branding = await tenant_look(tenant)
     link = f"{portal_base(request, tenant)}/acceso/{token}"
     trans = translations(language)
     env = request.app.template_engine.engine  # type: ignore[union-attr]
-    branding = branding_for(info, await enabled_plugins(scope))
     context = {
         "_": trans.gettext,
         "tenant": info,

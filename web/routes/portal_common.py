@@ -24,7 +24,7 @@ from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.i18n import translations
-from recaudo.web.sessions import current_session
+from recaudo.web.sessions import current_customer
 from recaudo.web.templating import request_language
 from recaudo.web.tenancy import tenant_prefix
 
@@ -38,10 +38,7 @@ async def provide_customer(
     request: Request, tenant: NamedDependency[Tenant], tenant_scope: NamedDependency[TenantScope]
 ) -> Customer:
     """The logged-in customer of this tenant, or :class:`LoginRequired`."""
-    session = await current_session(request, tenant_scope, "customer")
-    if session is None:
-        raise LoginRequired()
-    customer = await tenant_scope.get(Customer, session.subject_id)
+    customer = await current_customer(request, tenant_scope)
     if customer is None:
         raise LoginRequired()
     return customer

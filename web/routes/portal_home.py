@@ -7,11 +7,8 @@ from litestar.di import NamedDependency
 from litestar.response import Response, Template
 
 from recaudo.tenants.models import Tenant
-from recaudo.tenants.plugin_config import enabled_plugins
-from recaudo.tenants.scoped import TenantScope
-from recaudo.tenants.service import tenant_info
-from recaudo.web.branding import branding_for, theme_css
-from recaudo.web.templating import render
+from recaudo.web.branding import theme_css
+from recaudo.web.templating import render, tenant_look
 
 
 @get("/", name="portal:home", operation_id="portal_home")
@@ -20,11 +17,8 @@ async def portal_home(request: Request, tenant: NamedDependency[Tenant]) -> Temp
 
 
 @get("/theme.css", name="portal:theme", operation_id="portal_theme")
-async def portal_theme(
-    tenant: NamedDependency[Tenant], tenant_scope: NamedDependency[TenantScope]
-) -> Response[str]:
-    info = tenant_info(tenant)
-    branding = branding_for(info, await enabled_plugins(tenant_scope))
+async def portal_theme(tenant: NamedDependency[Tenant]) -> Response[str]:
+    _, branding = await tenant_look(tenant)
     return Response(
         theme_css(branding),
         media_type="text/css",
