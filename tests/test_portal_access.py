@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -163,9 +164,36 @@ async def test_pages_without_a_session_go_to_the_front_door(env: Env) -> None:
     ):
         response = await c.get(shop.prefix + path)
         assert response.status_code == 303, path
-        assert response.headers["location"] == f"{shop.prefix}/?sesion=expirada"
+        wanted = "" if path == "/estado-de-cuenta" else "&siguiente=" + quote(path, safe="")
+        assert response.headers["location"] == f"{shop.prefix}/?sesion=expirada{wanted}"
     polled = await c.get(shop.prefix + "/estado-de-cuenta", headers={"hx-request": "true"})
     assert polled.headers.get("hx-redirect") == f"{shop.prefix}/?sesion=expirada"
+
+
+async def test_after_signing_in_the_customer_lands_on_the_page_they_asked_for(env: Env) -> None:
+    invoice_id = env.invoice_ids()[2]
+    asked = f"{env.shop.prefix}/facturas/{invoice_id}?lang=en"
+    door = await env.client.get(asked)
+    front = await env.client.get(door.headers["location"])
+    wanted = f"/facturas/{invoice_id}?lang=en"
+    assert f'name="next" value="{wanted}"' in front.text
+    await post_form(
+        env.client, env.shop.prefix + "/acceso", {"contact": env.customer.email, "next": wanted}
+    )
+    link = await latest_link(env.shop.scope, str(env.customer.email))
+    landed = await post_form(env.client, _path(link))
+    assert landed.headers["location"] == env.shop.prefix + wanted
+    # Somewhere outside the portal is never remembered (no open redirect through the front door).
+    outside = await env.client.get(env.shop.prefix + "/?siguiente=https://evil.example/")
+    assert outside.status_code == 200 and "evil.example" not in outside.text
+    await post_form(
+        env.client,
+        env.shop.prefix + "/acceso",
+        {"contact": env.customer.email, "next": "https://evil.example/"},
+    )
+    link = await latest_link(env.shop.scope, str(env.customer.email))
+    landed = await post_form(env.client, _path(link))
+    assert landed.headers["location"] == env.shop.prefix + "/estado-de-cuenta"
 
 
 async def test_expired_session_is_refused(env: Env) -> None:

@@ -108,6 +108,7 @@ async def access_request(
             tenant,
             status_code=400,
             error="Escribe tu correo, teléfono o número de cliente.",
+            next_page=_next(form),
         )
     ip = client_ip(request)
     if await access.too_many_requests(tenant_scope, contact, ip):

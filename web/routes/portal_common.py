@@ -20,6 +20,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.response import Redirect, Response
 
+from recaudo.core.access import safe_target
 from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
@@ -45,12 +46,19 @@ async def provide_customer(
 
 
 def login_redirect(request: Request, exc: Exception) -> Response[Any]:
-    """Send a visitor without a session to the front door."""
+    """Send a visitor without a session to the front door, remembering the page they asked for
+    (the one-time link then takes them back to it)."""
     slug = request.path_params.get("slug", "")
     prefix = "" if request.scope.get("recaudo.prefix") == "host" else f"/t/{slug}"  # type: ignore[misc]
     target = f"{prefix}/?sesion=expirada"
     if request.headers.get("hx-request") == "true":
         return Response("", status_code=200, headers={"HX-Redirect": target})
+    if request.method == "GET":
+        path = request.url.path.removeprefix(f"/t/{slug}") if slug else request.url.path
+        query = request.url.query
+        wanted = safe_target(path + (f"?{query}" if query else ""))
+        if wanted and wanted != "/estado-de-cuenta":
+            target += "&siguiente=" + quote(wanted, safe="")
     return Redirect(target, status_code=303)
 
 

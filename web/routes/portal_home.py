@@ -6,6 +6,7 @@ from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.response import Response, Template
 
+from recaudo.core.access import safe_target
 from recaudo.tenants.models import Tenant
 from recaudo.web.branding import theme_css
 from recaudo.web.templating import render, tenant_look
@@ -13,7 +14,9 @@ from recaudo.web.templating import render, tenant_look
 
 @get("/", name="portal:home", operation_id="portal_home")
 async def portal_home(request: Request, tenant: NamedDependency[Tenant]) -> Template:
-    return await render(request, "portal/home.html", tenant)
+    wanted = request.query_params.get("siguiente")
+    next_page = safe_target(wanted) if isinstance(wanted, str) else ""
+    return await render(request, "portal/home.html", tenant, next_page=next_page)
 
 
 @get("/theme.css", name="portal:theme", operation_id="portal_theme")
