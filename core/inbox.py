@@ -28,6 +28,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Max
 
+from recaudo.core import outbox
 from recaudo.core.audit import record
 from recaudo.core.jsonfield import loads
 from recaudo.core.payments.ledger import PaymentError, record_staff_payment
@@ -101,6 +102,14 @@ def _reason(value: str | None, required: bool = True) -> str:
     if len(text) > MAX_REASON:
         raise InboxError("El motivo es demasiado largo (máximo 500 caracteres).")
     return text
+
+
+async def _tell_customer(scope: TenantScope, about: str, row_id: int) -> None:
+    """Queue the message that tells the customer what was decided, with the decision itself
+    (outbox: committed together, sent by a worker; one message per decided item)."""
+    await outbox.enqueue(
+        scope, "tell_customer", {"about": about, "id": row_id}, key=f"tell:{about}:{row_id}"
+    )
 
 
 def _locked(query: Any) -> Any:
@@ -297,6 +306,7 @@ async def resolve_dispute(
             invoice_id=int(invoice.id),
             reason=text,
         )
+        await _tell_customer(scope, "dispute", int(row.id))
     row.status = status
     return row
 
@@ -380,6 +390,7 @@ async def confirm_proof(scope: TenantScope, user: StaffUser, proof_id: int) -> P
             amount=int(row.amount),
             currency=str(row.currency),
         )
+        await _tell_customer(scope, "proof", int(row.id))
     row.status, row.payment = "confirmed", payment.id
     return row
 
@@ -405,6 +416,7 @@ async def reject_proof(
             },
         ).where(PaymentProof.id == row.id)
         await record(scope, actor(user), "proof.rejected", f"payment_proof:{row.id}", reason=text)
+        await _tell_customer(scope, "proof", int(row.id))
     row.status, row.decision_reason = "rejected", text
     return row
 

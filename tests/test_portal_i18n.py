@@ -26,6 +26,7 @@ PYTHON = [
     ROOT / "core/claims.py",
     ROOT / "core/help.py",
     ROOT / "core/preferences.py",
+    ROOT / "workers/customer_news.py",
 ]
 CALL = re.compile(r"""(?<![\w.])_\(\s*(["'])(.+?)\1\s*\)""", re.S)
 NCALL = re.compile(r"""ngettext\(\s*"(.+?)",\s*"(.+?)\"""", re.S)

@@ -40,7 +40,7 @@ def backoff(attempts: int) -> timedelta:
 
 def load_handlers() -> None:
     """Import the built-in handlers so they register (idempotent)."""
-    from recaudo.workers import handlers  # noqa: F401
+    from recaudo.workers import customer_news, handlers  # noqa: F401
 
 
 async def run_job(job_id: int) -> str:

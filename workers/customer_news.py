@@ -1,0 +1,118 @@
+"""Telling customers what staff decided about their proof of payment or dispute.
+
+Decisions enqueue a ``tell_customer`` job in their own transaction (``core/inbox.py``); this
+handler renders the message in the customer's language with the tenant's branding and sends it
+through the tenant's notification channels, with a one-time link back to the portal. Delivery is
+at least once: a crash after sending and before the job is marked done sends it again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment
+
+from recaudo.config import active
+from recaudo.core.access import deep_link
+from recaudo.core.notify import send_to_customer
+from recaudo.core.plugin_api import OutgoingMessage
+from recaudo.core.tables import Customer, Dispute, Invoice, PaymentProof
+from recaudo.tenants.models import Tenant
+from recaudo.tenants.plugin_config import enabled_plugins
+from recaudo.tenants.scoped import TenantScope
+from recaudo.tenants.service import tenant_info
+from recaudo.web.branding import branding_for
+from recaudo.web.i18n import formatter_for, pick_language, translations
+from recaudo.web.templating import make_environment, plugin_template_dirs
+from recaudo.workers.jobs import job
+
+_environment: Environment | None = None
+
+
+def _templates() -> Environment:
+    global _environment
+    if _environment is None:
+        _environment = make_environment(plugin_template_dirs())
+    return _environment
+
+
+async def _decision(scope: TenantScope, about: str, row_id: int) -> dict[str, Any] | None:
+    """What to tell, or ``None`` when there is nothing (row gone, or not decided)."""
+    if about == "proof":
+        proof = await scope.get(PaymentProof, row_id)
+        if proof is None or proof.status not in ("confirmed", "rejected"):
+            return None
+        return {
+            "customer_id": int(proof.customer),
+            "invoice_id": None,
+            "outcome": f"proof_{proof.status}",
+            "amount": int(proof.amount),
+            "currency": str(proof.currency),
+            "reason": str(proof.decision_reason or ""),
+            "number": "",
+        }
+    if about == "dispute":
+        dispute = await scope.get(Dispute, row_id)
+        if dispute is None or dispute.status not in ("accepted", "rejected"):
+            return None
+        invoice = await scope.get(Invoice, int(dispute.invoice))
+        return {
+            "customer_id": int(dispute.customer),
+            "invoice_id": int(dispute.invoice),
+            "outcome": f"dispute_{dispute.status}",
+            "amount": 0,
+            "currency": "",
+            "reason": str(dispute.decision_note or ""),
+            "number": str(invoice.number) if invoice else "",
+        }
+    raise ValueError(f"unknown decision kind {about!r}")
+
+
+@job("tell_customer")
+async def tell_customer(scope: TenantScope, payload: dict[str, Any]) -> None:
+    decision = await _decision(scope, str(payload["about"]), int(payload["id"]))
+    if decision is None:
+        return
+    customer = await scope.get(Customer, decision["customer_id"])
+    tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()
+    if customer is None or tenant is None:
+        return
+    settings = active()
+    info = tenant_info(tenant)
+    branding = branding_for(info, await enabled_plugins(scope))
+    preferred = str(customer.locale or "").split("_")[0] or None
+    language = pick_language(None, preferred, tenant.locale)
+    trans = translations(language)
+    link = await deep_link(
+        scope, f"{settings.base_url}/t/{tenant.slug}", int(customer.id), decision["invoice_id"]
+    )
+    context = {
+        **decision,
+        "_": trans.gettext,
+        "branding": branding,
+        "customer": customer,
+        "link": link,
+        "fmt": formatter_for(language, tenant.locale, tenant.timezone),
+    }
+    env = _templates()
+    subjects = {
+        "proof_confirmed": trans.gettext("Confirmamos tu pago"),
+        "proof_rejected": trans.gettext("No pudimos confirmar tu comprobante de pago"),
+        "dispute_accepted": trans.gettext("Tu aclaración fue aceptada"),
+        "dispute_rejected": trans.gettext("Revisamos tu aclaración"),
+    }
+    await send_to_customer(
+        scope,
+        info,
+        customer,
+        OutgoingMessage(
+            to="",
+            subject=f"{subjects[decision['outcome']]} · {branding.display_name}",
+            text=env.get_template("portal/email/decision.txt").render(context),
+            html=env.get_template("portal/email/decision.html").render(context),
+            kind=decision["outcome"],
+        ),
+        secret_key=settings.secret_key,
+        secrets=[link.rsplit("/", 1)[1]],
+        keep_secrets_in_log=not settings.smtp_url,
+    )
