@@ -85,7 +85,9 @@ async def test_another_customers_or_tenants_ids_are_404(env: Env) -> None:
     # Tenant A's session cookie means nothing to tenant B: its pages ask to log in.
     response = await env.client.get(other_shop.prefix + f"/facturas/{foreign}")
     assert response.status_code == 303
-    assert response.headers["location"] == f"{other_shop.prefix}/?sesion=expirada"
+    assert response.headers["location"] == (
+        f"{other_shop.prefix}/?sesion=expirada&siguiente=%2Ffacturas%2F{foreign}"
+    )
     # Foreign invoice ids in a pay selection are simply ignored.
     pay = await env.client.get(env.shop.prefix + f"/pagar?factura={foreign}")
     assert pay.status_code == 400 and str(foreign) not in re.findall(r'value="(\d+)"', pay.text)
