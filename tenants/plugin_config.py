@@ -108,15 +108,16 @@ async def set_plugin(
         secrets = {f.name for f in schema.fields if f.secret} if schema else set()
         for key, value in cleaned.items():
             stored[key] = encrypt(str(value), secret_key) if key in secrets else value
-    _enabled.forget(scope.tenant_id)
     row = await scope.objects(PluginSetting).where(PluginSetting.plugin == plugin).first()
     if row is None:
         await scope.add(PluginSetting(plugin=plugin, enabled=enabled, settings=stored))
-        return
-    row.enabled = enabled
-    if settings is not None:
-        row.settings = stored
-    await scope.save(row)
+    else:
+        row.enabled = enabled
+        if settings is not None:
+            row.settings = stored
+        await scope.save(row)
+    # After the write, so a page read meanwhile cannot put the old answer back.
+    _enabled.forget(scope.tenant_id)
 
 
 async def enabled_plugins(scope: TenantScope, max_age: float = 0) -> list[str]:

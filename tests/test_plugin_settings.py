@@ -61,3 +61,19 @@ async def test_values_are_validated_against_the_plugins_schema(
     assert await scope.count(PluginSetting) == 0
     with pytest.raises(SettingsError, match="secret key"):
         await set_plugin(scope, "mercadopago", enabled=True, settings={"access_token": "t"})
+
+
+async def test_pages_may_reuse_the_enabled_list_but_a_change_shows_at_once(database: str) -> None:
+    from recaudo.tenants.plugin_config import enabled_plugins
+
+    scope = TenantScope(int((await make_tenant("cache-tienda")).id))
+    await set_plugin(scope, "sandbox", enabled=True)
+    assert await enabled_plugins(scope, max_age=60) == ["sandbox"]
+    # Written behind this process's back (another process): a page may see the old list...
+    await scope.update(PluginSetting, {PluginSetting.enabled: False})
+    assert await enabled_plugins(scope, max_age=60) == ["sandbox"]
+    assert await enabled_plugins(scope) == []  # ...money paths never do
+    # A change made through this process is seen by its pages at once.
+    await set_plugin(scope, "sandbox", enabled=True)
+    await set_plugin(scope, "email", enabled=True)
+    assert sorted(await enabled_plugins(scope, max_age=60)) == ["email", "sandbox"]
