@@ -88,10 +88,10 @@ class TenantScope:
         SQL reads; other values are ``{}`` placeholders bound in order, never formatted in.
         """
         template, order = _raw_template(sql)
+        if order.count("") != len(args):
+            raise ValueError(f"{order.count('')} {{}} placeholders, {len(args)} values")
         values = iter(args)
         bound = [self.tenant_id if name == "tenant" else next(values) for name in order]
-        if next(values, _END) is not _END:
-            raise ValueError("more values than {} placeholders")
         engine = Tenant._meta.db
         return [dict(row) for row in await engine.run_querystring(QueryString(template, *bound))]
 
@@ -132,9 +132,6 @@ class TenantScope:
             raise CrossTenantError("row belongs to another tenant")
         await row.save().run()
         return row
-
-
-_END = object()
 
 
 @lru_cache(maxsize=256)

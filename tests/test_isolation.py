@@ -150,8 +150,10 @@ async def test_hand_written_sql_is_bound_to_the_scope(
         await a.raw("SELECT id FROM customer WHERE tenant = {tenant} AND id = {id}")
     with pytest.raises(ValueError, match="braces"):
         await a.raw("SELECT '{{x}}' FROM customer WHERE tenant = {tenant}")
-    with pytest.raises(ValueError, match="more values"):
+    with pytest.raises(ValueError, match=re.escape("0 {} placeholders, 1 values")):
         await a.raw("SELECT id FROM customer WHERE tenant = {tenant}", 1)
+    with pytest.raises(ValueError, match=re.escape("1 {} placeholders, 0 values")):
+        await a.raw("SELECT id FROM customer WHERE tenant = {tenant} AND id = {}")
 
 
 # --- the source never bypasses the scope ------------------------------------------------------
