@@ -73,10 +73,17 @@ async def account_view(scope: TenantScope, customer_id: int, today: date) -> Acc
     return AccountView(statement, invoices, await active_plans(scope, customer_id), pending)
 
 
-ACCOUNT_STAMP = """
-SELECT COALESCE(SUM(weight), 0) AS stamp FROM account_change
-WHERE tenant = {tenant} AND customer = {}
-"""
+def stamp_sql(customer: str) -> str:
+    """The account stamp as an SQL expression for ``TenantScope.raw``: the one definition, read
+    alone here and inside the session lookup (``customer`` is ``{}`` or a column such as ``c.id``).
+    """
+    return (
+        "(SELECT COALESCE(SUM(a.weight), 0) FROM account_change a"
+        f" WHERE a.tenant = {{tenant}} AND a.customer = {customer})"
+    )
+
+
+ACCOUNT_STAMP = f"SELECT {stamp_sql('{}')} AS stamp"
 
 
 async def account_stamp(scope: TenantScope, customer_id: int) -> int:

@@ -15,6 +15,7 @@ from typing import Literal
 from litestar import Request
 from litestar.response import Response
 
+from recaudo.core.account import stamp_sql
 from recaudo.core.tables import Customer, PortalSession
 from recaudo.tenants.scoped import TenantScope
 
@@ -88,12 +89,12 @@ async def current_session(request: Request, scope: TenantScope, kind: Kind) -> S
 # Every portal page needs the customer behind the cookie: one indexed join instead of two ORM
 # queries (building them cost more than running them). The account stamp rides along because
 # it must be read before the statement it keys, and a subquery is cheaper than a round trip.
-CUSTOMER_BY_SESSION = """
+CUSTOMER_BY_SESSION = f"""
 SELECT c.*, s.id AS session_id, s.expires_at AS session_expires_at,
-  (SELECT COALESCE(SUM(a.weight), 0) FROM account_change a
-   WHERE a.tenant = {tenant} AND a.customer = c.id) AS account_stamp
+  {stamp_sql("c.id")} AS account_stamp
 FROM portal_session s JOIN customer c ON c.id = s.subject_id
-WHERE s.tenant = {tenant} AND c.tenant = {tenant} AND s.session_hash = {} AND s.kind = 'customer'
+WHERE s.tenant = {{tenant}} AND c.tenant = {{tenant}} AND s.session_hash = {{}}
+  AND s.kind = 'customer'
 """
 STAMP_KEY = "recaudo.account_stamp"
 
