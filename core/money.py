@@ -1,8 +1,11 @@
 """Exact money: integer minor units plus an ISO 4217 code.
 
-Currency exponents come from babel's CLDR data (CLP and COP have 0 digits, MXN and USD 2), so a
-decimal amount typed by a person is converted once, exactly, and rejected if it has more digits
-than the currency allows. Floats never appear.
+Currency exponents are *data*: the ISO 4217 minor-unit digits are pinned in
+:data:`ISO_4217_EXPONENTS` below, never read from a library. A stored ``amount`` keeps its meaning
+whatever CLDR (babel) says next year: babel 2.19 changed COP from 2 to 0 digits, which would have
+made every stored COP amount read 100 times too large. Display may follow CLDR (COP without cents
+when an amount has none) but storage never moves. A decimal amount typed by a person is converted
+once, exactly, and rejected if it has more digits than the currency allows. Floats never appear.
 """
 
 from __future__ import annotations
@@ -12,14 +15,18 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from babel.core import Locale
-from babel.numbers import (
-    format_currency,
-    get_currency_precision,
-    get_currency_symbol,
-    list_currencies,
-)
+from babel.numbers import format_currency, get_currency_precision, get_currency_symbol
 
-_KNOWN = frozenset(list_currencies())
+# ISO 4217 minor-unit digits (the standard's "E" column) of the currencies Recaudo supports:
+# Latin America, then the usual foreign currencies of its businesses. Adding a currency means
+# adding its ISO exponent here (and a test line in tests/test_money.py); never change one.
+ISO_4217_EXPONENTS: dict[str, int] = {
+    "ARS": 2, "BOB": 2, "BRL": 2, "BZD": 2, "CLP": 0, "COP": 2, "CRC": 2, "CUP": 2,
+    "DOP": 2, "GTQ": 2, "GYD": 2, "HNL": 2, "HTG": 2, "JMD": 2, "MXN": 2, "NIO": 2,
+    "PAB": 2, "PEN": 2, "PYG": 0, "SRD": 2, "TTD": 2, "UYU": 2, "VES": 2,
+    "USD": 2, "EUR": 2, "CAD": 2, "GBP": 2, "CHF": 2, "CNY": 2, "JPY": 0, "KWD": 3,
+}  # fmt: skip
+_KNOWN = frozenset(ISO_4217_EXPONENTS)
 
 
 class MoneyError(ValueError):
@@ -34,8 +41,14 @@ def check_currency(code: str) -> str:
 
 
 def exponent(currency: str) -> int:
-    """Number of minor-unit digits for ``currency`` (CLDR cash-agnostic precision)."""
-    return int(get_currency_precision(check_currency(currency)))
+    """Number of minor-unit digits for ``currency``: ISO 4217, pinned in our code."""
+    return ISO_4217_EXPONENTS[check_currency(currency)]
+
+
+@lru_cache(maxsize=64)
+def display_exponent(currency: str) -> int:
+    """Digits CLDR shows for ``currency`` (never more than the stored exponent): display only."""
+    return min(exponent(currency), int(get_currency_precision(check_currency(currency))))
 
 
 @dataclass(frozen=True, order=True)
@@ -75,9 +88,7 @@ class Money:
         return Decimal(self.amount).scaleb(-exponent(self.currency))
 
     def format(self, locale: str | Locale = "es_MX") -> str:
-        return format_currency(
-            self.to_decimal(), self.currency, locale=str(locale).replace("-", "_")
-        )
+        return format_minor(self.amount, self.currency, str(locale))
 
     def _same(self, other: Money) -> None:
         if not isinstance(other, Money):
@@ -106,9 +117,10 @@ class Money:
 class _FastFormat:
     """Integer-only rendering of one (locale, currency) money format.
 
-    Statement pages format dozens of amounts; babel re-resolves the locale's pattern on every
+    Statement pages format dozens of amounts, and babel re-resolves the locale's pattern on every
     call. This takes the symbols and the pattern from babel once, then formats with integer
-    arithmetic. It is checked against babel on probe values when built and not used if any differ.
+    arithmetic in the *stored* exponent, so a display never rounds money. Cents are left out only
+    when CLDR shows none for the currency (COP, in recent CLDR) and the amount has none.
     """
 
     def __init__(self, locale: str, currency: str) -> None:
@@ -116,23 +128,22 @@ class _FastFormat:
         pattern = loc.currency_formats["standard"]
         symbols = loc.number_symbols.get(loc.default_numbering_system, {})
         self.digits = exponent(currency)
+        self.shown = display_exponent(currency)
         self.decimal = symbols.get("decimal", ".")
         self.group = symbols.get("group", ",")
         symbol = get_currency_symbol(currency, locale=loc)
         self.prefix = tuple(p.replace("¤", symbol) for p in pattern.prefix)
         self.suffix = tuple(p.replace("¤", symbol) for p in pattern.suffix)
-        self.grouping = pattern.grouping
-        self.ok = self.grouping == (3, 3) and all(
-            self.render(amount)
-            == format_currency(Decimal(amount).scaleb(-self.digits), currency, locale=loc)
-            for amount in (0, 5, 123456, -98765432, 10**12 + 7)
-        )
+        self.ok = pattern.grouping == (3, 3)
 
     def render(self, amount: int) -> str:
         negative = amount < 0
         units, minor = divmod(abs(amount), 10**self.digits) if self.digits else (abs(amount), 0)
         whole = f"{units:,}".replace(",", self.group)
-        text = f"{whole}{self.decimal}{minor:0{self.digits}d}" if self.digits else whole
+        digits = self.digits
+        if minor == 0 and self.shown < digits:
+            digits = self.shown
+        text = f"{whole}{self.decimal}{minor:0{self.digits}d}" if digits else whole
         return f"{self.prefix[negative]}{text}{self.suffix[negative]}"
 
 
@@ -142,11 +153,17 @@ def _fast(locale: str, currency: str) -> _FastFormat:
 
 
 def format_minor(amount: int, currency: str, locale: str = "es_MX") -> str:
-    """Format integer minor units for display in ``locale`` (same output as babel, faster)."""
-    fast = _fast(locale.replace("-", "_"), check_currency(currency))
+    """Format integer minor units for display in ``locale`` without ever rounding them."""
+    code = check_currency(currency)
+    fast = _fast(str(locale).replace("-", "_"), code)
     if fast.ok:
         return fast.render(int(amount))
-    return Money(currency, amount).format(locale)
+    # Locales with other digit grouping (e.g. 2-digit groups): babel, in the stored exponent.
+    value = Decimal(int(amount)).scaleb(-exponent(code))
+    return format_currency(
+        value, code, locale=str(locale).replace("-", "_"), currency_digits=False,
+        decimal_quantization=False,
+    )  # fmt: skip
 
 
 def split_evenly(total: int, parts: int) -> list[int]:

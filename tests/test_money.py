@@ -1,4 +1,4 @@
-"""Money is exact: integer minor units, exponents from CLDR, no floats anywhere."""
+"""Money is exact: integer minor units, exponents pinned from ISO 4217, no floats anywhere."""
 
 from __future__ import annotations
 
@@ -8,14 +8,48 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recaudo.core.money import Money, MoneyError, exponent, split_evenly
-
-
-@pytest.mark.parametrize(
-    ("currency", "digits"), [("CLP", 0), ("COP", 2), ("MXN", 2), ("USD", 2), ("JPY", 0), ("KWD", 3)]
+from recaudo.core.money import (
+    ISO_4217_EXPONENTS,
+    Money,
+    MoneyError,
+    exponent,
+    format_minor,
+    split_evenly,
 )
-def test_exponents_come_from_cldr(currency: str, digits: int) -> None:
+
+# ISO 4217 minor units, written out again by hand: a change to the table in core/money.py (or a
+# library deciding otherwise) must fail here, because stored amounts would change meaning.
+ISO_4217 = {
+    "ARS": 2, "BOB": 2, "BRL": 2, "BZD": 2, "CLP": 0, "COP": 2, "CRC": 2, "CUP": 2,
+    "DOP": 2, "GTQ": 2, "GYD": 2, "HNL": 2, "HTG": 2, "JMD": 2, "MXN": 2, "NIO": 2,
+    "PAB": 2, "PEN": 2, "PYG": 0, "SRD": 2, "TTD": 2, "UYU": 2, "VES": 2,
+    "USD": 2, "EUR": 2, "CAD": 2, "GBP": 2, "CHF": 2, "CNY": 2, "JPY": 0, "KWD": 3,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("currency", "digits"), sorted(ISO_4217.items()))
+def test_exponents_are_pinned_to_iso_4217(currency: str, digits: int) -> None:
     assert exponent(currency) == digits
+    assert Money.parse("1", currency).amount == 10**digits
+
+
+def test_every_supported_currency_is_tested() -> None:
+    assert set(ISO_4217_EXPONENTS) == set(ISO_4217)
+
+
+def test_exponents_do_not_follow_babel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """babel 2.19 gives COP 0 digits; a stored 18,000,000 minor units stays COP 180,000."""
+    import babel.numbers
+
+    monkeypatch.setattr(babel.numbers, "get_currency_precision", lambda code: 0)
+    assert exponent("COP") == 2
+    assert Money("COP", 18_000_000).to_decimal() == Decimal("180000.00")
+
+
+def test_display_never_rounds_money() -> None:
+    """CLDR may show COP without cents; an amount that has cents still shows them."""
+    assert format_minor(18_000_000, "COP", "es_CO") in ("$180.000", "$180.000,00")
+    assert format_minor(18_000_050, "COP", "es_CO") == "$180.000,50"
 
 
 def test_parse_is_exact_and_refuses_extra_digits() -> None:
@@ -45,7 +79,7 @@ def test_formatting_follows_locale() -> None:
     assert Money("MXN", 123456).format("es_MX") == "$1,234.56"
     assert Money("CLP", 1500000).format("es_CL") == "$1.500.000"
     cop = Money("COP", 12345600).format("es_CO")
-    assert cop == "$123.456,00"
+    assert cop in ("$123.456", "$123.456,00")  # CLDR decides whether whole pesos show ",00"
     assert Money("MXN", 123456).format("en_US") == "MX$1,234.56"
 
 
