@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 # Every install comes from this lock: a new upstream release cannot break a fresh clone.
 # `make lock` refreshes it deliberately (newest versions pyproject.toml allows).
 LOCK := constraints.txt
-PIP_INSTALL = $(BIN)/pip install -q --disable-pip-version-check -c $(LOCK) --build-constraint $(LOCK)
+# (setuptools warns that an editable install can be shadowed by the work tree: known, quiet it)
+PIP_INSTALL = PYTHONWARNINGS=ignore::UserWarning $(BIN)/pip install -q --disable-pip-version-check -c $(LOCK) --build-constraint $(LOCK)
 # htmx is vendored in web/static/vendor (pinned, with its licence and checksum) so the wheel a
 # deployment installs carries it; `make vendor-htmx` refreshes it deliberately.
 HTMX_VERSION := 2.0.11
