@@ -67,9 +67,9 @@ def _dependency_farm(target: Path) -> Path:
 
 @pytest.mark.slow
 def test_an_installed_wheel_serves_every_static_file_its_pages_reference(tmp_path: Path) -> None:
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation"]
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation"]
-        + ["--disable-pip-version-check", "-w", str(tmp_path / "dist"), str(ROOT)],
+        [*pip_wheel, "--disable-pip-version-check", "-w", str(tmp_path / "dist"), str(ROOT)],
         capture_output=True,
         text=True,
         check=True,
