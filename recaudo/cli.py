@@ -295,6 +295,9 @@ def check() -> None:
     except Exception as exc:
         problems += 1
         click.echo(f"database: ERROR {type(exc).__name__}: {exc}")
+    from recaudo.workers.dead_jobs import report
+
+    problems += report(click.echo)
     try:
         from recaudo.workers.broker import check_broker
 

@@ -85,9 +85,9 @@ async def test_failures_back_off_then_give_up(scope: TenantScope) -> None:
     row = await scope.objects(OutboxJob).where(OutboxJob.key == "bad").first()
     assert row.attempts == 1 and "boom" in row.last_error
     assert await relay_once(sent.append) == 0, "not due until the backoff passes"
-    await scope.update(OutboxJob, {OutboxJob.attempts: jobs.MAX_ATTEMPTS - 1}).where(
-        OutboxJob.id == row.id
-    )
+    limit = jobs.DEFAULT_POLICY.max_attempts
+    assert limit is not None
+    await scope.update(OutboxJob, {OutboxJob.attempts: limit - 1}).where(OutboxJob.id == row.id)
     assert await jobs.run_job(row.id) == "failed"
 
 

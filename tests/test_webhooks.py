@@ -26,6 +26,7 @@ from recaudo.core.tables import Invoice, OutboxJob, Payment, ProviderEvent
 from recaudo.tenants.plugin_config import set_plugin
 from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import tenant_info
+from tests.clock_support import drain_at
 from tests.conftest import csrf_of, drain_jobs, make_tenant
 from tests.fakes.mercadopago import DEFAULT_TOKEN, FakeMercadoPago
 
@@ -218,18 +219,18 @@ async def test_a_lost_notification_is_recovered_by_the_sweep(
 ) -> None:
     from datetime import UTC, datetime
 
-    from recaudo.workers.scheduler import RECONCILE_AFTER, sweep_pending_payments
+    from recaudo.workers.scheduler import RECONCILE_AFTER, sweep_payments
 
     tenant, scope, customer, invoices = await _tenant_with_invoices(settings, "acme")
     payment, _ = await _checkout(
         settings, tenant, scope, customer, invoices, "mercadopago", "k-lost"
     )
     fake_mp.pay_preference(fake_mp.last_preference_id, status="approved")  # webhook never arrives
-    assert await sweep_pending_payments() == 0, "too early: the notification may still come"
+    assert await sweep_payments() == 0, "too early: the notification may still come"
     later = datetime.now(UTC) + RECONCILE_AFTER + timedelta(minutes=1)
-    assert await sweep_pending_payments(later) == 1
-    assert await sweep_pending_payments(later) == 0, "one job per payment and time bucket"
-    await drain_jobs()
+    assert await sweep_payments(later) == 1
+    assert await sweep_payments(later) == 0, "one check per payment at a time"
+    await drain_at(later)
     assert (await scope.get(Payment, payment.id)).status == "approved"
     assert [(await scope.get(Invoice, i.id)).status for i in invoices] == ["paid", "paid"]
 

@@ -14,6 +14,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 from recaudo.workers import jobs
+from recaudo.workers.backoff import OncePerStep
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class Runtime:
         except RuntimeError:
             self.loop = None
         self.worker = dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=200)
+        quiet_consumer_outages()
         self.worker.start()
 
     def start_relay(self, interval: float = 0.5) -> None:
@@ -96,6 +98,22 @@ class Runtime:
             await asyncio.to_thread(self.worker.stop, 5000)
             self.worker = None
         self.broker.close()
+
+
+#: dramatiq's consumer threads log two lines every 3 s while the broker is unreachable.
+CONSUMER_LOGGER = "dramatiq.worker.ConsumerThread"
+CONSUMER_OUTAGE_LINES = ("Consumer encountered a connection error", "Restarting consumer")
+
+
+def quiet_consumer_outages() -> OncePerStep:
+    """Let dramatiq's consumer outage lines through once per backoff step (idempotent)."""
+    logger = logging.getLogger(CONSUMER_LOGGER)
+    for existing in logger.filters:
+        if isinstance(existing, OncePerStep):
+            return existing
+    quiet = OncePerStep(CONSUMER_OUTAGE_LINES, first=3.0, cap=60.0)
+    logger.addFilter(quiet)
+    return quiet
 
 
 def check_broker(url: str) -> None:

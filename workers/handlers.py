@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from recaudo.config import active
@@ -17,7 +17,7 @@ from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import enabled_plugins, plugin_settings
 from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import tenant_info
-from recaudo.workers.jobs import job
+from recaudo.workers.jobs import RetryPolicy, job
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,15 @@ def _secret_key() -> str:
     return active().secret_key
 
 
-@job("process_provider_event")
+#: A provider event may carry a refund or chargeback: never abandon it (hourly once backed off).
+NEVER_GIVE_UP = RetryPolicy(give_up_after=None)
+#: Status checks: three days of hourly tries, then dead (staff see it); the sweep re-arms it.
+CHECK_POLICY = RetryPolicy(give_up_after=timedelta(days=3))
+#: Statuses a provider check still applies to: open ones, and money a refund could take back.
+CHECKED_STATUSES = ("pending", "in_process", "approved", "partially_refunded")
+
+
+@job("process_provider_event", retry=NEVER_GIVE_UP)
 async def process_provider_event(scope: TenantScope, payload: dict[str, Any]) -> None:
     """Fetch the authoritative status of the payment a webhook named, then apply it."""
     from recaudo.core.payments.ledger import apply_provider_payment
@@ -52,24 +60,30 @@ async def process_provider_event(scope: TenantScope, payload: dict[str, Any]) ->
     await scope.save(event)
 
 
-@job("reconcile_payment")
+@job("reconcile_payment", retry=CHECK_POLICY)
 async def reconcile_payment(scope: TenantScope, payload: dict[str, Any]) -> None:
-    """Ask the provider about a payment whose notification never came (status poll)."""
+    """Ask the provider about a payment (status poll): a pending one whose notification never
+    came, or an approved one the provider may have refunded or charged back since."""
     from recaudo.core.payments.ledger import apply_provider_payment
     from recaudo.core.payments.registry import all_methods
 
     payment = await scope.get(Payment, payload["payment_id"])
-    if payment is None or payment.status not in ("pending", "in_process"):
+    if payment is None or payment.status not in CHECKED_STATUSES:
+        return
+    if payment.status not in ("pending", "in_process") and not payment.provider_payment_id:
         return
     entry = all_methods().get(payment.method)
     if entry is None:
         return
     plugin, method = entry
     settings = await plugin_settings(scope, plugin, _secret_key())
-    if payment.provider_payment_id:
-        states = [await method.fetch_status(payment.provider_payment_id, settings)]
-    else:
-        states = await method.search_by_reference(int(payment.id), settings)
+    try:
+        if payment.provider_payment_id:
+            states = [await method.fetch_status(payment.provider_payment_id, settings)]
+        else:
+            states = await method.search_by_reference(int(payment.id), settings)
+    except NotImplementedError:
+        return  # the method cannot be asked (e.g. bank transfers confirmed by staff)
     for state in states:
         await apply_provider_payment(scope, method.name, state, source="poll")
 

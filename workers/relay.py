@@ -3,27 +3,43 @@
 A job is ``pending`` until the relay marks it ``sent`` (conditionally, so several relays can run);
 a job ``sent`` or ``running`` for longer than :data:`STALE_AFTER` is assumed lost (broker message
 dropped, worker crashed) and goes back to ``pending``.
+
+When the broker refuses a job the pass stops at once (the job goes back to ``pending``) and
+:func:`relay_forever` backs off exponentially up to :data:`MAX_BACKOFF_S`, logging one line per
+step instead of one per job per pass, and says so once when the broker answers again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from recaudo.core.tables import OutboxJob
 from recaudo.tenants.scoped import unscoped
+from recaudo.workers.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(minutes=5)
 BATCH = 100
+MAX_BACKOFF_S = 60.0
+
+Clock = Callable[[], datetime]
 
 
-async def requeue_stale(stale_after: timedelta = STALE_AFTER) -> int:
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class BrokerUnavailable(Exception):
+    """The broker refused a job; the relay should wait before trying again."""
+
+
+async def requeue_stale(stale_after: timedelta = STALE_AFTER, now: datetime | None = None) -> int:
     table = unscoped(OutboxJob)
-    cutoff = datetime.now(UTC) - stale_after
+    cutoff = (now or _utcnow()) - stale_after
     rows = (
         await table.update({table.status: "pending"})
         .where(table.status.is_in(["sent", "running"]) & (table.sent_at < cutoff))
@@ -34,20 +50,29 @@ async def requeue_stale(stale_after: timedelta = STALE_AFTER) -> int:
     return len(rows)
 
 
-async def relay_once(send: Callable[[int], None], stale_after: timedelta = STALE_AFTER) -> int:
-    """Send every due pending job once; returns how many were sent."""
-    await requeue_stale(stale_after)
+async def relay_once(
+    send: Callable[[int], None],
+    stale_after: timedelta = STALE_AFTER,
+    now: datetime | None = None,
+) -> int:
+    """Send every due pending job once; returns how many were sent.
+
+    Raises :class:`BrokerUnavailable` at the first job the broker refuses (that job, and the
+    rest, stay ``pending``).
+    """
+    now = now or _utcnow()
+    await requeue_stale(stale_after, now)
     table = unscoped(OutboxJob)
     due = (
         await table.select(table.id)
-        .where((table.status == "pending") & (table.available_at <= datetime.now(UTC)))
+        .where((table.status == "pending") & (table.available_at <= now))
         .order_by(table.id)
         .limit(BATCH)
     )
     sent = 0
     for row in due:
         claimed = (
-            await table.update({table.status: "sent", table.sent_at: datetime.now(UTC)})
+            await table.update({table.status: "sent", table.sent_at: now})
             .where((table.id == row["id"]) & (table.status == "pending"))
             .returning(table.id)
         )
@@ -55,10 +80,9 @@ async def relay_once(send: Callable[[int], None], stale_after: timedelta = STALE
             continue  # another relay took it
         try:
             send(int(row["id"]))
-        except Exception:
-            log.exception("broker refused outbox job %s; it will be re-sent", row["id"])
+        except Exception as exc:
             await table.update({table.status: "pending"}).where(table.id == row["id"])
-            continue
+            raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
         sent += 1
     return sent
 
@@ -67,25 +91,49 @@ SWEEP_EVERY = timedelta(minutes=1)
 COMPACT_EVERY = timedelta(hours=1)
 
 
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+
+
 async def relay_forever(
-    send: Callable[[int], None], interval: float = 0.5, stop: asyncio.Event | None = None
+    send: Callable[[int], None],
+    interval: float = 0.5,
+    stop: asyncio.Event | None = None,
+    *,
+    clock: Clock = _utcnow,
+    sleep: Callable[[asyncio.Event, float], Awaitable[None]] = _wait,
 ) -> None:
-    from recaudo.workers.scheduler import compact_account_changes, sweep_pending_payments
+    """Relay until ``stop`` is set; ``clock`` and ``sleep`` are injectable for tests."""
+    from recaudo.workers.scheduler import compact_account_changes, sweep
 
     stop = stop or asyncio.Event()
-    next_sweep = next_compaction = datetime.now(UTC)
+    next_sweep = next_compaction = clock()
+    backoff = Backoff(first=max(interval, 1.0), cap=MAX_BACKOFF_S)
     while not stop.is_set():
+        wait = interval
         try:
-            if datetime.now(UTC) >= next_sweep:
-                next_sweep = datetime.now(UTC) + SWEEP_EVERY
-                await sweep_pending_payments()
-            if datetime.now(UTC) >= next_compaction:
-                next_compaction = datetime.now(UTC) + COMPACT_EVERY
+            if clock() >= next_sweep:
+                next_sweep = clock() + SWEEP_EVERY
+                await sweep(clock())
+            if clock() >= next_compaction:
+                next_compaction = clock() + COMPACT_EVERY
                 await compact_account_changes()
-            await relay_once(send)
-        except Exception:
-            log.exception("outbox relay pass failed; retrying")
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-        except TimeoutError:
-            pass
+            await relay_once(send, now=clock())
+            if backoff.succeed():
+                log.warning("outbox relay: working again; resumed sending jobs")
+        except BrokerUnavailable as exc:
+            wait = backoff.fail()
+            log.error("outbox relay: broker unreachable (%s); next try in %.0f s", exc, wait)
+        except Exception as exc:
+            wait = backoff.fail()
+            log.error(
+                "outbox relay pass failed (%s: %s); next try in %.0f s",
+                type(exc).__name__,
+                exc,
+                wait,
+                exc_info=backoff.failures == 1,
+            )
+        await sleep(stop, wait)

@@ -16,8 +16,10 @@ the first answer without acting again (even if the body differs, e.g. a fresher 
 
 Test-control helpers are Python methods, not HTTP: :meth:`FakeMercadoPago.pay_preference` plays
 the customer paying a Checkout Pro preference, :meth:`~FakeMercadoPago.set_status` moves a payment
-(e.g. to ``charged_back``), and :meth:`~FakeMercadoPago.signed_webhook` builds the notification
-Mercado Pago would send, signed exactly as the SDK's ``WebhookSignatureValidator`` expects
+(e.g. to ``charged_back``), :meth:`~FakeMercadoPago.go_down` and
+:meth:`~FakeMercadoPago.come_back` play an API outage (5xx answers or dropped connections), and
+:meth:`~FakeMercadoPago.signed_webhook` builds the notification Mercado Pago would send, signed
+exactly as the SDK's ``WebhookSignatureValidator`` expects
 (``x-signature: ts=<unix seconds>,v1=<hex HMAC-SHA256>`` over
 ``id:<data.id>;request-id:<x-request-id>;ts:<ts>;``). :meth:`~FakeMercadoPago.forged_webhook` and
 :meth:`~FakeMercadoPago.stale_webhook` build the bad variants. Received requests, with lower-cased
@@ -111,6 +113,10 @@ class FakeMercadoPago:
     preferences: dict[str, dict[str, Any]] = field(default_factory=dict)
     payments: dict[int, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    #: While set, the API is "down": an HTTP status (e.g. 503) answers every call with that
+    #: error; ``"reset"`` drops each connection unanswered, as a timeout or crash looks to a
+    #: client. See :meth:`go_down` and :meth:`come_back`.
+    down: int | str | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -262,6 +268,14 @@ class FakeMercadoPago:
                 payment["date_approved"] = payment["date_last_updated"]
             return self._public(payment)
 
+    def go_down(self, how: int | str = 503) -> None:
+        """Start an outage: every call fails (``how``: an HTTP status or ``"reset"``)."""
+        self.down = how
+
+    def come_back(self) -> None:
+        """End the outage."""
+        self.down = None
+
     def signed_webhook(
         self,
         payment_id: int | str,
@@ -333,6 +347,8 @@ class FakeMercadoPago:
             self.requests.append(
                 RecordedRequest(method, path, query, headers, json.loads(raw) if raw else None)
             )
+        if isinstance(self.down, int):
+            return self.down, _error(self.down, "service_unavailable", "try again later")
         token = headers.get("authorization", "")
         if not token.startswith("Bearer ") or token[7:] not in self.access_tokens:
             return 401, _error(401, "unauthorized", "invalid access token")
@@ -522,6 +538,9 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         query = dict(parse_qsl(split.query, keep_blank_values=True))
+        if self.owner.down == "reset":
+            self.close_connection = True  # no answer at all: the client sees a dropped connection
+            return
         try:
             status, body = self.owner.handle(self.command, split.path, query, headers, raw)
         except Exception as exc:  # a bug in the fake must show up as a 500, not a hang
