@@ -8,6 +8,8 @@ days of retries run in a second.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -26,7 +28,15 @@ from recaudo.workers.scheduler import (
 from tests.clock_support import drain_at
 from tests.conftest import drain_jobs
 from tests.fakes.mercadopago import FakeMercadoPago
-from tests.test_webhooks import MP_SECRET, _checkout, _tenant_with_invoices, fake_mp  # noqa: F401
+from tests.test_webhooks import MP_SECRET, _checkout, _tenant_with_invoices
+
+
+@pytest.fixture
+def fake_mp(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMercadoPago]:
+    with FakeMercadoPago() as server:
+        monkeypatch.setenv("RECAUDO_MERCADOPAGO_API_BASE", server.url)
+        yield server
+
 
 OLD_WINDOW = timedelta(minutes=10, seconds=40)  # 8 tries of the old policy
 TOTAL = 150_000 + 99_990
@@ -74,7 +84,9 @@ async def test_a_refund_survives_an_outage_far_longer_than_the_old_retry_window(
     fake_mp.go_down(outage)
     await _deliver(client, fake_mp, provider_id)  # stored at once: the endpoint never calls out
     event = await scope.objects(ProviderEvent).order_by(ProviderEvent.id, ascending=False).first()
-    job = await scope.objects(OutboxJob).where(OutboxJob.key == f"provider_event:{event.id}").first()
+    job = (
+        await scope.objects(OutboxJob).where(OutboxJob.key == f"provider_event:{event.id}").first()
+    )
 
     start = now = datetime.now(UTC)
     tries: list[datetime] = []
@@ -86,7 +98,7 @@ async def test_a_refund_survives_an_outage_far_longer_than_the_old_retry_window(
         now = max(now, row.available_at) + timedelta(seconds=1)
 
     assert len(tries) > 8, "kept trying well past the old 8 attempts"
-    gaps = [b - a for a, b in zip(tries, tries[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(tries)]
     assert max(gaps) <= timedelta(hours=1, seconds=2), "backoff is capped at an hour"
     assert tries[-1] - tries[0] > 100 * OLD_WINDOW
     # Throughout the outage nothing was applied (the provider could not be asked).

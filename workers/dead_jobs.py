@@ -91,9 +91,14 @@ COLUMNS = (
 )
 
 
+async def tenant_failed_count(scope: TenantScope) -> int:
+    """How many of this tenant's jobs are dead or stuck (the inbox notice)."""
+    return await scope.count(OutboxJob).where(_failing(OutboxJob))
+
+
 async def tenant_failed_jobs(scope: TenantScope, limit: int = 50) -> tuple[int, list[FailedJob]]:
     """How many of this tenant's jobs are dead or stuck, and the oldest ``limit`` of them."""
-    count = await scope.count(OutboxJob).where(_failing(OutboxJob))
+    count = await tenant_failed_count(scope)
     if not count:
         return 0, []
     rows = (

@@ -11,7 +11,7 @@ from typing import Any
 from litestar import Router
 from litestar.di import Provide
 
-from recaudo.web.routes import staff_auth, staff_chat, staff_inbox, staff_proofs
+from recaudo.web.routes import staff_auth, staff_chat, staff_inbox, staff_jobs, staff_proofs
 from recaudo.web.routes.staff_common import (
     EXCEPTION_HANDLERS,
     provide_acting_staff,
@@ -25,6 +25,7 @@ staff_router = Router(
         *staff_inbox.ROUTES,
         *staff_chat.ROUTES,
         *staff_proofs.ROUTES,
+        *staff_jobs.ROUTES,
     ],
     dependencies={
         "staff": Provide(provide_staff),

@@ -19,6 +19,7 @@ from recaudo.core.tables import StaffUser
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.routes.staff_common import form_data, staff_base, staff_page
+from recaudo.workers import dead_jobs
 
 TABS = ("chats", "proofs", "disputes", "hardship", "tickets")
 
@@ -56,6 +57,7 @@ async def inbox_page(
         tab=tab,
         tabs=TABS,
         counts=await inbox.counts(tenant_scope),
+        failed_jobs=await dead_jobs.tenant_failed_count(tenant_scope),
         **await _tab_items(tenant_scope, tab),
     )
 
