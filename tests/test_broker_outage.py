@@ -7,6 +7,7 @@ sleep function, so ten minutes of outage run instantly.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from datetime import UTC, datetime, timedelta
@@ -61,8 +62,6 @@ async def test_relay_logs_once_per_backoff_step_and_resumes(
 ) -> None:
     broker, clock = FlakyBroker(), SimulatedTime()
     back_at = clock.now + OUTAGE
-    import asyncio
-
     stop = asyncio.Event()
     waits: list[float] = []
 
@@ -133,3 +132,18 @@ def test_dramatiq_consumer_outage_lines_pass_once_per_step() -> None:
     assert emit("Consumer is paused."), "other lines are untouched"
     now[0] += 3600  # a new outage an hour later is reported at once
     assert emit("Consumer encountered a connection error: %s")
+
+
+def test_the_worker_quiets_its_own_consumers() -> None:
+    from recaudo.workers.broker import Runtime
+
+    runtime = Runtime("embedded")
+    runtime.start_worker(threads=1)
+    try:
+        consumers = list(runtime.worker.consumers.values())  # type: ignore[union-attr]
+        assert len(consumers) == 2  # the queue and its delay queue
+        for consumer in consumers:
+            assert any(isinstance(f, OncePerStep) for f in consumer.logger.filters), consumer
+    finally:
+        runtime.worker.stop(1000)  # type: ignore[union-attr]
+        runtime.broker.close()

@@ -12,6 +12,7 @@ from typing import Any
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.common import dq_name
 
 from recaudo.workers import jobs
 from recaudo.workers.backoff import OncePerStep
@@ -100,20 +101,18 @@ class Runtime:
         self.broker.close()
 
 
-#: dramatiq's consumer threads log two lines every 3 s while the broker is unreachable.
+#: dramatiq's consumer threads (one per queue, ``ConsumerThread(<queue>)``) log two lines every
+#: 3 s while the broker is unreachable.
 CONSUMER_LOGGER = "dramatiq.worker.ConsumerThread"
 CONSUMER_OUTAGE_LINES = ("Consumer encountered a connection error", "Restarting consumer")
 
 
-def quiet_consumer_outages() -> OncePerStep:
+def quiet_consumer_outages(queues: tuple[str, ...] = (QUEUE, dq_name(QUEUE))) -> None:
     """Let dramatiq's consumer outage lines through once per backoff step (idempotent)."""
-    logger = logging.getLogger(CONSUMER_LOGGER)
-    for existing in logger.filters:
-        if isinstance(existing, OncePerStep):
-            return existing
-    quiet = OncePerStep(CONSUMER_OUTAGE_LINES, first=3.0, cap=60.0)
-    logger.addFilter(quiet)
-    return quiet
+    for queue in queues:
+        logger = logging.getLogger(f"{CONSUMER_LOGGER}({queue})")
+        if not any(isinstance(f, OncePerStep) for f in logger.filters):
+            logger.addFilter(OncePerStep(CONSUMER_OUTAGE_LINES, first=3.0, cap=60.0))
 
 
 def check_broker(url: str) -> None:
