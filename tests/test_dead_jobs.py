@@ -45,6 +45,9 @@ async def test_staff_see_only_their_tenants_failed_jobs_and_owners_retry_them(
         assert "Aplicar un aviso del proveedor de pagos" in page.text and "aviso 7" in page.text
         assert "Abandonado" in page.text and "Sigue reintentando" in page.text
         assert "[503] try again later" in page.text and "Reintentar todos" in page.text
+        english = (await c.get(f"{a.staff}/trabajos?lang=en")).text
+        assert "Apply a notification from the payment provider" in english
+        assert "Gave up" in english and "Retry all" in english
 
     async with signed_in(world, b, "owner") as c:
         assert "trabajos fallidos" not in (await c.get(f"{b.staff}/")).text
