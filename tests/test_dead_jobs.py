@@ -35,7 +35,7 @@ async def test_staff_see_only_their_tenants_failed_jobs_and_owners_retry_them(
 ) -> None:
     a, b = world.a, world.b
     dead = await _job(a.scope, "provider_event:7", "failed", 80, "process_provider_event")
-    await _job(a.scope, "check:9", "pending", STUCK_ATTEMPTS, "reconcile_payment")
+    stuck = await _job(a.scope, "check:9", "pending", STUCK_ATTEMPTS, "reconcile_payment")
     await _job(a.scope, "fine", "pending", 3, "reconcile_payment")  # still young: not shown
 
     async with signed_in(world, a, "owner") as c:
@@ -73,10 +73,14 @@ async def test_staff_see_only_their_tenants_failed_jobs_and_owners_retry_them(
         retried = await a.scope.get(OutboxJob, dead)
         assert (retried.status, retried.attempts) == ("pending", 0)
         assert "1 trabajo fallido" in (await c.get(f"{a.staff}/")).text
-        await post(c, a, f"{a.staff}/trabajos/reintentar", {"job": "all"})
+        # The stuck one is moot: discarded, it stops and leaves the list.
+        await post(c, a, f"{a.staff}/trabajos/reintentar", {"job": "all", "action": "discard"})
         assert "trabajos fallidos" not in (await c.get(f"{a.staff}/")).text
-    audits = await a.scope.count(AuditEvent).where(AuditEvent.action == "job.retry")
-    assert audits == 2
+    assert (await a.scope.get(OutboxJob, stuck)).status == "discarded"
+    actions = await a.scope.select(AuditEvent, AuditEvent.action).where(
+        AuditEvent.action.like("job.%")
+    )
+    assert sorted(r["action"] for r in actions) == ["job.discard", "job.retry"]
 
 
 @pytest.mark.slow

@@ -196,3 +196,22 @@ async def test_a_stalled_event_gets_its_job_back(
     assert (await scope.get(Payment, payment.id)).status == "approved"
     assert await _invoices(scope, invoices) == [("paid", 150_000), ("paid", 99_990)]
     assert await sweep_provider_events(later + timedelta(hours=1)) == 0
+
+
+async def test_a_discarded_event_job_stays_discarded(
+    client: httpx.AsyncClient, settings: Settings, fake_mp: FakeMercadoPago
+) -> None:
+    from recaudo.workers.dead_jobs import discard
+
+    tenant, scope, customer, invoices = await _tenant_with_invoices(settings, "acme")
+    await _checkout(settings, tenant, scope, customer, invoices, "mercadopago", "k")
+    paid = fake_mp.pay_preference(fake_mp.last_preference_id, status="approved")
+    await drain_jobs()
+    await _deliver(client, fake_mp, paid["id"])
+    event = await scope.objects(ProviderEvent).first()
+    key = OutboxJob.key == f"provider_event:{event.id}"
+    await scope.update(OutboxJob, {OutboxJob.status: "failed"}).where(key)
+    assert await discard(scope, "staff:1") == 1  # staff decided this one is moot
+    later = datetime.now(UTC) + EVENT_GRACE + timedelta(days=1)
+    assert await sweep_provider_events(later) == 0
+    assert (await scope.objects(OutboxJob).where(key).first()).status == "discarded"

@@ -3,7 +3,8 @@
 A job is *dead* when its retry policy gave up (status ``failed``); it is *stuck* when it is still
 retrying after a day's worth of attempts (provider events never give up, so this is how a broken
 one becomes visible). Staff see their own tenant's (through :class:`TenantScope`); ``recaudo
-check`` sees every tenant's. An owner can retry one or all: the job gets a fresh retry window.
+check`` sees every tenant's. An owner can retry one or all (the job gets a fresh retry window)
+or discard them (status ``discarded``: nothing runs or re-arms them again).
 """
 
 from __future__ import annotations
@@ -122,26 +123,31 @@ async def retry(
     scope: TenantScope, actor: str, job_id: int | None = None, now: datetime | None = None
 ) -> int:
     """Queue this tenant's failing job (or all of them) again now; returns how many."""
-    now = now or datetime.now(UTC)
+    values = {
+        OutboxJob.status: "pending",
+        OutboxJob.attempts: 0,
+        OutboxJob.available_at: now or datetime.now(UTC),
+        OutboxJob.last_error: "",
+    }
+    return await _decide(scope, actor, job_id, "job.retry", values)
+
+
+async def discard(scope: TenantScope, actor: str, job_id: int | None = None) -> int:
+    """Stop this tenant's failing job (or all of them) for good: staff decided it is moot (e.g.
+    an old message nobody should get now). Nothing re-arms a discarded job."""
+    return await _decide(scope, actor, job_id, "job.discard", {OutboxJob.status: "discarded"})
+
+
+async def _decide(
+    scope: TenantScope, actor: str, job_id: int | None, action: str, values: dict[Any, Any]
+) -> int:
     where = _failing(OutboxJob)
     if job_id is not None:
         where = where & (OutboxJob.id == job_id)
-    rows = (
-        await scope.update(
-            OutboxJob,
-            {
-                OutboxJob.status: "pending",
-                OutboxJob.attempts: 0,
-                OutboxJob.available_at: now,
-                OutboxJob.last_error: "",
-            },
-        )
-        .where(where)
-        .returning(OutboxJob.id)
-    )
+    rows = await scope.update(OutboxJob, values).where(where).returning(OutboxJob.id)
     if rows:
         ids = [int(r["id"]) for r in rows]
-        await audit.record(scope, actor, "job.retry", f"outbox_job:{job_id or 'all'}", ids=ids)
+        await audit.record(scope, actor, action, f"outbox_job:{job_id or 'all'}", ids=ids)
     return len(rows)
 
 

@@ -1,7 +1,8 @@
 """Background jobs that failed for good (or keep failing), for the tenant's staff.
 
 Staff see only their tenant's jobs (``TenantScope``); owners may put them back in the queue. The
-inbox shows a one-line notice linking here whenever there is at least one.
+inbox shows a one-line notice linking here whenever there is at least one. Discarding is for jobs
+that are moot by now (e.g. an old customer message); it is audited like retrying.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import PermissionDeniedException, ValidationException
 from litestar.response import Redirect, Template
 
 from recaudo.core.tables import StaffUser
@@ -49,11 +50,13 @@ async def jobs_retry(
 ) -> Redirect:
     if acting_staff.role != "owner":
         raise PermissionDeniedException(OWNER_ONLY)
-    choice = (await form_data(request)).get("job", "")
+    form = await form_data(request)
+    choice = form.get("job", "")
     job_id = int(choice) if choice.isdigit() else None
     if job_id is None and choice != "all":
-        raise PermissionDeniedException("unknown job")
-    await dead_jobs.retry(tenant_scope, f"staff:{acting_staff.id}", job_id)
+        raise ValidationException("unknown job")
+    decide = dead_jobs.discard if form.get("action") == "discard" else dead_jobs.retry
+    await decide(tenant_scope, f"staff:{acting_staff.id}", job_id)
     return Redirect(f"{staff_base(request)}/trabajos", status_code=303)
 
 
