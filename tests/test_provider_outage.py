@@ -152,10 +152,10 @@ async def test_the_sweep_finds_a_refund_that_came_with_no_webhook(
     assert await sweep_payments(day2 + timedelta(days=2)) == 0, "a refunded payment is final"
 
 
-async def test_older_payments_are_rechecked_weekly_until_the_refund_window_closes(
+async def test_older_payments_are_rechecked_weekly_and_a_chargeback_is_found(
     client: httpx.AsyncClient, settings: Settings, fake_mp: FakeMercadoPago
 ) -> None:
-    scope, payment, _, _ = await _paid(client, settings, fake_mp)
+    scope, payment, invoices, provider_id = await _paid(client, settings, fake_mp)
     now = datetime.now(UTC)
     created = now - DAILY_FOR - timedelta(days=5)
     await scope.update(Payment, {Payment.created_at: created}).where(Payment.id == payment.id)
@@ -165,8 +165,15 @@ async def test_older_payments_are_rechecked_weekly_until_the_refund_window_close
     week = now + timedelta(days=7, minutes=1)
     assert await sweep_payments(week) == 1
     await drain_at(week)
-    closed = created + REFUND_WINDOW + timedelta(days=1)
-    assert await sweep_payments(closed) == 0, "past the refund and chargeback window"
+    assert (await scope.get(Payment, payment.id)).status == "approved", "nothing changed"
+
+    fake_mp.set_status(provider_id, "charged_back")  # the cardholder disputed it; no webhook
+    two_weeks = week + timedelta(days=7, minutes=1)
+    assert await sweep_payments(two_weeks) == 1
+    await drain_at(two_weeks)
+    assert (await scope.get(Payment, payment.id)).status == "charged_back"
+    assert await _invoices(scope, invoices) == [("open", 0), ("open", 0)]
+    assert await sweep_payments(two_weeks + timedelta(days=8)) == 0, "a chargeback is final"
 
 
 @pytest.mark.parametrize("how", ["dead", "missing"])
@@ -215,3 +222,13 @@ async def test_a_discarded_event_job_stays_discarded(
     later = datetime.now(UTC) + EVENT_GRACE + timedelta(days=1)
     assert await sweep_provider_events(later) == 0
     assert (await scope.objects(OutboxJob).where(key).first()).status == "discarded"
+
+
+async def test_no_recheck_once_the_refund_window_has_closed(
+    client: httpx.AsyncClient, settings: Settings, fake_mp: FakeMercadoPago
+) -> None:
+    scope, payment, _, _ = await _paid(client, settings, fake_mp)
+    now = datetime.now(UTC)
+    old = now - REFUND_WINDOW - timedelta(days=1)
+    await scope.update(Payment, {Payment.created_at: old}).where(Payment.id == payment.id)
+    assert await sweep_payments(now) == 0, "past the refund and chargeback window"
