@@ -20,6 +20,7 @@ from recaudo.workers.backoff import OncePerStep
 log = logging.getLogger(__name__)
 
 QUEUE = "recaudo"
+CONNECT_TIMEOUT_S = 5
 
 
 def make_broker(url: str) -> dramatiq.Broker:
@@ -27,9 +28,12 @@ def make_broker(url: str) -> dramatiq.Broker:
     if url == "embedded":
         broker = StubBroker()
     elif url.startswith(("redis://", "rediss://")):
+        import redis
         from dramatiq.brokers.redis import RedisBroker
 
-        broker = RedisBroker(url=url)
+        # An unreachable host must fail fast: the relay sends from the event loop.
+        pool = redis.ConnectionPool.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT_S)
+        broker = RedisBroker(connection_pool=pool)
     elif url.startswith(("amqp://", "amqps://")):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
