@@ -28,7 +28,8 @@ def _secret_key() -> str:
 
 #: A provider event may carry a refund or chargeback: never abandon it (hourly once backed off).
 NEVER_GIVE_UP = RetryPolicy(give_up_after=None)
-#: Status checks: three days of hourly tries, then dead (staff see it); the sweep re-arms it.
+#: Status checks: three days of tries, then dead (staff see it and may retry it); the sweep
+#: re-arms a check only once it has succeeded (so a check never runs twice at once).
 CHECK_POLICY = RetryPolicy(give_up_after=timedelta(days=3))
 #: Statuses a provider check still applies to: open ones, and money a refund could take back.
 CHECKED_STATUSES = ("pending", "in_process", "approved", "partially_refunded")
