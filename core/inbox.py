@@ -45,7 +45,7 @@ from recaudo.core.tables import (
     Ticket,
 )
 from recaudo.db import transaction
-from recaudo.tenants.scoped import TenantScope
+from recaudo.tenants.scoped import TenantScope, as_id
 
 MAX_CHAT = 2000
 MAX_REASON = 500
@@ -69,12 +69,9 @@ def actor(user: StaffUser) -> str:
     return f"staff:{user.id}"
 
 
-MAX_ID = 2**63 - 1
-
-
 def _valid_id(row_id: int, message: str) -> int:
-    """Ids beyond BigInt can only come from a tampered URL; they are simply not found."""
-    if isinstance(row_id, bool) or not isinstance(row_id, int) or not 0 < row_id <= MAX_ID:
+    """Ids beyond the key type can only come from a tampered URL; they are simply not found."""
+    if not isinstance(row_id, int) or as_id(row_id) is None:
         raise NotFound(message)
     return row_id
 

@@ -23,7 +23,24 @@ from piccolo.table import Table
 from recaudo.tenants.models import Tenant, TenantOwned
 
 T = TypeVar("T", bound=Table)
-MAX_ID = 2**63 - 1
+# Primary and foreign keys are SERIAL/INTEGER: 32-bit on PostgreSQL. A bigger number can name no
+# row, and binding it to a query fails ("value out of int32 range") instead of finding nothing.
+MAX_ID = 2**31 - 1
+
+
+def as_id(value: Any) -> int | None:
+    """``value`` as a row id, or ``None`` when it cannot name a row (junk, ≤ 0, beyond a key)."""
+    if isinstance(value, bool | float):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        if not (value.isascii() and value.isdigit()) or len(value) > 10:
+            return None
+    try:
+        pk = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return pk if 0 < pk <= MAX_ID else None
 
 
 class CrossTenantError(LookupError):
@@ -72,12 +89,9 @@ class TenantScope:
 
     async def get(self, table: type[T], row_id: Any) -> T | None:
         """The row with ``row_id`` if it belongs to this tenant, else ``None`` (never another's)."""
-        try:
-            pk = int(row_id)
-        except (TypeError, ValueError):
-            return None
-        if not 0 < pk <= MAX_ID:
-            return None  # no such row, and SQLite/PostgreSQL would refuse the number anyway
+        pk = as_id(row_id)
+        if pk is None:
+            return None  # no such row, and PostgreSQL would refuse the number anyway
         return await self.objects(table).where(table._meta.primary_key == pk).first()
 
     async def raw(self, sql: str, *args: Any) -> list[dict[str, Any]]:

@@ -18,17 +18,32 @@ from tests.portal_support import csrf, login, make_settings, open_env
 
 pytestmark = pytest.mark.slow
 
-HOSTILE_INTS = ["0", "-1", "99999999999999999999", "abc", "1.5"]
+# Keys are 32-bit on PostgreSQL: one past 2^31-1, BIGINT's edge, one past it, negatives, and
+# digit strings far beyond any integer type must all read as "no such row".
+HOSTILE_INTS = [
+    "0",
+    "-1",
+    "2147483647",
+    "2147483648",
+    "9223372036854775807",
+    "9223372036854775808",
+    "18446744073709551616",
+    "-2147483649",
+    "9" * 400,
+    "9" * 5000,
+    "abc",
+    "1.5",
+]
 HOSTILE_STRS = ["..%2F..%2Fetc", "%00", "<script>", "a" * 300, "ñ"]
 HOSTILE_QUERY = {
-    "factura": ["abc", "-5", "999999999"],
+    "factura": ["abc", "-5", "999999999", "2147483648", "9223372036854775808"],
     "monto": "-1",
-    "cuota": "x",
+    "cuota": "9" * 5000,
     "todo": "1",
     "lang": "xx",
     "tab": "<b>",
     "v": "'",
-    "after": "-1",
+    "after": "2147483648",
     "to": "x@y",
     "next": "//evil.example",
     "motivo": "nada",
@@ -42,7 +57,7 @@ HOSTILE_FORM = {
     "metodo": "nope:zzz",
     "clave": "x" * 500,
     "monto": "NaN",
-    "factura": ["-1", "abc"],
+    "factura": ["-1", "abc", "2147483648", "9" * 100],
     "mensaje": "<script>alert(1)</script>" * 50,
     "motivo": "otro",
     "fecha": "2026-02-31",
@@ -50,7 +65,7 @@ HOSTILE_FORM = {
     "inicial": "-100",
     "decision": "maybe",
     "reason": "",
-    "note": "\x00",
+    "note": "\u202e" * 10,
     "email": "a@b",
     "password": "x",
     "channels": "carrier-pigeon",

@@ -22,6 +22,7 @@ from litestar.template.config import TemplateConfig
 from recaudo import config, db
 from recaudo.config import Settings
 from recaudo.core.plugin_host import PluginHost, get_host, set_host
+from recaudo.web.ids import ids_in_range
 from recaudo.web.security import RejectNulBytes, SecurityHeaders
 from recaudo.web.templating import make_environment, plugin_template_dirs
 from recaudo.web.tenancy import HostTenantRewrite, provide_scope, provide_tenant
@@ -139,6 +140,7 @@ def create_app(
             exclude=["/hooks/", "/health", "/api/"],
         ),
         plugins=[HTMXPlugin()],
+        guards=[ids_in_range],
         exception_handlers={Exception: _error_handler},
         lifespan=[lifespan],
         debug=settings.debug,

@@ -23,7 +23,7 @@ from litestar.response import Redirect, Response
 from recaudo.core.access import safe_target
 from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
-from recaudo.tenants.scoped import TenantScope
+from recaudo.tenants.scoped import TenantScope, as_id
 from recaudo.web.i18n import translations
 from recaudo.web.sessions import current_customer
 from recaudo.web.templating import request_language
@@ -96,9 +96,9 @@ def form_ids(form: FormMultiDict, name: str, limit: int = 200) -> list[int]:
     """Positive integer ids from a repeated form field; junk is ignored, duplicates dropped."""
     out: list[int] = []
     for raw in form.getall(name, [])[:limit]:
-        text = str(raw).strip()
-        if text.isdigit() and 0 < int(text) < 2**62 and int(text) not in out:
-            out.append(int(text))
+        pk = as_id(raw) if isinstance(raw, str) else None
+        if pk is not None and pk not in out:
+            out.append(pk)
     return out
 
 

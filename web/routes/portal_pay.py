@@ -29,7 +29,7 @@ from recaudo.core.plans import customer_installment
 from recaudo.core.tables import Customer, Invoice, PaymentPlan, PlanInstallment
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import enabled_plugins, plugin_settings
-from recaudo.tenants.scoped import TenantScope
+from recaudo.tenants.scoped import TenantScope, as_id
 from recaudo.tenants.service import tenant_info
 from recaudo.web.routes.portal_access import portal_base
 from recaudo.web.routes.portal_common import (
@@ -101,7 +101,7 @@ async def selection_from(
     due = sum(r.balance for r in same)
     installment_id = str(params.get("cuota") or "")
     if installment_id.isdigit():
-        found = await customer_installment(scope, int(customer.id), int(installment_id))
+        found = await customer_installment(scope, int(customer.id), as_id(installment_id) or 0)
         if found is None:
             raise not_found("Cuota no encontrada")
         plan, row = found

@@ -17,7 +17,7 @@ from litestar.response import Redirect, Response, Template
 from recaudo.core import inbox
 from recaudo.core.tables import StaffUser
 from recaudo.tenants.models import Tenant
-from recaudo.tenants.scoped import TenantScope
+from recaudo.tenants.scoped import TenantScope, as_id
 from recaudo.web.routes.staff_common import form_data, staff_base, staff_page
 
 
@@ -57,8 +57,8 @@ async def chat_messages(
     """
     context = await _conversation(tenant_scope, customer_id)
     messages = context["messages"]
-    after = request.query_params.get("after", "")
-    if after.isdigit() and messages and int(messages[-1].id) <= int(after):
+    after = as_id(request.query_params.get("after", ""))
+    if after is not None and messages and int(messages[-1].id) <= after:
         return Response(None, status_code=204, headers={"cache-control": "no-store"})
     response = await staff_page(request, "staff/_chat_messages.html", tenant, staff, **context)
     response.headers["cache-control"] = "no-store"
