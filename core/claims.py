@@ -26,12 +26,18 @@ SIGNATURES: tuple[tuple[bytes, str], ...] = (
 )
 
 
-class ClaimError(ValueError):
-    """Input we cannot accept; the message (Spanish source text) is shown to the customer."""
+TOO_BIG = "El archivo pesa más de 5 MB. Sube una foto o un PDF más ligero."
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "application/pdf": "pdf"}
 
-    def __init__(self, message: str, status: int = 400) -> None:
+
+class ClaimError(ValueError):
+    """Input we cannot accept; the message (Spanish source text) is shown to the customer next
+    to ``field``, the form field it is about (empty when it is about the whole form)."""
+
+    def __init__(self, message: str, status: int = 400, field: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.field = field
 
 
 async def open_dispute(
@@ -74,10 +80,22 @@ def sniff(content: bytes) -> str | None:
 
 
 def clean_filename(name: str, content_type: str) -> str:
+    """The customer's name for the file, for display only: downloads use :func:`download_as`."""
     base = re.split(r"[\\/]", name or "")[-1]
     base = re.sub(r"[^\w.\- ]", "_", base).strip(" .")[:150]
-    extension = {"image/png": ".png", "image/jpeg": ".jpg", "application/pdf": ".pdf"}
-    return base or "comprobante" + extension[content_type]
+    return base or "comprobante." + EXTENSIONS[content_type]
+
+
+def download_as(proof_id: int, content: bytes) -> tuple[str, str]:
+    """``(content type, file name)`` to serve a proof with, both from the file's own first bytes.
+
+    The customer's name is never used: ``factura.exe`` or ``poly.html`` (a PDF that is also
+    HTML) would otherwise open as what its extension says on the staff member's computer.
+    """
+    kind = sniff(content)
+    if kind is None:
+        return "application/octet-stream", f"comprobante-{proof_id}.bin"
+    return kind, f"comprobante-{proof_id}.{EXTENSIONS[kind]}"
 
 
 async def submit_proof(
@@ -91,14 +109,14 @@ async def submit_proof(
     invoice_ids: list[int],
 ) -> PaymentProof:
     if not content:
-        raise ClaimError("Adjunta el archivo del comprobante.")
+        raise ClaimError("Adjunta el archivo del comprobante.", field="archivo")
     if len(content) > MAX_PROOF_BYTES:
-        raise ClaimError("El archivo pesa más de 5 MB. Sube una foto o un PDF más ligero.", 413)
+        raise ClaimError(TOO_BIG, 413, "archivo")
     content_type = sniff(content)
     if content_type is None:
-        raise ClaimError("Solo aceptamos imágenes PNG o JPG, o archivos PDF.", 415)
+        raise ClaimError("Solo aceptamos imágenes PNG o JPG, o archivos PDF.", 415, "archivo")
     if amount <= 0:
-        raise ClaimError("Escribe el monto que pagaste.")
+        raise ClaimError("Escribe el monto que pagaste.", field="monto")
     own: list[int] = []
     if invoice_ids:
         rows = await scope.select(Invoice, Invoice.id).where(

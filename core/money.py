@@ -29,8 +29,17 @@ ISO_4217_EXPONENTS: dict[str, int] = {
 _KNOWN = frozenset(ISO_4217_EXPONENTS)
 
 
+# No amount a person types is this large (10^12 major units is 250 million US dollars even in
+# Colombian pesos), and every amount below it, in every exponent here, fits a BIGINT column.
+MAX_MAJOR_UNITS = 10**12
+
+
 class MoneyError(ValueError):
     """An amount or currency a person supplied is not valid money."""
+
+
+class AmountTooLarge(MoneyError):
+    """An amount beyond :data:`MAX_MAJOR_UNITS`: a typo or an attack, never a real payment."""
 
 
 def check_currency(code: str) -> str:
@@ -70,15 +79,21 @@ class Money:
         """Parse a human amount such as ``"1234.50"`` into minor units, exactly.
 
         Thousands separators are not guessed: ``"1,5"`` is rejected rather than silently read as
-        1.5 or 15, because both readings occur in Latin America.
+        1.5 or 15, because both readings occur in Latin America. Exponent notation (``"1e9"``)
+        is not how anyone writes money, so it is refused too, as is anything beyond
+        :data:`MAX_MAJOR_UNITS` (:class:`AmountTooLarge`).
         """
         digits = exponent(currency)
+        if isinstance(text, str) and ("e" in text or "E" in text):
+            raise MoneyError(f"{text!r} is not an amount")
         try:
             value = text if isinstance(text, Decimal) else Decimal(str(text).strip())
         except InvalidOperation:
             raise MoneyError(f"{text!r} is not an amount") from None
         if not value.is_finite():
             raise MoneyError(f"{text!r} is not an amount")
+        if abs(value) > MAX_MAJOR_UNITS:
+            raise AmountTooLarge(f"amounts are at most {MAX_MAJOR_UNITS} {currency}")
         scaled = value.scaleb(digits)
         if scaled != scaled.to_integral_value():
             raise MoneyError(f"{currency} amounts have at most {digits} decimal digits: {text!r}")

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from recaudo.core.money import (
     ISO_4217_EXPONENTS,
+    MAX_MAJOR_UNITS,
+    AmountTooLarge,
     Money,
     MoneyError,
     exponent,
@@ -52,6 +54,29 @@ def test_display_never_rounds_money() -> None:
     assert format_minor(18_000_050, "COP", "es_CO") == "$180.000,50"
 
 
+@pytest.mark.parametrize("text", ["1e9", "1E3", "1e30", "1e-2", "Infinity", "NaN", "0x10"])
+def test_parse_refuses_exponent_notation_and_non_numbers(text: str) -> None:
+    with pytest.raises(MoneyError, match="not an amount"):
+        Money.parse(text, "MXN")
+
+
+@pytest.mark.parametrize(
+    "text", ["9999999999999999999", "1000000000000.01", "-1000000000001", "9" * 5000]
+)
+def test_parse_refuses_amounts_no_one_pays(text: str) -> None:
+    """Beyond 10^12 major units (and so never beyond a BIGINT column, whatever the exponent)."""
+    with pytest.raises(AmountTooLarge):
+        Money.parse(text, "MXN")
+
+
+def test_the_largest_accepted_amount_fits_a_bigint_in_every_currency() -> None:
+    for currency in ISO_4217_EXPONENTS:
+        largest = Money.parse(str(MAX_MAJOR_UNITS), currency)
+        assert largest.amount == MAX_MAJOR_UNITS * 10 ** exponent(currency) < 2**63
+    with pytest.raises(AmountTooLarge):
+        Money.parse(Decimal(MAX_MAJOR_UNITS) + 1, "CLP")  # a provider's amount is checked too
+
+
 def test_parse_is_exact_and_refuses_extra_digits() -> None:
     assert Money.parse("1234.50", "MXN") == Money("MXN", 123450)
     assert Money.parse("0.1", "MXN") + Money.parse("0.2", "MXN") == Money.parse("0.3", "MXN")
@@ -84,8 +109,8 @@ def test_formatting_follows_locale() -> None:
 
 
 @given(
-    st.integers(min_value=0, max_value=10**15),
-    st.sampled_from(["CLP", "COP", "MXN", "USD"]),
+    st.integers(min_value=0, max_value=MAX_MAJOR_UNITS),
+    st.sampled_from(["CLP", "COP", "MXN", "USD", "KWD"]),
 )
 def test_parse_round_trips_every_amount(amount: int, currency: str) -> None:
     money = Money(currency, amount)

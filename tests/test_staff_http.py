@@ -616,7 +616,9 @@ async def test_proof_for_an_invoice_paid_meanwhile_goes_oldest_first(world: Worl
     assert await a.balance(a.invoices[1]) == 20_000
 
 
-async def test_proof_file_is_an_attachment_with_a_safe_type(world: World) -> None:
+async def test_proof_file_is_an_attachment_named_by_its_content(world: World) -> None:
+    """The customer's name and declared type are ignored: ``poly.html`` that starts like a PDF
+    is served as ``comprobante-<id>.pdf``, and bytes we cannot identify as an opaque ``.bin``."""
     a = world.a
     html = PaymentProof(
         customer=a.customer,
@@ -627,19 +629,33 @@ async def test_proof_file_is_an_attachment_with_a_safe_type(world: World) -> Non
         content_type="text/html",
         content=b"<script>alert(1)</script>",
     )
-    await a.scope.add(html)
+    poly = PaymentProof(
+        customer=a.customer,
+        invoice_ids=[],
+        currency=a.currency,
+        amount=1_000,
+        filename="poly.html",
+        content_type="application/pdf",
+        content=b"%PDF-1.4 <html><script>alert(1)</script></html>",
+    )
+    await a.scope.add(html, poly)
     async with signed_in(world, a, "viewer") as c:
         pdf = await c.get(f"{a.staff}/proofs/{a.proof}/file")
         evil = await c.get(f"{a.staff}/proofs/{html.id}/file")
+        polyglot = await c.get(f"{a.staff}/proofs/{poly.id}/file")
     assert pdf.status_code == 200 and pdf.content == b"%PDF-1.4 comprobante"
     assert pdf.headers["content-type"] == "application/pdf"
-    disposition = pdf.headers["content-disposition"]
-    assert disposition.startswith('attachment; filename="transferencia_nandu.pdf"')
-    assert "filename*=UTF-8''transferencia%20%C3%B1and%C3%BA.pdf" in disposition
+    assert pdf.headers["content-disposition"] == f'attachment; filename="comprobante-{a.proof}.pdf"'
     assert pdf.headers["cache-control"] == "private, no-store"
+    assert pdf.headers["x-content-type-options"] == "nosniff"
     assert evil.headers["content-type"] == "application/octet-stream"
-    assert evil.headers["content-disposition"].startswith('attachment; filename="xevil.html"')
-    assert evil.headers["x-content-type-options"] == "nosniff"
+    assert evil.headers["content-disposition"] == (
+        f'attachment; filename="comprobante-{html.id}.bin"'
+    )
+    assert polyglot.headers["content-type"] == "application/pdf"
+    assert polyglot.headers["content-disposition"] == (
+        f'attachment; filename="comprobante-{poly.id}.pdf"'
+    )
 
 
 # --- chats, tickets, disputes, "No puedo pagar" ---------------------------------------------------

@@ -11,10 +11,10 @@ import pytest
 from babel.messages.pofile import read_po
 
 from recaudo.core import inbox
+from recaudo.core.claims import download_as
 from recaudo.core.payments.ledger import customer_credit
 from recaudo.core.staff import create_staff
 from recaudo.core.tables import AuditEvent, ChatMessage, Invoice, Payment, PaymentProof
-from recaudo.web.routes.staff_proofs import content_disposition, served_type
 from tests.test_staff_http import Side, seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,16 +96,15 @@ async def test_rejecting_one_of_two_disputes_keeps_the_invoice_disputed(database
     assert (await side.scope.get(Invoice, side.invoices[0])).disputed is False
 
 
-def test_served_types_and_attachment_names() -> None:
-    assert served_type("application/pdf") == "application/pdf"
-    assert served_type("IMAGE/PNG; charset=x") == "image/png"
-    assert served_type("text/html") == "application/octet-stream"
-    assert served_type("image/svg+xml") == "application/octet-stream"
-    header = content_disposition('C:\\fotos\\recibo\r\n".png', 7, "image/png")
-    assert header == "attachment; filename=\"recibo.png\"; filename*=UTF-8''recibo.png"
-    empty = content_disposition("", 7, "image/jpeg")
-    assert empty.startswith('attachment; filename="comprobante-7.jpg"')
-    assert "\n" not in content_disposition("a\nb", 1, "application/pdf")
+def test_proofs_are_typed_and_named_by_their_own_bytes() -> None:
+    """Never by what the customer called the file or what their browser declared."""
+    assert download_as(7, b"%PDF-1.4 <html><script>") == ("application/pdf", "comprobante-7.pdf")
+    assert download_as(8, b"\x89PNG\r\n\x1a\nMZ") == ("image/png", "comprobante-8.png")
+    assert download_as(9, b"\xff\xd8\xff\xe0") == ("image/jpeg", "comprobante-9.jpg")
+    assert download_as(3, b"<script>alert(1)</script>") == (
+        "application/octet-stream",
+        "comprobante-3.bin",
+    )
 
 
 def test_every_staff_text_has_an_english_translation() -> None:

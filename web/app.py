@@ -26,6 +26,7 @@ from recaudo.web.ids import ids_in_range
 from recaudo.web.security import RejectNulBytes, SecurityHeaders
 from recaudo.web.templating import make_environment, plugin_template_dirs
 from recaudo.web.tenancy import HostTenantRewrite, provide_scope, provide_tenant
+from recaudo.web.uploads import too_large_redirect
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -56,6 +57,9 @@ UNSTORABLE_TEXT = (
 
 def _error_handler(request: Request, exc: Exception) -> Response[Any]:
     """Clear 4xx for user errors; a logged, generic 500 for our own bugs."""
+    redirect = too_large_redirect(request, exc)
+    if redirect is not None:
+        return redirect
     if isinstance(exc, HTTPException):
         status = exc.status_code
         detail = exc.detail

@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Literal
 
 from recaudo.core.money import Money
 from recaudo.core.plugin_api import SettingField, TenantInfo
+from recaudo.core.safejson import loads_object
 
 # Our statuses. Providers' vocabularies are mapped onto these by each plugin.
 PAYMENT_STATUSES = (
@@ -53,6 +54,13 @@ class WebhookRequest:
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
+
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object, nesting bounded; ``ValueError`` otherwise (answered 400).
+
+        Call it only after :meth:`PaymentMethod.verify_webhook` has accepted the request.
+        """
+        return loads_object(self.body)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ Amounts leave Recaudo as exact decimals and come back through ``Money.parse(str(
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from recaudo.core.payments.method import (
     WebhookRequest,
 )
 from recaudo.core.plugin_api import SettingField, TenantInfo
+from recaudo.core.safejson import loads_object
 from recaudo.plugins.mercadopago.client import (
     MP_API_BASE,
     call_options,
@@ -343,8 +343,9 @@ class MercadoPagoMethod(PaymentMethod):
         if not secret:
             raise WebhookRejected("mercadopago: webhook_secret is not configured")
         signature = request.header("x-signature")
-        if not signature:
-            raise WebhookRejected("mercadopago: missing x-signature header")
+        if not signature or "ts=" not in signature or "v1=" not in signature:
+            raise WebhookRejected("mercadopago: missing or malformed x-signature header")
+        # Only now, for a request that carries a signature, may data.id come from the body.
         data_id = self._data_id(request)
         if not data_id:
             raise WebhookRejected("mercadopago: notification without data.id")
@@ -447,8 +448,8 @@ class MercadoPagoMethod(PaymentMethod):
 
 
 def _json(raw: bytes) -> dict[str, Any]:
+    """The notification body as an object; anything else (invalid, too deep) reads as ``{}``."""
     try:
-        value = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
+        return loads_object(raw or b"{}")
+    except ValueError:
         return {}
-    return value if isinstance(value, dict) else {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import secrets
 import time
 from datetime import UTC, datetime
@@ -100,9 +99,11 @@ class SandboxMethod(PaymentMethod):
             raise WebhookRejected("bad signature")
 
     def parse_webhook(self, request: WebhookRequest, settings: dict[str, Any]) -> list[EventRef]:
-        data = json.loads(request.body)
-        provider_id = str(data["id"])
-        return [EventRef(event_key=str(data["event_id"]), provider_payment_id=provider_id)]
+        data = request.json_object()
+        provider_id, event_id = data["id"], data["event_id"]
+        if not (isinstance(provider_id, str) and isinstance(event_id, str)):
+            raise ValueError("id and event_id must be strings")
+        return [EventRef(event_key=event_id, provider_payment_id=provider_id)]
 
     async def fetch_status(
         self, provider_payment_id: str, settings: dict[str, Any]

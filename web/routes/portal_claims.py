@@ -12,18 +12,23 @@ from recaudo.core.account import customer_invoice
 from recaudo.core.claims import (
     DISPUTE_REASONS,
     MAX_PROOF_BYTES,
+    TOO_BIG,
     ClaimError,
     customer_proofs,
     open_dispute,
     submit_proof,
 )
-from recaudo.core.money import Money, MoneyError
+from recaudo.core.money import AmountTooLarge, Money, MoneyError
 from recaudo.core.payments.ledger import OPEN_STATUSES
 from recaudo.core.tables import Customer, Invoice
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.routes.portal_common import form_ids, form_text, not_found, prefix_of
 from recaudo.web.templating import render
+from recaudo.web.uploads import TOO_LARGE_OPT
+
+MAX_UPLOAD_BODY = 16 * 1024 * 1024
+TOO_LARGE_NOTICE = "archivo-grande"
 
 
 async def _own_invoice(scope: TenantScope, customer: Customer, invoice_id: int) -> Invoice:
@@ -94,7 +99,10 @@ async def _proof_page(
     customer: Customer,
     error: str = "",
     status_code: int = 200,
+    field: str = "",
+    amount: str = "",
 ) -> Template:
+    """The upload form; an ``error`` is shown next to ``field`` and the typed ``amount`` kept."""
     invoices = await (
         scope.objects(Invoice)
         .where(Invoice.customer == customer.id, Invoice.status.is_in(list(OPEN_STATUSES)))
@@ -109,8 +117,10 @@ async def _proof_page(
         invoices=invoices,
         proofs=await customer_proofs(scope, int(customer.id)),
         error=error,
+        error_field=field,
+        amount=amount,
         max_mb=MAX_PROOF_BYTES // (1024 * 1024),
-        currency=invoices[0].currency if invoices else tenant.currency,
+        currency=tenant.currency,
     )
 
 
@@ -121,6 +131,8 @@ async def proof_form(
     tenant_scope: NamedDependency[TenantScope],
     customer: NamedDependency[Customer],
 ) -> Template:
+    if request.query_params.get("aviso") == TOO_LARGE_NOTICE:
+        return await _proof_page(request, tenant, tenant_scope, customer, TOO_BIG, 200, "archivo")
     return await _proof_page(request, tenant, tenant_scope, customer)
 
 
@@ -128,7 +140,10 @@ async def proof_form(
     "/comprobantes",
     name="portal:proof_submit",
     operation_id="portal_proof_submit",
-    request_max_body_size=MAX_PROOF_BYTES + 256 * 1024,
+    # Well above the 5 MB file limit, so a too-big photo still arrives with the typed amount and
+    # gets the form back; beyond this, web/uploads.py sends a browser to the form's GET.
+    request_max_body_size=MAX_UPLOAD_BODY,
+    opt={TOO_LARGE_OPT: f"/comprobantes?aviso={TOO_LARGE_NOTICE}"},
 )
 async def proof_submit(
     request: Request,
@@ -138,20 +153,26 @@ async def proof_submit(
 ) -> Template | Redirect:
     form = await request.form()
     upload = form.get("archivo")
-    currency = form_text(form, "moneda", 3) or tenant.currency
+    # The proof is in the tenant's currency; the form has no say in it.
+    currency = tenant.currency
+    amount_text = form_text(form, "monto", 30)
 
-    async def fail(message: str, status: int = 400) -> Template:
-        return await _proof_page(request, tenant, tenant_scope, customer, message, status)
+    async def fail(message: str, status: int = 400, field: str = "") -> Template:
+        return await _proof_page(
+            request, tenant, tenant_scope, customer, message, status, field, amount_text
+        )
 
     if not isinstance(upload, UploadFile):
-        return await fail("Adjunta el archivo del comprobante.")
+        return await fail("Adjunta el archivo del comprobante.", field="archivo")
     content = await upload.read(MAX_PROOF_BYTES + 1)
     if len(content) > MAX_PROOF_BYTES:
-        return await fail("El archivo pesa más de 5 MB. Sube una foto o un PDF más ligero.", 413)
+        return await fail(TOO_BIG, 413, "archivo")
     try:
-        amount = Money.parse(form_text(form, "monto", 30).replace(" ", ""), currency).amount
+        amount = Money.parse(amount_text.replace(" ", ""), currency).amount
+    except AmountTooLarge:
+        return await fail("El monto es demasiado grande. Revisa la cifra.", field="monto")
     except MoneyError:
-        return await fail("Escribe el monto con números, por ejemplo 1500.50.")
+        return await fail("Escribe el monto con números, por ejemplo 1500.50.", field="monto")
     try:
         await submit_proof(
             tenant_scope,
@@ -163,7 +184,7 @@ async def proof_submit(
             invoice_ids=form_ids(form, "factura"),
         )
     except ClaimError as exc:
-        return await fail(str(exc), exc.status)
+        return await fail(str(exc), exc.status, exc.field)
     return Redirect(
         f"{prefix_of(request, tenant)}/estado-de-cuenta?aviso=comprobante", status_code=303
     )

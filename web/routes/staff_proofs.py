@@ -1,14 +1,11 @@
 """Proofs of payment: look at the file, confirm (records the payment) or reject with a reason.
 
-The file is customer-provided, so it is only ever served as an attachment, with a content type
-from a short allow-list (anything else is ``application/octet-stream``) and a sanitised name.
+The file is customer-provided, so it is only ever served as an attachment, typed and named by its
+own first bytes (``comprobante-<id>.pdf``; anything unrecognised is ``application/octet-stream``),
+never by the customer's file name, and with ``nosniff``.
 """
 
 from __future__ import annotations
-
-import re
-import unicodedata
-from urllib.parse import quote
 
 from litestar import Request, get, post
 from litestar.di import NamedDependency
@@ -16,35 +13,11 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from recaudo.core import inbox
+from recaudo.core.claims import download_as
 from recaudo.core.tables import StaffUser
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.routes.staff_common import form_data, staff_base, staff_page
-
-SAFE_TYPES = {
-    "application/pdf": ".pdf",
-    "image/png": ".png",
-    "image/jpeg": ".jpg",
-    "image/webp": ".webp",
-    "image/heic": ".heic",
-}
-
-
-def served_type(declared: str) -> str:
-    kind = (declared or "").split(";")[0].strip().lower()
-    return kind if kind in SAFE_TYPES else "application/octet-stream"
-
-
-def content_disposition(filename: str, proof_id: int, kind: str) -> str:
-    """``attachment`` with an ASCII fallback name and the UTF-8 original (RFC 6266/5987)."""
-    name = (filename or "").replace("\\", "/").split("/")[-1].strip()
-    fallback = f"comprobante-{proof_id}"
-    name = re.sub(r"[\x00-\x1f\x7f\"]", "", name)[:150] or fallback
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    ascii_name = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_name).strip("._") or fallback
-    if "." not in ascii_name and kind in SAFE_TYPES:
-        ascii_name += SAFE_TYPES[kind]
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 @get("/proofs/{proof_id:int}", name="staff:proof", operation_id="staff_proof")
@@ -76,12 +49,14 @@ async def proof_file(
     proof_id: FromPath[int],
 ) -> Response[bytes]:
     row = await inbox.proof(tenant_scope, proof_id)
-    kind = served_type(str(row.content_type))
+    content = bytes(row.content or b"")
+    kind, name = download_as(proof_id, content)
     return Response(
-        bytes(row.content or b""),
+        content,
         media_type=kind,
         headers={
-            "content-disposition": content_disposition(str(row.filename), proof_id, kind),
+            "content-disposition": f'attachment; filename="{name}"',
+            "x-content-type-options": "nosniff",
             "cache-control": "private, no-store",
         },
     )
