@@ -113,9 +113,7 @@ async def _sweep(
     return failures
 
 
-async def test_no_route_answers_500_to_hostile_input(database: str) -> None:
-    env = await open_env(database)
-    shop = env.shop
+def _routes(database: str) -> list[tuple[str, set[str]]]:
     app = create_app(make_settings(database), embedded_workers=False)
     routes = [
         (route.path, set(route.methods or ()))
@@ -125,6 +123,13 @@ async def test_no_route_answers_500_to_hostile_input(database: str) -> None:
         and not route.path.endswith(("/salir", "/logout"))
     ]
     assert len(routes) > 30
+    return routes
+
+
+async def test_no_route_answers_500_to_hostile_input(database: str) -> None:
+    env = await open_env(database)
+    shop = env.shop
+    routes = _routes(database)
     user = await create_staff(shop.scope, "sweep@example.com", "una-clave-larga", "owner")
     async with env.client as client:
         anonymous = await _sweep(client, routes, shop.slug)
@@ -156,3 +161,106 @@ async def test_nul_characters_are_refused_before_any_handler(database: str) -> N
             data={"contact": "nadie@example.com", "_csrf_token": csrf(client)},
         )
         assert ok.status_code == 200, "a form without NULs still reaches its handler"
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+BOUNDARY = "hostile-boundary"
+
+
+def _multipart(parts: list[tuple[str, bytes, str | None]]) -> bytes:
+    """A multipart body written by hand, so it can hold what no browser would send."""
+    out = b""
+    for name, value, filename in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        out += f"--{BOUNDARY}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+        out += value + b"\r\n"
+    return out + f"--{BOUNDARY}--\r\n".encode()
+
+
+def _odd_bodies(token: str) -> list[tuple[str, dict[str, Any]]]:
+    """Huge, deep and malformed bodies, each with a valid CSRF token so handlers see them."""
+    deep = b"[" * 50_000 + b"]" * 50_000
+    json_headers = {"content-type": "application/json", "x-csrftoken": token}
+    multipart = {"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
+    urlencoded = {"content-type": "application/x-www-form-urlencoded"}
+    names = ["contact", "monto", "mensaje", "motivo", "reason", "note", "name", "email"]
+    return [
+        ("deep JSON", {"content": deep, "headers": json_headers}),
+        ("JSON that is not an object", {"content": b'[1, "2", null]', "headers": json_headers}),
+        (
+            "huge fields",
+            {"data": {"_csrf_token": token, **{n: "9" * 100_000 for n in names}}},
+        ),
+        (
+            "broken percent-encoding and UTF-8",
+            {
+                "content": f"_csrf_token={token}&".encode()
+                + b"&".join(n.encode() + b"=%ff%fe%zz%C3" for n in names),
+                "headers": urlencoded,
+            },
+        ),
+        (
+            "multipart with bad UTF-8, a lying file and many repeats",
+            {
+                "content": _multipart(
+                    [("_csrf_token", token.encode(), None)]
+                    + [(n, b"\xff\xfe\xc3", None) for n in names]
+                    + [("factura", b"9" * 30, None)] * 300
+                    + [("archivo", PNG + b"<html>", "../../etc/passwd\u202e.png")]
+                ),
+                "headers": multipart,
+            },
+        ),
+        (
+            "multipart with more parts than allowed",
+            {
+                "content": _multipart(
+                    [("_csrf_token", token.encode(), None)] + [("factura", b"1", None)] * 1200
+                ),
+                "headers": multipart,
+            },
+        ),
+        (
+            "truncated multipart",
+            {"content": b"--" + BOUNDARY.encode() + b"\r\nContent-Dis", "headers": multipart},
+        ),
+    ]
+
+
+async def _odd_sweep(
+    client: httpx.AsyncClient, routes: list[tuple[str, set[str]]], slug: str
+) -> list[str]:
+    failures = []
+    odd_query = {"lang": "9" * 8000, "factura": ["9" * 5000] * 5, "v": "\ud7ff\ufffd" * 100}
+    for template, methods in routes:
+        path = _paths(template, slug)[0].replace("..%2F..%2Fetc", "sandbox")
+        if "GET" in methods:
+            for params in (odd_query, "lang=%ff%fe&factura=%zz"):
+                response = await client.get(path, params=params)
+                if response.status_code >= 500:
+                    failures.append(f"GET {path} odd query -> {response.status_code}")
+        if "POST" in methods:
+            for label, kwargs in _odd_bodies(csrf(client)):
+                response = await client.post(path, **kwargs)
+                if response.status_code >= 500:
+                    failures.append(f"POST {path} {label} -> {response.status_code}")
+    return failures
+
+
+async def test_no_route_answers_500_to_huge_deep_or_malformed_bodies(database: str) -> None:
+    """Every form and API, anonymous and signed in: deep JSON, JSON arrays, 100 KB fields,
+    broken encodings, odd multipart; always a 2xx/3xx/4xx."""
+    env = await open_env(database)
+    shop = env.shop
+    routes = _routes(database)
+    user = await create_staff(shop.scope, "odd@example.com", "una-clave-larga", "owner")
+    async with env.client as client:
+        await client.get(f"{shop.prefix}/")
+        anonymous = await _odd_sweep(client, routes, shop.slug)
+        await login(client, shop, env.customer)
+        await client.post(
+            f"{shop.prefix}/staff/login",
+            data={"email": user.email, "password": "una-clave-larga", "_csrf_token": csrf(client)},
+        )
+        signed_in = await _odd_sweep(client, routes, shop.slug)
+    assert not anonymous + signed_in, "\n".join(anonymous + signed_in)

@@ -52,6 +52,8 @@ def _platform_routes() -> list[Any]:
 UNSTORABLE_TEXT = (
     asyncpg.exceptions.CharacterNotInRepertoireError,
     asyncpg.exceptions.UntranslatableCharacterError,
+    # A multipart field that is not UTF-8: Litestar decodes it while parsing the form.
+    UnicodeDecodeError,
 )
 
 
@@ -65,8 +67,8 @@ def _error_handler(request: Request, exc: Exception) -> Response[Any]:
         detail = exc.detail
         extra = getattr(exc, "extra", None)
     elif isinstance(exc, UNSTORABLE_TEXT):
-        # Text PostgreSQL cannot store (e.g. a NUL inside a multipart field): the transaction
-        # was rolled back, and it is the input that is wrong.
+        # Text PostgreSQL cannot store (e.g. a NUL inside a multipart field) or that is not
+        # UTF-8 at all: the transaction was rolled back, and it is the input that is wrong.
         status, detail, extra = 400, "El texto contiene caracteres no válidos.", None
     else:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
