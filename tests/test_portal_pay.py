@@ -103,6 +103,8 @@ async def test_amount_payment_with_bank_transfer_shows_instructions(env: Env) ->
         ({"monto": "999999", "metodo": "sandbox"}, "mayor que tu saldo"),
         ({"monto": "10", "metodo": "mercadopago"}, "Elige un medio de pago"),
         ({"monto": "10", "metodo": "sandbox", "clave": "x"}, "El formulario expiró"),
+        ({"monto": "1e2", "metodo": "sandbox"}, "Escribe el monto con números"),
+        ({"monto": "9999999999999999999", "metodo": "sandbox"}, "demasiado grande"),
     ],
 )
 async def test_bad_pay_input_is_a_clear_400(env: Env, fields: dict[str, str], message: str) -> None:

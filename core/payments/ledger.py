@@ -50,7 +50,7 @@ from recaudo.core.tables import (
 )
 from recaudo.db import transaction
 from recaudo.tenants.models import Tenant
-from recaudo.tenants.scoped import TenantScope
+from recaudo.tenants.scoped import TenantScope, as_id
 
 T = TypeVar("T")
 
@@ -408,10 +408,9 @@ async def _find_for_state(
 
 
 def _as_int(value: object) -> int:
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return 0
+    """An id from outside (a provider's reference, a form) for a query: ``0`` (no row) when it
+    cannot be one, rather than a number the 32-bit key column refuses."""
+    return as_id(value) or 0
 
 
 async def _sibling(

@@ -21,7 +21,7 @@ from litestar.response import Redirect, Response, Template
 
 from recaudo.core.account import checkout_of, customer_payment, payment_allocations
 from recaudo.core.checkout import CheckoutError, refresh_status, start_once
-from recaudo.core.money import Money, MoneyError
+from recaudo.core.money import AmountTooLarge, Money, MoneyError
 from recaudo.core.payments.ledger import OPEN_STATUSES, PaymentError, create_payment
 from recaudo.core.payments.method import PaymentMethod
 from recaudo.core.payments.registry import all_methods, methods_for_tenant
@@ -250,6 +250,8 @@ async def pay_submit(
     if selection.mode == "amount":
         try:
             amount = Money.parse(amount_text.replace(" ", ""), selection.currency).amount
+        except AmountTooLarge:
+            return await fail("El monto es demasiado grande. Revisa la cifra.")
         except MoneyError:
             return await fail("Escribe el monto con números, por ejemplo 1500.50.")
         if amount <= 0:
