@@ -224,19 +224,22 @@ async def test_the_proof_currency_is_the_tenants(env: Env) -> None:
 # --- uploads --------------------------------------------------------------------------------
 
 
-async def test_upload_errors_keep_the_amount_and_point_at_the_file(env: Env) -> None:
+async def test_upload_errors_keep_what_was_typed_and_point_at_the_file(env: Env) -> None:
     for content, name, status, message in (
         (PNG + b"\x00" * (6 * MB), "foto.png", 413, "El archivo pesa más de 5 MB"),
         (b"MZ\x90\x00 not a proof", "factura.exe", 415, "Solo aceptamos"),
         (b"", "vacio.png", 400, "Adjunta el archivo"),
     ):
-        response = await _upload(env, content, name, "1234.50")
+        ticked = str(env.invoice_ids()[1])
+        response = await _upload(env, content, name, "1234.50", factura=[ticked])
         assert response.status_code == status, name
         assert response.headers["content-type"].startswith("text/html")
         assert message in response.text
         archivo = _field(response.text, "archivo")
         assert 'aria-invalid="true"' in archivo and 'aria-describedby="proof-error"' in archivo
         assert 'value="1234.50"' in _field(response.text, "monto")
+        assert f'name="factura" value="{ticked}" checked>' in response.text
+        assert response.text.count(" checked>") == 1
     assert await env.shop.scope.count(PaymentProof) == 0
 
 

@@ -101,8 +101,10 @@ async def _proof_page(
     status_code: int = 200,
     field: str = "",
     amount: str = "",
+    selected: list[int] | None = None,
 ) -> Template:
-    """The upload form; an ``error`` is shown next to ``field`` and the typed ``amount`` kept."""
+    """The upload form; an ``error`` is shown next to ``field``, and what the customer typed and
+    ticked (``amount``, ``selected`` invoices) is kept."""
     invoices = await (
         scope.objects(Invoice)
         .where(Invoice.customer == customer.id, Invoice.status.is_in(list(OPEN_STATUSES)))
@@ -119,6 +121,7 @@ async def _proof_page(
         error=error,
         error_field=field,
         amount=amount,
+        selected=selected or [],
         max_mb=MAX_PROOF_BYTES // (1024 * 1024),
         currency=tenant.currency,
     )
@@ -156,10 +159,11 @@ async def proof_submit(
     # The proof is in the tenant's currency; the form has no say in it.
     currency = tenant.currency
     amount_text = form_text(form, "monto", 30)
+    selected = form_ids(form, "factura")
 
     async def fail(message: str, status: int = 400, field: str = "") -> Template:
         return await _proof_page(
-            request, tenant, tenant_scope, customer, message, status, field, amount_text
+            request, tenant, tenant_scope, customer, message, status, field, amount_text, selected
         )
 
     if not isinstance(upload, UploadFile):
@@ -181,7 +185,7 @@ async def proof_submit(
             content=content,
             currency=currency,
             amount=amount,
-            invoice_ids=form_ids(form, "factura"),
+            invoice_ids=selected,
         )
     except ClaimError as exc:
         return await fail(str(exc), exc.status, exc.field)
