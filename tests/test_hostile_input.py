@@ -248,6 +248,33 @@ async def _odd_sweep(
     return failures
 
 
+async def test_no_route_answers_500_to_odd_cookies_and_headers(database: str) -> None:
+    """Forged or stale session cookies, a junk language and odd htmx/accept headers."""
+    from recaudo.web.sessions import COOKIES
+
+    env = await open_env(database)
+    routes = _routes(database)
+    cookies = {name: "x" * 3000 for name in COOKIES.values()}
+    cookies.update({"lang": "../%ff%00", "csrftoken": "junk"})
+    headers = {
+        "hx-request": "true",
+        "hx-current-url": "javascript:alert(1)",
+        "accept": "*/*;q=abc, text/html",
+        "accept-language": ";;;, *;q=2",
+        "content-type": "multipart/form-data",  # no boundary
+    }
+    failures = []
+    async with env.client as client:
+        client.cookies.update(cookies)
+        for template, methods in routes:
+            path = _paths(template, env.shop.slug)[0].replace("..%2F..%2Fetc", "sandbox")
+            for method in sorted(methods & {"GET", "POST"}):
+                response = await client.request(method, path, headers=headers, content=b"x")
+                if response.status_code >= 500:
+                    failures.append(f"{method} {path} -> {response.status_code}")
+    assert not failures, "\n".join(failures)
+
+
 async def test_no_route_answers_500_to_huge_deep_or_malformed_bodies(database: str) -> None:
     """Every form and API, anonymous and signed in: deep JSON, JSON arrays, 100 KB fields,
     broken encodings, odd multipart; always a 2xx/3xx/4xx."""
