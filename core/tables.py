@@ -134,7 +134,11 @@ class Payment(TenantOwned, Table, tablename="payment"):
     provider_status_detail = Varchar(length=100, default="")
     # Invoice ids the customer chose, in order; empty means oldest due first.
     requested_invoices = JSON(default="[]")
+    # What those invoices owed when chosen: money up to this is for them only (never spills over).
+    requested_total = BigInt(default=0)
     checkout = JSON(default="{}")
+    # A pending checkout stops being live then (``core/payments/expiry.py``); NULL on old rows.
+    expires_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
 

@@ -12,7 +12,11 @@ Money rules this module keeps (``tests/test_ledger*.py`` prove them):
   its outbox event in that same transaction;
 * ``Invoice.amount_applied`` always equals the sum of its allocations minus their reversals.
   Credit applied to an invoice is recorded as an allocation of the payment the credit came from,
-  so a later refund of that payment can find and reopen it.
+  so a later refund of that payment can find and reopen it;
+* money meant for chosen invoices never lands silently on others: a new checkout supersedes the
+  customer's pending ones for the same invoices, and money for invoices already paid, or for a
+  checkout that was no longer live (:mod:`recaudo.core.payments.expiry`), becomes credit the
+  customer is told about, with a ticket for staff.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any, TypeVar
 
 from piccolo.query import Objects, Sum
 
+from recaudo.core.audit import record
 from recaudo.core.invoices import status_for
 from recaudo.core.jsonfield import loads
 from recaudo.core.money import Money, MoneyError, check_currency
@@ -39,6 +44,7 @@ from recaudo.core.payments.allocation import (
     plan_reversal,
     position,
 )
+from recaudo.core.payments.expiry import CHECKOUT_TTL, is_late
 from recaudo.core.payments.method import PAYMENT_STATUSES, ProviderPayment
 from recaudo.core.tables import (
     Allocation,
@@ -47,6 +53,7 @@ from recaudo.core.tables import (
     Invoice,
     Payment,
     PaymentTransition,
+    Ticket,
 )
 from recaudo.db import transaction
 from recaudo.tenants.models import Tenant
@@ -217,6 +224,7 @@ async def _new_payment(
         amount_refunded=0,
         idempotency_key=idempotency_key,
         requested_invoices=ids,
+        requested_total=sum(invoice.balance for invoice in chosen),
         checkout={},
         created_at=_now(),
         updated_at=_now(),
@@ -271,7 +279,9 @@ async def create_payment(
 
     The same ``idempotency_key`` returns the payment already recorded, so a double click or a
     retried request never creates two intents. Nothing is applied until the provider says the
-    money arrived.
+    money arrived. The intent is live for :data:`~recaudo.core.payments.expiry.CHECKOUT_TTL`
+    (``start_once`` stores the provider's own expiry) and supersedes the customer's pending
+    intents for any of the same invoices.
     """
     method = _text(method, "method", 50)
     key = _text(idempotency_key, "idempotency_key", 100)
@@ -290,10 +300,53 @@ async def create_payment(
             invoice_ids=invoice_ids,
             amount=amount,
         )
-        row, _created = await _insert_once(scope, tx, payment)
+        payment.expires_at = _now() + CHECKOUT_TTL
+        row, created = await _insert_once(scope, tx, payment)
+        if created:
+            await _supersede(scope, row)
         return _same_customer(row, customer_id)
 
     return await _atomic(work)
+
+
+def _overlaps(new: Payment, old: Payment) -> bool:
+    """Checkouts compete when they share an invoice, or when neither names any (both "oldest
+    first" amounts)."""
+    mine = set(_ids(loads(new.requested_invoices, []) or []))
+    theirs = set(_ids(loads(old.requested_invoices, []) or []))
+    return bool(mine & theirs) if mine or theirs else True
+
+
+async def _supersede(scope: TenantScope, new: Payment) -> None:
+    """End the customer's pending checkouts that compete with ``new`` (status ``cancelled``).
+
+    A tab left open on an old checkout must not stay payable next to the new one: paying both
+    would pay the same invoices twice. Providers are not called (a Mercado Pago preference cannot
+    be withdrawn); if money still arrives for one, :func:`_allocate` keeps it for its invoices or
+    as credit. The customer row is locked first so two concurrent checkouts see each other.
+    """
+    await _lock_customer(scope, int(new.customer))
+    rows = await _locked(
+        scope.objects(Payment)
+        .where(
+            Payment.customer == new.customer,
+            Payment.status == "pending",
+            Payment.currency == new.currency,
+            Payment.id != new.id,
+        )
+        .order_by(Payment.id)
+    )
+    for old in rows:
+        if _overlaps(new, old):
+            await _advance(
+                scope,
+                old,
+                "cancelled",
+                int(old.amount),
+                0,
+                "checkout",
+                detail=f"superseded by payment {new.id}",
+            )
 
 
 async def record_staff_payment(
@@ -427,6 +480,7 @@ async def _sibling(
         idempotency_key=f"{method}:{state.provider_payment_id}"[:100],
         provider_payment_id=state.provider_payment_id,
         requested_invoices=loads(first.requested_invoices, []) or [],
+        requested_total=int(first.requested_total or 0),
         checkout={"sibling_of": int(first.id)},
         created_at=_now(),
         updated_at=_now(),
@@ -507,10 +561,13 @@ async def _advance(
     from_status = str(payment.status)
     notes = [detail] if detail else []
     if entering_money:
+        late = is_late(payment, _now())
         if money_amount != int(payment.amount):
             notes.append(f"amount {payment.amount} -> {money_amount} per provider")
+        if late:
+            notes.append("money after the checkout ended")
         payment.amount = money_amount
-        await _allocate(scope, payment)
+        await _allocate(scope, payment, late=late)
     if new.refunded > current.refunded:
         reason = "chargeback" if new.status == "charged_back" else "refund"
         await _reverse(scope, payment, new.refunded - current.refunded, reason)
@@ -582,8 +639,14 @@ async def _set_applied(scope: TenantScope, invoice: Invoice, applied: int) -> No
         )
 
 
-async def _allocate(scope: TenantScope, payment: Payment) -> None:
-    """Spread a payment that just brought money: chosen invoices, oldest due, then credit."""
+async def _allocate(scope: TenantScope, payment: Payment, *, late: bool = False) -> None:
+    """Spread a payment that just brought money.
+
+    Money up to ``requested_total`` is for the invoices the customer chose and only for them:
+    what they no longer owe (paid meanwhile) becomes credit the customer is told about. Money
+    beyond it goes to the chosen invoices, then oldest due, then credit, unless the checkout was
+    no longer live (``late``): then it never reaches invoices the customer did not choose.
+    """
     await _lock_customer(scope, int(payment.customer))
     open_rows = await _locked(
         scope.objects(Invoice)
@@ -595,34 +658,91 @@ async def _allocate(scope: TenantScope, payment: Payment) -> None:
         .order_by(Invoice.id)
     )
     by_id = {int(row.id): row for row in open_rows}
+    balances = {invoice_id: row.balance for invoice_id, row in by_id.items()}
     requested = [i for i in _ids(loads(payment.requested_invoices, []) or []) if i in by_id]
     others = sorted(
         (row for row in open_rows if int(row.id) not in requested and not row.disputed),
         key=lambda row: (row.due_date, int(row.id)),
     )
-    order = [by_id[i] for i in requested] + others
-    plan = plan_allocation(int(payment.amount), [(int(row.id), row.balance) for row in order])
+    amount = int(payment.amount)
+    for_chosen = min(amount, max(int(payment.requested_total or 0), 0))
+    chosen = plan_allocation(for_chosen, [(i, balances[i]) for i in requested])
+    for invoice_id, take in chosen.allocations:
+        balances[invoice_id] -= take
+    order = requested + ([] if late else [int(row.id) for row in others])
+    rest = plan_allocation(amount - for_chosen, [(i, balances[i]) for i in order])
+    merged: dict[int, int] = {}
+    for invoice_id, take in (*chosen.allocations, *rest.allocations):
+        merged[invoice_id] = merged.get(invoice_id, 0) + take
     now = _now()
-    if plan.allocations:
+    if merged:
         await scope.add(
             *[
-                Allocation(payment=payment.id, invoice=invoice_id, amount=amount, created_at=now)
-                for invoice_id, amount in plan.allocations
+                Allocation(payment=payment.id, invoice=invoice_id, amount=take, created_at=now)
+                for invoice_id, take in merged.items()
             ]
         )
-    for invoice_id, amount in plan.allocations:
+    for invoice_id, take in merged.items():
         invoice = by_id[invoice_id]
-        await _set_applied(scope, invoice, int(invoice.amount_applied) + amount)
-    if plan.credit:
-        await scope.add(
-            CreditEntry(
-                customer=payment.customer,
-                currency=payment.currency,
-                amount=plan.credit,
-                payment=payment.id,
-                reason="overpayment",
-                created_at=now,
+        await _set_applied(scope, invoice, int(invoice.amount_applied) + take)
+    credits = (
+        (chosen.credit, "already_paid"),
+        (rest.credit, "late_payment" if late else "overpayment"),
+    )
+    for value, reason in credits:
+        if value:
+            await scope.add(
+                CreditEntry(
+                    customer=payment.customer,
+                    currency=payment.currency,
+                    amount=value,
+                    payment=payment.id,
+                    reason=reason,
+                    created_at=now,
+                )
             )
+    unexpected = chosen.credit + (rest.credit if late else 0)
+    if late or unexpected:
+        await _flag(scope, payment, unexpected, late)
+
+
+async def _flag(scope: TenantScope, payment: Payment, credit: int, late: bool) -> None:
+    """Money that did not go where the customer meant it: a ticket for staff (refund it, or
+    leave it as credit) and, when it became credit, a message to the customer."""
+    money = Money(str(payment.currency), int(payment.amount))
+    subject = (
+        "Pago recibido de un checkout vencido o reemplazado"
+        if late
+        else "Pago para facturas ya pagadas"
+    )
+    message = f"Pago {payment.id} ({payment.method}) por {money}." + (
+        f" {Money(str(payment.currency), credit)} quedó como saldo a favor del cliente."
+        if credit
+        else " Se aplicó a las facturas que el cliente eligió."
+    )
+    await scope.add(
+        Ticket(
+            customer=payment.customer,
+            name="Recaudo",
+            subject=subject,
+            message=message,
+            status="open",
+            created_at=_now(),
+        )
+    )
+    await record(
+        scope,
+        "system",
+        "payment.late" if late else "payment.already_paid",
+        f"payment:{payment.id}",
+        credit=credit,
+    )
+    if credit:
+        await enqueue(
+            scope,
+            "tell_customer",
+            {"about": "payment", "id": int(payment.id)},
+            key=f"tell:payment:{payment.id}",
         )
 
 

@@ -18,5 +18,6 @@ class SandboxCharge(TenantOwned, Table, tablename="sandbox_charge"):
     notification_url = Varchar(length=500)
     return_url = Varchar(length=500)
     description = Varchar(length=300, default="")
+    expires_at = Timestamptz(null=True, default=None)  # the checkout page refuses it afterwards
     created_at = Timestamptz()
     updated_at = Timestamptz()
