@@ -8,17 +8,19 @@ the payment history. Everything is read through the tenant scope.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from recaudo.core.invoices import age_bucket
 from recaudo.core.jsonfield import loads
+from recaudo.core.payments.expiry import expires_at, live_where
 from recaudo.core.payments.ledger import Statement, customer_statement
 from recaudo.core.plans import PlanView, active_plans
 from recaudo.core.tables import Allocation, Invoice, InvoiceLine, Payment
 from recaudo.tenants.scoped import TenantScope
 
 IN_FLIGHT = ("pending", "in_process")
+MAX_IN_FLIGHT_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,21 @@ class AccountView:
     invoices: list[InvoiceRow]
     plans: list[PlanView]
     pending_payments: list[Payment] = field(default_factory=list)
+    # When the first shown checkout stops being live: a rendering is stale from then on.
+    valid_until: datetime | None = None
 
     @property
     def currency(self) -> str:
         return self.statement.currency
 
 
-async def account_view(scope: TenantScope, customer_id: int, today: date) -> AccountView:
+async def account_view(
+    scope: TenantScope, customer_id: int, today: date, now: datetime | None = None
+) -> AccountView:
+    """The statement as the portal shows it; payments in flight are the live checkouts only
+    (one per checkout; expired or superseded ones are left out even before the sweep marks them).
+    """
+    now = now or datetime.now(UTC)
     statement = await customer_statement(scope, customer_id, today)
     invoices = [
         InvoiceRow(
@@ -66,11 +76,18 @@ async def account_view(scope: TenantScope, customer_id: int, today: date) -> Acc
     ]
     pending = (
         await scope.objects(Payment)
-        .where(Payment.customer == customer_id, Payment.status.is_in(list(IN_FLIGHT)))
+        .where(Payment.customer == customer_id, live_where(now))
         .order_by(Payment.id, ascending=False)
-        .limit(5)
+        .limit(MAX_IN_FLIGHT_SHOWN)
     )
-    return AccountView(statement, invoices, await active_plans(scope, customer_id), pending)
+    ends = [expires_at(p) for p in pending if p.status == "pending"]
+    return AccountView(
+        statement,
+        invoices,
+        await active_plans(scope, customer_id),
+        pending,
+        valid_until=min(ends) if ends else None,
+    )
 
 
 def stamp_sql(customer: str) -> str:

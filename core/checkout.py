@@ -17,6 +17,7 @@ from typing import Any
 
 from recaudo.core.jsonfield import loads
 from recaudo.core.money import Money
+from recaudo.core.payments.expiry import aware, lifetime
 from recaudo.core.payments.ledger import apply_provider_payment
 from recaudo.core.payments.method import CheckoutContext, CheckoutResult, PaymentMethod
 from recaudo.core.plugin_api import TenantInfo
@@ -40,6 +41,13 @@ def _serialise(result: CheckoutResult) -> dict[str, Any]:
     data = asdict(result)
     data["expires_at"] = result.expires_at.isoformat() if result.expires_at else None
     return data
+
+
+def _expiry(result: CheckoutResult) -> datetime:
+    """The provider's expiry when it gave one (a voucher's), else the default for its kind."""
+    if result.expires_at is not None:
+        return aware(result.expires_at)
+    return datetime.now(UTC) + lifetime(result.kind)
 
 
 async def _claim(scope: TenantScope, payment: Payment, extra: dict[str, Any]) -> bool:
@@ -101,7 +109,9 @@ async def start_once(
             ).where(Payment.id == payment.id)
             raise CheckoutError(str(exc)) from None
         data = {**(extra or {}), **_serialise(result), "state": "started"}
-        await scope.update(Payment, {Payment.checkout: data}).where(Payment.id == payment.id)
+        await scope.update(
+            Payment, {Payment.checkout: data, Payment.expires_at: _expiry(result)}
+        ).where(Payment.id == payment.id)
         return data
     # Someone else (a double click) is starting it: wait for their result.
     deadline = asyncio.get_running_loop().time() + WAIT_FOR_OTHER_S

@@ -107,7 +107,7 @@ async def relay_forever(
     sleep: Callable[[asyncio.Event, float], Awaitable[None]] = _wait,
 ) -> None:
     """Relay until ``stop`` is set; ``clock`` and ``sleep`` are injectable for tests."""
-    from recaudo.workers.scheduler import compact_account_changes, sweep
+    from recaudo.workers.scheduler import compact_account_changes, expire_abandoned_checkouts, sweep
 
     stop = stop or asyncio.Event()
     next_sweep = next_compaction = clock()
@@ -118,6 +118,7 @@ async def relay_forever(
             if clock() >= next_sweep:
                 next_sweep = clock() + SWEEP_EVERY
                 await sweep(clock())
+                await expire_abandoned_checkouts(clock())
             if clock() >= next_compaction:
                 next_compaction = clock() + COMPACT_EVERY
                 await compact_account_changes()

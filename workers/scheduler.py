@@ -12,6 +12,9 @@
 * **Provider events** (:func:`sweep_provider_events`): an event still ``received`` after
   :data:`EVENT_GRACE` whose job is missing, dead or finished gets its job back.
 
+Abandoned checkouts are marked ``expired`` by :func:`expire_abandoned_checkouts`, one UPDATE for
+all tenants (readers already hide them from their ``expires_at`` on; this makes history say so).
+
 Several relays may sweep at once: inserts are ``ON CONFLICT DO NOTHING`` and re-arming is a
 conditional update, so they agree. Compaction keeps ``account_change`` (the statement's change
 log) small without changing any account stamp.
@@ -22,7 +25,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from recaudo import db
-from recaudo.core.tables import AccountChange, OutboxJob, Payment, ProviderEvent
+from recaudo.core.payments.expiry import expired_where
+from recaudo.core.tables import AccountChange, OutboxJob, Payment, PaymentTransition, ProviderEvent
 from recaudo.tenants.scoped import TenantScope, unscoped
 
 RECONCILE_AFTER = timedelta(minutes=10)
@@ -133,6 +137,44 @@ async def sweep(now: datetime | None = None) -> int:
     """Everything the scheduler does each minute; returns how many jobs it queued."""
     now = now or datetime.now(UTC)
     return await sweep_payments(now) + await sweep_provider_events(now)
+
+
+#: Checkouts are marked expired this long after they ended, so the payment sweep asks the provider
+#: once more: a payment approved at the last minute whose notification was lost is found.
+EXPIRE_GRACE = timedelta(minutes=20)
+
+
+async def expire_abandoned_checkouts(now: datetime | None = None) -> int:
+    """Mark every pending checkout past its expiry (plus :data:`EXPIRE_GRACE`) ``expired``.
+
+    Set-based: one UPDATE over all tenants and one INSERT of their transitions, in one
+    transaction. Money that still arrives for one is handled by the ledger (credit, ticket).
+    Returns how many checkouts expired.
+    """
+    now = now or datetime.now(UTC)
+    table = unscoped(Payment)
+    async with db.transaction():
+        rows = (
+            await table.update({table.status: "expired", table.updated_at: now})
+            .where(expired_where(now - EXPIRE_GRACE))
+            .returning(table.id, table.tenant)
+        )
+        if rows:
+            await unscoped(PaymentTransition).insert(
+                *[
+                    PaymentTransition(
+                        tenant=row["tenant"],
+                        payment=row["id"],
+                        from_status="pending",
+                        to_status="expired",
+                        source="sweep",
+                        detail="checkout expired",
+                        created_at=now,
+                    )
+                    for row in rows
+                ]
+            )
+    return len(rows)
 
 
 COMPACT_ABOVE = 64  # change rows per account before they are folded into one

@@ -44,7 +44,7 @@ from recaudo.core.payments.allocation import (
     plan_reversal,
     position,
 )
-from recaudo.core.payments.expiry import CHECKOUT_TTL, is_late
+from recaudo.core.payments.expiry import CHECKOUT_TTL, aware, expires_at, is_late
 from recaudo.core.payments.method import PAYMENT_STATUSES, ProviderPayment
 from recaudo.core.tables import (
     Allocation,
@@ -460,6 +460,17 @@ async def _find_for_state(
     return payment, True
 
 
+async def _extend_expiry(scope: TenantScope, payment: Payment, state: ProviderPayment) -> None:
+    """A voucher issued inside a hosted checkout keeps the checkout live as long as the voucher
+    can be paid (days, where the hosted page lasted an hour)."""
+    if payment.status != "pending" or state.status != "pending" or state.expires_at is None:
+        return
+    until = aware(state.expires_at)
+    if until > expires_at(payment) and until > _now():
+        payment.expires_at = until
+        await scope.update(Payment, {Payment.expires_at: until}).where(Payment.id == payment.id)
+
+
 def _as_int(value: object) -> int:
     """An id from outside (a provider's reference, a form) for a query: ``0`` (no row) when it
     cannot be one, rather than a number the 32-bit key column refuses."""
@@ -514,6 +525,7 @@ async def apply_provider_payment(
                 f"currency mismatch: payment in {payment.currency}, provider says "
                 f"{state.amount.currency}"
             )
+        await _extend_expiry(scope, payment, state)
         await _advance(
             scope,
             payment,

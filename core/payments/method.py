@@ -85,6 +85,8 @@ class ProviderPayment:
     provider_status_detail: str = ""
     our_payment_id: int | None = None
     updated_at: datetime | None = None
+    # Until when the customer can still pay it (a cash voucher issued inside a hosted checkout).
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from mercadopago.errors import MercadoPagoError
 from mercadopago.webhook import InvalidWebhookSignatureError, WebhookSignatureValidator
 
 from recaudo.core.money import Money
+from recaudo.core.payments.expiry import CHECKOUT_TTL
 from recaudo.core.payments.method import (
     CheckoutContext,
     CheckoutResult,
@@ -62,10 +63,11 @@ SETTINGS_FIELDS: tuple[SettingField, ...] = (
     SettingField("public_key", "Public key", type="string"),
     SettingField(
         "expiration_minutes",
-        "Vigencia del pago (minutos)",
+        "Vigencia de fichas en efectivo y PIX (minutos)",
         type="integer",
         default=DEFAULT_EXPIRATION_MINUTES,
-        help="Tiempo para pagar el checkout o la ficha en efectivo antes de que expire.",
+        help="Tiempo para pagar una ficha en efectivo o un PIX antes de que expire. "
+        "El checkout con tarjeta vence a los 60 minutos.",
     ),
     SettingField(
         "sandbox",
@@ -173,6 +175,7 @@ def to_provider_payment(payment: dict[str, Any]) -> ProviderPayment:
         provider_status_detail=detail,
         our_payment_id=int(reference) if reference.isdigit() else None,
         updated_at=_parse_date(payment.get("date_last_updated")),
+        expires_at=_parse_date(payment.get("date_of_expiration")),
     )
 
 
@@ -226,6 +229,7 @@ class MercadoPagoMethod(PaymentMethod):
             # Mercado Pago charges the sum of the items; a mismatch would collect the wrong amount.
             raise ValueError(f"items add up to {total}, the payment is for {ctx.amount}")
         now = datetime.now(UTC)
+        voucher_expires = now + timedelta(minutes=_expiry_minutes(ctx.settings))
         body: dict[str, Any] = {
             "items": [
                 {
@@ -246,9 +250,12 @@ class MercadoPagoMethod(PaymentMethod):
                 "failure": ctx.return_url,
             },
             "auto_return": "approved",
+            # The hosted checkout lives as long as our checkout (core/payments/expiry.py); a cash
+            # voucher issued inside it keeps the longer voucher validity.
             "expires": True,
             "expiration_date_from": _iso(now),
-            "expiration_date_to": _iso(now + timedelta(minutes=_expiry_minutes(ctx.settings))),
+            "expiration_date_to": _iso(now + CHECKOUT_TTL),
+            "date_of_expiration": _iso(voucher_expires),
             "metadata": {"tenant": ctx.tenant.slug, "payment_id": ctx.payment_id},
         }
         if option is not None and option.kind == "bank_redirect":

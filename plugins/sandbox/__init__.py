@@ -18,6 +18,7 @@ from typing import Any
 
 from recaudo.core.hookspecs import hookimpl
 from recaudo.core.money import Money
+from recaudo.core.payments.expiry import CHECKOUT_TTL
 from recaudo.core.payments.method import (
     CheckoutContext,
     CheckoutResult,
@@ -76,12 +77,15 @@ class SandboxMethod(PaymentMethod):
                 notification_url=ctx.notification_url,
                 return_url=ctx.return_url,
                 description=ctx.description[:300],
+                # Like a real hosted checkout, the page stops taking payments after a while.
+                expires_at=datetime.now(UTC) + CHECKOUT_TTL,
             )
             await existing.save().run()
         return CheckoutResult(
             kind="redirect",
             redirect_url=f"/sandbox/checkout/{existing.provider_id}",
             provider_payment_id=existing.provider_id,
+            expires_at=existing.expires_at,
         )
 
     def verify_webhook(self, request: WebhookRequest, settings: dict[str, Any]) -> None:

@@ -16,10 +16,12 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
+from recaudo.core.payments.expiry import aware, is_live
+from recaudo.core.tables import Payment
 from recaudo.plugins.sandbox import sign
 from recaudo.plugins.sandbox.tables import SandboxCharge
 from recaudo.tenants.models import Tenant
-from recaudo.tenants.scoped import unscoped
+from recaudo.tenants.scoped import TenantScope, unscoped
 from recaudo.web.templating import render
 
 log = logging.getLogger(__name__)
@@ -41,13 +43,37 @@ async def _charge(provider_id: str) -> SandboxCharge:
     return charge
 
 
+async def still_valid(charge: SandboxCharge, now: datetime | None = None) -> bool:
+    """May this open charge still be decided? Not once its page expired, nor once Recaudo ended
+    the payment it belongs to (a newer checkout for the same invoices replaced it, or it expired):
+    approving it would pay those invoices twice."""
+    now = now or datetime.now(UTC)
+    if charge.expires_at is not None and aware(charge.expires_at) <= now:
+        return False
+    payment = await TenantScope(int(charge.tenant)).get(Payment, int(charge.our_payment_id))
+    return payment is not None and is_live(payment, now)
+
+
+async def _page(request: Request, charge: SandboxCharge, status_code: int = 200) -> Template:
+    tenant = await Tenant.objects().where(Tenant.id == charge.tenant).first()
+    open_ = charge.status in ("pending", "in_process")
+    valid = open_ and await still_valid(charge)
+    return await render(
+        request,
+        "sandbox/checkout.html",
+        tenant,
+        status_code=status_code if valid or not open_ else 410,
+        charge=charge,
+        open=open_,
+        valid=valid,
+    )
+
+
 @get(
     "/sandbox/checkout/{provider_id:str}", name="sandbox:checkout", operation_id="sandbox_checkout"
 )
 async def checkout_page(request: Request, provider_id: FromPath[str]) -> Template:
-    charge = await _charge(provider_id)
-    tenant = await Tenant.objects().where(Tenant.id == charge.tenant).first()
-    return await render(request, "sandbox/checkout.html", tenant, charge=charge)
+    return await _page(request, await _charge(provider_id))
 
 
 async def notify(charge: SandboxCharge) -> None:
@@ -72,15 +98,18 @@ async def notify(charge: SandboxCharge) -> None:
 
 @post("/sandbox/checkout/{provider_id:str}", name="sandbox:decide", operation_id="sandbox_decide")
 async def decide(
+    request: Request,
     provider_id: FromPath[str],
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
-) -> Redirect:
+) -> Redirect | Template:
     charge = await _charge(provider_id)
     decision = DECISIONS.get(str(data.get("decision", "")))
     if decision is None:
         from litestar.exceptions import ClientException
 
         raise ClientException("Elige aprobar, rechazar o dejar pendiente")
+    if charge.status in ("pending", "in_process") and not await still_valid(charge):
+        return await _page(request, charge)
     if charge.status in ("pending", "in_process"):
         charge.status = decision
         charge.updated_at = datetime.now(UTC)

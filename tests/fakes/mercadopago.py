@@ -14,6 +14,12 @@ uses, with Mercado Pago's JSON shapes, and keeps everything in memory:
 Every POST honours ``x-idempotency-key`` like Mercado Pago: the same key on the same path replays
 the first answer without acting again (even if the body differs, e.g. a fresher timestamp).
 
+Preferences honour Mercado Pago's expiry: ``expires: true`` needs ``expiration_date_from``/``_to``
+in ISO 8601 with an offset (else 400, as Mercado Pago answers), and
+:meth:`FakeMercadoPago.pay_preference` refuses an expired preference (:class:`PreferenceExpired`)
+the way the hosted checkout would. A cash payment made inside a preference carries its
+``date_of_expiration``.
+
 Test-control helpers are Python methods, not HTTP: :meth:`FakeMercadoPago.pay_preference` plays
 the customer paying a Checkout Pro preference, :meth:`~FakeMercadoPago.set_status` moves a payment
 (e.g. to ``charged_back``), :meth:`~FakeMercadoPago.go_down` and
@@ -84,6 +90,11 @@ OFFLINE_METHODS: dict[str, str] = {
     "pagoefectivo_atm": "atm",
     "pix": "bank_transfer",
 }
+
+
+class PreferenceExpired(Exception):
+    """The customer tried to pay a preference outside its validity (Mercado Pago's page says the
+    link expired and takes no payment)."""
 
 
 @dataclass(frozen=True)
@@ -227,10 +238,18 @@ class FakeMercadoPago:
         status_detail: str = "",
         payment_method_id: str = "visa",
         payment_type_id: str = "credit_card",
+        at: datetime | None = None,
     ) -> dict[str, Any]:
-        """The customer pays a Checkout Pro preference: a payment for the sum of its items."""
+        """The customer pays a Checkout Pro preference: a payment for the sum of its items.
+
+        ``at`` is when they pay (default now); outside the preference's validity it raises
+        :class:`PreferenceExpired`. A ``ticket``/``atm`` payment is a voucher valid until the
+        preference's ``date_of_expiration``.
+        """
         with self._lock:
             pref = self.preferences[preference_id]
+            if not preference_open(pref, at or datetime.now(UTC)):
+                raise PreferenceExpired(preference_id)
             items = pref["items"]
             total = sum(
                 (Decimal(str(i["unit_price"])) * int(i.get("quantity", 1)) for i in items),
@@ -245,7 +264,15 @@ class FakeMercadoPago:
                 payment_method_id=payment_method_id,
                 payment_type_id=payment_type_id,
                 payer_email=(pref.get("payer") or {}).get("email") or "comprador@example.com",
-                extra={"metadata": pref.get("metadata") or {}, "preference_id": preference_id},
+                extra={
+                    "metadata": pref.get("metadata") or {},
+                    "preference_id": preference_id,
+                    **(
+                        {"date_of_expiration": pref.get("date_of_expiration")}
+                        if payment_type_id in ("ticket", "atm") and pref.get("date_of_expiration")
+                        else {}
+                    ),
+                },
             )
 
     def set_status(
@@ -401,6 +428,15 @@ class FakeMercadoPago:
             price = item.get("unit_price")
             if not isinstance(price, Decimal | int) or price <= 0 or not item.get("currency_id"):
                 return 400, _error(400, "invalid_unit_price", "unit_price must be positive")
+        if body.get("expires"):
+            start = _parse_iso(body.get("expiration_date_from"))
+            end = _parse_iso(body.get("expiration_date_to"))
+            if start is None or end is None or end <= start:
+                return 400, _error(
+                    400, "invalid_expiration_date", "expiration dates need ISO 8601 with offset"
+                )
+        if "date_of_expiration" in body and _parse_iso(body["date_of_expiration"]) is None:
+            return 400, _error(400, "invalid_date_of_expiration", "ISO 8601 with offset")
         back = body.get("back_urls") or {}
         if body.get("auto_return") and not back.get("success"):
             return 400, _error(400, "invalid_auto_return", "back_url.success must be defined")
@@ -567,6 +603,26 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _parse_iso(text: Any) -> datetime | None:
+    """A date Mercado Pago accepts: ISO 8601 *with* an offset (``Z`` or ``±hh:mm``)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
+
+
+def preference_open(pref: dict[str, Any], at: datetime) -> bool:
+    """Whether a preference takes payments at ``at`` (always, unless ``expires`` is true)."""
+    if not pref.get("expires"):
+        return True
+    start = _parse_iso(pref.get("expiration_date_from"))
+    end = _parse_iso(pref.get("expiration_date_to"))
+    return start is not None and end is not None and start <= at <= end
 
 
 def _iso(moment: datetime) -> str:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 
 from litestar import Request, get
 from litestar.di import NamedDependency
@@ -63,7 +64,8 @@ def view_version(view: AccountView) -> str:
 # Rendered live parts of statements, under everything they depend on. The account stamp changes
 # with every committed write to the customer's invoices, payments, credit or plans (database
 # triggers), so an entry is never stale; the rest of the key is what the page is rendered for.
-_live_parts: LocalCache[tuple[object, ...], tuple[str, Markup]] = LocalCache(
+# An entry also carries when the first checkout it shows stops being live (expiry needs no write).
+_live_parts: LocalCache[tuple[object, ...], tuple[str, Markup, datetime | None]] = LocalCache(
     "statement live parts", max_entries=1_000
 )
 
@@ -91,15 +93,16 @@ async def live_statement(
         tenant.timezone,
         tenant.currency,
     )
+    now = datetime.now(UTC)
     cached = _live_parts.get(key)
-    if cached is not None:
-        return cached
-    view = await account_view(scope, int(customer.id), today)
+    if cached is not None and (cached[2] is None or now < cached[2]):
+        return cached[0], cached[1]
+    view = await account_view(scope, int(customer.id), today, now)
     version = view_version(view)
     html = await render_fragment(
         request, "portal/_statement_live.html", tenant, view=view, today=today, version=version
     )
-    _live_parts.put(key, (version, html))
+    _live_parts.put(key, (version, html, view.valid_until))
     return version, html
 
 
