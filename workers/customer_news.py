@@ -1,4 +1,5 @@
-"""Telling customers what staff decided about their proof of payment or dispute.
+"""Telling customers what staff decided about their proof of payment or dispute, and about money
+the ledger kept as credit (a payment for invoices already paid, or for a checkout that had ended).
 
 Decisions enqueue a ``tell_customer`` job in their own transaction (``core/inbox.py``); this
 handler renders the message in the customer's language with the tenant's branding and sends it
@@ -16,7 +17,7 @@ from recaudo.config import active
 from recaudo.core.access import deep_link
 from recaudo.core.notify import send_to_customer
 from recaudo.core.plugin_api import OutgoingMessage
-from recaudo.core.tables import Customer, Dispute, Invoice, PaymentProof
+from recaudo.core.tables import CreditEntry, Customer, Dispute, Invoice, Payment, PaymentProof
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import enabled_plugins
 from recaudo.tenants.scoped import TenantScope
@@ -65,7 +66,34 @@ async def _decision(scope: TenantScope, about: str, row_id: int) -> dict[str, An
             "reason": str(dispute.decision_note or ""),
             "number": str(invoice.number) if invoice else "",
         }
+    if about == "payment":
+        return await _payment_credit(scope, row_id)
     raise ValueError(f"unknown decision kind {about!r}")
+
+
+#: Credit the ledger keeps from money the customer meant for invoices (``ledger._allocate``).
+UNEXPECTED_CREDIT = ("already_paid", "late_payment")
+
+
+async def _payment_credit(scope: TenantScope, payment_id: int) -> dict[str, Any] | None:
+    payment = await scope.get(Payment, payment_id)
+    if payment is None:
+        return None
+    rows = await scope.select(CreditEntry.amount).where(
+        CreditEntry.payment == payment_id, CreditEntry.reason.is_in(list(UNEXPECTED_CREDIT))
+    )
+    credit = sum(int(row["amount"]) for row in rows)
+    if credit <= 0:
+        return None
+    return {
+        "customer_id": int(payment.customer),
+        "invoice_id": None,
+        "outcome": "payment_credit",
+        "amount": credit,
+        "currency": str(payment.currency),
+        "reason": "",
+        "number": f"#{payment.id}",
+    }
 
 
 @job("tell_customer")
@@ -100,6 +128,7 @@ async def tell_customer(scope: TenantScope, payload: dict[str, Any]) -> None:
         "proof_rejected": trans.gettext("No pudimos confirmar tu comprobante de pago"),
         "dispute_accepted": trans.gettext("Tu aclaración fue aceptada"),
         "dispute_rejected": trans.gettext("Revisamos tu aclaración"),
+        "payment_credit": trans.gettext("Recibimos tu pago: quedó como saldo a favor"),
     }
     await send_to_customer(
         scope,
