@@ -8,11 +8,12 @@ the payment history. Everything is read through the tenant scope.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from recaudo.core.invoices import age_bucket
 from recaudo.core.jsonfield import loads
+from recaudo.core.payments import expiry
 from recaudo.core.payments.expiry import expires_at, live_where
 from recaudo.core.payments.ledger import Statement, customer_statement
 from recaudo.core.plans import PlanView, active_plans
@@ -57,7 +58,7 @@ async def account_view(
     """The statement as the portal shows it; payments in flight are the live checkouts only
     (one per checkout; expired or superseded ones are left out even before the sweep marks them).
     """
-    now = now or datetime.now(UTC)
+    now = now or expiry.now()
     statement = await customer_statement(scope, customer_id, today)
     invoices = [
         InvoiceRow(

@@ -79,7 +79,7 @@ async def _payment_credit(scope: TenantScope, payment_id: int) -> dict[str, Any]
     payment = await scope.get(Payment, payment_id)
     if payment is None:
         return None
-    rows = await scope.select(CreditEntry.amount).where(
+    rows = await scope.select(CreditEntry, CreditEntry.amount).where(
         CreditEntry.payment == payment_id, CreditEntry.reason.is_in(list(UNEXPECTED_CREDIT))
     )
     credit = sum(int(row["amount"]) for row in rows)

@@ -34,6 +34,12 @@ INSTRUCTIONS_TTL = timedelta(days=3)
 ENDED = ("expired", "cancelled")
 
 
+def now() -> datetime:
+    """The clock expiry is judged by; call it as ``expiry.now()`` so tests can move it forward
+    instead of sleeping."""
+    return datetime.now(UTC)
+
+
 def aware(moment: datetime) -> datetime:
     """SQLite hands back naive timestamps; they are UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -35,6 +35,7 @@ from recaudo.core.invoices import status_for
 from recaudo.core.jsonfield import loads
 from recaudo.core.money import Money, MoneyError, check_currency
 from recaudo.core.outbox import enqueue
+from recaudo.core.payments import expiry
 from recaudo.core.payments.allocation import (
     MONEY_STATUSES,
     STATUS_RANK,
@@ -573,7 +574,7 @@ async def _advance(
     from_status = str(payment.status)
     notes = [detail] if detail else []
     if entering_money:
-        late = is_late(payment, _now())
+        late = is_late(payment, expiry.now())
         if money_amount != int(payment.amount):
             notes.append(f"amount {payment.amount} -> {money_amount} per provider")
         if late:

@@ -16,6 +16,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
+from recaudo.core.payments import expiry
 from recaudo.core.payments.expiry import aware, is_live
 from recaudo.core.tables import Payment
 from recaudo.plugins.sandbox import sign
@@ -47,7 +48,7 @@ async def still_valid(charge: SandboxCharge, now: datetime | None = None) -> boo
     """May this open charge still be decided? Not once its page expired, nor once Recaudo ended
     the payment it belongs to (a newer checkout for the same invoices replaced it, or it expired):
     approving it would pay those invoices twice."""
-    now = now or datetime.now(UTC)
+    now = now or expiry.now()
     if charge.expires_at is not None and aware(charge.expires_at) <= now:
         return False
     payment = await TenantScope(int(charge.tenant)).get(Payment, int(charge.our_payment_id))

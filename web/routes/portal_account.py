@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import datetime
 
 from litestar import Request, get
 from litestar.di import NamedDependency
@@ -26,6 +26,7 @@ from recaudo.core.account import (
 )
 from recaudo.core.invoices import age_bucket
 from recaudo.core.local_cache import LocalCache
+from recaudo.core.payments import expiry
 from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
@@ -93,7 +94,7 @@ async def live_statement(
         tenant.timezone,
         tenant.currency,
     )
-    now = datetime.now(UTC)
+    now = expiry.now()
     cached = _live_parts.get(key)
     if cached is not None and (cached[2] is None or now < cached[2]):
         return cached[0], cached[1]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, get, post
@@ -23,6 +22,7 @@ from litestar.response import Redirect, Response, Template
 from recaudo.core.account import checkout_of, customer_payment, payment_allocations
 from recaudo.core.checkout import CheckoutError, refresh_status, start_once
 from recaudo.core.money import AmountTooLarge, Money, MoneyError
+from recaudo.core.payments import expiry
 from recaudo.core.payments.expiry import is_late, is_live
 from recaudo.core.payments.ledger import OPEN_STATUSES, PaymentError, create_payment
 from recaudo.core.payments.method import PaymentMethod
@@ -276,7 +276,7 @@ async def pay_submit(
         )
     except PaymentError:
         return await fail("No pudimos preparar el pago: alguna factura cambió. Revisa y reintenta.")
-    if is_late(payment, datetime.now(UTC)):
+    if is_late(payment, expiry.now()):
         # An old form sent again after a newer checkout replaced it, or after it expired.
         return await fail("Este pago ya no es válido. Revisa tus facturas y vuelve a intentarlo.")
     from recaudo.web.app import current_settings
@@ -328,7 +328,7 @@ async def payment_result(
     if owner is not None:
         settings = await plugin_settings(tenant_scope, owner[0], _secret_key())
         payment = await refresh_status(tenant_scope, payment, owner[1], settings)
-    if payment.status == "pending" and not is_live(payment, datetime.now(UTC)):
+    if payment.status == "pending" and not is_live(payment, expiry.now()):
         payment.status = "expired"  # shown as it is; the scheduler's sweep records it
     previous = request.query_params.get("estado")
     if is_htmx(request) and previous == payment.status:
