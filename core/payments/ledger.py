@@ -311,11 +311,11 @@ async def create_payment(
 
 
 def _overlaps(new: Payment, old: Payment) -> bool:
-    """Checkouts compete when they share an invoice, or when neither names any (both "oldest
-    first" amounts)."""
+    """Checkouts compete when they share an invoice. Free amounts name none and may coexist
+    (several partial payments are legitimate); they end by expiring."""
     mine = set(_ids(loads(new.requested_invoices, []) or []))
     theirs = set(_ids(loads(old.requested_invoices, []) or []))
-    return bool(mine & theirs) if mine or theirs else True
+    return bool(mine & theirs)
 
 
 async def _supersede(scope: TenantScope, new: Payment) -> None:
