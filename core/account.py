@@ -168,12 +168,14 @@ async def invoice_payments(scope: TenantScope, invoice_id: int) -> list[dict[str
 
 
 async def payment_history(scope: TenantScope, customer_id: int, limit: int = 50) -> list[Payment]:
-    return await (
+    rows = await (
         scope.objects(Payment)
         .where(Payment.customer == customer_id)
         .order_by(Payment.id, ascending=False)
         .limit(limit)
     )
+    now = expiry.now()
+    return [expiry.as_seen(row, now) for row in rows]
 
 
 async def customer_payment(scope: TenantScope, customer_id: int, payment_id: int) -> Payment | None:

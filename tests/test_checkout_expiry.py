@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from recaudo.core.inbox import open_tickets
 from recaudo.core.money import Money
 from recaudo.core.payments import expiry, ledger
 from recaudo.core.payments.expiry import CHECKOUT_TTL
@@ -161,6 +162,8 @@ async def test_abandoned_checkouts_expire_on_read_and_in_the_sweep(
     first_payment = await env.shop.scope.objects(Payment).order_by(Payment.id).first()
     result = await env.client.get(f"{env.shop.prefix}/pagos/{first_payment.id}")
     assert 'data-status="expired"' in result.text and "Continuar con el pago" not in result.text
+    history = await env.client.get(env.shop.prefix + "/pagos")
+    assert history.text.count("Vencido") == 2 and history.text.count("En proceso") == 1
 
     # The sweep waits a grace period (one more reconciliation poll), then records it in one go.
     assert await expire_abandoned_checkouts(later) == 0
@@ -216,7 +219,7 @@ async def test_money_for_a_superseded_mercadopago_preference_becomes_credit(
     assert await credit(env) == 100_000
     reasons = await env.shop.scope.select(CreditEntry, CreditEntry.reason)
     assert [r["reason"] for r in reasons] == ["already_paid"]
-    [ticket] = await env.shop.scope.objects(Ticket)
+    [ticket] = await open_tickets(env.shop.scope)  # what the staff inbox lists
     assert "vencido o reemplazado" in ticket.subject and "saldo a favor" in ticket.message
     sent = await env.shop.scope.select(
         NotificationLog, NotificationLog.subject, NotificationLog.body_text

@@ -69,6 +69,14 @@ def is_late(payment: Payment, now: datetime) -> bool:
     return payment.status in ENDED or (payment.status == "pending" and not is_live(payment, now))
 
 
+def as_seen(payment: Payment, now: datetime) -> Payment:
+    """``payment`` as the customer should see it: a lapsed checkout shows as ``expired`` before
+    the sweep records it (in memory only; nothing is written)."""
+    if payment.status == "pending" and not is_live(payment, now):
+        payment.status = "expired"
+    return payment
+
+
 def expired_where(now: datetime) -> Any:
     """Piccolo condition: pending payments whose checkout has run out of time at ``now``."""
     return (Payment.status == "pending") & (

@@ -23,7 +23,7 @@ from recaudo.core.account import checkout_of, customer_payment, payment_allocati
 from recaudo.core.checkout import CheckoutError, refresh_status, start_once
 from recaudo.core.money import AmountTooLarge, Money, MoneyError
 from recaudo.core.payments import expiry
-from recaudo.core.payments.expiry import is_late, is_live
+from recaudo.core.payments.expiry import is_late
 from recaudo.core.payments.ledger import OPEN_STATUSES, PaymentError, create_payment
 from recaudo.core.payments.method import PaymentMethod
 from recaudo.core.payments.registry import all_methods, methods_for_tenant
@@ -328,8 +328,7 @@ async def payment_result(
     if owner is not None:
         settings = await plugin_settings(tenant_scope, owner[0], _secret_key())
         payment = await refresh_status(tenant_scope, payment, owner[1], settings)
-    if payment.status == "pending" and not is_live(payment, expiry.now()):
-        payment.status = "expired"  # shown as it is; the scheduler's sweep records it
+    payment = expiry.as_seen(payment, expiry.now())
     previous = request.query_params.get("estado")
     if is_htmx(request) and previous == payment.status:
         return Response(b"", status_code=204)
