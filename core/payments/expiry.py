@@ -41,8 +41,9 @@ def now() -> datetime:
 
 
 def aware(moment: datetime) -> datetime:
-    """SQLite hands back naive timestamps; they are UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """``moment`` in UTC: SQLite hands back naive timestamps (they are UTC), and providers give
+    their own offsets, which must not reach SQLite, where timestamps compare as text."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def lifetime(kind: str) -> timedelta:
