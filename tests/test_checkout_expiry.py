@@ -317,3 +317,41 @@ async def test_a_voucher_issued_in_a_hosted_checkout_keeps_it_live(env: Env) -> 
     row = await env.shop.scope.get(Payment, payment.id)
     assert expiry.is_live(row, datetime.now(UTC) + timedelta(days=2))
     assert await expire_abandoned_checkouts(datetime.now(UTC) + timedelta(days=1)) == 0
+
+
+async def test_a_cash_voucher_from_a_hosted_checkout_stays_in_process_for_its_validity(
+    env: Env, fake_mp: FakeMercadoPago, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    x, _, _ = env.invoice_ids()
+    await checkout(env, f"factura={x}", "mercadopago")
+    pref = fake_mp.last_preference_id
+    # Inside Checkout Pro the customer chose OXXO: a voucher, pending until they pay at a store.
+    voucher = fake_mp.pay_preference(
+        pref, status="pending", payment_method_id="oxxo", payment_type_id="ticket"
+    )
+    assert voucher["date_of_expiration"] == fake_mp.preferences[pref]["date_of_expiration"]
+    note = fake_mp.signed_webhook(voucher["id"], MP_SECRET)
+    response = await env.client.post(
+        f"/hooks/mercadopago/{env.shop.slug}",
+        params=note.query,
+        content=note.body,
+        headers=note.headers,
+    )
+    assert response.status_code == 200
+    await drain_jobs()
+    later = datetime.now(UTC) + timedelta(hours=5)  # long after the hosted page expired
+    monkeypatch.setattr(expiry, "now", lambda: later)
+    assert len(await in_process_notes(env)) == 1
+    assert await expire_abandoned_checkouts(later) == 0
+    # Paid at the store two days later: it is simply a payment of that invoice.
+    fake_mp.set_status(voucher["id"], "approved")
+    note = fake_mp.signed_webhook(voucher["id"], MP_SECRET)
+    await env.client.post(
+        f"/hooks/mercadopago/{env.shop.slug}",
+        params=note.query,
+        content=note.body,
+        headers=note.headers,
+    )
+    await drain_jobs()
+    assert await applied(env, x) == 100_000
+    assert await env.shop.scope.count(Ticket) == 0
