@@ -9,6 +9,7 @@ Mercado Pago fake; clocks are moved, never slept on.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -355,3 +356,21 @@ async def test_a_cash_voucher_from_a_hosted_checkout_stays_in_process_for_its_va
     await drain_jobs()
     assert await applied(env, x) == 100_000
     assert await env.shop.scope.count(Ticket) == 0
+
+
+async def test_the_relay_runs_the_expiry_sweep(env: Env) -> None:
+    from recaudo.workers.relay import relay_forever
+
+    x, _, _ = env.invoice_ids()
+    payment = await _intent(env, "left-x", [x])
+    long_ago = datetime.now(UTC) - CHECKOUT_TTL - EXPIRE_GRACE - timedelta(minutes=1)
+    await env.shop.scope.update(Payment, {Payment.expires_at: long_ago}).where(
+        Payment.id == payment.id
+    )
+    stop = asyncio.Event()
+
+    async def one_pass(_stop: asyncio.Event, _seconds: float) -> None:
+        stop.set()
+
+    await relay_forever(lambda _job: None, stop=stop, sleep=one_pass)
+    assert (await env.shop.scope.get(Payment, payment.id)).status == "expired"
