@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -74,8 +75,10 @@ async def make_shop(
     today: date | None = None,
     policy: dict[str, Any] | None = None,
 ) -> Shop:
-    today = today or date.today()
     tenant = await make_tenant(f"{name}-{uuid.uuid4().hex[:6]}", country, currency)
+    # The tenant's calendar day, not the machine's: between midnight UTC and the tenant's
+    # midnight they differ, and every "days late" figure would be off by one.
+    today = today or datetime.now(ZoneInfo(str(tenant.timezone))).date()
     tenant.policy = POLICY if policy is None else policy
     await tenant.save().run()
     scope = TenantScope(int(tenant.id))
