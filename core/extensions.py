@@ -29,6 +29,11 @@ class NotificationChannel:
     address_kind: ClassVar[str] = "email"  # which customer contact it uses: email or phone
     settings_schema: ClassVar[tuple[SettingField, ...]] = ()
 
+    def ready(self) -> bool:
+        """Can the channel deliver now? One missing its server (email without SMTP in
+        production) answers ``False``; messages then wait in the database until it can."""
+        return True
+
     async def send(
         self, message: OutgoingMessage, tenant: TenantInfo, settings: dict[str, Any]
     ) -> DeliveryResult:

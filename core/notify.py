@@ -3,21 +3,29 @@
 Channels come from plugins (``recaudo_notification_channels``); only those of enabled plugins are
 used. Every attempt is written to ``NotificationLog`` for staff and for the development outbox.
 Secrets in a message (a one-time link) are redacted from the log unless the log *is* the delivery
-(no SMTP server configured), so the database never holds a usable token in production.
+(development without SMTP), so the database never holds a usable token in production.
+
+A channel that cannot deliver yet (email in production with no SMTP server) does not lose the
+message: it is logged as ``waiting`` with its full text encrypted in ``sealed``, and
+:func:`deliver_waiting` (run by the outbox relay every minute) sends it once the channel can.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 from recaudo.core.extensions import NotificationChannel
 from recaudo.core.plugin_api import OutgoingMessage, TenantInfo
 from recaudo.core.plugin_host import get_host
 from recaudo.core.tables import Customer, NotificationLog
-from recaudo.tenants.plugin_config import enabled_plugins, plugin_settings
-from recaudo.tenants.scoped import TenantScope
+from recaudo.tenants.models import Tenant
+from recaudo.tenants.plugin_config import decrypt, enabled_plugins, encrypt, plugin_settings
+from recaudo.tenants.scoped import TenantScope, unscoped
+from recaudo.tenants.service import tenant_info
 
 log = logging.getLogger(__name__)
 REDACTED = "[enlace de un solo uso]"
@@ -88,6 +96,17 @@ async def send_to_customer(
         log.info("customer %s of tenant %s has no usable channel", customer.id, tenant.slug)
         return None
     outgoing = replace(message, to=route.address)
+    hidden = () if keep_secrets_in_log else tuple(secrets)
+    if not route.channel.ready():
+        log.warning(
+            "%s cannot deliver yet (no server configured): message to customer %s waits",
+            route.plugin,
+            customer.id,
+        )
+        waiting = _log_entry(route, outgoing, hidden, "waiting")
+        waiting.sealed = encrypt(json.dumps(asdict(outgoing)), secret_key)
+        await scope.add(waiting)
+        return waiting
     status = "sent"
     try:
         settings = await plugin_settings(scope, route.plugin, secret_key)
@@ -100,8 +119,15 @@ async def send_to_customer(
     except Exception:
         status = "failed"
         log.exception("%s failed sending to customer %s", route.plugin, customer.id)
-    hidden = () if keep_secrets_in_log else tuple(secrets)
-    entry = NotificationLog(
+    entry = _log_entry(route, outgoing, hidden, status)
+    await scope.add(entry)
+    return entry
+
+
+def _log_entry(
+    route: Route, outgoing: OutgoingMessage, hidden: tuple[str, ...], status: str
+) -> NotificationLog:
+    return NotificationLog(
         channel=route.channel.name,
         recipient=route.address[:254],
         subject=outgoing.subject[:300],
@@ -109,5 +135,48 @@ async def send_to_customer(
         body_html=_redact(outgoing.html, hidden),
         status=status,
     )
-    await scope.add(entry)
-    return entry
+
+
+async def deliver_waiting(secret_key: str, limit: int = 100) -> int:
+    """Send messages that waited for their channel, now that it can deliver; returns how many.
+
+    A message is claimed (``waiting`` → ``sending``) before it is sent, so several relays never
+    send it twice. A transient failure puts it back to wait; nothing is ever dropped.
+    """
+    table = unscoped(NotificationLog)
+    rows = await (
+        table.select(table.id, table.tenant, table.channel)
+        .where(table.status == "waiting")
+        .order_by(table.id)
+        .limit(limit)
+    )
+    delivered = 0
+    for row in rows:
+        scope = TenantScope(int(row["tenant"]))
+        found = {c.name: (p, c) for p, c in await tenant_channels(scope)}.get(row["channel"])
+        if found is None or not found[1].ready():
+            continue
+        plugin, channel = found
+        claimed = (
+            await scope.update(NotificationLog, {NotificationLog.status: "sending"})
+            .where((NotificationLog.id == row["id"]) & (NotificationLog.status == "waiting"))
+            .returning(NotificationLog.sealed)
+        )
+        tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()
+        if not claimed or tenant is None:
+            continue
+        status = "waiting"
+        try:
+            message = OutgoingMessage(**json.loads(decrypt(claimed[0]["sealed"], secret_key)))
+            result = await channel.send(
+                message, tenant_info(tenant), await plugin_settings(scope, plugin, secret_key)
+            )
+            status = "sent" if result.ok else "failed"
+        except Exception:
+            log.exception("%s still cannot deliver waiting message %s", plugin, row["id"])
+        done: dict[Any, Any] = {NotificationLog.status: status}
+        if status != "waiting":
+            done[NotificationLog.sealed] = ""
+            delivered += status == "sent"
+        await scope.update(NotificationLog, done).where(NotificationLog.id == row["id"])
+    return delivered

@@ -48,6 +48,7 @@ class TenantInfo:
     locale: str
     timezone: str
     branding: dict[str, Any] = field(default_factory=dict)
+    test: bool = False  # a test tenant: the sandbox gateway is allowed, pages say "modo de prueba"
 
 
 @dataclass(frozen=True)

@@ -352,7 +352,9 @@ class NotificationLog(TenantOwned, Table, tablename="notification_log"):
     subject = Varchar(length=300, default="")
     body_text = Text(default="")
     body_html = Text(default="")
-    status = Varchar(length=20, default="sent")
+    status = Varchar(length=20, default="sent")  # sent | failed | waiting (for a channel)
+    # A waiting message's full text, encrypted (it may carry a one-time link); emptied once sent.
+    sealed = Text(default="")
     created_at = Timestamptz()
 
 

@@ -75,10 +75,17 @@ def migrate() -> None:
 
 @main.command()
 def demo() -> None:
-    """Create the demo tenants, customers, invoices and staff (idempotent)."""
+    """Create the demo tenants, customers, invoices and staff (idempotent; development only)."""
     from recaudo.demo import seed_demo
 
     settings = _settings()
+    if not settings.is_development:
+        # Refused with exit 1: shared demo passwords and a sandbox anyone can approve must
+        # never land in a production database, and a script should notice.
+        raise click.ClickException(
+            "recaudo demo only runs with RECAUDO_ENV=development (this is "
+            f"{settings.env}); nothing was created"
+        )
     lines = _run(settings, lambda: seed_demo(settings))
     for line in lines:
         click.echo(line)
@@ -104,9 +111,13 @@ def serve(host: str, port: int, workers: int) -> None:
             "RECAUDO_BROKER_URL: several web processes need redis:// or amqp://, not 'embedded'"
         )
     click.echo(
-        f"Recaudo on http://{host}:{port} (database: {_safe_url(settings.database_url)}, "
-        f"broker: {_safe_url(settings.broker_url)})"
+        f"Recaudo ({settings.env}) listening on {host}:{port} "
+        f"(database: {_safe_url(settings.database_url)}, broker: {_safe_url(settings.broker_url)})"
     )
+    click.echo(f"public address (RECAUDO_BASE_URL): {settings.base_url}")
+    mismatch = _base_url_mismatch(settings.base_url, host, port)
+    if mismatch:
+        click.echo(f"warning: {mismatch}", err=True)
     uvicorn.run(
         "recaudo.web.asgi:app",
         host=host,
@@ -145,25 +156,86 @@ def tenants() -> None:
 @click.option("--currency", required=True, help="ISO 4217 code, e.g. MXN, COP.")
 @click.option("--locale", default="es_MX", show_default=True)
 @click.option("--timezone", default="America/Mexico_City", show_default=True)
+@click.option(
+    "--test",
+    "test",
+    is_flag=True,
+    help="A test tenant: gets the sandbox gateway, and every portal page says 'modo de prueba'.",
+)
 def tenants_create(
-    slug: str, name: str, country: str, currency: str, locale: str, timezone: str
+    slug: str, name: str, country: str, currency: str, locale: str, timezone: str, test: bool
 ) -> None:
-    """Create a tenant with the default plugins enabled."""
+    """Create a tenant with the email channel and branding enabled.
+
+    Payment methods are switched on once configured (bank details, provider credentials); only a
+    --test tenant gets the sandbox gateway. --test is allowed in production too (a staging tenant
+    to try the flow), since its portal says it is a test on every page.
+    """
     from recaudo.demo import enable_default_plugins
     from recaudo.tenants.scoped import TenantScope
     from recaudo.tenants.service import NewTenant, create_tenant
 
     settings = _settings()
 
-    async def go() -> Any:
-        tenant = await create_tenant(NewTenant(slug, name, country, currency, locale, timezone))
-        await enable_default_plugins(TenantScope(int(tenant.id)), settings)
-        return tenant
+    async def go() -> tuple[Any, list[str]]:
+        new = NewTenant(slug, name, country, currency, locale, timezone, test=test)
+        tenant = await create_tenant(new)
+        plugins = await enable_default_plugins(TenantScope(int(tenant.id)), settings, test=test)
+        return tenant, plugins
 
-    tenant = _run(settings, go)
+    tenant, plugins = _run(settings, go)
+    kind = "test tenant" if tenant.test else "tenant"
     click.echo(
-        f"created tenant {tenant.slug} (id {tenant.id}): {settings.base_url}/t/{tenant.slug}/"
+        f"created {kind} {tenant.slug} (id {tenant.id}): {settings.base_url}/t/{tenant.slug}/"
     )
+    click.echo(f"  plugins enabled: {', '.join(plugins)}")
+    if not tenant.test:
+        click.echo(
+            "  no payment method yet: configure bank transfer or Mercado Pago to take payments"
+        )
+
+
+@tenants.command("show")
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def tenants_show(slug: str, as_json: bool) -> None:
+    """Show one tenant and the plugins enabled for it."""
+    from recaudo.tenants.plugin_config import enabled_plugins
+    from recaudo.tenants.resolve import tenant_by_slug
+    from recaudo.tenants.scoped import TenantScope
+
+    settings = _settings()
+
+    async def go() -> dict[str, Any]:
+        tenant = await tenant_by_slug(slug.strip().lower())
+        if tenant is None:
+            raise LookupError(f"tenant {slug!r} not found (see 'recaudo tenants list')")
+        data = _tenant_data(tenant)
+        data["plugins"] = sorted(await enabled_plugins(TenantScope(int(tenant.id))))
+        data["portal"] = f"{settings.base_url}/t/{tenant.slug}/"
+        return data
+
+    data = _run(settings, go)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    for key, value in data.items():
+        shown = ", ".join(value) if isinstance(value, list) else value
+        click.echo(f"{key + ':':<10} {shown}")
+
+
+def _tenant_data(t: Any) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "slug": t.slug,
+        "name": t.name,
+        "country": t.country,
+        "currency": t.currency,
+        "locale": t.locale,
+        "timezone": t.timezone,
+        "status": t.status,
+        "test": bool(t.test),
+    }
 
 
 @tenants.command("list")
@@ -174,19 +246,7 @@ def tenants_list(as_json: bool) -> None:
 
     settings = _settings()
     rows = _run(settings, list_tenants)
-    data = [
-        {
-            "id": t.id,
-            "slug": t.slug,
-            "name": t.name,
-            "country": t.country,
-            "currency": t.currency,
-            "locale": t.locale,
-            "timezone": t.timezone,
-            "status": t.status,
-        }
-        for t in rows
-    ]
+    data = [_tenant_data(t) for t in rows]
     if as_json:
         click.echo(json.dumps({"tenants": data}, ensure_ascii=False, indent=2))
         return
@@ -280,10 +340,20 @@ def check() -> None:
     problems = 0
     try:
         settings = load_settings()
-        click.echo("config:   ok")
+        click.echo(f"config:   ok ({settings.env}, links use {settings.base_url})")
     except ConfigError as exc:
         click.echo(f"config:   ERROR {exc}")
         sys.exit(1)
+    if settings.smtp_url:
+        click.echo(f"mail:     ok ({_safe_url(settings.smtp_url)})")
+    elif settings.is_development:
+        click.echo("mail:     development outbox at /dev/outbox (RECAUDO_SMTP_URL unset)")
+    else:
+        problems += 1
+        click.echo(
+            "mail:     ERROR RECAUDO_SMTP_URL is not set: customers get no sign-in links or "
+            "notices (they wait in the database until it is)"
+        )
 
     async def ping() -> bool:
         db.configure(settings.database_url)
@@ -313,6 +383,24 @@ def check() -> None:
         problems += 1
         click.echo(f"  {r.name}: {r.error}")
     sys.exit(1 if problems else 0)
+
+
+def _base_url_mismatch(base_url: str, host: str, port: int) -> str:
+    """Why links printed and sent would not reach this server, when we can tell (local only)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    local = {"127.0.0.1", "localhost", "::1"}
+    if parts.hostname not in local or host not in local | {"0.0.0.0"}:  # noqa: S104
+        return ""
+    base_port = parts.port or (443 if parts.scheme == "https" else 80)
+    if base_port == port:
+        return ""
+    return (
+        f"RECAUDO_BASE_URL is {base_url} but the server listens on port {port}: links in "
+        f"messages and printed by commands will not reach it; set "
+        f"RECAUDO_BASE_URL=http://{parts.hostname}:{port}"
+    )
 
 
 def _safe_url(url: str) -> str:

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 DEFAULT_DATABASE_URL = "sqlite:///var/recaudo.sqlite3"
 DEFAULT_BROKER_URL = "embedded"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+RUN_MODES = ("development", "production")
 MIN_SECRET_LENGTH = 32
 
 
@@ -24,6 +25,11 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
+    """The process's configuration. ``env`` defaults to production: development conveniences
+    (the dev outbox, demo data, the sandbox by default, ``/schema``) are opted into, never on
+    by accident."""
+
+    env: str = "production"
     database_url: str = DEFAULT_DATABASE_URL
     broker_url: str = DEFAULT_BROKER_URL
     secret_key: str = field(default="", repr=False)
@@ -31,6 +37,20 @@ class Settings:
     smtp_url: str = ""
     mail_from: str = "Recaudo <no-reply@localhost>"
     debug: bool = False
+
+    @property
+    def is_development(self) -> bool:
+        return self.env == "development"
+
+    @property
+    def dev_outbox(self) -> bool:
+        """Messages are delivered to ``/dev/outbox`` (development without SMTP) instead of mail."""
+        return self.is_development and not self.smtp_url
+
+    @property
+    def mail_missing(self) -> bool:
+        """Production without SMTP: email waits in the database until a server is configured."""
+        return not self.is_development and not self.smtp_url
 
     @property
     def is_sqlite(self) -> bool:
@@ -117,6 +137,13 @@ def _bool(name: str, value: str) -> bool:
     raise ConfigError(f"{name}: expected true/false, got {value!r}")
 
 
+def _env(value: str) -> str:
+    mode = value.strip().lower() or "production"
+    if mode not in RUN_MODES:
+        raise ConfigError(f"RECAUDO_ENV: expected development or production, got {value!r}")
+    return mode
+
+
 _active: Settings | None = None
 
 
@@ -141,12 +168,21 @@ def load_settings(env: dict[str, str] | None = None, var_dir: Path | None = None
     smtp_url = env.get("RECAUDO_SMTP_URL", "")
     if smtp_url and urlsplit(smtp_url).scheme not in ("smtp", "smtps"):
         raise ConfigError("RECAUDO_SMTP_URL: use smtp://user:pass@host:port or smtps://…")
+    mode = _env(env.get("RECAUDO_ENV", ""))
+    debug = _bool("RECAUDO_DEBUG", env.get("RECAUDO_DEBUG", ""))
+    if debug and mode == "production":
+        # Debug pages show tracebacks and local values: refused rather than silently ignored,
+        # so nobody believes it is on.
+        raise ConfigError(
+            "RECAUDO_DEBUG: debug mode is refused in production; set RECAUDO_ENV=development"
+        )
     return Settings(
+        env=mode,
         database_url=_database_url(env.get("RECAUDO_DATABASE_URL") or DEFAULT_DATABASE_URL),
         broker_url=_broker_url(env.get("RECAUDO_BROKER_URL") or DEFAULT_BROKER_URL),
         secret_key=_secret_key(env.get("RECAUDO_SECRET_KEY"), var),
         base_url=_base_url(env.get("RECAUDO_BASE_URL") or DEFAULT_BASE_URL),
         smtp_url=smtp_url,
         mail_from=env.get("RECAUDO_MAIL_FROM") or Settings.mail_from,
-        debug=_bool("RECAUDO_DEBUG", env.get("RECAUDO_DEBUG", "")),
+        debug=debug,
     )

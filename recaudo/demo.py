@@ -18,12 +18,17 @@ from recaudo.core.customers import NewCustomer, create_customer
 from recaudo.core.invoices import NewInvoice, NewLine, create_invoice
 from recaudo.core.staff import create_staff
 from recaudo.core.tables import Customer, FaqEntry, Invoice
+from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import set_plugin
 from recaudo.tenants.resolve import tenant_by_slug
 from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import NewTenant, create_tenant
 
-DEFAULT_PLUGINS = ("sandbox", "banktransfer", "email", "branding")
+#: What a new tenant gets: a notification channel and its branding. Payment methods are switched
+#: on explicitly, once configured (bank details, provider credentials); a test tenant also gets
+#: the sandbox gateway.
+DEFAULT_PLUGINS = ("email", "branding")
+TEST_PLUGINS = ("sandbox",)
 DEMO_PASSWORD = "demo-recaudo-2026"  # noqa: S105 - printed by `recaudo demo` on purpose
 
 
@@ -35,6 +40,7 @@ class DemoTenant:
     customers: tuple[tuple[str, str, str, str, str], ...]  # number, name, tax id, email, phone
     products: tuple[tuple[str, int], ...]  # description, unit amount (minor units)
     bank: dict[str, str]
+    sign_in_as: str  # the customer the README and `recaudo demo` suggest signing in as
 
 
 def _rfc(base: str) -> str:
@@ -48,7 +54,13 @@ def _nit(base: str) -> str:
 DEMOS = (
     DemoTenant(
         NewTenant(
-            "ferreteria-norte", "Ferretería del Norte", "MX", "MXN", "es_MX", "America/Monterrey"
+            "ferreteria-norte",
+            "Ferretería del Norte",
+            "MX",
+            "MXN",
+            "es_MX",
+            "America/Monterrey",
+            test=True,
         ),
         {
             "display_name": "Ferretería del Norte",
@@ -100,9 +112,12 @@ DEMOS = (
             "account_number": "012580001234567897",
             "reference_prefix": "71",
         },
+        "maria.lopez@example.com",
     ),
     DemoTenant(
-        NewTenant("clinica-andina", "Clínica Andina", "CO", "COP", "es_CO", "America/Bogota"),
+        NewTenant(
+            "clinica-andina", "Clínica Andina", "CO", "COP", "es_CO", "America/Bogota", test=True
+        ),
         {
             "display_name": "Clínica Andina",
             "primary_color": "#0f766e",
@@ -154,6 +169,7 @@ DEMOS = (
             "account_number": "0012345678901",
             "reference_prefix": "52",
         },
+        "juan.restrepo@example.com",
     ),
 )
 
@@ -187,31 +203,61 @@ FAQ = (
 
 
 async def enable_default_plugins(
-    scope: TenantScope, settings: Settings, bank: dict[str, str] | None = None
-) -> None:
-    for plugin in DEFAULT_PLUGINS:
+    scope: TenantScope,
+    settings: Settings,
+    *,
+    test: bool = False,
+    bank: dict[str, str] | None = None,
+) -> list[str]:
+    """Switch on what a new tenant gets; bank transfer only with its bank details. Returns them."""
+    plugins = [*DEFAULT_PLUGINS, *(TEST_PLUGINS if test else ())]
+    if bank:
+        plugins.append("banktransfer")
+    for plugin in plugins:
         values = bank if plugin == "banktransfer" else None
         await set_plugin(
             scope, plugin, enabled=True, settings=values, secret_key=settings.secret_key
         )
+    return plugins
+
+
+class DemoRefused(RuntimeError):
+    """Demo data is for development installs only."""
+
+
+def _login_lines(settings: Settings, demo: DemoTenant) -> list[str]:
+    slug = demo.tenant.slug
+    return [
+        f"  portal:      {settings.base_url}/t/{slug}/",
+        f"  customer:    sign in with {demo.sign_in_as}",
+        f"  back office: {settings.base_url}/t/{slug}/staff/"
+        f"  (admin@{slug}.example / {DEMO_PASSWORD})",
+    ]
 
 
 async def seed_demo(settings: Settings, today: date | None = None) -> list[str]:
     from recaudo.core.payments.ledger import record_staff_payment
 
+    if not settings.is_development:
+        raise DemoRefused(
+            "demo data (shared passwords, a sandbox anyone can approve) is only seeded with "
+            "RECAUDO_ENV=development; nothing was created"
+        )
     today = today or date.today()
     lines: list[str] = []
     for demo in DEMOS:
         existing = await tenant_by_slug(demo.tenant.slug)
         if existing is not None:
+            if not existing.test:  # seeded before test tenants existed
+                await Tenant.update({Tenant.test: True}).where(Tenant.id == existing.id)
             lines.append(f"demo tenant {demo.tenant.slug} already exists: left as it is")
-            lines.append(f"  portal: {settings.base_url}/t/{demo.tenant.slug}/")
+            lines.extend(_login_lines(settings, demo))
             continue
         tenant = await create_tenant(demo.tenant, branding=demo.branding)
         tenant.policy = demo.policy
         await tenant.save().run()
         scope = TenantScope(int(tenant.id))
-        await enable_default_plugins(scope, settings, demo.bank)
+        await enable_default_plugins(scope, settings, test=True, bank=demo.bank)
         email = f"admin@{demo.tenant.slug}.example"
         await create_staff(scope, email, DEMO_PASSWORD, "owner", "Administración")
         await create_staff(
@@ -260,12 +306,7 @@ async def seed_demo(settings: Settings, today: date | None = None) -> list[str]:
                     )
         customers = await scope.count(Customer)
         lines.append(f"demo tenant {tenant.slug}: {customers} customers, {count} invoices")
-        lines.append(f"  portal:      {settings.base_url}/t/{tenant.slug}/")
-        lines.append(f"  customers:   sign in with e.g. {demo.customers[1][3]}")
-        lines.append(
-            f"  back office: {settings.base_url}/t/{tenant.slug}/staff/"
-            f"  ({email} / {DEMO_PASSWORD})"
-        )
-    if not settings.smtp_url:
+        lines.extend(_login_lines(settings, demo))
+    if settings.dev_outbox:
         lines.append(f"one-time sign-in links are shown at {settings.base_url}/dev/outbox")
     return lines

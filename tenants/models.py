@@ -31,6 +31,9 @@ class Tenant(Table, tablename="tenant"):
     branding = JSON(default="{}")
     # Policy knobs (payment plans, bank details…) that a tenant's staff edit.
     policy = JSON(default="{}")
+    # A tenant for trying Recaudo (demo, `tenants create --test`): only it may use the sandbox
+    # gateway, and every page of its portal says "modo de prueba".
+    test = Boolean(default=False)
     created_at = Timestamptz()
 
 

@@ -27,6 +27,7 @@ class NewTenant:
     currency: str
     locale: str = "es_MX"
     timezone: str = "America/Mexico_City"
+    test: bool = False  # a tenant for trying Recaudo: sandbox allowed, pages say "modo de prueba"
 
 
 def validate_new_tenant(data: NewTenant) -> NewTenant:
@@ -57,7 +58,7 @@ def validate_new_tenant(data: NewTenant) -> NewTenant:
         ZoneInfo(data.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise TenantError(f"timezone {data.timezone!r}: unknown IANA time zone") from None
-    return NewTenant(slug, name, country, currency, locale, data.timezone)
+    return NewTenant(slug, name, country, currency, locale, data.timezone, bool(data.test))
 
 
 async def create_tenant(data: NewTenant, branding: dict | None = None) -> Tenant:
@@ -72,6 +73,7 @@ async def create_tenant(data: NewTenant, branding: dict | None = None) -> Tenant
         locale=data.locale,
         timezone=data.timezone,
         branding=branding or {},
+        test=data.test,
     )
     await tenant.save().run()
     return tenant
@@ -97,6 +99,7 @@ def tenant_info(tenant: Tenant) -> TenantInfo:
         locale=tenant.locale,
         timezone=tenant.timezone,
         branding=dict(branding),
+        test=bool(tenant.test),
     )
 
 

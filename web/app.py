@@ -13,6 +13,7 @@ from litestar import Litestar, Request, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Response
@@ -43,10 +44,12 @@ def _tenant_routes() -> list[Any]:
     return [portal_home.portal_home, portal_home.portal_theme, *portal.ROUTES, *staff.ROUTES]
 
 
-def _platform_routes() -> list[Any]:
+def _platform_routes(settings: Settings) -> list[Any]:
     from recaudo.web.routes import dev, health, hooks, platform
 
-    return [platform.platform_home, health.health, hooks.receive_webhook, *dev.ROUTES]
+    routes = [platform.platform_home, health.health, hooks.receive_webhook]
+    # The dev outbox shows every tenant's messages: it does not exist outside development.
+    return [*routes, *dev.ROUTES] if settings.is_development else routes
 
 
 UNSTORABLE_TEXT = (
@@ -130,7 +133,7 @@ def create_app(
     app = Litestar(
         route_handlers=[
             tenant_router,
-            *_platform_routes(),
+            *_platform_routes(settings),
             *plugin_routes,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
         ],
@@ -149,7 +152,11 @@ def create_app(
         guards=[ids_in_range],
         exception_handlers={Exception: _error_handler},
         lifespan=[lifespan],
-        debug=settings.debug,
+        debug=settings.debug and settings.is_development,
+        # The generated API schema describes every route: a map for attackers, not for users.
+        openapi_config=OpenAPIConfig(title="Recaudo", version="1")
+        if settings.is_development
+        else None,
     )
     app.state.settings = settings
     return app

@@ -14,6 +14,7 @@ from litestar import Request
 from litestar.response import Template
 from markupsafe import Markup
 
+from recaudo import config
 from recaudo.core.local_cache import LocalCache
 from recaudo.core.plugin_api import Branding, TenantInfo
 from recaudo.core.plugin_host import get_host
@@ -67,6 +68,14 @@ async def tenant_look(tenant: Tenant) -> tuple[TenantInfo, Branding]:
     return info, branding
 
 
+def _mail_missing() -> bool:
+    """Production without SMTP: staff pages warn that customer messages are not going out."""
+    try:
+        return config.active().mail_missing
+    except RuntimeError:  # rendering outside a started app (a worker's template, a test)
+        return False
+
+
 async def page_context(request: Request, tenant: Tenant | None) -> dict[str, Any]:
     """What every page needs: tenant, branding, language helpers, link prefix."""
     if tenant is None:
@@ -84,6 +93,7 @@ async def page_context(request: Request, tenant: Tenant | None) -> dict[str, Any
         prefix = tenant_prefix(request, tenant)
     trans = translations(language)
     return {
+        "mail_missing": _mail_missing(),
         "tenant": info,
         "branding": branding,
         "prefix": prefix,

@@ -143,5 +143,5 @@ async def tell_customer(scope: TenantScope, payload: dict[str, Any]) -> None:
         ),
         secret_key=settings.secret_key,
         secrets=[link.rsplit("/", 1)[1]],
-        keep_secrets_in_log=not settings.smtp_url,
+        keep_secrets_in_log=settings.dev_outbox,
     )

@@ -107,7 +107,12 @@ async def relay_forever(
     sleep: Callable[[asyncio.Event, float], Awaitable[None]] = _wait,
 ) -> None:
     """Relay until ``stop`` is set; ``clock`` and ``sleep`` are injectable for tests."""
-    from recaudo.workers.scheduler import compact_account_changes, expire_abandoned_checkouts, sweep
+    from recaudo.workers.scheduler import (
+        compact_account_changes,
+        deliver_waiting_messages,
+        expire_abandoned_checkouts,
+        sweep,
+    )
 
     stop = stop or asyncio.Event()
     next_sweep = next_compaction = clock()
@@ -119,6 +124,7 @@ async def relay_forever(
                 next_sweep = clock() + SWEEP_EVERY
                 await sweep(clock())
                 await expire_abandoned_checkouts(clock())
+                await deliver_waiting_messages()
             if clock() >= next_compaction:
                 next_compaction = clock() + COMPACT_EVERY
                 await compact_account_changes()

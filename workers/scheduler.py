@@ -11,6 +11,8 @@
   the provider with no webhook). One set-based query picks at most :data:`BATCH` due payments.
 * **Provider events** (:func:`sweep_provider_events`): an event still ``received`` after
   :data:`EVENT_GRACE` whose job is missing, dead or finished gets its job back.
+* **Waiting messages** (:func:`deliver_waiting_messages`): messages that waited for a channel
+  (email in production before SMTP was configured) are sent once it can deliver.
 
 Abandoned checkouts are marked ``expired`` by :func:`expire_abandoned_checkouts`, one UPDATE for
 all tenants (readers already hide them from their ``expires_at`` on; this makes history say so).
@@ -175,6 +177,18 @@ async def expire_abandoned_checkouts(now: datetime | None = None) -> int:
                 ]
             )
     return len(rows)
+
+
+async def deliver_waiting_messages() -> int:
+    """Send the messages that waited for a channel, if it can deliver now (every sweep)."""
+    from recaudo.config import active
+    from recaudo.core.notify import deliver_waiting
+
+    try:
+        secret_key = active().secret_key
+    except RuntimeError:  # a relay driven by a test without a started app: nothing to send with
+        return 0
+    return await deliver_waiting(secret_key)
 
 
 COMPACT_ABOVE = 64  # change rows per account before they are folded into one

@@ -164,6 +164,20 @@ class PaymentMethod:
     settings_schema: ClassVar[tuple[SettingField, ...]] = ()
     supports_refunds: ClassVar[bool] = False
     supports_saved_instruments: ClassVar[bool] = False
+    #: A pretend gateway (the sandbox): offered to test tenants only, since it "receives" no money.
+    test_only: ClassVar[bool] = False
+
+    def configuration_errors(self, settings: dict[str, Any]) -> list[str]:
+        """What the tenant must still configure before customers are offered this method.
+
+        Defaults to the schema's required fields; override for deeper checks. A method with
+        errors is never shown nor accepted, so a customer cannot start a payment that fails.
+        """
+        return [
+            f"{f.label}: obligatorio"
+            for f in self.settings_schema
+            if f.required and not str(settings.get(f.name) or "").strip()
+        ]
 
     def available_for(self, tenant: TenantInfo, currency: str) -> bool:
         return (not self.countries or tenant.country in self.countries) and (

@@ -80,6 +80,10 @@ class BankTransferMethod(PaymentMethod):
     settings_schema = SETTINGS_FIELDS
     supports_refunds = False  # refunds are bank operations done by staff, outside Recaudo
 
+    def configuration_errors(self, settings: dict[str, Any]) -> list[str]:
+        """Without bank details there is nothing to tell the customer: never offered then."""
+        return settings_errors(settings)
+
     async def start_checkout(self, ctx: CheckoutContext) -> CheckoutResult:
         """The bank details, amount and reference to show. Never marks money as received."""
         settings = ctx.settings

@@ -1,8 +1,9 @@
 """Email notification channel: SMTP through aiosmtplib, HTML + text.
 
-With ``RECAUDO_SMTP_URL`` unset (the embedded default) messages are only recorded, and the
-development outbox at ``/dev/outbox`` shows them so a person trying ``make run`` can click their
-one-time link.
+With ``RECAUDO_SMTP_URL`` unset in development (``make run``) messages are only recorded, and the
+development outbox at ``/dev/outbox`` shows them so a person trying Recaudo can click their
+one-time link. In production without SMTP the channel is not :meth:`ready`: messages wait in the
+database (encrypted) and go out once a server is configured.
 """
 
 from __future__ import annotations
@@ -41,9 +42,18 @@ class EmailChannel(NotificationChannel):
     address_kind = "email"
     settings_schema = SCHEMA.fields
 
-    def __init__(self, smtp_url: str = "", mail_from: str = "Recaudo <no-reply@localhost>") -> None:
+    def __init__(
+        self,
+        smtp_url: str = "",
+        mail_from: str = "Recaudo <no-reply@localhost>",
+        dev_outbox: bool = False,
+    ) -> None:
         self.smtp_url = smtp_url
         self.mail_from = mail_from
+        self.dev_outbox = dev_outbox  # development without SMTP: the log is the delivery
+
+    def ready(self) -> bool:
+        return bool(self.smtp_url) or self.dev_outbox
 
     def build(
         self, message: OutgoingMessage, tenant: TenantInfo, settings: dict[str, Any]
@@ -67,7 +77,9 @@ class EmailChannel(NotificationChannel):
     ) -> DeliveryResult:
         email = self.build(message, tenant, settings)
         if not self.smtp_url:
-            return DeliveryResult(ok=True, provider_id="dev-outbox")
+            if self.dev_outbox:
+                return DeliveryResult(ok=True, provider_id="dev-outbox")
+            return DeliveryResult(ok=False, error="no SMTP server configured (RECAUDO_SMTP_URL)")
         parts = urlsplit(self.smtp_url)
         await aiosmtplib.send(
             email,
@@ -89,6 +101,7 @@ _channel = EmailChannel()
 def recaudo_startup(settings: Any) -> None:
     _channel.smtp_url = settings.smtp_url
     _channel.mail_from = settings.mail_from
+    _channel.dev_outbox = bool(getattr(settings, "dev_outbox", False))
 
 
 @hookimpl

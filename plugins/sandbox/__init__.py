@@ -59,8 +59,11 @@ class SandboxMethod(PaymentMethod):
         SettingField("fee_percent_bp", "Comisión a mostrar (puntos base)", "integer", default=0),
     )
     supports_refunds = True
+    test_only = True  # anyone can "approve" a sandbox charge: never for a real business
 
     async def start_checkout(self, ctx: CheckoutContext) -> CheckoutResult:
+        if not ctx.tenant.test:
+            raise ValueError("the sandbox gateway is only for test tenants")
         existing = (
             await unscoped(SandboxCharge)
             .objects()

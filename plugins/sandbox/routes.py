@@ -32,16 +32,24 @@ DECISIONS = {"approve": "approved", "reject": "rejected", "pending": "in_process
 transport: httpx.AsyncBaseTransport | None = None
 
 
-async def _charge(provider_id: str) -> SandboxCharge:
+async def _charge(provider_id: str) -> tuple[SandboxCharge, Tenant]:
+    """The charge and its tenant; only a test tenant's charges exist here.
+
+    Anyone holding the page can approve a sandbox charge, so a real business's invoices must
+    never be reachable through it, whatever plugins it has switched on.
+    """
     charge = (
         await unscoped(SandboxCharge)
         .objects()
         .where(SandboxCharge.provider_id == provider_id)
         .first()
     )
-    if charge is None:
+    tenant = None
+    if charge is not None:
+        tenant = await Tenant.objects().where(Tenant.id == charge.tenant).first()
+    if charge is None or tenant is None or not tenant.test:
         raise NotFoundException("Cobro de prueba no encontrado")
-    return charge
+    return charge, tenant
 
 
 async def still_valid(charge: SandboxCharge, now: datetime | None = None) -> bool:
@@ -74,7 +82,8 @@ async def _page(request: Request, charge: SandboxCharge, status_code: int = 200)
     "/sandbox/checkout/{provider_id:str}", name="sandbox:checkout", operation_id="sandbox_checkout"
 )
 async def checkout_page(request: Request, provider_id: FromPath[str]) -> Template:
-    return await _page(request, await _charge(provider_id))
+    charge, _tenant = await _charge(provider_id)
+    return await _page(request, charge)
 
 
 async def notify(charge: SandboxCharge) -> None:
@@ -103,7 +112,7 @@ async def decide(
     provider_id: FromPath[str],
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect | Template:
-    charge = await _charge(provider_id)
+    charge, _tenant = await _charge(provider_id)
     decision = DECISIONS.get(str(data.get("decision", "")))
     if decision is None:
         from litestar.exceptions import ClientException

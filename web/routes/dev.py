@@ -1,9 +1,9 @@
 """Development outbox: what the notification channels recorded, for installs without SMTP.
 
-``GET /dev/outbox`` exists only while ``RECAUDO_SMTP_URL`` is unset (the embedded default), so a
-person trying ``make run`` can open their one-time link. With a real mail server configured it is
-a 404: message bodies may carry links, and in production they belong in inboxes, not on a page.
-It lists every tenant's messages (a development tool; production never serves it).
+``GET /dev/outbox`` exists only with ``RECAUDO_ENV=development`` (``make run``), so a person trying
+Recaudo can open their one-time link; ``?format=json`` lists the messages for scripts and ``?to=``
+filters by recipient. It lists every tenant's messages, so production never registers it (404)
+whatever the mail configuration: there, messages wait for SMTP instead of showing on a page.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ URL_RE = re.compile(r"https?://[^\s<>\"']+")
 async def outbox(request: Request) -> Template | Response[Any]:
     from recaudo.web.app import current_settings
 
-    if current_settings().smtp_url:
+    if not current_settings().is_development:  # also unregistered there; belt and braces
         raise NotFoundException("No encontrado")
     log = unscoped(NotificationLog)
     query = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Router
+from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 
 from recaudo.web.routes import (
@@ -32,6 +33,8 @@ portal_router = Router(
         *portal_hardship.ROUTES,
     ],
     dependencies={"customer": Provide(provide_customer)},
+    # Signed-in pages: never kept by the browser, so Back after "Salir" cannot show them again.
+    cache_control=CacheControlHeader(no_store=True),
     exception_handlers={LoginRequired: login_redirect},
 )
 

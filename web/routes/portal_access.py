@@ -90,7 +90,7 @@ async def send_login_link(
         OutgoingMessage(to="", subject=subject, text=text, html=html, kind="login_link"),
         secret_key=settings.secret_key,
         secrets=[token],
-        keep_secrets_in_log=not settings.smtp_url,
+        keep_secrets_in_log=settings.dev_outbox,
         prefer=prefer,
     )
 

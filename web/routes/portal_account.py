@@ -31,6 +31,7 @@ from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.routes.portal_common import is_htmx, not_found, tenant_today
+from recaudo.web.routes.portal_pay import can_pay_online
 from recaudo.web.sessions import request_stamp
 from recaudo.web.templating import render, render_fragment, request_language
 from recaudo.web.tenancy import tenant_prefix
@@ -127,6 +128,7 @@ async def statement(
         customer=customer,
         live=live,
         notice=notice if notice in NOTICES else None,
+        can_pay_online=await can_pay_online(tenant_scope, tenant),
     )
 
 

@@ -21,16 +21,17 @@ from litestar.response import Redirect, Response, Template
 
 from recaudo.core.account import checkout_of, customer_payment, payment_allocations
 from recaudo.core.checkout import CheckoutError, refresh_status, start_once
+from recaudo.core.local_cache import LocalCache
 from recaudo.core.money import AmountTooLarge, Money, MoneyError
 from recaudo.core.payments import expiry
 from recaudo.core.payments.expiry import is_late
 from recaudo.core.payments.ledger import OPEN_STATUSES, PaymentError, create_payment
 from recaudo.core.payments.method import PaymentMethod
-from recaudo.core.payments.registry import all_methods, methods_for_tenant
+from recaudo.core.payments.registry import all_methods, usable_methods
 from recaudo.core.plans import customer_installment
 from recaudo.core.tables import Customer, Invoice, PaymentPlan, PlanInstallment
 from recaudo.tenants.models import Tenant
-from recaudo.tenants.plugin_config import enabled_plugins, plugin_settings
+from recaudo.tenants.plugin_config import plugin_settings
 from recaudo.tenants.scoped import TenantScope, as_id
 from recaudo.tenants.service import tenant_info
 from recaudo.web.routes.portal_access import portal_base
@@ -43,6 +44,7 @@ from recaudo.web.routes.portal_common import (
     prefix_of,
 )
 from recaudo.web.templating import render
+from recaudo.web.tenancy import PAGE_CACHE_SECONDS
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 FINAL = (
@@ -139,10 +141,10 @@ def _json_list(value: Any) -> list[Any]:
 async def _methods(
     scope: TenantScope, tenant: Tenant, currency: str, amount: int | None
 ) -> list[dict[str, Any]]:
+    """Only methods that can take this payment now: enabled, allowed, configured."""
     info = tenant_info(tenant)
     out = []
-    for plugin, method in methods_for_tenant(info, await enabled_plugins(scope), currency):
-        settings = await plugin_settings(scope, plugin, _secret_key())
+    for plugin, method, settings in await usable_methods(scope, info, currency, _secret_key()):
         try:
             fees = method.fees(Money(currency, amount), settings) if amount else []
         except Exception:
@@ -151,6 +153,21 @@ async def _methods(
             {"plugin": plugin, "method": method, "fees": fees, "options": method.options_for(info)}
         )
     return out
+
+
+# Whether a tenant's customers can pay online, for the statement (the pay page reads it fresh).
+_online: LocalCache[tuple[int, str], bool] = LocalCache("online payment", max_entries=1_000)
+
+
+async def can_pay_online(scope: TenantScope, tenant: Tenant) -> bool:
+    """Does any usable method exist? Reused for a few seconds: the statement is a hot page."""
+    key = (scope.tenant_id, str(tenant.currency))
+    cached = _online.get(key, max_age=PAGE_CACHE_SECONDS)
+    if cached is None:
+        info = tenant_info(tenant)
+        cached = bool(await usable_methods(scope, info, str(tenant.currency), _secret_key()))
+        _online.put(key, cached)
+    return cached
 
 
 async def _pay_page(
@@ -202,17 +219,19 @@ async def pay_form(
     )
 
 
-def _method_choice(
-    form: FormMultiDict, tenant: Tenant, enabled: list[str], currency: str
-) -> tuple[str, PaymentMethod, str] | None:
+async def _method_choice(
+    form: FormMultiDict, scope: TenantScope, tenant: Tenant, currency: str
+) -> tuple[str, PaymentMethod, str, dict[str, Any]] | None:
+    """The method the form names, if the pay page may offer it (a forged name gets nothing)."""
     chosen = form_text(form, "metodo", 120)
     name, _, option = chosen.partition(":")
-    for plugin, method in methods_for_tenant(tenant_info(tenant), enabled, currency):
+    info = tenant_info(tenant)
+    for plugin, method, settings in await usable_methods(scope, info, currency, _secret_key()):
         if method.name == name:
-            codes = {code for code, _label in method.options_for(tenant_info(tenant))}
+            codes = {code for code, _label in method.options_for(info)}
             if option and option not in codes:
                 return None
-            return plugin, method, option
+            return plugin, method, option, settings
     return None
 
 
@@ -244,10 +263,10 @@ async def pay_submit(
 
     if not KEY_RE.match(key):
         return await fail("El formulario expiró. Revisa los datos y vuelve a intentarlo.")
-    choice = _method_choice(form, tenant, await enabled_plugins(tenant_scope), selection.currency)
+    choice = await _method_choice(form, tenant_scope, tenant, selection.currency)
     if choice is None:
         return await fail("Elige un medio de pago.")
-    plugin, method, option = choice
+    plugin, method, option, method_settings = choice
     amount: int | None = selection.amount
     if selection.mode == "amount":
         try:
@@ -295,7 +314,7 @@ async def pay_submit(
             method=method,
             tenant=tenant_info(tenant),
             customer=customer,
-            settings=await plugin_settings(tenant_scope, plugin, _secret_key()),
+            settings=method_settings,
             description=description[:300],
             return_url=f"{portal_base(request, tenant)}/pagos/{int(payment.id)}",
             notification_url=f"{current_settings().base_url}/hooks/{plugin}/{tenant.slug}",

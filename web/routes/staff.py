@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Router
+from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 
 from recaudo.web.routes import staff_auth, staff_chat, staff_inbox, staff_jobs, staff_proofs
@@ -31,6 +32,8 @@ staff_router = Router(
         "staff": Provide(provide_staff),
         "acting_staff": Provide(provide_acting_staff),
     },
+    # Signed-in pages: never kept by the browser, so Back after "Salir" cannot show them again.
+    cache_control=CacheControlHeader(no_store=True),
     exception_handlers=EXCEPTION_HANDLERS,
 )
 
