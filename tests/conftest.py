@@ -109,12 +109,15 @@ def host() -> Iterator[PluginHost]:
     set_host(None)
 
 
-async def make_tenant(slug: str, country: str = "MX", currency: str = "MXN") -> Tenant:
+async def make_tenant(
+    slug: str, country: str = "MX", currency: str = "MXN", test: bool = False
+) -> Tenant:
+    """A tenant; ``test=True`` makes it a test tenant (the only kind the sandbox serves)."""
     locale = {"MX": "es_MX", "CO": "es_CO", "CL": "es_CL"}.get(country, "es_MX")
     tz = {"MX": "America/Mexico_City", "CO": "America/Bogota", "CL": "America/Santiago"}.get(
         country, "America/Mexico_City"
     )
-    return await create_tenant(NewTenant(slug, slug.title(), country, currency, locale, tz))
+    return await create_tenant(NewTenant(slug, slug.title(), country, currency, locale, tz, test))
 
 
 @pytest.fixture
@@ -127,7 +130,10 @@ async def two_tenants(database: str) -> tuple[TenantScope, TenantScope]:
 @pytest.fixture
 def settings(database: str) -> Settings:
     return Settings(
-        database_url=database, secret_key="test-secret-" + "s" * 40, base_url="http://testserver"
+        env="development",
+        database_url=database,
+        secret_key="test-secret-" + "s" * 40,
+        base_url="http://testserver",
     )
 
 

@@ -37,9 +37,13 @@ BANK = {
 LINK_RE = re.compile(r"https?://[^\s\"'<>]+/acceso/[A-Za-z0-9_-]{40,}")
 
 
-def make_settings(database: str, smtp_url: str = "") -> Settings:
+def make_settings(database: str, smtp_url: str = "", env: str = "development") -> Settings:
     return Settings(
-        database_url=database, secret_key="x" * 40, base_url="http://testserver", smtp_url=smtp_url
+        env=env,
+        database_url=database,
+        secret_key="x" * 40,
+        base_url="http://testserver",
+        smtp_url=smtp_url,
     )
 
 
@@ -75,7 +79,8 @@ async def make_shop(
     today: date | None = None,
     policy: dict[str, Any] | None = None,
 ) -> Shop:
-    tenant = await make_tenant(f"{name}-{uuid.uuid4().hex[:6]}", country, currency)
+    # A test tenant: the shop pays through the sandbox gateway.
+    tenant = await make_tenant(f"{name}-{uuid.uuid4().hex[:6]}", country, currency, test=True)
     # The tenant's calendar day, not the machine's: between midnight UTC and the tenant's
     # midnight they differ, and every "days late" figure would be off by one.
     today = today or datetime.now(ZoneInfo(str(tenant.timezone))).date()
@@ -183,10 +188,12 @@ class Env:
         )
 
 
-async def open_env(database: str, smtp_url: str = "", **shop_args: Any) -> Env:
+async def open_env(
+    database: str, smtp_url: str = "", env: str = "development", **shop_args: Any
+) -> Env:
     import recaudo.plugins.sandbox.routes as sandbox_routes
 
-    app = make_app(make_settings(database, smtp_url))
+    app = make_app(make_settings(database, smtp_url, env))
     sandbox_routes.transport = httpx.ASGITransport(app)
     shop = await make_shop(**shop_args)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://testserver")

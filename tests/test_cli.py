@@ -13,12 +13,17 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def recaudo(tmp: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+def recaudo(
+    tmp: Path, *args: str, input: str | None = None, **variables: str
+) -> subprocess.CompletedProcess[str]:
+    """Run a command; development unless ``RECAUDO_ENV=…`` is given, never with SMTP."""
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in ("RECAUDO_SMTP_URL", "RECAUDO_ENV")},
         "RECAUDO_DATABASE_URL": f"sqlite:///{tmp}/cli.sqlite3",
         "RECAUDO_VAR_DIR": str(tmp),
         "RECAUDO_BROKER_URL": "embedded",
+        "RECAUDO_ENV": "development",
+        **variables,
     }
     return subprocess.run(
         [sys.executable, "-m", "recaudo.cli", *args],
@@ -48,6 +53,7 @@ def test_every_command_has_help(tmp_path: Path) -> None:
         ["worker", "--help"],
         ["tenants", "create", "--help"],
         ["tenants", "list", "--help"],
+        ["tenants", "show", "--help"],
         ["staff", "create", "--help"],
         ["plugins", "list", "--help"],
         ["check", "--help"],
@@ -57,8 +63,14 @@ def test_every_command_has_help(tmp_path: Path) -> None:
 
 
 def test_demo_is_idempotent_and_lists_two_tenants(seeded: Path) -> None:
-    again = recaudo(seeded, "demo")
+    again = recaudo(seeded, "demo", RECAUDO_BASE_URL="http://127.0.0.1:8123")
     assert again.returncode == 0 and "already exists" in again.stdout
+    # Each demo tenant's customer login (the ones the README names), even on a second run, and
+    # links from RECAUDO_BASE_URL: the port the server really uses, not a built-in 8000.
+    assert "maria.lopez@example.com" in again.stdout
+    assert "juan.restrepo@example.com" in again.stdout
+    assert "http://127.0.0.1:8123/t/clinica-andina/" in again.stdout
+    assert ":8000" not in again.stdout
     data = json.loads(recaudo(seeded, "tenants", "list", "--json").stdout)
     slugs = {t["slug"]: t for t in data["tenants"]}
     assert set(slugs) == {"ferreteria-norte", "clinica-andina"}
@@ -138,3 +150,78 @@ def test_check_reports_each_part(seeded: Path) -> None:
     assert out.returncode == 0, out.stdout
     for part in ("config:", "database: ok", "broker:   ok", "plugins:"):
         assert part in out.stdout
+
+
+def _create(
+    tmp: Path, slug: str, *extra: str, **variables: str
+) -> subprocess.CompletedProcess[str]:
+    return recaudo(
+        tmp,
+        "tenants",
+        "create",
+        slug,
+        "--name",
+        "Clínica Sur",
+        "--country",
+        "CO",
+        "--currency",
+        "COP",
+        "--locale",
+        "es_CO",
+        "--timezone",
+        "America/Bogota",
+        *extra,
+        **variables,
+    )
+
+
+def _show(tmp: Path, slug: str) -> dict[str, object]:
+    out = recaudo(tmp, "tenants", "show", slug, "--json")
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def test_a_new_tenant_gets_no_sandbox_and_no_unconfigured_payment_method(seeded: Path) -> None:
+    assert _create(seeded, "clinica-sur").returncode == 0
+    shown = _show(seeded, "clinica-sur")
+    assert shown["slug"] == "clinica-sur" and shown["name"] == "Clínica Sur"
+    assert shown["test"] is False
+    assert "sandbox" not in shown["plugins"]  # type: ignore[operator]
+    assert "banktransfer" not in shown["plugins"]  # type: ignore[operator]  # no bank details
+    assert "email" in shown["plugins"]  # type: ignore[operator]
+
+
+def test_a_test_tenant_gets_the_sandbox(seeded: Path) -> None:
+    made = _create(seeded, "clinica-prueba", "--test", RECAUDO_ENV="production")
+    assert made.returncode == 0, made.stderr
+    shown = _show(seeded, "clinica-prueba")
+    assert shown["test"] is True and "sandbox" in shown["plugins"]  # type: ignore[operator]
+
+
+def test_show_of_an_unknown_tenant_fails_clearly(seeded: Path) -> None:
+    out = recaudo(seeded, "tenants", "show", "no-existe", "--json")
+    assert out.returncode == 1 and "not found" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_check_fails_in_production_without_smtp(seeded: Path) -> None:
+    out = recaudo(seeded, "check", RECAUDO_ENV="production")
+    assert out.returncode == 1
+    assert "RECAUDO_SMTP_URL" in out.stdout
+    smtp = recaudo(seeded, "check", RECAUDO_ENV="production", RECAUDO_SMTP_URL="smtp://mail:25")
+    assert smtp.returncode == 0, smtp.stdout
+
+
+def test_demo_seeds_nothing_in_production(tmp_path: Path) -> None:
+    assert recaudo(tmp_path, "migrate", RECAUDO_ENV="production").returncode == 0
+    out = recaudo(tmp_path, "demo", RECAUDO_ENV="production")
+    assert out.returncode == 1 and "RECAUDO_ENV=development" in out.stderr
+    listed = recaudo(tmp_path, "tenants", "list", "--json", RECAUDO_ENV="production")
+    assert json.loads(listed.stdout)["tenants"] == []
+
+
+def test_serve_warns_when_links_point_at_another_port(tmp_path: Path) -> None:
+    from recaudo.cli import _base_url_mismatch
+
+    assert "RECAUDO_BASE_URL" in _base_url_mismatch("http://127.0.0.1:8000", "127.0.0.1", 8100)
+    assert _base_url_mismatch("http://127.0.0.1:8100", "127.0.0.1", 8100) == ""
+    assert _base_url_mismatch("https://pagos.example.com", "0.0.0.0", 8000) == ""

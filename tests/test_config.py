@@ -26,6 +26,9 @@ GOOD = {"RECAUDO_SECRET_KEY": "k" * 40}
         ({"RECAUDO_BASE_URL": "localhost:8000"}, "RECAUDO_BASE_URL"),
         ({"RECAUDO_SMTP_URL": "http://mail"}, "RECAUDO_SMTP_URL"),
         ({"RECAUDO_DEBUG": "maybe"}, "RECAUDO_DEBUG"),
+        ({"RECAUDO_ENV": "staging"}, "RECAUDO_ENV"),
+        ({"RECAUDO_DEBUG": "true"}, "RECAUDO_DEBUG"),  # refused: production is the default
+        ({"RECAUDO_ENV": "production", "RECAUDO_DEBUG": "1"}, "RECAUDO_DEBUG"),
     ],
 )
 def test_invalid_values_name_the_variable(
@@ -39,6 +42,7 @@ def test_defaults_and_generated_secret(tmp_path: Path) -> None:
     settings = load_settings({}, var_dir=tmp_path)
     assert settings.database_url == "sqlite:///var/recaudo.sqlite3"
     assert settings.broker_url == "embedded"
+    assert settings.env == "production" and not settings.is_development
     assert len(settings.secret_key) >= 32
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
     # The generated key is stable across restarts and never shown in repr().
@@ -71,3 +75,12 @@ def test_cli_reports_bad_configuration_in_one_line(tmp_path: Path) -> None:
     assert out.returncode != 0
     assert "RECAUDO_BROKER_URL" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_development_is_opted_into_and_allows_debug(tmp_path: Path) -> None:
+    dev = load_settings(
+        {**GOOD, "RECAUDO_ENV": "Development", "RECAUDO_DEBUG": "true"}, var_dir=tmp_path
+    )
+    assert dev.is_development and dev.debug and dev.dev_outbox and not dev.mail_missing
+    prod = load_settings({**GOOD, "RECAUDO_ENV": "production"}, var_dir=tmp_path)
+    assert prod.mail_missing and not prod.dev_outbox

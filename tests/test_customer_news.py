@@ -25,7 +25,9 @@ from tests.test_staff_http import Side, seed
 
 @pytest.fixture
 async def side(database: str, host: PluginHost) -> Side:
-    config.activate(Settings(database_url=database, secret_key="x" * 40, base_url="http://t"))
+    config.activate(
+        Settings(env="development", database_url=database, secret_key="x" * 40, base_url="http://t")
+    )
     s = await seed(f"news-{uuid.uuid4().hex[:6]}", "MX", "MXN")
     await set_plugin(s.scope, "email", enabled=True)
     return s

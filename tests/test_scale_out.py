@@ -66,6 +66,7 @@ def deployment(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         "RECAUDO_BROKER_URL": BROKER_URL,
         "RECAUDO_SECRET_KEY": "scale-out-" + "k" * 40,
         "RECAUDO_BASE_URL": base,
+        "RECAUDO_ENV": "development",  # demo tenants and the dev outbox
         "RECAUDO_VAR_DIR": str(tmp_path),
     }
     for step in (("migrate",), ("demo",)):

@@ -156,7 +156,9 @@ class World:
 async def world(database: str, host: PluginHost) -> World:
     from recaudo.web.app import create_asgi
 
-    settings = Settings(database_url=database, secret_key="x" * 40, base_url=BASE)
+    settings = Settings(
+        env="development", database_url=database, secret_key="x" * 40, base_url=BASE
+    )
     app = create_asgi(settings, embedded_workers=False)  # same URL: keeps the fixture's engine
     suffix = uuid.uuid4().hex[:6]
     a = await seed(f"alfa-{suffix}", "MX", "MXN")

@@ -47,7 +47,7 @@ async def _tenant_with_invoices(
     country: str = "MX",
     amounts: tuple[int, ...] = (150_000, 99_990),
 ):
-    tenant = await make_tenant(slug, country, currency)
+    tenant = await make_tenant(slug, country, currency, test=True)  # the sandbox needs one
     scope = TenantScope(int(tenant.id))
     for plugin in ("sandbox", "branding"):
         await set_plugin(scope, plugin, enabled=True, secret_key=settings.secret_key)

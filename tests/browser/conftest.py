@@ -61,7 +61,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     port = free_port()
     url = f"sqlite:///{tmp_path_factory.mktemp('live')}/recaudo.sqlite3"
     base = f"http://127.0.0.1:{port}"
-    settings = Settings(database_url=url, secret_key=SECRET, base_url=base)
+    settings = Settings(env="development", database_url=url, secret_key=SECRET, base_url=base)
     previous_secret = os.environ.get("RECAUDO_SECRET_KEY")
     os.environ["RECAUDO_SECRET_KEY"] = SECRET  # the worker's handlers read it from the env
     host = PluginHost()
