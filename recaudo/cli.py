@@ -118,6 +118,12 @@ def serve(host: str, port: int, workers: int) -> None:
     mismatch = _base_url_mismatch(settings.base_url, host, port)
     if mismatch:
         click.echo(f"warning: {mismatch}", err=True)
+    if settings.mail_missing:
+        click.echo(
+            "warning: RECAUDO_SMTP_URL is not set: customer email (sign-in links included) "
+            "waits in the database until it is",
+            err=True,
+        )
     uvicorn.run(
         "recaudo.web.asgi:app",
         host=host,
