@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from recaudo.core.extensions import NotificationChannel
@@ -29,6 +30,7 @@ from recaudo.tenants.service import tenant_info
 
 log = logging.getLogger(__name__)
 REDACTED = "[enlace de un solo uso]"
+CLAIM_TIMEOUT = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -141,25 +143,36 @@ async def deliver_waiting(secret_key: str, limit: int = 100) -> int:
     """Send messages that waited for their channel, now that it can deliver; returns how many.
 
     A message is claimed (``waiting`` → ``sending``) before it is sent, so several relays never
-    send it twice. A transient failure puts it back to wait; nothing is ever dropped.
+    send it twice; one left ``sending`` for :data:`CLAIM_TIMEOUT` (its relay crashed) is claimed
+    again. A transient failure puts it back to wait; nothing is ever dropped.
     """
     table = unscoped(NotificationLog)
+    stale = datetime.now(UTC) - CLAIM_TIMEOUT
+    claimable = (table.status == "waiting") | (
+        (table.status == "sending") & (table.claimed_at < stale)
+    )
     rows = await (
         table.select(table.id, table.tenant, table.channel)
-        .where(table.status == "waiting")
+        .where(claimable)
         .order_by(table.id)
         .limit(limit)
     )
     delivered = 0
+    channels: dict[int, dict[str, tuple[str, NotificationChannel]]] = {}
     for row in rows:
         scope = TenantScope(int(row["tenant"]))
-        found = {c.name: (p, c) for p, c in await tenant_channels(scope)}.get(row["channel"])
+        if scope.tenant_id not in channels:
+            channels[scope.tenant_id] = {c.name: (p, c) for p, c in await tenant_channels(scope)}
+        found = channels[scope.tenant_id].get(row["channel"])
         if found is None or not found[1].ready():
             continue
         plugin, channel = found
         claimed = (
-            await scope.update(NotificationLog, {NotificationLog.status: "sending"})
-            .where((NotificationLog.id == row["id"]) & (NotificationLog.status == "waiting"))
+            await scope.update(
+                NotificationLog,
+                {NotificationLog.status: "sending", NotificationLog.claimed_at: datetime.now(UTC)},
+            )
+            .where((NotificationLog.id == row["id"]) & claimable)
             .returning(NotificationLog.sealed)
         )
         tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()

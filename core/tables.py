@@ -355,6 +355,7 @@ class NotificationLog(TenantOwned, Table, tablename="notification_log"):
     status = Varchar(length=20, default="sent")  # sent | failed | waiting (for a channel)
     # A waiting message's full text, encrypted (it may carry a one-time link); emptied once sent.
     sealed = Text(default="")
+    claimed_at = Timestamptz(null=True, default=None)  # a relay took the waiting message to send
     created_at = Timestamptz()
 
 

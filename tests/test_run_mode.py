@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -242,6 +243,13 @@ async def test_production_without_smtp_keeps_mail_until_a_server_is_configured(
     async with _staff_client(env.app, shop.slug, shop.scope) as staff:
         inbox = await staff.get(f"/t/{shop.slug}/staff/")
     assert 'id="mail-missing"' in inbox.text and "RECAUDO_SMTP_URL" in inbox.text
+
+    # A relay that claimed it and crashed before sending does not strand it.
+    crashed = datetime.now(UTC) - timedelta(minutes=10)
+    await shop.scope.update(
+        NotificationLog,
+        {NotificationLog.status: "sending", NotificationLog.claimed_at: crashed},
+    ).where(NotificationLog.id == rows[0].id)
 
     with smtp_server() as (url, capture):
         # The operator sets RECAUDO_SMTP_URL and restarts: the relay's sweep sends what waited.
