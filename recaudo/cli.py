@@ -197,7 +197,9 @@ def tenants_create(
     click.echo(f"  plugins enabled: {', '.join(plugins)}")
     if not tenant.test:
         click.echo(
-            "  no payment method yet: configure bank transfer or Mercado Pago to take payments"
+            "  no payment method yet; switch one on once configured, e.g. "
+            f"recaudo plugins enable {tenant.slug} banktransfer --set bank_name=… "
+            "--set account_holder=… --set account_number=…"
         )
 
 
@@ -296,7 +298,7 @@ def staff_create(tenant_slug: str, email: str, role: str, name: str, password: s
 
 @main.group()
 def plugins() -> None:
-    """Inspect installed plugins."""
+    """Inspect installed plugins; switch them on or off per tenant."""
 
 
 @plugins.command("list")
@@ -335,6 +337,76 @@ def plugins_list(as_json: bool) -> None:
     for p in data:
         state = "ok" if p["status"] == "ok" else f"ERROR: {p['error']}"
         click.echo(f"{p['name']:<14} {p['source']:<12} {p['module']:<32} {state}")
+
+
+def _tenant_scope(slug: str) -> Any:
+    """``(tenant, scope)`` for a slug, or a clear LookupError."""
+
+    async def find() -> Any:
+        from recaudo.tenants.resolve import tenant_by_slug
+        from recaudo.tenants.scoped import TenantScope
+
+        tenant = await tenant_by_slug(slug.strip().lower())
+        if tenant is None:
+            raise LookupError(f"tenant {slug!r} not found (see 'recaudo tenants list')")
+        return tenant, TenantScope(int(tenant.id))
+
+    return find()
+
+
+@plugins.command("enable")
+@click.argument("tenant_slug")
+@click.argument("plugin")
+@click.option(
+    "--set",
+    "values",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A setting (repeat for each). Secret settings left out are asked for, unechoed.",
+)
+def plugins_enable(tenant_slug: str, plugin: str, values: tuple[str, ...]) -> None:
+    """Switch a plugin on for a tenant; a payment method only once it is configured."""
+    from recaudo.core.plugin_switches import enable_plugin
+    from recaudo.tenants.plugin_config import schema_of
+    from recaudo.tenants.service import tenant_info
+
+    settings = _settings()
+    given: dict[str, Any] | None = None
+    if values:
+        given = {}
+        for item in values:
+            key, sep, value = item.partition("=")
+            if not sep or not key.strip():
+                raise click.BadParameter(f"{item!r}: use KEY=VALUE", param_hint="--set")
+            given[key.strip()] = value
+        schema = schema_of(plugin)
+        for f in schema.fields if schema else ():
+            if f.secret and f.required and f.name not in given:
+                given[f.name] = click.prompt(f.label, hide_input=True)
+
+    async def go() -> None:
+        tenant, scope = await _tenant_scope(tenant_slug)
+        await enable_plugin(scope, tenant_info(tenant), plugin, given, settings.secret_key)
+
+    _run(settings, go)
+    click.echo(f"{plugin} enabled for {tenant_slug}")
+
+
+@plugins.command("disable")
+@click.argument("tenant_slug")
+@click.argument("plugin")
+def plugins_disable(tenant_slug: str, plugin: str) -> None:
+    """Switch a plugin off for a tenant (its settings are kept)."""
+    from recaudo.core.plugin_switches import disable_plugin
+
+    settings = _settings()
+
+    async def go() -> None:
+        _tenant, scope = await _tenant_scope(tenant_slug)
+        await disable_plugin(scope, plugin)
+
+    _run(settings, go)
+    click.echo(f"{plugin} disabled for {tenant_slug}")
 
 
 @main.command()

@@ -56,6 +56,8 @@ def test_every_command_has_help(tmp_path: Path) -> None:
         ["tenants", "show", "--help"],
         ["staff", "create", "--help"],
         ["plugins", "list", "--help"],
+        ["plugins", "enable", "--help"],
+        ["plugins", "disable", "--help"],
         ["check", "--help"],
     ):
         out = recaudo(tmp_path, *command)
@@ -225,3 +227,23 @@ def test_serve_warns_when_links_point_at_another_port(tmp_path: Path) -> None:
     assert "RECAUDO_BASE_URL" in _base_url_mismatch("http://127.0.0.1:8000", "127.0.0.1", 8100)
     assert _base_url_mismatch("http://127.0.0.1:8100", "127.0.0.1", 8100) == ""
     assert _base_url_mismatch("https://pagos.example.com", "0.0.0.0", 8000) == ""
+
+
+def test_payment_methods_are_switched_on_explicitly_once_configured(seeded: Path) -> None:
+    assert _create(seeded, "clinica-norte").returncode == 0
+    bare = recaudo(seeded, "plugins", "enable", "clinica-norte", "banktransfer")
+    assert bare.returncode == 1 and "not configured" in bare.stderr and "Banco" in bare.stderr
+    sandbox = recaudo(seeded, "plugins", "enable", "clinica-norte", "sandbox")
+    assert sandbox.returncode == 1 and "test tenants" in sandbox.stderr
+    assert "banktransfer" not in _show(seeded, "clinica-norte")["plugins"]  # type: ignore[operator]
+    bank = [
+        "--set=bank_name=Bancolombia",
+        "--set=account_holder=Clínica Norte SAS",
+        "--set=account_number=0012345678901",
+    ]
+    ok = recaudo(seeded, "plugins", "enable", "clinica-norte", "banktransfer", *bank)
+    assert ok.returncode == 0, ok.stderr
+    assert "banktransfer" in _show(seeded, "clinica-norte")["plugins"]  # type: ignore[operator]
+    off = recaudo(seeded, "plugins", "disable", "clinica-norte", "banktransfer")
+    assert off.returncode == 0
+    assert "banktransfer" not in _show(seeded, "clinica-norte")["plugins"]  # type: ignore[operator]
