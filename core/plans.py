@@ -47,7 +47,16 @@ class PlanPolicy:
     min_down_payment_bp: int = 0
     max_days: int = 0
     promise_max_days: int = DEFAULT_PROMISE_DAYS
-    advice_links: tuple[tuple[str, str], ...] = ()
+    advice_links: tuple[tuple[str, str], ...] = ()  # Spanish, or for every language
+    # Links written for other languages: (("en", ((label, url), ...)), ...).
+    advice_links_by_language: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+
+    def advice_for(self, language: str) -> tuple[tuple[str, str], ...]:
+        """The advice links in ``language``, or the Spanish ones when it has none."""
+        for code, links in self.advice_links_by_language:
+            if code == language and links:
+                return links
+        return self.advice_links
 
     @property
     def allows_plans(self) -> bool:
@@ -68,19 +77,32 @@ def policy_of(raw: Any) -> PlanPolicy:
     data = loads(raw, {}) or {}
     if not isinstance(data, dict):
         data = {}
-    links: list[tuple[str, str]] = []
-    for item in data.get("advice_links") or []:
-        if isinstance(item, list | tuple) and len(item) == 2:
-            label, url = str(item[0])[:120], str(item[1])[:500]
-            if url.startswith("https://") and not any(c in url for c in "\"'<> \\"):
-                links.append((label, url))
+    raw_links = data.get("advice_links") or []
+    # Either one list for every language, or {"es": [...], "en": [...]} (Spanish is the default).
+    by_language = raw_links if isinstance(raw_links, dict) else {"es": raw_links}
+    other = tuple(
+        (str(code)[:5], _advice_links(items))
+        for code, items in list(by_language.items())[:10]
+        if str(code) != "es"
+    )
     return PlanPolicy(
         max_installments=_int(data.get("plan_max_installments"), 0, 60, 0),
         min_down_payment_bp=_int(data.get("plan_min_down_payment_bp"), 0, 10_000, 0),
         max_days=_int(data.get("plan_max_days"), 0, 3 * 365, 0),
         promise_max_days=_int(data.get("promise_max_days"), 1, 365, DEFAULT_PROMISE_DAYS),
-        advice_links=tuple(links[:10]),
+        advice_links=_advice_links(by_language.get("es") or []),
+        advice_links_by_language=other,
     )
+
+
+def _advice_links(items: Any) -> tuple[tuple[str, str], ...]:
+    links: list[tuple[str, str]] = []
+    for item in items if isinstance(items, list | tuple) else []:
+        if isinstance(item, list | tuple) and len(item) == 2:
+            label, url = str(item[0])[:120], str(item[1])[:500]
+            if url.startswith("https://") and not any(c in url for c in "\"'<> \\"):
+                links.append((label, url))
+    return tuple(links[:10])
 
 
 def min_down_payment(total: int, policy: PlanPolicy) -> int:

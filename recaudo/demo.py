@@ -74,7 +74,12 @@ DEMOS = (
             "plan_max_installments": 6,
             "plan_min_down_payment_bp": 1000,
             "plan_max_days": 180,
-            "advice_links": [["CONDUSEF: educación financiera", "https://www.condusef.gob.mx/"]],
+            "advice_links": {
+                "es": [["CONDUSEF: educación financiera", "https://www.condusef.gob.mx/"]],
+                "en": [
+                    ["CONDUSEF: financial education (in Spanish)", "https://www.condusef.gob.mx/"]
+                ],
+            },
         },
         (
             (
@@ -130,9 +135,17 @@ DEMOS = (
             "plan_max_installments": 12,
             "plan_min_down_payment_bp": 0,
             "plan_max_days": 365,
-            "advice_links": [
-                ["Superfinanciera: educación financiera", "https://www.superfinanciera.gov.co/"]
-            ],
+            "advice_links": {
+                "es": [
+                    ["Superfinanciera: educación financiera", "https://www.superfinanciera.gov.co/"]
+                ],
+                "en": [
+                    [
+                        "Superfinanciera: financial education (in Spanish)",
+                        "https://www.superfinanciera.gov.co/",
+                    ]
+                ],
+            },
         },
         (
             (
@@ -186,18 +199,36 @@ INVOICE_PLAN = (
     (10, 1, "void"),  # voided
 )
 
-FAQ = (
+FAQ = (  # (Spanish, English) pairs of (question, answer)
     (
-        "¿Cómo pago mis facturas?",
-        "Entra con el enlace que te enviamos, elige las facturas y el medio de pago.",
+        (
+            "¿Cómo pago mis facturas?",
+            "Entra con el enlace que te enviamos, elige las facturas y el medio de pago.",
+        ),
+        (
+            "How do I pay my invoices?",
+            "Open the link we sent you, pick the invoices and the payment method.",
+        ),
     ),
     (
-        "¿Puedo pagar en efectivo?",
-        "Sí: elige transferencia o efectivo y sigue las instrucciones con tu referencia.",
+        (
+            "¿Puedo pagar en efectivo?",
+            "Sí: elige transferencia o efectivo y sigue las instrucciones con tu referencia.",
+        ),
+        (
+            "Can I pay in cash?",
+            "Yes: choose transfer or cash and follow the instructions with your reference.",
+        ),
     ),
     (
-        "No puedo pagar este mes, ¿qué hago?",
-        "Pulsa «No puedo pagar» en tu estado de cuenta y te ofrecemos opciones.",
+        (
+            "No puedo pagar este mes, ¿qué hago?",
+            "Pulsa «No puedo pagar» en tu estado de cuenta y te ofrecemos opciones.",
+        ),
+        (
+            "I can't pay this month. What can I do?",
+            "Press “I can't pay” on your statement and we will show you your options.",
+        ),
     ),
 )
 
@@ -263,8 +294,11 @@ async def seed_demo(settings: Settings, today: date | None = None) -> list[str]:
         await create_staff(
             scope, f"cobranza@{demo.tenant.slug}.example", DEMO_PASSWORD, "collector", "Cobranza"
         )
-        for i, (question, answer) in enumerate(FAQ):
+        for i, ((question, answer), (question_en, answer_en)) in enumerate(FAQ):
             await scope.add(FaqEntry(locale="es", question=question, answer=answer, position=i))
+            await scope.add(
+                FaqEntry(locale="en", question=question_en, answer=answer_en, position=i)
+            )
         count = 0
         for c_index, (number, name, tax_id, mail, phone) in enumerate(demo.customers):
             customer = await create_customer(

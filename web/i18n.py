@@ -53,13 +53,16 @@ def pick_language(requested: str | None, cookie: str | None, tenant_locale: str)
 
 @dataclass(frozen=True)
 class Formatter:
-    """Formats for one page: the tenant's locale region with the visitor's language."""
+    """Formats for one page: dates in the visitor's language, money as the tenant's country
+    writes it (an English page of a Colombian clinic shows ``$180.500``, not ``COP180,500``:
+    babel has no English locale for most of Latin America, and en_US spells foreign pesos out)."""
 
-    locale: str  # e.g. es_MX, es_CO, en_US
+    locale: str  # dates and words: e.g. es_MX, es_CO, en_US
     timezone: str
+    money_locale: str = ""  # the tenant's locale, e.g. es_CO; empty: ``locale``
 
     def money(self, amount: int, currency: str) -> str:
-        return format_minor(int(amount), currency, self.locale)
+        return format_minor(int(amount), currency, self.money_locale or self.locale)
 
     def date(self, value: date | None, style: str = "medium") -> str:
         return _format_date(value, style, self.locale) if value else ""
@@ -84,4 +87,8 @@ def _format_date(value: date, style: str, locale: str) -> str:
 
 def formatter_for(language: str, tenant_locale: str, timezone: str) -> Formatter:
     region = tenant_locale.split("_")[1] if "_" in tenant_locale else "MX"
-    return Formatter(f"{language}_{region}" if language == "es" else "en_US", timezone)
+    return Formatter(
+        f"{language}_{region}" if language == "es" else "en_US",
+        timezone,
+        money_locale=tenant_locale,
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from litestar import Request
@@ -16,6 +17,7 @@ from markupsafe import Markup
 
 from recaudo import config
 from recaudo.core.local_cache import LocalCache
+from recaudo.core.payments.registry import all_methods
 from recaudo.core.plugin_api import Branding, TenantInfo
 from recaudo.core.plugin_host import get_host
 from recaudo.tenants.models import Tenant
@@ -42,6 +44,14 @@ def make_environment(extra_dirs: list[str] | None = None, reload: bool = False) 
         auto_reload=reload,
     )
     return env
+
+
+def language_links(request: Request) -> dict[str, str]:
+    """For each language, a link to this same page in it: the current query string is kept
+    (``/pagar?factura=7`` stays that selection) and only ``lang`` changes. The links are relative
+    (``?…``), so they follow whichever address the visitor used (prefix, subdomain, domain)."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return {code: "?" + urlencode([*kept, ("lang", code)]) for code in LANGUAGES}
 
 
 def request_language(request: Request, tenant_locale: str) -> str:
@@ -92,6 +102,14 @@ async def page_context(request: Request, tenant: Tenant | None) -> dict[str, Any
         fmt = formatter_for(language, tenant.locale, tenant.timezone)
         prefix = tenant_prefix(request, tenant)
     trans = translations(language)
+
+    def method_text(method: str, text: str | None = None) -> str:
+        """A payment method's label (or another of its texts) in the visitor's language."""
+        owner = all_methods().get(str(method))
+        if owner is None:
+            return str(text or method)
+        return owner[1].text(owner[1].label if text is None else str(text), language)
+
     return {
         "mail_missing": _mail_missing(),
         "tenant": info,
@@ -99,9 +117,11 @@ async def page_context(request: Request, tenant: Tenant | None) -> dict[str, Any
         "prefix": prefix,
         "lang": language,
         "languages": LANGUAGES,
+        "lang_links": language_links(request),
         "fmt": fmt,
         "_": trans.gettext,
         "ngettext": trans.ngettext,
+        "method_text": method_text,
         "is_htmx": request.headers.get("hx-request") == "true",
         "path": request.url.path,
     }

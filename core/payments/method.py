@@ -18,6 +18,7 @@ Lifecycle, from the host's side:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
@@ -178,6 +179,15 @@ class PaymentMethod:
             for f in self.settings_schema
             if f.required and not str(settings.get(f.name) or "").strip()
         ]
+
+    #: The texts customers read (label, description, option and fee labels) in other languages:
+    #: ``{"en": {"Transferencia bancaria": "Bank transfer"}}``. Spanish is the source language;
+    #: a text without a translation is shown as written.
+    translations: ClassVar[Mapping[str, Mapping[str, str]]] = {}
+
+    def text(self, message: str, language: str) -> str:
+        """``message`` (one of this method's texts) in ``language``, else unchanged."""
+        return self.translations.get(language, {}).get(message, message)
 
     def available_for(self, tenant: TenantInfo, currency: str) -> bool:
         return (not self.countries or tenant.country in self.countries) and (

@@ -77,6 +77,12 @@ class BankTransferMethod(PaymentMethod):
     name = "banktransfer"
     label = "Transferencia o depósito bancario"
     description = "Transfiere o deposita a la cuenta de la empresa usando tu referencia."
+    translations = {
+        "en": {
+            label: "Bank transfer or deposit",
+            description: "Transfer or deposit to the business's account using your reference.",
+        }
+    }
     settings_schema = SETTINGS_FIELDS
     supports_refunds = False  # refunds are bank operations done by staff, outside Recaudo
 

@@ -191,6 +191,20 @@ class MercadoPagoMethod(PaymentMethod):
     description = "Paga con tarjeta, saldo de Mercado Pago o en efectivo."
     countries = ("MX", "CO", "AR", "BR", "CL", "PE", "UY")
     options = tuple((option.code, option.label) for option in CASH_OPTIONS)
+    translations = {
+        "en": {
+            label: "Card, debit or cash with Mercado Pago",
+            description: "Pay by card, with your Mercado Pago balance or in cash.",
+            "Efectivo en OXXO": "Cash at OXXO",
+            "Efectivo en tiendas (PayCash)": "Cash at stores (PayCash)",
+            "PSE (débito desde tu banco)": "PSE (debit from your bank)",
+            "Efectivo en Efecty": "Cash at Efecty",
+            "Efectivo en Rapipago": "Cash at Rapipago",
+            "Efectivo en Pago Fácil": "Cash at Pago Fácil",
+            "Efectivo en Abitab": "Cash at Abitab",
+            "Efectivo en Redpagos": "Cash at Redpagos",
+        }
+    }
     settings_schema = SETTINGS_FIELDS
     supports_refunds = True
 

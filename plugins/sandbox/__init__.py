@@ -55,6 +55,13 @@ class SandboxMethod(PaymentMethod):
         "Pasarela de pruebas: tú decides si el pago se aprueba, se rechaza o queda pendiente."
     )
     icon = "/static/img/card.svg"
+    translations = {
+        "en": {
+            label: "Test card (sandbox)",
+            description: "Test gateway: you decide whether the payment is approved, rejected "
+            "or left pending.",
+        }
+    }
     settings_schema = (
         SettingField("fee_percent_bp", "Comisión a mostrar (puntos base)", "integer", default=0),
     )
