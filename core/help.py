@@ -18,7 +18,12 @@ _EMAIL_OR_PHONE = re.compile(r"^([^@\s]+@[^@\s]+\.[^@\s]+|\+?[0-9 ()-]{7,20})$")
 
 
 class HelpError(ValueError):
-    """Input we cannot accept; the message (Spanish source text) is shown to the customer."""
+    """Input we cannot accept; the message (Spanish source text) is shown to the customer, next to
+    ``field`` (the form field's name) when one field is to blame."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 async def faq(scope: TenantScope, language: str) -> list[FaqEntry]:
@@ -28,10 +33,10 @@ async def faq(scope: TenantScope, language: str) -> list[FaqEntry]:
     return mine or [r for r in rows if str(r.locale or "es").startswith("es")]
 
 
-def _text(value: str, limit: int, message: str) -> str:
+def _text(value: str, limit: int, message: str, field: str = "") -> str:
     value = (value or "").strip()
     if not value or len(value) > limit:
-        raise HelpError(message)
+        raise HelpError(message, field)
     return value
 
 
@@ -45,15 +50,15 @@ async def create_ticket(
     message: str,
 ) -> Ticket:
     """A contact-form message for the tenant's staff; anonymous ones need a way to answer."""
-    subject = _text(subject, 200, "Escribe un asunto (máximo 200 caracteres).")
-    message = _text(message, MAX_BODY, "Escribe tu mensaje (máximo 2000 caracteres).")
+    subject = _text(subject, 200, "Escribe un asunto (máximo 200 caracteres).", "asunto")
+    message = _text(message, MAX_BODY, "Escribe tu mensaje (máximo 2000 caracteres).", "mensaje")
     name = (name or "").strip()[:200]
     contact = (contact or "").strip()[:254]
     if customer_id is None:
         if not name:
-            raise HelpError("Escribe tu nombre.")
+            raise HelpError("Escribe tu nombre.", "nombre")
         if not _EMAIL_OR_PHONE.match(contact):
-            raise HelpError("Escribe un correo o teléfono para responderte.")
+            raise HelpError("Escribe un correo o teléfono para responderte.", "contacto")
         since = datetime.now(UTC) - timedelta(hours=1)
         recent = await scope.count(Ticket).where(
             Ticket.contact == contact, Ticket.created_at > since
@@ -74,7 +79,7 @@ async def create_ticket(
 
 
 async def post_chat(scope: TenantScope, customer_id: int, body: str) -> ChatMessage:
-    body = _text(body, MAX_BODY, "Escribe tu mensaje (máximo 2000 caracteres).")
+    body = _text(body, MAX_BODY, "Escribe tu mensaje (máximo 2000 caracteres).", "mensaje")
     message = ChatMessage(
         customer=customer_id, sender="customer", body=body, created_at=datetime.now(UTC)
     )

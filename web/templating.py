@@ -16,6 +16,7 @@ from litestar.response import Template
 from markupsafe import Markup
 
 from recaudo import config
+from recaudo.core.access import safe_target
 from recaudo.core.local_cache import LocalCache
 from recaudo.core.payments.registry import all_methods
 from recaudo.core.plugin_api import Branding, TenantInfo
@@ -49,8 +50,13 @@ def make_environment(extra_dirs: list[str] | None = None, reload: bool = False) 
 def language_links(request: Request) -> dict[str, str]:
     """For each language, a link to this same page in it: the current query string is kept
     (``/pagar?factura=7`` stays that selection) and only ``lang`` changes. The links are relative
-    (``?…``), so they follow whichever address the visitor used (prefix, subdomain, domain)."""
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    (``?…``), so they follow whichever address the visitor used (prefix, subdomain, domain).
+    A page to return to after signing in is kept only when it is one of ours."""
+    kept = [
+        (k, v)
+        for k, v in request.query_params.multi_items()
+        if k != "lang" and (k not in ("siguiente", "next") or safe_target(v))
+    ]
     return {code: "?" + urlencode([*kept, ("lang", code)]) for code in LANGUAGES}
 
 

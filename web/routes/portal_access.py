@@ -108,6 +108,7 @@ async def access_request(
             tenant,
             status_code=400,
             error="Escribe tu correo, teléfono o número de cliente.",
+            error_field="contact",
             next_page=_next(form),
         )
     ip = client_ip(request)

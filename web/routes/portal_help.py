@@ -33,6 +33,7 @@ async def _help_page(
     scope: TenantScope,
     *,
     error: str = "",
+    error_field: str = "",
     status_code: int = 200,
     form: dict[str, str] | None = None,
     sent: bool = False,
@@ -47,6 +48,7 @@ async def _help_page(
         customer=customer,
         faq=await faq(scope, language),
         error=error,
+        error_field=error_field,
         form=form or {},
         sent=sent,
     )
@@ -80,7 +82,13 @@ async def contact(
         )
     except HelpError as exc:
         return await _help_page(
-            request, tenant, tenant_scope, error=str(exc), status_code=400, form=values
+            request,
+            tenant,
+            tenant_scope,
+            error=str(exc),
+            error_field=exc.field,
+            status_code=400,
+            form=values,
         )
     return Redirect(f"{prefix_of(request, tenant)}/ayuda?enviado=1", status_code=303)
 
@@ -136,6 +144,7 @@ async def chat_post(
             customer=customer,
             messages=messages,
             error=str(exc),
+            error_field=exc.field,
             last=str(messages[-1].id) if messages else "0",
         )
     if is_htmx(request):

@@ -178,6 +178,7 @@ async def _pay_page(
     selection: Selection,
     *,
     error: str = "",
+    error_field: str = "",
     status_code: int = 200,
     key: str = "",
     amount_text: str = "",
@@ -192,6 +193,7 @@ async def _pay_page(
         sel=selection,
         methods=methods,
         error=error,
+        error_field=error_field,
         key=key or secrets.token_urlsafe(24),
         amount_text=amount_text,
     )
@@ -248,7 +250,7 @@ async def pay_submit(
     key = form_text(form, "clave", 80)
     amount_text = form_text(form, "monto", 30)
 
-    async def fail(message: str, status: int = 400) -> Template:
+    async def fail(message: str, status: int = 400, field: str = "") -> Template:
         return await _pay_page(
             request,
             tenant,
@@ -256,6 +258,7 @@ async def pay_submit(
             customer,
             selection,
             error=message,
+            error_field=field,
             status_code=status,
             key=key,
             amount_text=amount_text,
@@ -265,7 +268,7 @@ async def pay_submit(
         return await fail("El formulario expiró. Revisa los datos y vuelve a intentarlo.")
     choice = await _method_choice(form, tenant_scope, tenant, selection.currency)
     if choice is None:
-        return await fail("Elige un medio de pago.")
+        return await fail("Elige un medio de pago.", field="metodo")
     plugin, method, option, method_settings = choice
     amount: int | None = selection.amount
     if selection.mode == "amount":
@@ -274,11 +277,11 @@ async def pay_submit(
         except AmountTooLarge:
             return await fail("El monto es demasiado grande. Revisa la cifra.")
         except MoneyError:
-            return await fail("Escribe el monto con números, por ejemplo 1500.50.")
+            return await fail("Escribe el monto con números, por ejemplo 1500.50.", field="monto")
         if amount <= 0:
-            return await fail("El monto debe ser mayor que cero.")
+            return await fail("El monto debe ser mayor que cero.", field="monto")
         if amount > selection.balance_due:
-            return await fail("El monto es mayor que tu saldo pendiente.")
+            return await fail("El monto es mayor que tu saldo pendiente.", field="monto")
     elif selection.mode == "invoices" and not selection.invoices:
         return await fail("Elige al menos una factura, o paga otro monto.")
     elif selection.mode == "installment" and not amount:
