@@ -192,3 +192,35 @@ def test_every_page_fits_a_phone_and_passes_axe(
     staff.close()
     context.close()
     assert not PROBLEMS, "\n".join(PROBLEMS)
+
+
+def test_ticked_invoices_stay_ticked_when_the_statement_refreshes(
+    browser: Any, live_server: LiveServer
+) -> None:
+    slug = "ferreteria-norte"
+    portal = f"{live_server.base_url}/t/{slug}"
+    context = browser.new_context(viewport=PHONE, locale="es-MX", bypass_csp=True)
+    page = context.new_page()
+    portal_log_in(page, live_server, slug, "compras@alameda.example")
+    boxes = page.locator("#live input[name=factura]")
+    boxes.nth(0).check()
+    boxes.nth(2).check()
+    page.evaluate("() => { window.oldLive = document.getElementById('live'); }")
+
+    other = context.new_page()  # the same customer starts a payment in another tab
+    other.goto(portal + "/pagar?monto=1")
+    other.locator("#monto").fill("100")
+    other.locator("input[name=metodo][value=banktransfer]").check()
+    other.locator("#pay-button").click()
+    other.wait_for_url(re.compile(r".*/pagos/\d+$"))
+
+    # The statement redraws itself (htmx polling) and the ticks are still there.
+    page.wait_for_function(
+        "() => document.getElementById('live') !== window.oldLive", timeout=20_000
+    )
+    assert boxes.nth(0).is_checked() and boxes.nth(2).is_checked()
+    assert not boxes.nth(1).is_checked()
+    page.locator("#live form button[type=submit]").first.click()
+    page.wait_for_url(re.compile(r".*/pagar\?.*"))
+    assert page.url.count("factura=") == 2
+    context.close()
