@@ -125,3 +125,28 @@ async def test_pages_have_no_duplicate_ids(env: Env, lang: str) -> None:
             f"{env.shop.prefix}{path}{'&' if '?' in path else '?'}lang={lang}"
         )
         assert duplicate_ids(page.text) == [], path
+
+
+async def test_staff_chat_announces_the_customers_new_messages(env: Env) -> None:
+    from recaudo.core.staff import create_staff
+
+    scope = env.shop.scope
+    await create_staff(scope, "equipo@example.com", "clave-larga-de-prueba-1", "collector", "Eq")
+    await scope.add(ChatMessage(customer=env.customer.id, sender="customer", body="Hola"))
+    staff = env.shop.prefix + "/staff"
+    async with await env.new_client() as desk:
+        await desk.get(staff + "/login")
+        signed = await post_form(
+            desk,
+            staff + "/login",
+            {"email": "equipo@example.com", "password": "clave-larga-de-prueba-1"},
+        )
+        assert signed.status_code == 303
+        url = f"{staff}/chats/{env.customer.id}"
+        page = await desk.get(url)
+        assert '<div id="chat-news" class="visually-hidden" aria-live="polite">' in page.text
+        first = await scope.objects(ChatMessage).first()
+        await scope.add(ChatMessage(customer=env.customer.id, sender="customer", body="¿Y bien?"))
+        poll = await desk.get(f"{url}/messages?after={first.id}", headers=HTMX)
+    news = re.search(r'<div id="chat-news" hx-swap-oob="innerHTML">(.*?)</div>', poll.text, re.S)
+    assert news and "¿Y bien?" in news.group(1) and "Hola" not in news.group(1)

@@ -62,6 +62,8 @@ def test_chat_message_reaches_staff_and_the_answer_reaches_the_customer(
 
     # The customer's page was left open: the answer arrives by polling, no reload.
     portal.locator("#chat-log").get_by_text("te propongo dos pagos").wait_for(timeout=15_000)
+    # …and is read out by screen readers from the stable live region, not the redrawn list.
+    assert "te propongo dos pagos" in portal.locator("#chat-news").inner_text()
     portal.screenshot(path=str(ARTIFACTS / "staff-chat-customer-side-360.png"), full_page=True)
 
     desk.goto(f"{live_server.base_url}/t/{SLUG}/staff/")
