@@ -150,3 +150,19 @@ async def test_staff_chat_announces_the_customers_new_messages(env: Env) -> None
         poll = await desk.get(f"{url}/messages?after={first.id}", headers=HTMX)
     news = re.search(r'<div id="chat-news" hx-swap-oob="innerHTML">(.*?)</div>', poll.text, re.S)
     assert news and "¿Y bien?" in news.group(1) and "Hola" not in news.group(1)
+
+
+async def test_quiet_hours_error_sits_on_both_time_fields(env: Env) -> None:
+    await login(env.client, env.shop, env.customer)
+    page = await post_form(
+        env.client,
+        env.shop.prefix + "/preferencias",
+        {"canal": "email", "silencio_desde": "21:00", "silencio_hasta": ""},
+    )
+    assert page.status_code == 400
+    for field in ("silencio_desde", "silencio_hasta"):
+        element = tag(page.text, field)
+        assert 'aria-invalid="true"' in element and 'aria-describedby="silencio-error"' in element
+    assert 'id="silencio-error"' in page.text and 'class="alert error"' not in page.text
+    assert "autofocus" in tag(page.text, "silencio_desde")
+    assert "autofocus" not in tag(page.text, "silencio_hasta")

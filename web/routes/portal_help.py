@@ -204,6 +204,7 @@ async def preferences_save(
             consents=consents_of(customer),
             channels=CHANNELS,
             error=str(exc),
+            error_field="silencio",  # every preference error is about the quiet hours
         )
     return Redirect(
         f"{prefix_of(request, tenant)}/estado-de-cuenta?aviso=preferencias", status_code=303
