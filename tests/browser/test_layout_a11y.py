@@ -224,3 +224,49 @@ def test_ticked_invoices_stay_ticked_when_the_statement_refreshes(
     page.wait_for_url(re.compile(r".*/pagar\?.*"))
     assert page.url.count("factura=") == 2
     context.close()
+
+
+FOCUSED_JS = """() => {
+  const el = document.activeElement;
+  const style = getComputedStyle(el);
+  return {tag: el.tagName.toLowerCase(), type: el.type || '', name: el.name || '',
+          value: el.value || '', text: (el.innerText || '').trim(),
+          ring: style.outlineStyle + ' ' + style.outlineWidth};
+}"""
+
+
+def tab_to(page: Any, wanted: Any, limit: int = 60) -> dict[str, str]:
+    """Press Tab until the focused element is the one wanted; its focus ring must show."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED_JS)
+        if wanted(focused):
+            assert focused["ring"] == "solid 3px", focused
+            return dict(focused)
+    raise AssertionError("never reached by keyboard")
+
+
+def test_paying_with_the_keyboard_alone(browser: Any, live_server: LiveServer) -> None:
+    slug = "clinica-andina"
+    context = browser.new_context(viewport=PHONE, locale="es-CO", bypass_csp=True)
+    page = context.new_page()
+    portal_log_in(page, live_server, slug, "ana.martinez@example.com")
+    tab_to(page, lambda f: f["name"] == "factura")
+    page.keyboard.press("Space")
+    tab_to(page, lambda f: f["tag"] == "button" and f["text"] == "Pagar seleccionadas")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/pagar\?factura=\d+$"))
+    tab_to(page, lambda f: f["name"] == "metodo")
+    for _ in range(4):  # arrow keys move between the methods; pick the sandbox card
+        if page.evaluate(FOCUSED_JS)["value"] == "sandbox":
+            break
+        page.keyboard.press("ArrowDown")
+    assert page.evaluate(FOCUSED_JS)["value"] == "sandbox"
+    tab_to(page, lambda f: f["tag"] == "button" and f["text"] == "Pagar ahora")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/sandbox/checkout/.*"))
+    tab_to(page, lambda f: f["tag"] == "button" and f["text"] == "Aprobar pago")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/pagos/\d+$"))
+    page.locator('#payment-state[data-status="approved"]').wait_for(timeout=20_000)
+    context.close()
