@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import ARTIFACTS, LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PHONE = {"width": 360, "height": 800}
@@ -57,6 +57,10 @@ def check(page: Any, url: str | None = None, *, axe: bool = True) -> None:
     if url is not None:
         page.goto(url)
     where = page.url
+    path = re.sub(r"/acceso/[^/?]+", "/acceso/enlace", where.split("/t/", 1)[-1])
+    name = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"layout-{name[:80]}.png"), full_page=True)
     fits(page, where)
     if axe:
         accessible(page, where)
