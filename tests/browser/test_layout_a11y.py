@@ -71,6 +71,7 @@ def portal_log_in(page: Any, server: LiveServer, slug: str, email: str) -> None:
     page.locator("#contact").fill(email)
     page.locator("form[action$='/acceso'] button[type=submit]").click()
     page.wait_for_url(re.compile(r".*/acceso$"))
+    check(page)  # "check your messages"
     link = ""
     for _ in range(40):
         page.goto(f"{server.base_url}/dev/outbox?to={email}")
@@ -252,6 +253,7 @@ def tab_to(page: Any, wanted: Any, limit: int = 60) -> dict[str, str]:
 
 def test_paying_with_the_keyboard_alone(browser: Any, live_server: LiveServer) -> None:
     slug = "clinica-andina"
+    PROBLEMS.clear()
     context = browser.new_context(viewport=PHONE, locale="es-CO", bypass_csp=True)
     page = context.new_page()
     portal_log_in(page, live_server, slug, "ana.martinez@example.com")
@@ -269,8 +271,12 @@ def test_paying_with_the_keyboard_alone(browser: Any, live_server: LiveServer) -
     tab_to(page, lambda f: f["tag"] == "button" and f["text"] == "Pagar ahora")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/sandbox/checkout/.*"))
+    check(page)
     tab_to(page, lambda f: f["tag"] == "button" and f["text"] == "Aprobar pago")
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/pagos/\d+$"))
     page.locator('#payment-state[data-status="approved"]').wait_for(timeout=20_000)
+    check(page)  # the receipt
+    check(page, page.url + "?lang=en")
+    assert PROBLEMS == [], "\n".join(PROBLEMS)
     context.close()
