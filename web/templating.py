@@ -18,6 +18,7 @@ from markupsafe import Markup
 from recaudo import config
 from recaudo.core.access import safe_target
 from recaudo.core.local_cache import LocalCache
+from recaudo.core.payments.method import PaymentMethod
 from recaudo.core.payments.registry import all_methods
 from recaudo.core.plugin_api import Branding, TenantInfo
 from recaudo.core.plugin_host import get_host
@@ -109,9 +110,13 @@ async def page_context(request: Request, tenant: Tenant | None) -> dict[str, Any
         prefix = tenant_prefix(request, tenant)
     trans = translations(language)
 
+    methods: dict[str, tuple[str, PaymentMethod]] = {}
+
     def method_text(method: str, text: str | None = None) -> str:
         """A payment method's label (or another of its texts) in the visitor's language."""
-        owner = all_methods().get(str(method))
+        if not methods:  # once per page, however many payments it lists
+            methods.update(all_methods())
+        owner = methods.get(str(method))
         if owner is None:
             return str(text or method)
         return owner[1].text(owner[1].label if text is None else str(text), language)
