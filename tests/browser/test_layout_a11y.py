@@ -182,6 +182,12 @@ def test_every_page_fits_a_phone_and_passes_axe(
     page.locator("#mensaje-revision").fill("Me quedé sin trabajo este mes.")
     page.locator("form[action$='/revision'] button[type=submit]").click()
     page.wait_for_url(re.compile(r".*/estado-de-cuenta\?aviso=revision$"))
+    page.goto(portal + "/no-puedo-pagar/opciones?motivo=illness")
+    page.locator("#accept-plan").click()  # a plan within the tenant's limits, accepted at once
+    page.wait_for_url(re.compile(r".*/estado-de-cuenta\?aviso=plan$"))
+    check(page)  # the statement with the plan's installments
+    check(page, portal + "/estado-de-cuenta?lang=en")
+    page.goto(portal + "/estado-de-cuenta?lang=es")
 
     staff = browser.new_context(viewport=PHONE, locale="es-MX", bypass_csp=True)
     desk = staff.new_page()
