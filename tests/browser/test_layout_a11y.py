@@ -200,6 +200,7 @@ def test_every_page_fits_a_phone_and_passes_axe(
         href = links.first.get_attribute("href")
         check(desk, live_server.base_url + str(href))
     check(desk, f"{base}/?tab=tickets&lang=en")
+    check(desk, f"{base}/trabajos?lang=es")
     staff.close()
     context.close()
     assert not PROBLEMS, "\n".join(PROBLEMS)
