@@ -166,3 +166,19 @@ async def test_quiet_hours_error_sits_on_both_time_fields(env: Env) -> None:
     assert 'id="silencio-error"' in page.text and 'class="alert error"' not in page.text
     assert "autofocus" in tag(page.text, "silencio_desde")
     assert "autofocus" not in tag(page.text, "silencio_hasta")
+
+
+async def test_statement_update_is_announced_from_a_stable_region(env: Env) -> None:
+    await login(env.client, env.shop, env.customer)
+    url = env.shop.prefix + "/estado-de-cuenta"
+    page = await env.client.get(url)
+    assert '<div id="statement-news" class="visually-hidden" aria-live="polite">' in page.text
+    assert page.text.count('id="statement-news"') == 1
+    version = re.search(r"estado-de-cuenta\?v=([0-9a-f]+)", page.text)
+    assert version
+    same = await env.client.get(f"{url}?v={version.group(1)}", headers=HTMX)
+    assert same.status_code == 204
+    changed = await env.client.get(f"{url}?v=antes&lang=en", headers=HTMX)
+    assert changed.text.lstrip().startswith('<div id="live"')
+    news = re.search(r'<div id="statement-news" hx-swap-oob="innerHTML">(.*?)</div>', changed.text)
+    assert news and "Your statement was updated." in news.group(1)

@@ -119,7 +119,10 @@ async def statement(
     if is_htmx(request):
         if request.query_params.get("v") == version:
             return Response("", status_code=204)  # nothing changed: htmx keeps the page as it is
-        return Response(live, media_type="text/html")
+        # The redrawn part is not a live region (it would be read out whole): a short notice goes
+        # into the page's stable one instead.
+        news = await render_fragment(request, "portal/_statement_news.html", tenant)
+        return Response(live + news, media_type="text/html")
     notice = request.query_params.get("aviso")
     return await render(
         request,
