@@ -232,6 +232,10 @@ def test_ticked_invoices_stay_ticked_when_the_statement_refreshes(
     )
     assert boxes.nth(0).is_checked() and boxes.nth(2).is_checked()
     assert not boxes.nth(1).is_checked()
+    # Screen readers hear a short notice from the stable live region, not the whole statement.
+    assert (
+        page.locator("#statement-news").inner_text().strip() == "Tu estado de cuenta se actualizó."
+    )
     page.locator("#live form button[type=submit]").first.click()
     page.wait_for_url(re.compile(r".*/pagar\?.*"))
     assert page.url.count("factura=") == 2
