@@ -182,3 +182,21 @@ async def test_statement_update_is_announced_from_a_stable_region(env: Env) -> N
     assert changed.text.lstrip().startswith('<div id="live"')
     news = re.search(r'<div id="statement-news" hx-swap-oob="innerHTML">(.*?)</div>', changed.text)
     assert news and "Your statement was updated." in news.group(1)
+
+
+async def test_reason_and_dispute_errors_sit_on_their_fields(env: Env) -> None:
+    await login(env.client, env.shop, env.customer)
+    hardship = await env.client.get(env.shop.prefix + "/no-puedo-pagar/opciones?motivo=nada")
+    assert hardship.status_code == 400
+    assert re.search(r'<fieldset aria-describedby="motivo-error">', hardship.text)
+    assert '<p class="field-error" id="motivo-error">Elige un motivo' in hardship.text
+    assert hardship.text.count('aria-invalid="true"') == hardship.text.count('name="motivo"')
+
+    url = f"{env.shop.prefix}/facturas/{env.invoice_ids(0)[0]}/aclaracion"
+    await env.client.get(url)
+    long = await post_form(env.client, url, {"motivo": "other", "mensaje": "x" * 2001})
+    assert long.status_code == 400
+    tied(long.text, "mensaje", "El mensaje es demasiado largo")
+    bad = await post_form(env.client, url, {"motivo": "nada", "mensaje": "hola"})
+    assert '<fieldset aria-describedby="motivo-error">' in bad.text
+    assert 'class="alert error"' not in bad.text

@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 from recaudo.core.account import customer_invoice
 from recaudo.core.claims import (
     DISPUTE_REASONS,
+    MAX_MESSAGE,
     MAX_PROOF_BYTES,
     TOO_BIG,
     ClaimError,
@@ -78,6 +79,8 @@ async def dispute_submit(
     try:
         await open_dispute(tenant_scope, int(customer.id), int(invoice.id), reason, message)
     except ClaimError as exc:
+        field = "motivo" if reason not in DISPUTE_REASONS else ""
+        field = field or ("mensaje" if len(message.strip()) > MAX_MESSAGE else "")
         return await render(
             request,
             "portal/dispute.html",
@@ -87,6 +90,7 @@ async def dispute_submit(
             invoice=invoice,
             reasons=DISPUTE_REASONS,
             error=str(exc),
+            error_field=field,
             form={"motivo": reason, "mensaje": message[:2000]},
         )
     return Redirect(f"{prefix_of(request, tenant)}/estado-de-cuenta?aviso=disputa", status_code=303)

@@ -118,6 +118,7 @@ async def hardship_options(
             customer=customer,
             reasons=REASONS,
             error="Elige un motivo de la lista.",
+            error_field="motivo",
         )
     return await _options_page(
         request,
