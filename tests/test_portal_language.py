@@ -127,3 +127,25 @@ async def test_colombian_statement_in_english_reads_pesos(database: str, host: o
         assert "COP1" not in english.text and "$1.750" in english.text
     finally:
         await env.client.aclose()
+
+
+async def test_language_link_on_a_form_error_leads_back_to_the_form(env: Env) -> None:
+    help_page = f"http://testserver{env.shop.prefix}/ayuda?enviado=0"
+    await env.client.get(env.shop.prefix + "/ayuda")
+    page = await post_form(
+        env.client,
+        env.shop.prefix + "/ayuda/contacto",
+        {"nombre": "", "contacto": "a@example.com", "asunto": "x", "mensaje": "y"},
+        headers={"referer": help_page},
+    )
+    assert page.status_code == 400
+    link = language_link(page.text, "en")
+    assert link == f"{env.shop.prefix}/ayuda?enviado=0&lang=en"  # not /ayuda/contacto (POST only)
+    assert (await env.client.get(link)).status_code == 200
+    elsewhere = await post_form(
+        env.client,
+        env.shop.prefix + "/ayuda/contacto",
+        {"nombre": "", "contacto": "a@example.com", "asunto": "x", "mensaje": "y"},
+        headers={"referer": "https://evil.example/phish"},
+    )
+    assert "evil.example" not in elsewhere.text

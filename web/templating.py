@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from litestar import Request
@@ -52,13 +52,25 @@ def language_links(request: Request) -> dict[str, str]:
     """For each language, a link to this same page in it: the current query string is kept
     (``/pagar?factura=7`` stays that selection) and only ``lang`` changes. The links are relative
     (``?…``), so they follow whichever address the visitor used (prefix, subdomain, domain).
-    A page to return to after signing in is kept only when it is one of ours."""
+    A page to return to after signing in is kept only when it is one of ours.
+
+    A page answering a form (a POST with an error) links to the form's page instead, read from
+    the same-origin ``Referer``: its own address may only accept POSTs."""
+    path, query = "", list(request.query_params.multi_items())
+    if request.method != "GET":
+        referer = urlsplit(request.headers.get("referer", ""))
+        if (
+            referer.netloc
+            and referer.netloc == request.headers.get("host")
+            and safe_target(referer.path)
+        ):
+            path, query = referer.path, parse_qsl(referer.query, keep_blank_values=True)
     kept = [
         (k, v)
-        for k, v in request.query_params.multi_items()
+        for k, v in query
         if k != "lang" and (k not in ("siguiente", "next") or safe_target(v))
     ]
-    return {code: "?" + urlencode([*kept, ("lang", code)]) for code in LANGUAGES}
+    return {code: path + "?" + urlencode([*kept, ("lang", code)]) for code in LANGUAGES}
 
 
 def request_language(request: Request, tenant_locale: str) -> str:
