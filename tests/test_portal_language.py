@@ -149,3 +149,11 @@ async def test_language_link_on_a_form_error_leads_back_to_the_form(env: Env) ->
         headers={"referer": "https://evil.example/phish"},
     )
     assert "evil.example" not in elsewhere.text
+    broken = await post_form(
+        env.client,
+        env.shop.prefix + "/ayuda/contacto",
+        {"nombre": "", "contacto": "a@example.com", "asunto": "x", "mensaje": "y"},
+        headers={"referer": "http://[no-es-una-direccion/"},
+    )
+    assert broken.status_code == 400
+    assert language_link(broken.text, "es") == "?lang=es"  # English now (the cookie): a plain link

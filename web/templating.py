@@ -58,7 +58,10 @@ def language_links(request: Request) -> dict[str, str]:
     the same-origin ``Referer``: its own address may only accept POSTs."""
     path, query = "", list(request.query_params.multi_items())
     if request.method != "GET":
-        referer = urlsplit(request.headers.get("referer", ""))
+        try:
+            referer = urlsplit(request.headers.get("referer", ""))
+        except ValueError:  # e.g. "http://[" : a header anyone can forge
+            referer = urlsplit("")
         if (
             referer.netloc
             and referer.netloc == request.headers.get("host")
