@@ -7,6 +7,7 @@ domains are what a production deployment uses.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from recaudo.core.local_cache import LocalCache
 from recaudo.tenants.models import Tenant, TenantDomain
@@ -67,3 +68,33 @@ async def tenant_by_host(host: str, base_host: str) -> Tenant | None:
     if row is None:
         return None
     return await Tenant.objects().where(Tenant.id == row["tenant"]).first()
+
+
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+
+
+@dataclass(frozen=True)
+class HostMatch:
+    """A tenant found from a request's host, and that host as we know it (not as it was sent)."""
+
+    slug: str
+    host: str  # ``<slug>.<base host>`` or the domain as stored in ``tenant_domain``
+
+
+async def resolve_host(hostname: str, base_host: str) -> HostMatch | None:
+    """The tenant served at ``hostname`` (already validated, without port), if any."""
+    hostname = hostname.lower().rstrip(".")
+    base = base_host.lower()
+    slug = slug_from_host(hostname, base)
+    if slug:
+        return HostMatch(slug, f"{slug}.{base}")
+    if not hostname or hostname == base or hostname in LOCAL_HOSTS:
+        return None
+    row = (
+        await TenantDomain.select(TenantDomain.domain, TenantDomain.tenant.slug.as_alias("slug"))
+        .where(TenantDomain.domain == hostname)
+        .first()
+    )
+    if row is None:
+        return None
+    return HostMatch(str(row["slug"]), str(row["domain"]))

@@ -13,6 +13,7 @@ from recaudo.core.money import MoneyError, check_currency
 from recaudo.core.plugin_api import TenantInfo
 from recaudo.tenants.models import Tenant, TenantDomain
 from recaudo.tenants.resolve import RESERVED_SLUGS, valid_slug
+from recaudo.tenants.urls import valid_hostname
 
 
 class TenantError(ValueError):
@@ -81,8 +82,8 @@ async def create_tenant(data: NewTenant, branding: dict | None = None) -> Tenant
 
 async def add_domain(tenant: Tenant, domain: str) -> None:
     domain = domain.strip().lower().rstrip(".")
-    if not domain or "/" in domain or " " in domain:
-        raise TenantError(f"domain {domain!r}: not a host name")
+    if not valid_hostname(domain):
+        raise TenantError(f"domain {domain!r}: not a host name (letters, digits, hyphens, dots)")
     if await TenantDomain.exists().where(TenantDomain.domain == domain):
         raise TenantError(f"domain {domain!r}: already in use")
     await TenantDomain(tenant=tenant.id, domain=domain).save().run()

@@ -4,6 +4,8 @@ are rewritten onto that prefix before routing, so handlers have one way to find 
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
@@ -11,10 +13,13 @@ from litestar.params import FromPath
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from recaudo.tenants.models import Tenant
-from recaudo.tenants.resolve import slug_from_host, tenant_by_host, tenant_by_slug
+from recaudo.tenants.resolve import resolve_host, tenant_by_slug
 from recaudo.tenants.scoped import TenantScope
+from recaudo.tenants.urls import parse_host, portal_base_url
 
 PREFIX_KEY = "recaudo.prefix"
+HOST_KEY = "recaudo.host"  # the tenant host the request was routed by, as we know it
+HEALTH_PATH = "/health"
 # How stale a page may see its tenant (name, branding, policy, enabled plugins) when another
 # process changed it; the process that made the change sees it at once.
 PAGE_CACHE_SECONDS = 5.0
@@ -22,7 +27,13 @@ PLATFORM_PATHS = ("/t/", "/static/", "/health", "/hooks/", "/dev/", "/api/", "/s
 
 
 class HostTenantRewrite:
-    """ASGI wrapper: ``acme.base.host/x`` and ``pagos.acme.mx/x`` are served as ``/t/acme/x``."""
+    """ASGI wrapper: ``acme.base.host/x`` and ``pagos.acme.mx/x`` are served as ``/t/acme/x``.
+
+    It also refuses (400) a Host header that is not a plain ``host[:port]`` — e.g.
+    ``acme.base.host:443@evil.example`` — except on ``/health``, which load balancers call with
+    whatever Host they like. Matching uses the parsed host name; links are built from
+    configuration (:func:`portal_base`), so nothing else in the header reaches a URL.
+    """
 
     def __init__(self, app: ASGIApp, base_host: str) -> None:
         self.app = app
@@ -32,30 +43,53 @@ class HostTenantRewrite:
         if scope["type"] in ("http", "websocket"):
             path: str = scope["path"]
             scope[PREFIX_KEY] = ""  # type: ignore[literal-required]
-            if not path.startswith(PLATFORM_PATHS):
-                host = _host_header(scope)
-                slug = None
-                if host:
-                    slug = slug_from_host(host, self.base_host)
-                    if slug is None and host.split(":")[0] not in (
-                        self.base_host,
-                        "127.0.0.1",
-                        "localhost",
-                    ):
-                        tenant = await tenant_by_host(host, self.base_host)
-                        slug = tenant.slug if tenant else None
-                if slug:
-                    scope["path"] = f"/t/{slug}{path}"
+            scope[HOST_KEY] = ""  # type: ignore[literal-required]
+            hosts = _host_headers(scope)
+            parsed = parse_host(hosts[0]) if len(hosts) == 1 else None
+            if hosts and parsed is None and not path.startswith(HEALTH_PATH):
+                await _bad_host(scope, receive, send)
+                return
+            if parsed is not None and not path.startswith(PLATFORM_PATHS):
+                match = await resolve_host(parsed.hostname, self.base_host)
+                if match is not None:
+                    scope["path"] = f"/t/{match.slug}{path}"
                     scope["raw_path"] = scope["path"].encode()
                     scope[PREFIX_KEY] = "host"  # type: ignore[literal-required]
+                    scope[HOST_KEY] = match.host  # type: ignore[literal-required]
         await self.app(scope, receive, send)
 
 
-def _host_header(scope: Scope) -> str:
-    for name, value in scope.get("headers", []):
-        if name == b"host":
-            return value.decode("latin-1").lower()
-    return ""
+def _host_headers(scope: Scope) -> list[str]:
+    return [value.decode("latin-1") for name, value in scope.get("headers", []) if name == b"host"]
+
+
+BAD_HOST = b"400 Bad Request: the Host header must be a host name or address, optionally :port\n"
+
+
+async def _bad_host(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "websocket":
+        await receive()  # websocket.connect
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    start: Any = {
+        "type": "http.response.start",
+        "status": 400,
+        "headers": [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(BAD_HOST)).encode()),
+        ],
+    }
+    await send(start)
+    await send({"type": "http.response.body", "body": BAD_HOST})
+
+
+def portal_base(request: Request, tenant: Tenant) -> str:
+    """Absolute portal root for links we send: from ``RECAUDO_BASE_URL`` and the host the
+    rewrite matched (subdomain or stored custom domain), never from request headers."""
+    from recaudo.web.app import current_settings
+
+    via = str(request.scope.get(HOST_KEY, ""))  # type: ignore[misc]
+    return portal_base_url(str(tenant.slug), current_settings(), via)
 
 
 def tenant_prefix(request: Request, tenant: Tenant) -> str:

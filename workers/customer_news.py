@@ -22,6 +22,7 @@ from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import enabled_plugins
 from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import tenant_info
+from recaudo.tenants.urls import portal_base_url
 from recaudo.web.branding import branding_for
 from recaudo.web.i18n import formatter_for, pick_language, translations
 from recaudo.web.templating import make_environment, plugin_template_dirs
@@ -111,9 +112,8 @@ async def tell_customer(scope: TenantScope, payload: dict[str, Any]) -> None:
     preferred = str(customer.locale or "").split("_")[0] or None
     language = pick_language(None, preferred, tenant.locale)
     trans = translations(language)
-    link = await deep_link(
-        scope, f"{settings.base_url}/t/{tenant.slug}", int(customer.id), decision["invoice_id"]
-    )
+    base = portal_base_url(str(tenant.slug), settings)
+    link = await deep_link(scope, base, int(customer.id), decision["invoice_id"])
     context = {
         **decision,
         "_": trans.gettext,

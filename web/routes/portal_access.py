@@ -9,7 +9,6 @@ link. The button's POST consumes the link once and starts a fresh session.
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 from litestar import Request, get, post
 from litestar.background_tasks import BackgroundTask
@@ -27,25 +26,9 @@ from recaudo.web.i18n import LANGUAGES, formatter_for, translations
 from recaudo.web.routes.portal_common import client_ip, cookie_path, form_text, prefix_of
 from recaudo.web.sessions import end_session, start_session
 from recaudo.web.templating import render, request_language, tenant_look
-from recaudo.web.tenancy import PREFIX_KEY
+from recaudo.web.tenancy import portal_base
 
 log = logging.getLogger(__name__)
-
-
-def portal_base(request: Request, tenant: Tenant) -> str:
-    """Absolute portal root for links we send.
-
-    Never taken from an arbitrary Host header (that would let anyone mail a victim a link to
-    their own site): either the configured base URL, or the tenant's own host, which the host
-    rewrite already matched against the tenant's subdomain or registered custom domain.
-    """
-    from recaudo.web.app import current_settings
-
-    base = current_settings().base_url
-    if request.scope.get(PREFIX_KEY) == "host":  # type: ignore[misc]
-        host = request.headers.get("host", "")
-        return f"{urlsplit(base).scheme}://{host}"
-    return f"{base}/t/{tenant.slug}"
 
 
 def _language(customer: Customer, fallback: str) -> str:
