@@ -2,9 +2,9 @@
 
 A link is ``secrets.token_urlsafe(32)`` (256 bits); only its SHA-256 is stored, it expires after
 :data:`LINK_TTL` and is consumed once by a conditional update (``used_at IS NULL``), so two
-concurrent confirmations cannot both log in. Access requests are recorded as audit events whatever
-the contact, which is what the rate limits count: they work across web processes and say nothing
-about whether the contact exists.
+concurrent confirmations cannot both log in. Access requests are counted whatever the contact by
+:mod:`recaudo.core.ratelimit` (check and record in one atomic step, shared by every web process,
+saying nothing about whether the contact exists) and recorded as audit events.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from recaudo.core import ratelimit
 from recaudo.core.customers import normalise_phone
+from recaudo.core.ratelimit import Limit
 from recaudo.core.tables import AuditEvent, Customer, MagicLink
 from recaudo.tenants.scoped import TenantScope
 
@@ -50,8 +52,8 @@ def normalise_contact(raw: str) -> str:
 
 
 def _fingerprint(value: str) -> str:
-    # Audit rows keep hashes, not the raw contact or IP, so the log itself leaks nothing.
-    return hashlib.sha256(value.encode()).hexdigest()[:32]
+    # Audit rows and rate-limit buckets keep hashes, not the raw contact or IP.
+    return ratelimit.fingerprint(value)
 
 
 async def find_customer(scope: TenantScope, contact: str) -> Customer | None:
@@ -74,24 +76,29 @@ async def find_customer(scope: TenantScope, contact: str) -> Customer | None:
     return rows[0] if len(rows) == 1 else None
 
 
-async def too_many_requests(scope: TenantScope, contact: str, ip: str) -> bool:
-    """Whether this contact (in this tenant) or this IP asked too often in the last window."""
-    since = _now() - RATE_WINDOW
-    recent = scope.count(AuditEvent).where(
-        AuditEvent.action == REQUEST_ACTION, AuditEvent.created_at > since
+def request_limits(scope: TenantScope, contact: str, ip: str) -> tuple[Limit, Limit]:
+    """Per contact within this tenant, and per IP across every tenant (one sender, one budget)."""
+    return (
+        Limit(
+            f"link:contact:{scope.tenant_id}:{_fingerprint(normalise_contact(contact))}",
+            MAX_PER_CONTACT,
+            RATE_WINDOW,
+        ),
+        Limit(f"link:ip:{_fingerprint(ip)}", MAX_PER_IP, RATE_WINDOW),
     )
-    by_contact = await recent.where(AuditEvent.subject == _fingerprint(normalise_contact(contact)))
-    if by_contact >= MAX_PER_CONTACT:
-        return True
-    by_ip = await scope.count(AuditEvent).where(
-        AuditEvent.action == REQUEST_ACTION,
-        AuditEvent.created_at > since,
-        AuditEvent.actor == "ip:" + _fingerprint(ip),
-    )
-    return by_ip >= MAX_PER_IP
+
+
+async def admit_request(scope: TenantScope, contact: str, ip: str) -> bool:
+    """Count this request against its limits and say whether it may proceed, atomically.
+
+    Counted before the contact is looked up, whether or not it exists, so the answer and the
+    limit say nothing about which contacts are customers.
+    """
+    return await ratelimit.hit(request_limits(scope, contact, ip)) is not None
 
 
 async def record_request(scope: TenantScope, contact: str, ip: str) -> None:
+    """The audit trail of an admitted request (hashes only); limits are :func:`admit_request`'s."""
     await scope.add(
         AuditEvent(
             actor="ip:" + _fingerprint(ip),

@@ -1,4 +1,5 @@
-"""Tables owned by the platform itself: tenants, their domains and per-tenant plugin settings."""
+"""Tables owned by the platform itself: tenants, their domains, per-tenant plugin settings and
+rate-limit hits."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from piccolo.columns import (
     JSON,
+    BigInt,
     Boolean,
     ForeignKey,
     OnDelete,
@@ -42,6 +44,17 @@ class TenantDomain(Table, tablename="tenant_domain"):
 
     tenant = ForeignKey(Tenant, on_delete=OnDelete.cascade, index=True)
     domain = Varchar(length=253, unique=True, index=True)
+
+
+class RateLimitHit(Table, tablename="rate_limit_hit"):
+    """One counted attempt in a rate-limit bucket (:mod:`recaudo.core.ratelimit`).
+
+    Platform-wide, because some limits are (one IP across every tenant); a bucket that belongs
+    to a tenant names it, e.g. ``link:contact:<tenant id>:<hash>``. Values are hashes only.
+    """
+
+    bucket = Varchar(length=150, index=True)
+    at_ms = BigInt()  # epoch milliseconds: compares the same way on SQLite and PostgreSQL
 
 
 class TenantOwned:

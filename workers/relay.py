@@ -107,6 +107,7 @@ async def relay_forever(
     sleep: Callable[[asyncio.Event, float], Awaitable[None]] = _wait,
 ) -> None:
     """Relay until ``stop`` is set; ``clock`` and ``sleep`` are injectable for tests."""
+    from recaudo.core import ratelimit
     from recaudo.workers.scheduler import (
         compact_account_changes,
         deliver_waiting_messages,
@@ -128,6 +129,7 @@ async def relay_forever(
             if clock() >= next_compaction:
                 next_compaction = clock() + COMPACT_EVERY
                 await compact_account_changes()
+                await ratelimit.prune(int(clock().timestamp() * 1000))
             await relay_once(send, now=clock())
             if backoff.succeed():
                 log.warning("outbox relay: working again; resumed sending jobs")

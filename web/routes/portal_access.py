@@ -95,7 +95,7 @@ async def access_request(
             next_page=_next(form),
         )
     ip = client_ip(request)
-    if await access.too_many_requests(tenant_scope, contact, ip):
+    if not await access.admit_request(tenant_scope, contact, ip):
         return await render(
             request, "portal/access_sent.html", tenant, status_code=429, limited=True
         )
