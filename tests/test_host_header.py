@@ -184,3 +184,29 @@ async def test_custom_domains_must_be_plain_host_names(database: str) -> None:
         with pytest.raises(TenantError):
             await add_domain(tenant, bad)
     await add_domain(tenant, "Pagos.Acme.MX.")
+
+
+async def test_checkout_urls_for_the_provider_come_from_configuration(env: Env) -> None:
+    """Return and notification URLs handed to a provider (Mercado Pago's back_urls, the
+    sandbox's redirect) ignore the Host's port and every forwarded-host header."""
+    import re
+
+    from recaudo.plugins.sandbox.tables import SandboxCharge
+    from recaudo.tenants.scoped import unscoped
+    from tests.portal_support import hidden, login
+
+    c, shop = env.client, env.shop
+    await login(c, shop, env.customer)
+    invoice = env.invoice_ids()[0]
+    page = await c.get(f"{shop.prefix}/pagar?factura={invoice}")
+    form = {
+        "clave": hidden(page.text, "clave"),
+        "factura": re.findall(r'name="factura" value="(\d+)"', page.text),
+        "metodo": "sandbox",
+    }
+    hostile = {"host": "testserver:8443", "x-forwarded-host": "evil.example"}
+    response = await post_form(c, shop.prefix + "/pagar", form, headers=hostile)
+    assert response.status_code == 303, response.text
+    charge = await unscoped(SandboxCharge).objects().first()
+    assert charge.return_url.startswith(f"http://testserver{shop.prefix}/pagos/")
+    assert charge.notification_url == f"http://testserver/hooks/sandbox/{shop.slug}"
