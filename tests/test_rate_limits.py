@@ -214,6 +214,7 @@ async def test_simultaneous_logins_from_one_ip_are_checked_at_most_twenty_times(
     assert codes.count(401) == MAX_FAILURES_PER_IP and codes.count(429) == 40 - MAX_FAILURES_PER_IP
 
 
+@pytest.mark.slow
 async def test_successful_logins_do_not_use_up_the_address(env: Env) -> None:
     """An office behind one address signs in all day: only failures count against it."""
     shop = env.shop
@@ -225,3 +226,20 @@ async def test_successful_logins_do_not_use_up_the_address(env: Env) -> None:
             env, "192.0.2.80", login, token, {"email": "caja@tienda.example", "password": PASSWORD}
         )
         assert code == 303
+
+
+@pytest.mark.slow
+async def test_the_per_ip_staff_limit_spans_tenants(env: Env) -> None:
+    other = await make_shop("otra")
+    await create_staff(env.shop.scope, "jefa@tienda.example", PASSWORD, "owner")
+    token = await _csrf(env, env.shop.prefix + "/staff/login")
+    for i in range(MAX_FAILURES_PER_IP):
+        shop = env.shop if i % 2 else other
+        wrong = {"email": f"nadie{i}@example.com", "password": "x" * 12}
+        assert (
+            await _post_from(env, "192.0.2.90", shop.prefix + "/staff/login", token, wrong) == 401
+        )
+    right = {"email": "jefa@tienda.example", "password": PASSWORD}
+    login = env.shop.prefix + "/staff/login"
+    assert await _post_from(env, "192.0.2.90", login, token, right) == 429
+    assert await _post_from(env, "192.0.2.91", login, token, right) == 303
