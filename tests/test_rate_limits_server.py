@@ -98,6 +98,7 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
         "RECAUDO_BROKER_URL": "embedded",
         "RECAUDO_SECRET_KEY": "rate-limits-" + "k" * 40,
         "RECAUDO_BASE_URL": base,
+        "RECAUDO_ENV": "development",  # demo tenants and the dev outbox
         "RECAUDO_VAR_DIR": str(tmp_path),
     }
     env.pop("RECAUDO_SMTP_URL", None)

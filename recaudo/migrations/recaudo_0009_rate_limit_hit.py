@@ -4,7 +4,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import BigInt, Varchar
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-12-01T00:08:04:000000"
+ID = "2026-12-01T00:00:09:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "rate_limit_hit: atomic rate limits"
 
