@@ -55,6 +55,7 @@ class RateLimitHit(Table, tablename="rate_limit_hit"):
 
     bucket = Varchar(length=150, index=True)
     at_ms = BigInt()  # epoch milliseconds: compares the same way on SQLite and PostgreSQL
+    id: Any  # Piccolo adds the primary key column; declared for type checkers only
 
 
 class TenantOwned:

@@ -69,7 +69,8 @@ BAD_HOST = b"400 Bad Request: the Host header must be a host name or address, op
 async def _bad_host(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "websocket":
         await receive()  # websocket.connect
-        await send({"type": "websocket.close", "code": 1008})
+        close: Any = {"type": "websocket.close", "code": 1008}
+        await send(close)
         return
     start: Any = {
         "type": "http.response.start",
@@ -80,7 +81,8 @@ async def _bad_host(scope: Scope, receive: Receive, send: Send) -> None:
         ],
     }
     await send(start)
-    await send({"type": "http.response.body", "body": BAD_HOST})
+    body: Any = {"type": "http.response.body", "body": BAD_HOST}
+    await send(body)
 
 
 def portal_base(request: Request, tenant: Tenant) -> str:
