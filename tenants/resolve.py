@@ -54,22 +54,6 @@ async def tenant_by_slug(slug: str, max_age: float = 0) -> Tenant | None:
     return tenant
 
 
-async def tenant_by_host(host: str, base_host: str) -> Tenant | None:
-    """Resolve from the Host header: subdomain of the base host first, then custom domains."""
-    slug = slug_from_host(host, base_host)
-    if slug:
-        return await tenant_by_slug(slug)
-    domain = host.split(":", 1)[0].lower().rstrip(".")
-    if not domain or domain == base_host.lower():
-        return None
-    row = (
-        await TenantDomain.select(TenantDomain.tenant).where(TenantDomain.domain == domain).first()
-    )
-    if row is None:
-        return None
-    return await Tenant.objects().where(Tenant.id == row["tenant"]).first()
-
-
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
 
 
