@@ -7,7 +7,7 @@ the payment history. Everything is read through the tenant scope.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -52,6 +52,28 @@ class AccountView:
         return self.statement.currency
 
 
+def with_plans(statement: Statement, plans: list[PlanView], today: date) -> Statement:
+    """The statement as the customer now owes it: invoices a plan covers are due by installment.
+
+    A plan replaces the covered invoices' due dates with its own, so "overdue" counts only the
+    uncovered invoices past due plus the plan's installments past due, and the next due date is
+    the earliest upcoming one of either.
+    """
+    plans = [p for p in plans if p.currency == statement.currency]
+    if not plans:
+        return statement
+    free = [i for i in statement.open_invoices if not i.in_plan]
+    due = [(i.due_date, i.balance) for p in plans for i in p.installments if i.balance > 0]
+    upcoming = [i.due_date for i in free if i.due_date >= today]
+    upcoming += [when for when, _ in due if when >= today]
+    return replace(
+        statement,
+        overdue=sum(i.balance for i in free if i.overdue)
+        + sum(left for when, left in due if when < today),
+        next_due_date=min(upcoming) if upcoming else None,
+    )
+
+
 async def account_view(
     scope: TenantScope, customer_id: int, today: date, now: datetime | None = None
 ) -> AccountView:
@@ -60,6 +82,8 @@ async def account_view(
     """
     now = now or expiry.now()
     statement = await customer_statement(scope, customer_id, today)
+    plans = await active_plans(scope, customer_id)
+    statement = with_plans(statement, plans, today)
     invoices = [
         InvoiceRow(
             id=item.id,
@@ -68,8 +92,9 @@ async def account_view(
             total=item.total,
             balance=item.balance,
             status=item.status,
-            bucket=age_bucket(item.due_date, today),
-            days_overdue=max((today - item.due_date).days, 0),
+            # a covered invoice is not late: the plan's installments carry its due dates now
+            bucket="plan" if item.in_plan else age_bucket(item.due_date, today),
+            days_overdue=0 if item.in_plan else max((today - item.due_date).days, 0),
             disputed=item.disputed,
             in_plan=item.in_plan,
         )
@@ -85,7 +110,7 @@ async def account_view(
     return AccountView(
         statement,
         invoices,
-        await active_plans(scope, customer_id),
+        plans,
         pending,
         valid_until=min(ends) if ends else None,
     )

@@ -186,3 +186,49 @@ def test_policy_values_are_read_defensively() -> None:
     assert policy.max_installments == 7 and policy.min_down_payment_bp == 0
     assert policy.max_days == 0 and not policy.allows_plans
     assert policy.advice_links == (("ok", "https://a.example"),)
+
+
+def _figure(html: str, figure_id: str) -> str:
+    match = re.search(rf'id="{figure_id}">([^<]*)<', html)
+    assert match, f"no figure {figure_id}"
+    return match.group(1)
+
+
+async def test_a_plan_moves_overdue_and_next_due_to_its_installments(env: Env) -> None:
+    from recaudo.web.i18n import formatter_for
+
+    today = tenant_today(env.shop.tenant)
+    fmt = formatter_for("es", env.shop.tenant.locale, env.shop.tenant.timezone)
+    before = await env.client.get(env.shop.prefix + "/estado-de-cuenta")
+    assert _figure(before.text, "overdue") == "$1,500.00" and "días de atraso" in before.text
+    await post_form(
+        env.client,
+        env.shop.prefix + PLAN_URL,
+        {"motivo": "lost_income", "cuotas": "3", "inicial": "175"},
+    )
+    after = await env.client.get(env.shop.prefix + "/estado-de-cuenta")
+    # Nothing is late any more: the covered invoices are due by installment now.
+    assert _figure(after.text, "overdue") == "$0.00"
+    assert "días de atraso" not in after.text and "Vence según tu plan" in after.text
+    # The next due date is the down payment's (today), not the uncovered invoice's in 10 days.
+    assert _figure(after.text, "next-due") == fmt.date(today)
+    # An installment left unpaid past its date is overdue again, by its own amount.
+    await env.shop.scope.update(
+        PlanInstallment, {PlanInstallment.due_date: today - timedelta(days=2)}
+    ).where(PlanInstallment.number == 0)
+    late = await env.client.get(env.shop.prefix + "/estado-de-cuenta")
+    assert _figure(late.text, "overdue") == "$175.00"
+    first = await env.shop.scope.objects(PlanInstallment).where(PlanInstallment.number == 1)
+    assert _figure(late.text, "next-due") == fmt.date(first[0].due_date)
+
+
+async def test_the_installment_count_means_installments_after_the_down_payment(env: Env) -> None:
+    page = await env.client.get(
+        env.shop.prefix + "/no-puedo-pagar/opciones?motivo=lost_income&cuotas=3&inicial=175"
+    )
+    assert "Cuotas después del enganche" in page.text and "Número de pagos" not in page.text
+    assert "enganche + 3 cuotas" in page.text and "4 pagos en total" in page.text
+    no_down = await env.client.get(
+        env.shop.prefix + "/no-puedo-pagar/opciones?motivo=lost_income&cuotas=3&inicial=0"
+    )
+    assert no_down.status_code == 200
