@@ -171,3 +171,12 @@ async def test_chat_without_javascript_and_with_htmx(env: Env) -> None:
     empty = await post_form(env.client, url, {"mensaje": "   "})
     assert empty.status_code == 400
     assert await env.shop.scope.count(ChatMessage) == 2
+
+
+async def test_a_proof_amount_with_grouping_is_read_in_the_pages_locale(env: Env) -> None:
+    grouped = await upload(env, PDF, "recibo.pdf", "application/pdf", amount="1,250.50")
+    assert grouped.status_code == 303, grouped.text
+    proof = await env.shop.scope.objects(PaymentProof).first()
+    assert int(proof.amount) == 125_050
+    ambiguous = await upload(env, PDF, "recibo.pdf", "application/pdf", amount="1,5")
+    assert ambiguous.status_code == 400 and "Escribe el monto así: 1,500.00" in ambiguous.text

@@ -82,7 +82,8 @@ async def test_accepting_a_plan_creates_installments_and_marks_invoices(env: Env
         ("5", "175", "número de pagos"),  # policy allows 4
         ("3", "100", "menor que el mínimo"),  # minimum is 10 % = 175.00
         ("3", "1750", "no puede cubrir todo"),
-        ("3", "abc", "con números"),
+        ("3", "abc", "Escribe el monto así: 1,500.00"),
+        ("3", "1,5", "Escribe el monto así: 1,500.00"),
     ],
 )
 async def test_plan_limits_are_enforced(env: Env, cuotas: str, inicial: str, message: str) -> None:

@@ -23,6 +23,7 @@ TEMPLATES = [
 PYTHON = [
     *(ROOT / "web/routes").glob("portal*.py"),
     ROOT / "core/plans.py",
+    ROOT / "core/money_input.py",
     ROOT / "core/claims.py",
     ROOT / "core/help.py",
     ROOT / "core/preferences.py",
@@ -31,7 +32,7 @@ PYTHON = [
 CALL = re.compile(r"""(?<![\w.])_\(\s*(["'])(.+?)\1\s*\)""", re.S)
 NCALL = re.compile(r"""ngettext\(\s*"(.+?)",\s*"(.+?)\"""", re.S)
 PY_MESSAGE = re.compile(
-    r"(?:PlanError|ClaimError|HelpError|PreferenceError|fail|not_found|gettext|[^\w.]_)"
+    r"(?:PlanError|ClaimError|HelpError|PreferenceError|fail|not_found|gettext|[^\w.]_|__init__)"
     r'\(\s*"([^"]+)"|error="([^"]+)"|preview_error = "([^"]+)"'
 )
 

@@ -98,12 +98,12 @@ async def test_amount_payment_with_bank_transfer_shows_instructions(env: Env) ->
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"monto": "12,5", "metodo": "sandbox"}, "Escribe el monto con números"),
+        ({"monto": "12,5", "metodo": "sandbox"}, "Escribe el monto así: 1,500.00"),
         ({"monto": "0", "metodo": "sandbox"}, "mayor que cero"),
         ({"monto": "999999", "metodo": "sandbox"}, "mayor que tu saldo"),
         ({"monto": "10", "metodo": "mercadopago"}, "Elige un medio de pago"),
         ({"monto": "10", "metodo": "sandbox", "clave": "x"}, "El formulario expiró"),
-        ({"monto": "1e2", "metodo": "sandbox"}, "Escribe el monto con números"),
+        ({"monto": "1e2", "metodo": "sandbox"}, "Escribe el monto así: 1,500.00"),
         ({"monto": "9999999999999999999", "metodo": "sandbox"}, "demasiado grande"),
     ],
 )
@@ -123,3 +123,36 @@ async def test_pay_post_without_csrf_is_refused(env: Env) -> None:
     )
     assert response.status_code == 403
     assert await env.shop.scope.count(Payment) == 0
+
+
+async def test_an_amount_with_the_locales_grouping_is_accepted(env: Env) -> None:
+    form = await pay_form(env, "monto=1")
+    page = await env.client.get(env.shop.prefix + "/pagar?monto=1")
+    assert "Por ejemplo: 1,500.00" in page.text and "pattern=" not in page.text
+    response = await post_form(
+        env.client,
+        env.shop.prefix + "/pagar",
+        {"clave": form["clave"], "monto": "1,500.00", "metodo": "banktransfer"},
+    )
+    assert response.status_code == 303, response.text
+    payment = await env.shop.scope.objects(Payment).first()
+    assert int(payment.amount) == 150_000
+
+
+async def test_paying_selected_with_nothing_ticked_asks_again(env: Env) -> None:
+    statement = await env.client.get(env.shop.prefix + "/estado-de-cuenta")
+    assert 'name="seleccion" value="1"' in statement.text
+    page = await env.client.get(env.shop.prefix + "/pagar?seleccion=1")
+    assert page.status_code == 400
+    assert "Selecciona al menos una factura" in page.text and 'id="monto"' not in page.text
+    ticks = re.findall(r'type="checkbox" name="factura" value="(\d+)"', page.text)
+    assert sorted(int(i) for i in ticks) == sorted(env.invoice_ids())
+    # Sending that form with still nothing ticked asks again; ticking one pays that one.
+    data = {"clave": hidden(page.text, "clave"), "seleccion": "1", "metodo": "banktransfer"}
+    again = await post_form(env.client, env.shop.prefix + "/pagar", data)
+    assert again.status_code == 400 and "Selecciona al menos una factura" in again.text
+    ids = env.invoice_ids()
+    paid = await post_form(env.client, env.shop.prefix + "/pagar", {**data, "factura": str(ids[1])})
+    assert paid.status_code == 303
+    payment = await env.shop.scope.objects(Payment).first()
+    assert int(payment.amount) == 50_000

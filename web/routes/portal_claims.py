@@ -19,11 +19,11 @@ from recaudo.core.claims import (
     open_dispute,
     submit_proof,
 )
-from recaudo.core.money import AmountTooLarge, Money, MoneyError
 from recaudo.core.payments.ledger import OPEN_STATUSES
 from recaudo.core.tables import Customer, Invoice
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
+from recaudo.web.amounts import read_amount
 from recaudo.web.routes.portal_common import form_ids, form_text, not_found, prefix_of
 from recaudo.web.templating import render
 from recaudo.web.uploads import TOO_LARGE_OPT
@@ -175,12 +175,10 @@ async def proof_submit(
     content = await upload.read(MAX_PROOF_BYTES + 1)
     if len(content) > MAX_PROOF_BYTES:
         return await fail(TOO_BIG, 413, "archivo")
-    try:
-        amount = Money.parse(amount_text.replace(" ", ""), currency).amount
-    except AmountTooLarge:
-        return await fail("El monto es demasiado grande. Revisa la cifra.", field="monto")
-    except MoneyError:
-        return await fail("Escribe el monto con números, por ejemplo 1500.50.", field="monto")
+    typed, problem = read_amount(request, tenant, amount_text, currency)
+    if typed is None:
+        return await fail(problem, field="monto")
+    amount = typed.amount
     try:
         await submit_proof(
             tenant_scope,

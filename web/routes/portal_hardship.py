@@ -14,7 +14,7 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from recaudo.core.account import account_view
-from recaudo.core.money import Money, MoneyError
+from recaudo.core.money import Money
 from recaudo.core.plans import (
     REASONS,
     PlanError,
@@ -28,6 +28,7 @@ from recaudo.core.plans import (
 from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
+from recaudo.web.amounts import read_amount
 from recaudo.web.routes.portal_common import form_text, prefix_of, tenant_today
 from recaudo.web.templating import render
 
@@ -66,10 +67,8 @@ async def _options_page(
         installments = installments or min(offer.max_installments, 3)
         down = offer.min_down_payment
         if down_text:
-            try:
-                down = Money.parse(down_text.replace(" ", ""), offer.currency).amount
-            except MoneyError:
-                preview_error = "Escribe el pago inicial con números, por ejemplo 500."
+            typed, preview_error = read_amount(request, tenant, down_text, offer.currency)
+            down = typed.amount if typed is not None else down
         if not preview_error:
             try:
                 preview = schedule(offer.total, down, installments, today, policy)
@@ -146,10 +145,10 @@ async def hardship_plan(
     try:
         if offer is None:
             raise PlanError("No hay un plan de pagos disponible para tu cuenta en este momento.")
-        try:
-            down = Money.parse(down_text.replace(" ", "") or "0", offer.currency).amount
-        except MoneyError:
-            raise PlanError("Escribe el pago inicial con números, por ejemplo 500.") from None
+        typed, problem = read_amount(request, tenant, down_text or "0", offer.currency)
+        if typed is None:
+            raise PlanError(problem)
+        down = typed.amount
         await accept_plan(
             tenant_scope,
             int(customer.id),

@@ -22,7 +22,8 @@ from litestar.response import Redirect, Response, Template
 from recaudo.core.account import checkout_of, customer_payment, payment_allocations
 from recaudo.core.checkout import CheckoutError, refresh_status, start_once
 from recaudo.core.local_cache import LocalCache
-from recaudo.core.money import AmountTooLarge, Money, MoneyError
+from recaudo.core.money import Money
+from recaudo.core.money_input import example
 from recaudo.core.payments import expiry
 from recaudo.core.payments.expiry import is_late
 from recaudo.core.payments.ledger import OPEN_STATUSES, PaymentError, create_payment
@@ -34,6 +35,7 @@ from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import plugin_settings
 from recaudo.tenants.scoped import TenantScope, as_id
 from recaudo.tenants.service import tenant_info
+from recaudo.web.amounts import page_locale, read_amount
 from recaudo.web.routes.portal_access import portal_base
 from recaudo.web.routes.portal_common import (
     form_ids,
@@ -46,6 +48,7 @@ from recaudo.web.routes.portal_common import (
 from recaudo.web.templating import render
 from recaudo.web.tenancy import PAGE_CACHE_SECONDS
 
+NOTHING_PICKED = "Selecciona al menos una factura."
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 FINAL = (
     "approved",
@@ -75,6 +78,7 @@ class Selection:
     installment: PlanInstallment | None = None
     plan: PaymentPlan | None = None
     balance_due: int = 0
+    choices: list[Invoice] = field(default_factory=list)  # to pick from when none was picked
 
     @property
     def total(self) -> int | None:
@@ -123,10 +127,12 @@ async def selection_from(
     if params.get("todo"):
         return Selection("invoices", currency, same, balance_due=due)
     wanted = form_ids(params, "factura") if hasattr(params, "getall") else []
-    if wanted:
+    if wanted or params.get("seleccion"):
+        # "Pagar seleccionadas" stays a selection even with nothing ticked: the page asks again.
         by_id = {int(r.id): r for r in same}
+        picked = [by_id[i] for i in wanted if i in by_id]
         return Selection(
-            "invoices", currency, [by_id[i] for i in wanted if i in by_id], balance_due=due
+            "invoices", currency, picked, balance_due=due, choices=[] if picked else same
         )
     return Selection("amount", currency, [], balance_due=due)
 
@@ -196,6 +202,7 @@ async def _pay_page(
         error_field=error_field,
         key=key or secrets.token_urlsafe(24),
         amount_text=amount_text,
+        amount_example=example(selection.currency, page_locale(request, tenant)),
     )
 
 
@@ -209,7 +216,7 @@ async def pay_form(
     selection = await selection_from(tenant_scope, tenant, customer, request.query_params)
     error = ""
     if selection.mode == "invoices" and not selection.invoices:
-        error = "Elige al menos una factura, o paga otro monto."
+        error = NOTHING_PICKED
     return await _pay_page(
         request,
         tenant,
@@ -272,18 +279,16 @@ async def pay_submit(
     plugin, method, option, method_settings = choice
     amount: int | None = selection.amount
     if selection.mode == "amount":
-        try:
-            amount = Money.parse(amount_text.replace(" ", ""), selection.currency).amount
-        except AmountTooLarge:
-            return await fail("El monto es demasiado grande. Revisa la cifra.")
-        except MoneyError:
-            return await fail("Escribe el monto con números, por ejemplo 1500.50.", field="monto")
+        typed, problem = read_amount(request, tenant, amount_text, selection.currency)
+        if typed is None:
+            return await fail(problem, field="monto")
+        amount = typed.amount
         if amount <= 0:
             return await fail("El monto debe ser mayor que cero.", field="monto")
         if amount > selection.balance_due:
             return await fail("El monto es mayor que tu saldo pendiente.", field="monto")
     elif selection.mode == "invoices" and not selection.invoices:
-        return await fail("Elige al menos una factura, o paga otro monto.")
+        return await fail(NOTHING_PICKED)
     elif selection.mode == "installment" and not amount:
         return await fail("Esta cuota ya está pagada.")
     try:

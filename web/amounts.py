@@ -1,0 +1,38 @@
+"""Reading an amount field of a form the way the page showed amounts (portal and back office).
+
+The page formats money in the visitor's language with the tenant's region (``fmt``), so a typed
+amount is read in that same locale by :func:`recaudo.core.money_input.parse_amount`.
+"""
+
+from __future__ import annotations
+
+from litestar import Request
+
+from recaudo.core.money import AmountTooLarge, Money, MoneyError
+from recaudo.core.money_input import AmountFormatError, parse_amount
+from recaudo.tenants.models import Tenant
+from recaudo.web.i18n import formatter_for, translations
+from recaudo.web.templating import request_language
+
+
+def page_locale(request: Request, tenant: Tenant) -> str:
+    language = request_language(request, tenant.locale)
+    return formatter_for(language, tenant.locale, tenant.timezone).locale
+
+
+def read_amount(
+    request: Request, tenant: Tenant, text: str, currency: str
+) -> tuple[Money | None, str]:
+    """``(money, "")``, or ``(None, message)`` with the message already in the visitor's
+    language (it names the expected format, e.g. "Escribe el monto así: 1,500.00")."""
+    try:
+        return parse_amount(text, currency, page_locale(request, tenant)), ""
+    except AmountTooLarge:
+        trans = translations(request_language(request, tenant.locale))
+        return None, trans.gettext("El monto es demasiado grande. Revisa la cifra.")
+    except AmountFormatError as exc:
+        trans = translations(request_language(request, tenant.locale))
+        return None, trans.gettext(str(exc)) % exc.params
+    except MoneyError:
+        trans = translations(request_language(request, tenant.locale))
+        return None, trans.gettext("Escribe el monto con números, por ejemplo 1500.50.")
