@@ -17,13 +17,16 @@ Decisions the issue left open, taken here:
   meanwhile) are left out, and when none is left the money goes oldest-first.
 * **"No puedo pagar".** Requests waiting for staff are the open ones with outcome ``review``;
   plans waiting are those with status ``review``. A decision on a request applies to the plan it
-  carries, and a decision on a plan to the open requests that carry it.
+  carries, and a decision on a plan to the open requests that carry it. Approving a request
+  either grants a plan (``approve_plan``: created within the tenant's limits, exactly as if the
+  customer had accepted it, and linked to the request) or records the agreement alone
+  (``approve``). Every decision tells the customer, with the staff member's note as the message.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from piccolo.query.functions.aggregate import Max
@@ -32,6 +35,7 @@ from recaudo.core import outbox
 from recaudo.core.audit import record
 from recaudo.core.jsonfield import loads
 from recaudo.core.payments.ledger import PaymentError, record_staff_payment
+from recaudo.core.plans import PlanError, PlanPolicy, create_plan
 from recaudo.core.tables import (
     ChatMessage,
     Customer,
@@ -420,7 +424,17 @@ async def reject_proof(
 
 # --- "No puedo pagar" ---------------------------------------------------------------------------
 
-REVIEW_DECISIONS = {"approve": "approved", "decline": "declined"}
+REVIEW_DECISIONS = {"approve": "approved", "approve_plan": "approved", "decline": "declined"}
+
+
+@dataclass(frozen=True)
+class PlanTerms:
+    """The plan staff grant when approving a request: checked against the tenant's policy."""
+
+    installments: int
+    down_payment: int
+    today: date
+    policy: PlanPolicy
 
 
 async def hardship_to_review(scope: TenantScope) -> list[dict[str, Any]]:
@@ -504,28 +518,62 @@ async def _decide_plan(scope: TenantScope, row: PaymentPlan, status: str) -> Non
 
 
 async def review_hardship(
-    scope: TenantScope, user: StaffUser, request_id: int, decision: str | None, note: str | None
+    scope: TenantScope,
+    user: StaffUser,
+    request_id: int,
+    decision: str | None,
+    note: str | None,
+    terms: PlanTerms | None = None,
 ) -> HardshipRequest:
+    """Decide a request; ``approve_plan`` with ``terms`` grants the customer a plan."""
     status = _decision(decision)
     text = _reason(note, required=False)
+    if decision == "approve_plan" and terms is None:
+        raise InboxError("Indica el enganche y las cuotas del plan.")
     row, _customer = await hardship(scope, request_id)
     if row.status == status:
         return row
     if row.status != "open":
         raise Conflict("Esta solicitud ya fue revisada.")
+    granted: int | None = None
     async with transaction():
-        await scope.update(
-            HardshipRequest,
-            {HardshipRequest.status: status, **_decided(HardshipRequest, user, text)},
-        ).where(HardshipRequest.id == row.id)
+        if decision == "approve_plan" and terms is not None and row.plan is None:
+            try:
+                plan_row = await create_plan(
+                    scope,
+                    int(row.customer),
+                    terms.today,
+                    terms.policy,
+                    installments=terms.installments,
+                    down_payment=terms.down_payment,
+                    reason=str(row.reason),
+                )
+            except PlanError as exc:
+                raise InboxError(str(exc)) from None
+            granted = int(plan_row.id)
+        changes: dict[Any, Any] = {
+            HardshipRequest.status: status,
+            **_decided(HardshipRequest, user, text),
+        }
+        if granted is not None:
+            changes[HardshipRequest.plan] = granted
+        await scope.update(HardshipRequest, changes).where(HardshipRequest.id == row.id)
         if row.plan is not None:
             linked = await scope.get(PaymentPlan, row.plan)
             if linked is not None and linked.status == "review":
                 await _decide_plan(scope, linked, status)
         await record(
-            scope, actor(user), f"hardship.{status}", f"hardship_request:{row.id}", note=text
+            scope,
+            actor(user),
+            f"hardship.{status}",
+            f"hardship_request:{row.id}",
+            note=text,
+            plan_id=granted,
         )
+        await _tell_customer(scope, "hardship", int(row.id))
     row.status = status
+    if granted is not None:
+        row.plan = granted
     return row
 
 
@@ -547,5 +595,6 @@ async def review_plan(
             {HardshipRequest.status: status, **_decided(HardshipRequest, user, text)},
         ).where((HardshipRequest.plan == row.id) & (HardshipRequest.status == "open"))
         await record(scope, actor(user), f"plan.{status}", f"payment_plan:{row.id}", note=text)
+        await _tell_customer(scope, "plan", int(row.id))
     row.status = target
     return row

@@ -99,3 +99,10 @@ def parse_amount(text: str, currency: str, locale: str) -> Money:
         raise
     except MoneyError:
         raise AmountFormatError(example(currency, locale)) from None
+
+
+def input_text(money: Money, locale: str) -> str:
+    """An amount as a form field's value that :func:`parse_amount` reads back: the locale's
+    decimal mark, no grouping (``1750.00`` in es-MX, ``1750,00`` in es-CO)."""
+    decimal, _group = separators(locale)
+    return str(money.to_decimal()).replace(".", decimal)

@@ -203,38 +203,14 @@ async def accept_plan(
     """Create the plan, its installments and the hardship record, and mark covered invoices."""
     reason = _reason(reason)
     async with transaction():
-        offer = await plan_offer(scope, customer_id, policy)
-        if offer is None:
-            raise PlanError("No hay un plan de pagos disponible para tu cuenta en este momento.")
-        rows = schedule(offer.total, down_payment, installments, today, policy)
-        now = datetime.now(UTC)
-        plan = PaymentPlan(
-            customer=customer_id,
-            status="active",
-            currency=offer.currency,
-            total=offer.total,
+        plan = await create_plan(
+            scope,
+            customer_id,
+            today,
+            policy,
+            installments=installments,
             down_payment=down_payment,
-            installments_count=installments,
-            invoice_ids=list(offer.invoice_ids),
             reason=reason,
-            created_at=now,
-        )
-        await scope.add(plan)
-        await scope.add(
-            *[
-                PlanInstallment(
-                    plan=plan.id,
-                    number=n,
-                    due_date=due,
-                    amount=amount,
-                    amount_paid=0,
-                    status="open",
-                )
-                for n, due, amount in rows
-            ]
-        )
-        await scope.update(Invoice, {Invoice.plan_id: int(plan.id)}).where(
-            Invoice.id.is_in(list(offer.invoice_ids))
         )
         await scope.add(
             HardshipRequest(
@@ -243,9 +219,57 @@ async def accept_plan(
                 outcome="plan",
                 plan=plan.id,
                 status="accepted",
-                created_at=now,
+                created_at=plan.created_at,
             )
         )
+    return plan
+
+
+async def create_plan(
+    scope: TenantScope,
+    customer_id: int,
+    today: date,
+    policy: PlanPolicy,
+    *,
+    installments: int,
+    down_payment: int,
+    reason: str,
+) -> PaymentPlan:
+    """An active plan over the customer's current offer, within the policy (the caller's
+    transaction): accepted by the customer on the spot, or granted by staff on a review."""
+    offer = await plan_offer(scope, customer_id, policy)
+    if offer is None:
+        raise PlanError("No hay un plan de pagos disponible para tu cuenta en este momento.")
+    rows = schedule(offer.total, down_payment, installments, today, policy)
+    now = datetime.now(UTC)
+    plan = PaymentPlan(
+        customer=customer_id,
+        status="active",
+        currency=offer.currency,
+        total=offer.total,
+        down_payment=down_payment,
+        installments_count=installments,
+        invoice_ids=list(offer.invoice_ids),
+        reason=reason,
+        created_at=now,
+    )
+    await scope.add(plan)
+    await scope.add(
+        *[
+            PlanInstallment(
+                plan=plan.id,
+                number=n,
+                due_date=due,
+                amount=amount,
+                amount_paid=0,
+                status="open",
+            )
+            for n, due, amount in rows
+        ]
+    )
+    await scope.update(Invoice, {Invoice.plan_id: int(plan.id)}).where(
+        Invoice.id.is_in(list(offer.invoice_ids))
+    )
     return plan
 
 

@@ -233,3 +233,25 @@ async def test_the_installment_count_means_installments_after_the_down_payment(e
         env.shop.prefix + "/no-puedo-pagar/opciones?motivo=lost_income&cuotas=3&inicial=0"
     )
     assert no_down.status_code == 200
+
+
+async def test_a_colombian_customer_accepts_the_plan_the_page_shows(
+    database: str, host: object
+) -> None:
+    env = await open_env(database, country="CO", currency="COP")
+    try:
+        await login(env.client, env.shop, env.customer)
+        preview = await env.client.get(
+            env.shop.prefix + "/no-puedo-pagar/opciones?motivo=other&cuotas=2"
+        )
+        assert hidden(preview.text, "inicial") == "175,00"  # written the way es-CO reads it
+        accepted = await post_form(
+            env.client,
+            env.shop.prefix + PLAN_URL,
+            {"motivo": "other", "cuotas": "2", "inicial": hidden(preview.text, "inicial")},
+        )
+        assert accepted.status_code == 303, accepted.text
+        plan = await env.shop.scope.objects(PaymentPlan).first()
+        assert int(plan.down_payment) == 17_500
+    finally:
+        await env.client.aclose()

@@ -1,5 +1,6 @@
-"""Telling customers what staff decided about their proof of payment or dispute, and about money
-the ledger kept as credit (a payment for invoices already paid, or for a checkout that had ended).
+"""Telling customers what staff decided about their proof of payment, dispute or "No puedo pagar"
+request, and about money the ledger kept as credit (a payment for invoices already paid, or for a
+checkout that had ended).
 
 Decisions enqueue a ``tell_customer`` job in their own transaction (``core/inbox.py``); this
 handler renders the message in the customer's language with the tenant's branding and sends it
@@ -17,7 +18,17 @@ from recaudo.config import active
 from recaudo.core.access import deep_link
 from recaudo.core.notify import send_to_customer
 from recaudo.core.plugin_api import OutgoingMessage
-from recaudo.core.tables import CreditEntry, Customer, Dispute, Invoice, Payment, PaymentProof
+from recaudo.core.tables import (
+    CreditEntry,
+    Customer,
+    Dispute,
+    HardshipRequest,
+    Invoice,
+    Payment,
+    PaymentPlan,
+    PaymentProof,
+    PlanInstallment,
+)
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import enabled_plugins
 from recaudo.tenants.scoped import TenantScope
@@ -67,6 +78,23 @@ async def _decision(scope: TenantScope, about: str, row_id: int) -> dict[str, An
             "reason": str(dispute.decision_note or ""),
             "number": str(invoice.number) if invoice else "",
         }
+    if about == "hardship":
+        request = await scope.get(HardshipRequest, row_id)
+        if request is None or request.status not in ("approved", "declined"):
+            return None
+        plan = await scope.get(PaymentPlan, int(request.plan)) if request.plan else None
+        return await _hardship_news(scope, int(request.customer), request, plan)
+    if about == "plan":
+        plan = await scope.get(PaymentPlan, row_id)
+        if plan is None or plan.status not in ("active", "cancelled"):
+            return None
+        request = (
+            await scope.objects(HardshipRequest)
+            .where(HardshipRequest.plan == plan.id)
+            .order_by(HardshipRequest.id, ascending=False)
+            .first()
+        )
+        return await _hardship_news(scope, int(plan.customer), request, plan)
     if about == "payment":
         return await _payment_credit(scope, row_id)
     raise ValueError(f"unknown decision kind {about!r}")
@@ -97,6 +125,45 @@ async def _payment_credit(scope: TenantScope, payment_id: int) -> dict[str, Any]
     }
 
 
+async def _hardship_news(
+    scope: TenantScope,
+    customer_id: int,
+    request: HardshipRequest | None,
+    plan: PaymentPlan | None,
+) -> dict[str, Any]:
+    """A "No puedo pagar" decision: the plan granted (with its first payment), a recorded
+    agreement, or a refusal; the staff member's note is the message."""
+    declined = (request is not None and request.status == "declined") or (
+        plan is not None and plan.status == "cancelled"
+    )
+    news: dict[str, Any] = {
+        "customer_id": customer_id,
+        "invoice_id": None,
+        "outcome": "hardship_declined" if declined else "hardship_approved",
+        "amount": 0,
+        "currency": "",
+        "reason": str(request.decision_note or "") if request is not None else "",
+        "number": "",
+    }
+    if plan is not None and plan.status == "active" and not declined:
+        first = (
+            await scope.objects(PlanInstallment)
+            .where(PlanInstallment.plan == plan.id)
+            .order_by(PlanInstallment.number)
+            .first()
+        )
+        news.update(
+            outcome="plan_granted",
+            amount=int(first.amount) if first else 0,
+            currency=str(plan.currency),
+            plan_total=int(plan.total),
+            plan_down=int(plan.down_payment),
+            plan_count=int(plan.installments_count),
+            first_due=first.due_date if first else None,
+        )
+    return news
+
+
 @job("tell_customer")
 async def tell_customer(scope: TenantScope, payload: dict[str, Any]) -> None:
     decision = await _decision(scope, str(payload["about"]), int(payload["id"]))
@@ -117,6 +184,7 @@ async def tell_customer(scope: TenantScope, payload: dict[str, Any]) -> None:
     context = {
         **decision,
         "_": trans.gettext,
+        "ngettext": trans.ngettext,
         "branding": branding,
         "customer": customer,
         "link": link,
@@ -129,6 +197,9 @@ async def tell_customer(scope: TenantScope, payload: dict[str, Any]) -> None:
         "dispute_accepted": trans.gettext("Tu aclaración fue aceptada"),
         "dispute_rejected": trans.gettext("Revisamos tu aclaración"),
         "payment_credit": trans.gettext("Recibimos tu pago: quedó como saldo a favor"),
+        "plan_granted": trans.gettext("Tu plan de pagos está listo"),
+        "hardship_approved": trans.gettext("Revisamos tu solicitud"),
+        "hardship_declined": trans.gettext("Revisamos tu solicitud"),
     }
     await send_to_customer(
         scope,

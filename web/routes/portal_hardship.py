@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 
 from recaudo.core.account import account_view
 from recaudo.core.money import Money
+from recaudo.core.money_input import input_text
 from recaudo.core.plans import (
     REASONS,
     PlanError,
@@ -28,7 +29,7 @@ from recaudo.core.plans import (
 from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
-from recaudo.web.amounts import read_amount
+from recaudo.web.amounts import page_locale, read_amount
 from recaudo.web.routes.portal_common import form_text, prefix_of, tenant_today
 from recaudo.web.templating import render
 
@@ -92,7 +93,9 @@ async def _options_page(
         view=view,
         today=today,
         disputable=[i for i in view.invoices if not i.disputed],
-        down_value=str(Money(offer.currency, down).to_decimal()) if offer else "",
+        down_value=input_text(Money(offer.currency, down), page_locale(request, tenant))
+        if offer
+        else "",
     )
 
 

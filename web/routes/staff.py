@@ -12,7 +12,14 @@ from litestar import Router
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 
-from recaudo.web.routes import staff_auth, staff_chat, staff_inbox, staff_jobs, staff_proofs
+from recaudo.web.routes import (
+    staff_auth,
+    staff_chat,
+    staff_inbox,
+    staff_jobs,
+    staff_plans,
+    staff_proofs,
+)
 from recaudo.web.routes.staff_common import (
     EXCEPTION_HANDLERS,
     provide_acting_staff,
@@ -27,6 +34,7 @@ staff_router = Router(
         *staff_chat.ROUTES,
         *staff_proofs.ROUTES,
         *staff_jobs.ROUTES,
+        *staff_plans.ROUTES,
     ],
     dependencies={
         "staff": Provide(provide_staff),

@@ -15,9 +15,14 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from recaudo.core import inbox
+from recaudo.core.money import Money
+from recaudo.core.money_input import input_text
+from recaudo.core.plans import Offer, plan_offer, policy_of
 from recaudo.core.tables import StaffUser
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
+from recaudo.web.amounts import page_locale, read_amount
+from recaudo.web.routes.portal_common import tenant_today
 from recaudo.web.routes.staff_common import form_data, staff_base, staff_page
 from recaudo.workers import dead_jobs
 
@@ -144,9 +149,39 @@ async def hardship_page(
     request_id: FromPath[int],
 ) -> Template:
     row, customer = await inbox.hardship(tenant_scope, request_id)
+    policy = policy_of(tenant.policy)
+    offer = None
+    if row.status == "open" and row.plan is None:
+        offer = await plan_offer(tenant_scope, int(customer.id), policy)
     return await staff_page(
-        request, "staff/hardship.html", tenant, staff, item=row, customer=customer
+        request,
+        "staff/hardship.html",
+        tenant,
+        staff,
+        item=row,
+        customer=customer,
+        offer=offer,
+        down_value=_down_value(request, tenant, offer),
     )
+
+
+def _down_value(request: Request, tenant: Tenant, offer: Offer | None) -> str:
+    if offer is None:
+        return ""
+    return input_text(Money(offer.currency, offer.min_down_payment), page_locale(request, tenant))
+
+
+def _plan_terms(
+    request: Request, tenant: Tenant, form: dict[str, str], currency: str
+) -> inbox.PlanTerms:
+    """The plan staff typed on the review form (the policy's limits are checked when granted)."""
+    count = form.get("cuotas", "").strip()
+    if not count.isdigit() or len(count) > 3:
+        raise inbox.InboxError("Elige el número de cuotas.")
+    down, problem = read_amount(request, tenant, form.get("enganche", "") or "0", currency)
+    if down is None:
+        raise inbox.InboxError(problem)
+    return inbox.PlanTerms(int(count), down.amount, tenant_today(tenant), policy_of(tenant.policy))
 
 
 @post(
@@ -156,13 +191,19 @@ async def hardship_page(
 )
 async def hardship_review(
     request: Request,
+    tenant: NamedDependency[Tenant],
     tenant_scope: NamedDependency[TenantScope],
     acting_staff: NamedDependency[StaffUser],
     request_id: FromPath[int],
 ) -> Redirect:
     form = await form_data(request)
+    terms = None
+    if form.get("decision") == "approve_plan":
+        row, _customer = await inbox.hardship(tenant_scope, request_id)
+        offer = await plan_offer(tenant_scope, int(row.customer), policy_of(tenant.policy))
+        terms = _plan_terms(request, tenant, form, offer.currency if offer else tenant.currency)
     await inbox.review_hardship(
-        tenant_scope, acting_staff, request_id, form.get("decision"), form.get("note")
+        tenant_scope, acting_staff, request_id, form.get("decision"), form.get("note"), terms
     )
     return Redirect(f"{staff_base(request)}/hardship/{request_id}", status_code=303)
 
