@@ -24,6 +24,7 @@ from recaudo import config, db
 from recaudo.config import Settings
 from recaudo.core.plugin_host import PluginHost, get_host, set_host
 from recaudo.web.ids import ids_in_range
+from recaudo.web.not_found import NotFoundPage
 from recaudo.web.security import RejectNulBytes, SecurityHeaders
 from recaudo.web.templating import make_environment, plugin_template_dirs
 from recaudo.web.tenancy import HostTenantRewrite, provide_scope, provide_tenant
@@ -77,6 +78,8 @@ def _error_handler(request: Request, exc: Exception) -> Response[Any]:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         status, detail, extra = 500, "Error interno. Intenta de nuevo en unos minutos.", None
     if "text/html" in request.headers.get("accept", "") and request.method == "GET":
+        if status == 404:
+            return NotFoundPage(str(detail))  # branded, in the visitor's language
         body = (
             '<!doctype html><html lang="es"><meta charset="utf-8"><title>{0}</title>'
             '<link rel="stylesheet" href="/static/css/app.css"><main class="container">'
