@@ -47,6 +47,7 @@ from recaudo.core.tables import (
     PlanInstallment,
     StaffUser,
     Ticket,
+    TicketReply,
 )
 from recaudo.db import transaction
 from recaudo.tenants.scoped import TenantScope, as_id
@@ -243,6 +244,60 @@ async def close_ticket(
         row.status = "closed"
         await record(scope, actor(user), "ticket.closed", f"ticket:{row.id}", note=note)
     return row
+
+
+def reply_address(row: Ticket, customer: Customer | None) -> str:
+    """Where a reply to the ticket goes: the e-mail the visitor typed, else their customer's."""
+    contact = str(row.contact or "").strip()
+    if "@" in contact and " " not in contact and len(contact) <= 254:
+        return contact
+    return str(customer.email or "").strip() if customer is not None else ""
+
+
+async def ticket_replies(scope: TenantScope, ticket_id: int) -> list[TicketReply]:
+    return (
+        await scope.objects(TicketReply)
+        .where(TicketReply.ticket == ticket_id)
+        .order_by(TicketReply.id)
+    )
+
+
+async def reply_ticket(
+    scope: TenantScope, user: StaffUser, ticket_id: int, body: str | None
+) -> TicketReply:
+    """Record a reply on the ticket and queue its e-mail with it (outbox: sent by a worker)."""
+    row = await ticket(scope, ticket_id)
+    text = (body or "").strip()
+    if not text:
+        raise InboxError("Escribe una respuesta.")
+    if len(text) > MAX_CHAT:
+        raise InboxError("El mensaje es demasiado largo (máximo 2000 caracteres).")
+    customer = await scope.get(Customer, int(row.customer)) if row.customer else None
+    recipient = reply_address(row, customer)
+    if not recipient:
+        raise InboxError("Este mensaje no tiene un correo al que responder.")
+    async with transaction():
+        reply = TicketReply(
+            ticket=row.id,
+            staff=user.id,
+            body=text,
+            recipient=recipient,
+            status="queued",
+            created_at=datetime.now(UTC),
+        )
+        await scope.add(reply)
+        await record(
+            scope,
+            actor(user),
+            "ticket.replied",
+            f"ticket:{row.id}",
+            reply_id=int(reply.id),
+            recipient=recipient,
+        )
+        await outbox.enqueue(
+            scope, "reply_ticket", {"id": int(reply.id)}, key=f"ticket_reply:{reply.id}"
+        )
+    return reply
 
 
 # --- disputes -----------------------------------------------------------------------------------

@@ -303,6 +303,18 @@ class Ticket(TenantOwned, Table, tablename="ticket"):
     created_at = Timestamptz()
 
 
+class TicketReply(TenantOwned, Table, tablename="ticket_reply"):
+    """A staff answer to a contact-form ticket, sent by e-mail through the tenant's channel."""
+
+    ticket = ForeignKey(Ticket, on_delete=OnDelete.cascade, index=True, null=False)
+    staff = ForeignKey(StaffUser, null=True, default=None)
+    body = Text()
+    recipient = Varchar(length=254, default="")
+    status = Varchar(length=20, default="queued")  # queued, sent, failed, no_channel
+    created_at = Timestamptz()
+    sent_at = Timestamptz(null=True, default=None)
+
+
 class ChatMessage(TenantOwned, Table, tablename="chat_message"):
     """Live chat lives in the database so every web process sees every message."""
 

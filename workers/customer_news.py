@@ -10,6 +10,7 @@ at least once: a crash after sending and before the job is marked done sends it 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment
@@ -28,6 +29,8 @@ from recaudo.core.tables import (
     PaymentPlan,
     PaymentProof,
     PlanInstallment,
+    Ticket,
+    TicketReply,
 )
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import enabled_plugins
@@ -216,3 +219,55 @@ async def tell_customer(scope: TenantScope, payload: dict[str, Any]) -> None:
         secrets=[link.rsplit("/", 1)[1]],
         keep_secrets_in_log=settings.dev_outbox,
     )
+
+
+@job("reply_ticket")
+async def reply_ticket(scope: TenantScope, payload: dict[str, Any]) -> None:
+    """E-mail a staff reply to a contact-form ticket through the tenant's channel.
+
+    The reply row is the record: ``queued`` until sent, then ``sent``, ``failed`` or
+    ``no_channel`` (no e-mail channel enabled). A reply no longer queued is not sent again.
+    """
+    reply = await scope.get(TicketReply, int(payload["id"]))
+    if reply is None or reply.status != "queued":
+        return
+    ticket = await scope.get(Ticket, int(reply.ticket))
+    tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()
+    if ticket is None or tenant is None:
+        return
+    customer = await scope.get(Customer, int(ticket.customer)) if ticket.customer else None
+    preferred = str(customer.locale or "").split("_")[0] if customer is not None else ""
+    language = pick_language(None, preferred or None, tenant.locale)
+    trans = translations(language)
+    info = tenant_info(tenant)
+    branding = branding_for(info, await enabled_plugins(scope))
+    # Anonymous visitors have no customer row: a transient one carries the address to use.
+    to = Customer(
+        name=str(ticket.name or ""), email=str(reply.recipient), phone="", preferred_channel="email"
+    )
+    context = {
+        "_": trans.gettext,
+        "branding": branding,
+        "ticket": ticket,
+        "reply": reply,
+        "fmt": formatter_for(language, tenant.locale, tenant.timezone),
+    }
+    env = _templates()
+    entry = await send_to_customer(
+        scope,
+        info,
+        to,
+        OutgoingMessage(
+            to="",
+            subject=f"Re: {ticket.subject} · {branding.display_name}"[:300],
+            text=env.get_template("portal/email/ticket_reply.txt").render(context),
+            html=env.get_template("portal/email/ticket_reply.html").render(context),
+            kind="ticket_reply",
+        ),
+        secret_key=active().secret_key,
+        prefer=("email",),
+    )
+    status = "no_channel" if entry is None else str(entry.status)
+    await scope.update(
+        TicketReply, {TicketReply.status: status, TicketReply.sent_at: datetime.now(UTC)}
+    ).where(TicketReply.id == reply.id)

@@ -18,7 +18,7 @@ from recaudo.core import inbox
 from recaudo.core.money import Money
 from recaudo.core.money_input import input_text
 from recaudo.core.plans import Offer, plan_offer, policy_of
-from recaudo.core.tables import StaffUser
+from recaudo.core.tables import Customer, StaffUser
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.amounts import page_locale, read_amount
@@ -79,7 +79,30 @@ async def ticket_page(
     ticket_id: FromPath[int],
 ) -> Template:
     row = await inbox.ticket(tenant_scope, ticket_id)
-    return await staff_page(request, "staff/ticket.html", tenant, staff, ticket=row)
+    customer = await tenant_scope.get(Customer, int(row.customer)) if row.customer else None
+    return await staff_page(
+        request,
+        "staff/ticket.html",
+        tenant,
+        staff,
+        ticket=row,
+        replies=await inbox.ticket_replies(tenant_scope, int(row.id)),
+        reply_to=inbox.reply_address(row, customer),
+    )
+
+
+@post(
+    "/tickets/{ticket_id:int}/reply", name="staff:ticket_reply", operation_id="staff_ticket_reply"
+)
+async def ticket_reply(
+    request: Request,
+    tenant_scope: NamedDependency[TenantScope],
+    acting_staff: NamedDependency[StaffUser],
+    ticket_id: FromPath[int],
+) -> Redirect:
+    form = await form_data(request)
+    await inbox.reply_ticket(tenant_scope, acting_staff, ticket_id, form.get("body"))
+    return Redirect(f"{staff_base(request)}/tickets/{ticket_id}#respuestas", status_code=303)
 
 
 @post(
@@ -245,6 +268,7 @@ async def plan_review(
 ROUTES = [
     inbox_page,
     ticket_page,
+    ticket_reply,
     ticket_close,
     dispute_page,
     dispute_resolve,
