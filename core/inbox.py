@@ -54,6 +54,7 @@ from recaudo.tenants.scoped import TenantScope, as_id
 
 MAX_CHAT = 2000
 MAX_REASON = 500
+MAX_AMOUNT = 10**15  # minor units; far beyond any real transfer, well inside BigInt
 PROOF_METHOD = "banktransfer"
 PAYABLE = ("open", "partially_paid")
 
@@ -402,9 +403,17 @@ async def proof_invoices(scope: TenantScope, row: PaymentProof) -> list[Invoice]
     )
 
 
-async def confirm_proof(scope: TenantScope, user: StaffUser, proof_id: int) -> PaymentProof:
-    """Record the proof's money as an approved payment, exactly once, and link it."""
+async def confirm_proof(
+    scope: TenantScope, user: StaffUser, proof_id: int, amount: int | None = None
+) -> PaymentProof:
+    """Record the proof's money as an approved payment, exactly once, and link it.
+
+    ``amount`` is what staff saw arrive when it differs from what the customer typed: the
+    payment is recorded for it, the proof keeps the declared amount and the audit has both.
+    """
     _valid_id(proof_id, "Comprobante no encontrado.")
+    if amount is not None and not 0 < amount <= MAX_AMOUNT:
+        raise InboxError("El monto confirmado debe ser mayor que cero.")
     async with transaction():
         row = await _locked(scope.objects(PaymentProof).where(PaymentProof.id == proof_id)).first()
         if row is None:
@@ -417,12 +426,13 @@ async def confirm_proof(scope: TenantScope, user: StaffUser, proof_id: int) -> P
         if any(i.currency != row.currency for i in named):
             raise InboxError("La moneda del comprobante no coincide con la de sus facturas.")
         payable = [int(i.id) for i in named if i.status in PAYABLE and i.balance > 0]
+        confirmed = int(row.amount) if amount is None else amount
         try:
             payment = await record_staff_payment(
                 scope,
                 customer_id=int(row.customer),
                 currency=str(row.currency),
-                amount=int(row.amount),
+                amount=confirmed,
                 method=PROOF_METHOD,
                 reference=f"proof:{row.id}",
                 invoice_ids=payable,
@@ -443,7 +453,9 @@ async def confirm_proof(scope: TenantScope, user: StaffUser, proof_id: int) -> P
             "proof.confirmed",
             f"payment_proof:{row.id}",
             payment_id=int(payment.id),
-            amount=int(row.amount),
+            amount=confirmed,
+            declared_amount=int(row.amount),
+            corrected=confirmed != int(row.amount),
             currency=str(row.currency),
         )
         await _tell_customer(scope, "proof", int(row.id))

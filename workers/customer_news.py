@@ -58,11 +58,13 @@ async def _decision(scope: TenantScope, about: str, row_id: int) -> dict[str, An
         proof = await scope.get(PaymentProof, row_id)
         if proof is None or proof.status not in ("confirmed", "rejected"):
             return None
+        # A confirmed proof tells the amount staff recorded (they may have corrected it).
+        payment = await scope.get(Payment, int(proof.payment)) if proof.payment else None
         return {
             "customer_id": int(proof.customer),
             "invoice_id": None,
             "outcome": f"proof_{proof.status}",
-            "amount": int(proof.amount),
+            "amount": int(payment.amount) if payment is not None else int(proof.amount),
             "currency": str(proof.currency),
             "reason": str(proof.decision_reason or ""),
             "number": "",
