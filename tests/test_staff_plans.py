@@ -155,3 +155,16 @@ async def test_the_book_shows_promises_and_late_plans_of_this_tenant_only(world:
     assert "Me pagan el viernes" in book.text and "$1,500.00" in book.text
     assert f'data-promise="{other.id}"' not in book.text
     assert f"{a.staff}/plans" in inbox.text
+
+
+async def test_a_plan_approved_from_its_page_is_announced(world: World) -> None:
+    a = world.a
+    await set_plugin(a.scope, "email", enabled=True)
+    async with signed_in(world, a) as c:
+        response = await post(c, a, f"{a.staff}/plans/{a.plan}/review", {"decision": "approve"})
+        assert response.status_code == 303
+    await drain_jobs()
+    (message,) = await _sent(a)
+    assert message.subject.startswith("Tu plan de pagos está listo")
+    assert "$500.00" in message.body_text and "3 cuotas" in message.body_text
+    assert "Tu primer pago" not in message.body_text  # this plan has no dated installments
