@@ -35,7 +35,7 @@ from recaudo.core import outbox
 from recaudo.core.audit import record
 from recaudo.core.jsonfield import loads
 from recaudo.core.payments.ledger import PaymentError, record_staff_payment
-from recaudo.core.plans import PlanError, PlanPolicy, create_plan
+from recaudo.core.plans import PlanError, PlanPolicy, create_plan, sync_plans
 from recaudo.core.tables import (
     ChatMessage,
     Customer,
@@ -547,6 +547,9 @@ async def hardship(scope: TenantScope, request_id: int) -> tuple[HardshipRequest
 async def plan(scope: TenantScope, plan_id: int) -> tuple[PaymentPlan, Customer, list[Any]]:
     row = await _get(scope, PaymentPlan, plan_id, "Plan no encontrado.")
     customer = await _get(scope, Customer, int(row.customer), "Cliente no encontrado.")
+    if row.status == "active":
+        await sync_plans(scope, int(customer.id))  # what each installment has received so far
+        row = await _get(scope, PaymentPlan, plan_id, "Plan no encontrado.")
     installments = (
         await scope.objects(PlanInstallment)
         .where(PlanInstallment.plan == row.id)

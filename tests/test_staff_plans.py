@@ -81,6 +81,9 @@ async def test_approving_a_request_grants_a_plan_and_tells_the_customer(world: W
     fmt = formatter_for("es", tenant.locale, tenant.timezone)
     assert book.status_code == 200 and f'data-plan="{plan.id}"' in book.text
     assert f"$50.00 · {fmt.date(tenant_today(tenant))}" in book.text and "Al corriente" in book.text
+    async with signed_in(world, a, "viewer") as c:
+        plan_page = await c.get(f"{a.staff}/plans/{plan.id}")
+    assert plan_page.status_code == 200 and "Enganche" in plan_page.text
 
 
 async def test_a_plan_beyond_the_limits_is_refused_and_nothing_changes(world: World) -> None:
