@@ -193,8 +193,8 @@ def _field(html: str, name: str) -> str:
 @pytest.mark.parametrize(
     ("amount", "message"),
     [
-        ("1e9", "Escribe el monto con números"),
-        ("1e30", "Escribe el monto con números"),
+        ("1e9", "Escribe el monto así: 1,500.00"),
+        ("1e30", "Escribe el monto así: 1,500.00"),
         ("9999999999999999999", "El monto es demasiado grande"),
         ("1000000000000.01", "El monto es demasiado grande"),
     ],

@@ -49,3 +49,10 @@ def test_ambiguous_or_unreadable_text_names_the_format(text: str, locale: str, s
 
 def test_the_example_follows_the_currencys_decimals() -> None:
     assert example("CLP", "es_CL") == "1.500" and example("KWD", "en_US") == "1,500.000"
+
+
+def test_amounts_beyond_the_maximum_keep_their_own_error() -> None:
+    from recaudo.core.money import AmountTooLarge
+
+    with pytest.raises(AmountTooLarge):
+        parse_amount("1,000,000,000,000.01", "MXN", "es_MX")
