@@ -3,6 +3,13 @@ the ticket and audited, and a worker e-mails it through the tenant's channel."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+import pytest
+
+from recaudo import config
+from recaudo.core.plugin_host import get_host
 from recaudo.core.tables import AuditEvent, NotificationLog, OutboxJob, Ticket, TicketReply
 from recaudo.tenants.plugin_config import set_plugin
 from tests import test_staff_http
@@ -12,8 +19,27 @@ from tests.test_staff_http import World, post, signed_in
 world = test_staff_http.world  # the two-tenant fixture of the staff HTTP tests
 
 
-async def test_a_reply_is_recorded_audited_and_emailed_once(world: World) -> None:
+@pytest.fixture
+def mail() -> Iterator[Callable[[str], None]]:
+    """Start the channels as a process in a run mode without SMTP would (development: the dev
+    outbox is the delivery; production: messages wait for a server); put things back after."""
+    before = config.active()
+
+    def start(env: str) -> None:
+        settings = replace(before, env=env, smtp_url="")
+        config.activate(settings)
+        get_host().hook.recaudo_startup(settings=settings)
+
+    yield start
+    config.activate(before)
+    get_host().hook.recaudo_startup(settings=before)
+
+
+async def test_a_reply_is_recorded_audited_and_emailed_once(
+    world: World, mail: Callable[[str], None]
+) -> None:
     a = world.a
+    mail("development")
     await set_plugin(a.scope, "email", enabled=True)
     async with signed_in(world, a, "collector") as c:
         page = await c.get(f"{a.staff}/tickets/{a.ticket}")
@@ -71,3 +97,17 @@ async def test_without_an_email_channel_the_reply_says_so(world: World) -> None:
         page = await c.get(f"{a.staff}/tickets/{a.ticket}")
     assert (await a.scope.objects(TicketReply))[0].status == "no_channel"
     assert "Sin canal de correo" in page.text
+
+
+async def test_in_production_without_smtp_the_reply_waits_for_the_server(
+    world: World, mail: Callable[[str], None]
+) -> None:
+    a = world.a
+    mail("production")
+    await set_plugin(a.scope, "email", enabled=True)
+    async with signed_in(world, a) as c:
+        await post(c, a, f"{a.staff}/tickets/{a.ticket}/reply", {"body": "Hola"})
+        await drain_jobs()
+        page = await c.get(f"{a.staff}/tickets/{a.ticket}")
+    assert (await a.scope.objects(TicketReply))[0].status == "waiting"
+    assert "Esperando el servidor de correo" in page.text

@@ -227,7 +227,8 @@ async def tell_customer(scope: TenantScope, payload: dict[str, Any]) -> None:
 async def reply_ticket(scope: TenantScope, payload: dict[str, Any]) -> None:
     """E-mail a staff reply to a contact-form ticket through the tenant's channel.
 
-    The reply row is the record: ``queued`` until sent, then ``sent``, ``failed`` or
+    The reply row is the record: ``queued`` until handed to the channel, then ``sent``,
+    ``failed``, ``waiting`` (no mail server yet: the notification log delivers it later) or
     ``no_channel`` (no e-mail channel enabled). A reply no longer queued is not sent again.
     """
     reply = await scope.get(TicketReply, int(payload["id"]))
