@@ -255,3 +255,16 @@ async def test_a_colombian_customer_accepts_the_plan_the_page_shows(
         assert int(plan.down_payment) == 17_500
     finally:
         await env.client.aclose()
+
+
+async def test_an_english_page_reads_amounts_as_it_shows_them(database: str, host: object) -> None:
+    """English pages show Colombian money the Colombian way, so they read it that way too."""
+    env = await open_env(database, country="CO", currency="COP")
+    try:
+        await login(env.client, env.shop, env.customer)
+        url = env.shop.prefix + "/no-puedo-pagar/opciones?motivo=other&cuotas=2&lang=en"
+        page = await env.client.get(url + "&inicial=1.000,50")
+        assert page.status_code == 200 and 'id="plan-preview"' in page.text
+        assert hidden(page.text, "inicial") == "1000,50" and "$1.000,50" in page.text
+    finally:
+        await env.client.aclose()

@@ -1,7 +1,7 @@
 """Reading an amount field of a form the way the page showed amounts (portal and back office).
 
-The page formats money in the visitor's language with the tenant's region (``fmt``), so a typed
-amount is read in that same locale by :func:`recaudo.core.money_input.parse_amount`.
+The page formats money as the tenant's country writes it (``fmt.money``, also on English pages),
+so a typed amount is read in that same locale by :func:`recaudo.core.money_input.parse_amount`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from recaudo.web.templating import request_language
 
 
 def page_locale(request: Request, tenant: Tenant) -> str:
-    language = request_language(request, tenant.locale)
-    return formatter_for(language, tenant.locale, tenant.timezone).locale
+    """The locale the page writes money in (the tenant's country, whatever the language)."""
+    fmt = formatter_for(request_language(request, tenant.locale), tenant.locale, tenant.timezone)
+    return fmt.money_locale or fmt.locale
 
 
 def read_amount(
