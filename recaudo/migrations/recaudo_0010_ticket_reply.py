@@ -50,7 +50,7 @@ class StaffUser(Table, tablename="staff_user", schema=None):
     )
 
 
-ID = "2026-11-30T00:00:09:140000"
+ID = "2026-12-01T00:00:10:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "ticket_reply: staff answers to contact-form tickets"
 
