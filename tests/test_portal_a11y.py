@@ -73,7 +73,7 @@ async def test_front_door_chat_and_amount_errors_sit_on_their_fields(env: Env) -
         env.shop.prefix + "/pagar",
         {"clave": hidden(form.text, "clave"), "monto": "12,5", "metodo": "sandbox"},
     )
-    tied(pay.text, "monto", "Escribe el monto con números")
+    tied(pay.text, "monto", "Escribe el monto así: 1,500.00")
 
 
 async def test_payment_status_region_stays_while_its_content_is_replaced(env: Env) -> None:
