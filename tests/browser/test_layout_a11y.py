@@ -272,7 +272,7 @@ def test_paying_with_the_keyboard_alone(browser: Any, live_server: LiveServer) -
     page.keyboard.press("Space")
     tab_to(page, lambda f: f["tag"] == "button" and f["text"] == "Pagar seleccionadas")
     page.keyboard.press("Enter")
-    page.wait_for_url(re.compile(r".*/pagar\?factura=\d+$"))
+    page.wait_for_url(re.compile(r".*/pagar\?factura=\d+&seleccion=1$"))
     tab_to(page, lambda f: f["name"] == "metodo")
     for _ in range(4):  # arrow keys move between the methods; pick the sandbox card
         if page.evaluate(FOCUSED_JS)["value"] == "sandbox":
