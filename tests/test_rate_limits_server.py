@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import PG_URL
+from tests.conftest import DB_PARAMS, PG_URL
 
 pytestmark = pytest.mark.slow
 SLUG = "ferreteria-norte"
@@ -64,19 +64,9 @@ def _recaudo(*args: str) -> list[str]:
     return [sys.executable, "-m", "recaudo.cli", *args]
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param(
-            "postgres",
-            id="postgres",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not PG_URL, reason="PostgreSQL not configured"),
-            ],
-        ),
-    ]
-)
+# The suite's own database parameters: SQLite always, PostgreSQL when configured (the only skip,
+# an environment condition with the suite's shared reason).
+@pytest.fixture(params=DB_PARAMS)
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
     if request.param == "sqlite":
         database = f"sqlite:///{tmp_path}/recaudo.sqlite3"
