@@ -63,8 +63,9 @@ async def still_valid(charge: SandboxCharge, now: datetime | None = None) -> boo
     return payment is not None and is_live(payment, now)
 
 
-async def _page(request: Request, charge: SandboxCharge, status_code: int = 200) -> Template:
-    tenant = await Tenant.objects().where(Tenant.id == charge.tenant).first()
+async def _page(
+    request: Request, charge: SandboxCharge, tenant: Tenant, status_code: int = 200
+) -> Template:
     open_ = charge.status in ("pending", "in_process")
     valid = open_ and await still_valid(charge)
     return await render(
@@ -82,8 +83,8 @@ async def _page(request: Request, charge: SandboxCharge, status_code: int = 200)
     "/sandbox/checkout/{provider_id:str}", name="sandbox:checkout", operation_id="sandbox_checkout"
 )
 async def checkout_page(request: Request, provider_id: FromPath[str]) -> Template:
-    charge, _tenant = await _charge(provider_id)
-    return await _page(request, charge)
+    charge, tenant = await _charge(provider_id)
+    return await _page(request, charge, tenant)
 
 
 async def notify(charge: SandboxCharge) -> None:
@@ -112,14 +113,14 @@ async def decide(
     provider_id: FromPath[str],
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect | Template:
-    charge, _tenant = await _charge(provider_id)
+    charge, tenant = await _charge(provider_id)
     decision = DECISIONS.get(str(data.get("decision", "")))
     if decision is None:
         from litestar.exceptions import ClientException
 
         raise ClientException("Elige aprobar, rechazar o dejar pendiente")
     if charge.status in ("pending", "in_process") and not await still_valid(charge):
-        return await _page(request, charge)
+        return await _page(request, charge, tenant)
     if charge.status in ("pending", "in_process"):
         charge.status = decision
         charge.updated_at = datetime.now(UTC)
