@@ -87,9 +87,9 @@ _touch: tuple[object, int] | None = None
 
 async def prepare(url: str) -> str:
     """Fresh schema, one tenant, one customer with 50 open invoices, and a portal session."""
-    from recaudo import db
-    from recaudo.core.customers import NewCustomer, create_customer
-    from recaudo.core.invoices import NewInvoice, NewLine, create_invoice
+    from recaudo.core import db
+    from recaudo.core.billing.customers import NewCustomer, create_customer
+    from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
     from recaudo.core.tables import PortalSession
     from recaudo.demo import enable_default_plugins
     from recaudo.tenants.scoped import TenantScope
@@ -106,7 +106,7 @@ async def prepare(url: str) -> str:
     db.configure(url)
     with contextlib.redirect_stdout(io.StringIO()):
         await db.migrate()
-    from recaudo.config import load_settings
+    from recaudo.core.config import load_settings
 
     tenant = await create_tenant(
         NewTenant(SLUG, "Bench SA", "MX", "MXN", "es_MX", "America/Mexico_City")
@@ -190,7 +190,7 @@ async def load(
 
 async def with_database(url: str, work: Awaitable[T]) -> T:
     """Run ``work`` with this process's database pool open (the change-maker needs it)."""
-    from recaudo import db
+    from recaudo.core import db
 
     db.configure(url)
     await db.start_pool(max_size=16)

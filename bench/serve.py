@@ -11,9 +11,9 @@ import sys
 import uvicorn
 from litestar import get
 
-from recaudo.config import load_settings
-from recaudo.core.hookspecs import hookimpl
-from recaudo.core.plugin_host import PluginHost
+from recaudo.core.config import load_settings
+from recaudo.core.platform.hookspecs import hookimpl
+from recaudo.core.platform.host import PluginHost
 from recaudo.web.app import create_asgi
 
 

@@ -381,9 +381,9 @@ class AccountChange(TenantOwned, Table, tablename="account_change"):
     ``plan_installment`` (migration 0006) insert one in the same transaction as the write, so no
     code path — another process, a job, a data fix in SQL — changes a statement without it.
     The sum of ``weight`` is the customer's *account stamp*
-    (:func:`recaudo.core.account.account_stamp`): it grows with every committed change and never
-    repeats, whatever order transactions commit in, and rendered statements are cached under it.
-    Insert-only, so writers never wait on each other; compaction folds old rows into one whose
+    (:func:`recaudo.core.billing.account.account_stamp`): it grows with every committed change and
+    never repeats, whatever order transactions commit in, and rendered statements are cached under
+    it. Insert-only, so writers never wait on each other; compaction folds old rows into one whose
     weight is their sum (:func:`recaudo.workers.scheduler.compact_account_changes`).
     """
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from recaudo.config import ConfigError, Settings, load_settings
+from recaudo.core.config import ConfigError, Settings, load_settings
 
 T = TypeVar("T")
 
@@ -27,7 +27,7 @@ def _settings() -> Settings:
 
 def _run(settings: Settings, fn: Callable[[], Awaitable[T]]) -> T:
     """Run ``fn`` with the database configured, turning expected errors into clear messages."""
-    from recaudo import db
+    from recaudo.core import db
 
     async def main() -> T:
         db.configure(settings.database_url)
@@ -61,7 +61,7 @@ def main(verbose: bool) -> None:
 @main.command()
 def migrate() -> None:
     """Apply pending database migrations."""
-    from recaudo import db
+    from recaudo.core import db
 
     settings = _settings()
 
@@ -280,7 +280,7 @@ def staff() -> None:
 @click.password_option(help="At least 10 characters (prompted when omitted).")
 def staff_create(tenant_slug: str, email: str, role: str, name: str, password: str) -> None:
     """Create a staff user for a tenant."""
-    from recaudo.core.staff import create_staff
+    from recaudo.core.access.staff import create_staff
     from recaudo.tenants.resolve import tenant_by_slug
     from recaudo.tenants.scoped import TenantScope
 
@@ -305,7 +305,7 @@ def plugins() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def plugins_list(as_json: bool) -> None:
     """List installed plugins, where they come from, and load errors."""
-    from recaudo.core.plugin_host import get_host
+    from recaudo.core.platform.host import get_host
 
     host = get_host()
     provides: dict[str, list[str]] = {}
@@ -366,7 +366,7 @@ def _tenant_scope(slug: str) -> Any:
 )
 def plugins_enable(tenant_slug: str, plugin: str, values: tuple[str, ...]) -> None:
     """Switch a plugin on for a tenant; a payment method only once it is configured."""
-    from recaudo.core.plugin_switches import enable_plugin
+    from recaudo.core.platform.switches import enable_plugin
     from recaudo.tenants.plugin_config import schema_of
     from recaudo.tenants.service import tenant_info
 
@@ -397,7 +397,7 @@ def plugins_enable(tenant_slug: str, plugin: str, values: tuple[str, ...]) -> No
 @click.argument("plugin")
 def plugins_disable(tenant_slug: str, plugin: str) -> None:
     """Switch a plugin off for a tenant (its settings are kept)."""
-    from recaudo.core.plugin_switches import disable_plugin
+    from recaudo.core.platform.switches import disable_plugin
 
     settings = _settings()
 
@@ -412,8 +412,8 @@ def plugins_disable(tenant_slug: str, plugin: str) -> None:
 @main.command()
 def check() -> None:
     """Check configuration, database, broker and plugins; exit 1 if anything is wrong."""
-    from recaudo import db
-    from recaudo.core.plugin_host import get_host
+    from recaudo.core import db
+    from recaudo.core.platform.host import get_host
 
     problems = 0
     try:

@@ -13,10 +13,10 @@ from typing import Any
 from stdnum.co import nit
 from stdnum.mx import rfc
 
-from recaudo.config import Settings
-from recaudo.core.customers import NewCustomer, create_customer
-from recaudo.core.invoices import NewInvoice, NewLine, create_invoice
-from recaudo.core.staff import create_staff
+from recaudo.core.access.staff import create_staff
+from recaudo.core.billing.customers import NewCustomer, create_customer
+from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
+from recaudo.core.config import Settings
 from recaudo.core.tables import Customer, FaqEntry, Invoice
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import set_plugin

@@ -47,7 +47,7 @@ class TenantDomain(Table, tablename="tenant_domain"):
 
 
 class RateLimitHit(Table, tablename="rate_limit_hit"):
-    """One counted attempt in a rate-limit bucket (:mod:`recaudo.core.ratelimit`).
+    """One counted attempt in a rate-limit bucket (:mod:`recaudo.core.common.ratelimit`).
 
     Platform-wide, because some limits are (one IP across every tenant); a bucket that belongs
     to a tenant names it, e.g. ``link:contact:<tenant id>:<hash>``. Values are hashes only.

@@ -13,9 +13,9 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from recaudo.core.jsonfield import loads
-from recaudo.core.local_cache import LocalCache
-from recaudo.core.plugin_api import PluginSettingsSchema
+from recaudo.core.common.jsonfield import loads
+from recaudo.core.common.local_cache import LocalCache
+from recaudo.core.platform.values import PluginSettingsSchema
 from recaudo.tenants.models import PluginSetting
 from recaudo.tenants.scoped import TenantScope
 
@@ -77,7 +77,7 @@ def clean_settings(schema: PluginSettingsSchema | None, values: dict[str, Any]) 
 
 def schema_of(plugin: str) -> PluginSettingsSchema | None:
     """The settings schema the installed plugin declares for itself, if any."""
-    from recaudo.core.plugin_host import get_host
+    from recaudo.core.platform.host import get_host
 
     for _, schema in get_host().provided("recaudo_settings_schema"):
         if isinstance(schema, PluginSettingsSchema) and schema.plugin == plugin:

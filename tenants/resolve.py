@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from recaudo.core.local_cache import LocalCache
+from recaudo.core.common.local_cache import LocalCache
 from recaudo.tenants.models import Tenant, TenantDomain
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")

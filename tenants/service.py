@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 
-from recaudo.core.jsonfield import loads
-from recaudo.core.money import MoneyError, check_currency
-from recaudo.core.plugin_api import TenantInfo
+from recaudo.core.common.jsonfield import loads
+from recaudo.core.common.money import MoneyError, check_currency
+from recaudo.core.platform.values import TenantInfo
 from recaudo.tenants.models import Tenant, TenantDomain
 from recaudo.tenants.resolve import RESERVED_SLUGS, valid_slug
 from recaudo.tenants.urls import valid_hostname

@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from recaudo import db
-from recaudo.config import Settings
-from recaudo.core.local_cache import clear_all
-from recaudo.core.plugin_host import PluginHost, set_host
+from recaudo.core import db
+from recaudo.core.common.local_cache import clear_all
+from recaudo.core.config import Settings
+from recaudo.core.platform.host import PluginHost, set_host
 from recaudo.plugins.sandbox import routes as sandbox_routes
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope

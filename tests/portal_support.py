@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from recaudo.config import Settings
-from recaudo.core.customers import NewCustomer, create_customer
-from recaudo.core.invoices import NewInvoice, NewLine, create_invoice
-from recaudo.core.plugin_host import get_host
+from recaudo.core.billing.customers import NewCustomer, create_customer
+from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
+from recaudo.core.config import Settings
+from recaudo.core.platform.host import get_host
 from recaudo.core.tables import Customer, NotificationLog
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import set_plugin

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recaudo.core.money import Money
+from recaudo.core.common.money import Money
 from recaudo.core.payments.method import CheckoutContext, PaymentMethod
-from recaudo.core.plugin_api import PluginSettingsSchema, TenantInfo
+from recaudo.core.platform.values import PluginSettingsSchema, TenantInfo
 from recaudo.plugins import banktransfer as plugin
 from recaudo.plugins.banktransfer import (
     BankReferenceError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from recaudo.core.plugin_api import Branding, TenantInfo
+from recaudo.core.platform.values import Branding, TenantInfo
 from recaudo.tenants.plugin_config import set_plugin
 from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import NewTenant, create_tenant

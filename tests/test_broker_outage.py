@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from recaudo.core import outbox
+from recaudo.core.common import outbox
 from recaudo.core.tables import OutboxJob
 from recaudo.tenants.scoped import TenantScope
 from recaudo.workers.backoff import OncePerStep

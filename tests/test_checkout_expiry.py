@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from recaudo.core.inbox import open_tickets
-from recaudo.core.money import Money
+from recaudo.core.casework.review import open_tickets
+from recaudo.core.common.money import Money
 from recaudo.core.payments import expiry, ledger
 from recaudo.core.payments.expiry import CHECKOUT_TTL
 from recaudo.core.payments.method import ProviderPayment

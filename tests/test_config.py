@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from recaudo.config import ConfigError, load_settings
+from recaudo.core.config import ConfigError, load_settings
 
 GOOD = {"RECAUDO_SECRET_KEY": "k" * 40}
 

@@ -11,11 +11,11 @@ import uuid
 
 import pytest
 
-from recaudo import config
-from recaudo.config import Settings
-from recaudo.core import inbox
-from recaudo.core.plugin_host import PluginHost
-from recaudo.core.staff import create_staff
+from recaudo.core import config
+from recaudo.core.access.staff import create_staff
+from recaudo.core.casework import review as inbox
+from recaudo.core.config import Settings
+from recaudo.core.platform.host import PluginHost
 from recaudo.core.tables import Customer, NotificationLog, OutboxJob
 from recaudo.tenants.plugin_config import set_plugin
 from tests.conftest import drain_jobs

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from recaudo import db
+from recaudo.core import db
 from tests.conftest import PG_URL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +30,7 @@ def test_no_code_changes_database_session_state() -> None:
                     offenders.append(f"{path.relative_to(ROOT)}:{lineno}: {line.strip()}")
     assert not offenders, (
         "session state would leak to the next user of a pooled connection "
-        "(see recaudo.db._keep_session):\n" + "\n".join(offenders)
+        "(see recaudo.core.db._keep_session):\n" + "\n".join(offenders)
     )
 
 

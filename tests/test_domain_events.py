@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from recaudo.core.customers import NewCustomer, create_customer
-from recaudo.core.hookspecs import hookimpl
-from recaudo.core.invoices import NewInvoice, NewLine, create_invoice
+from recaudo.core.billing.customers import NewCustomer, create_customer
+from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
 from recaudo.core.payments.ledger import record_staff_payment
-from recaudo.core.plugin_api import InvoiceEvent, PaymentEvent
-from recaudo.core.plugin_host import PluginHost
+from recaudo.core.platform.hookspecs import hookimpl
+from recaudo.core.platform.host import PluginHost
+from recaudo.core.platform.values import InvoiceEvent, PaymentEvent
 from recaudo.tenants.plugin_config import set_plugin
 from recaudo.tenants.scoped import TenantScope
 from tests.conftest import drain_jobs, make_tenant

@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from recaudo.config import Settings
+from recaudo.core.config import Settings
 from recaudo.core.tables import MagicLink, NotificationLog
 from recaudo.tenants.service import TenantError, add_domain
 from recaudo.tenants.urls import HostPort, parse_host, portal_base_url

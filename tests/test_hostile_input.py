@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from recaudo.core.staff import create_staff
+from recaudo.core.access.staff import create_staff
 from recaudo.web.app import create_app
 from tests.portal_support import csrf, login, make_settings, open_env
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from recaudo.core.staff import create_staff
+from recaudo.core.access.staff import create_staff
 from recaudo.core.tables import OutboxJob, PaymentProof, ProviderEvent
 from recaudo.plugins.sandbox import sign
 from recaudo.tenants.plugin_config import set_plugin

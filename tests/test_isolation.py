@@ -29,7 +29,7 @@ from piccolo.columns import (
 )
 from piccolo.table import Table
 
-from recaudo import db
+from recaudo.core import db
 from recaudo.tenants.models import Tenant, TenantOwned
 from recaudo.tenants.scoped import CrossTenantError, TenantScope
 
@@ -131,8 +131,8 @@ async def test_adding_a_row_that_names_another_tenant_is_refused(
 async def test_hand_written_sql_is_bound_to_the_scope(
     two_tenants: tuple[TenantScope, TenantScope],
 ) -> None:
-    from recaudo.core.account import account_stamp
-    from recaudo.core.customers import NewCustomer, create_customer
+    from recaudo.core.billing.account import account_stamp
+    from recaudo.core.billing.customers import NewCustomer, create_customer
 
     a, b = two_tenants
     ana = await create_customer(a, NewCustomer("A-1", "Ana", email="ana@example.com"), "MX")

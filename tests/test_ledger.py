@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from recaudo.core.customers import NewCustomer, create_customer
-from recaudo.core.invoices import NewInvoice, NewLine, create_invoice, status_for
-from recaudo.core.money import Money
-from recaudo.core.outbox import enqueue
+from recaudo.core.billing.customers import NewCustomer, create_customer
+from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice, status_for
+from recaudo.core.common.money import Money
+from recaudo.core.common.outbox import enqueue
 from recaudo.core.payments.allocation import MONEY_STATUSES
 from recaudo.core.payments.ledger import (
     PaymentError,

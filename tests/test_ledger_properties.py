@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recaudo import db
+from recaudo.core import db
 from recaudo.core.payments.allocation import (
     STATUS_RANK,
     AllocationError,

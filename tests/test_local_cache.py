@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from recaudo.core import local_cache
-from recaudo.core.local_cache import LocalCache, clear_all
+from recaudo.core.common import local_cache
+from recaudo.core.common.local_cache import LocalCache, clear_all
 
 
 def test_least_recently_used_entry_goes_first() -> None:

@@ -12,14 +12,14 @@ import pytest
 from mercadopago.errors import MPAuthenticationError
 from mercadopago.http import HttpClient
 
-from recaudo.core.money import Money
+from recaudo.core.common.money import Money
 from recaudo.core.payments.method import (
     PAYMENT_STATUSES,
     CheckoutContext,
     WebhookRejected,
     WebhookRequest,
 )
-from recaudo.core.plugin_api import PluginSettingsSchema, TenantInfo
+from recaudo.core.platform.values import PluginSettingsSchema, TenantInfo
 from recaudo.plugins import mercadopago as plugin
 from recaudo.plugins.mercadopago import (
     STATUS_TABLE,

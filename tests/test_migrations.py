@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from recaudo import db
-from recaudo.core.customers import NewCustomer, create_customer
+from recaudo.core import db
+from recaudo.core.billing.customers import NewCustomer, create_customer
 from recaudo.core.tables import Payment
 from recaudo.tenants.scoped import TenantScope
 from tests.conftest import make_tenant

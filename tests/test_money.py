@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recaudo.core.money import (
+from recaudo.core.common.money import (
     ISO_4217_EXPONENTS,
     MAX_MAJOR_UNITS,
     AmountTooLarge,
@@ -19,8 +19,8 @@ from recaudo.core.money import (
     split_evenly,
 )
 
-# ISO 4217 minor units, written out again by hand: a change to the table in core/money.py (or a
-# library deciding otherwise) must fail here, because stored amounts would change meaning.
+# ISO 4217 minor units, written out again by hand: a change to the table in core/common/money.py
+# (or a library deciding otherwise) must fail here, because stored amounts would change meaning.
 ISO_4217 = {
     "ARS": 2, "BOB": 2, "BRL": 2, "BZD": 2, "CLP": 0, "COP": 2, "CRC": 2, "CUP": 2,
     "DOP": 2, "GTQ": 2, "GYD": 2, "HNL": 2, "HTG": 2, "JMD": 2, "MXN": 2, "NIO": 2,
@@ -132,6 +132,6 @@ def test_split_evenly_never_loses_a_cent(total: int, parts: int) -> None:
     st.sampled_from(["es_MX", "es_CO", "es_CL", "en_US", "pt_BR", "es_PE"]),
 )
 def test_fast_formatting_matches_babel(amount: int, currency: str, locale: str) -> None:
-    from recaudo.core.money import format_minor
+    from recaudo.core.common.money import format_minor
 
     assert format_minor(amount, currency, locale) == Money(currency, amount).format(locale)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from recaudo.core.money import Money
-from recaudo.core.money_input import AmountFormatError, example, parse_amount
+from recaudo.core.common.money import Money
+from recaudo.core.common.money_input import AmountFormatError, example, parse_amount
 
 
 @pytest.mark.parametrize(
@@ -52,7 +52,7 @@ def test_the_example_follows_the_currencys_decimals() -> None:
 
 
 def test_amounts_beyond_the_maximum_keep_their_own_error() -> None:
-    from recaudo.core.money import AmountTooLarge
+    from recaudo.core.common.money import AmountTooLarge
 
     with pytest.raises(AmountTooLarge):
         parse_amount("1,000,000,000,000.01", "MXN", "es_MX")

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from recaudo import db
-from recaudo.core import outbox
+from recaudo.core import db
+from recaudo.core.common import outbox
 from recaudo.core.tables import FaqEntry, OutboxJob
 from recaudo.tenants.scoped import TenantScope
 from recaudo.workers import jobs

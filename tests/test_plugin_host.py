@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from importlib.metadata import EntryPoint
 
-from recaudo.core.hookspecs import hookimpl
-from recaudo.core.plugin_api import Branding, TenantInfo
-from recaudo.core.plugin_host import PluginHost
+from recaudo.core.platform.hookspecs import hookimpl
+from recaudo.core.platform.host import PluginHost
+from recaudo.core.platform.values import Branding, TenantInfo
 
 TENANT = TenantInfo(1, "acme", "Acme", "MX", "MXN", "es_MX", "America/Mexico_City")
 

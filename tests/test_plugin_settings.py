@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from recaudo.core.plugin_host import PluginHost
+from recaudo.core.platform.host import PluginHost
 from recaudo.tenants.models import PluginSetting
 from recaudo.tenants.plugin_config import SettingsError, plugin_settings, set_plugin
 from recaudo.tenants.scoped import TenantScope

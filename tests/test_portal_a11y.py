@@ -128,7 +128,7 @@ async def test_pages_have_no_duplicate_ids(env: Env, lang: str) -> None:
 
 
 async def test_staff_chat_announces_the_customers_new_messages(env: Env) -> None:
-    from recaudo.core.staff import create_staff
+    from recaudo.core.access.staff import create_staff
 
     scope = env.shop.scope
     await create_staff(scope, "equipo@example.com", "clave-larga-de-prueba-1", "collector", "Eq")

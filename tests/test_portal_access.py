@@ -8,7 +8,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from recaudo.core import access
+from recaudo.core.access import links as access
 from recaudo.core.tables import AuditEvent, MagicLink, NotificationLog, PortalSession
 from recaudo.web.sessions import COOKIES
 from tests.portal_support import (

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from recaudo.core.plans import PlanError, PlanPolicy, policy_of, schedule
+from recaudo.core.collections.plans import PlanError, PlanPolicy, policy_of, schedule
 from recaudo.core.tables import HardshipRequest, Invoice, PaymentPlan, PlanInstallment
 from recaudo.web.routes.portal_common import tenant_today
 from tests.portal_support import Env, hidden, login, open_env, post_form

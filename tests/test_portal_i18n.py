@@ -22,11 +22,11 @@ TEMPLATES = [
 ]
 PYTHON = [
     *(ROOT / "web/routes").glob("portal*.py"),
-    ROOT / "core/plans.py",
-    ROOT / "core/money_input.py",
-    ROOT / "core/claims.py",
-    ROOT / "core/help.py",
-    ROOT / "core/preferences.py",
+    ROOT / "core/collections/plans.py",
+    ROOT / "core/common/money_input.py",
+    ROOT / "core/casework/claims.py",
+    ROOT / "core/casework/help.py",
+    ROOT / "core/messaging/preferences.py",
     ROOT / "workers/customer_news.py",
 ]
 CALL = re.compile(r"""(?<![\w.])_\(\s*(["'])(.+?)\1\s*\)""", re.S)

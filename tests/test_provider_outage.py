@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from recaudo.config import Settings
+from recaudo.core.config import Settings
 from recaudo.core.tables import Invoice, OutboxJob, Payment, PaymentTransition, ProviderEvent
 from recaudo.tenants.scoped import TenantScope
 from recaudo.workers.scheduler import (

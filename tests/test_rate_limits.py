@@ -15,10 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from recaudo.core import access, ratelimit
-from recaudo.core import staff as staff_module
-from recaudo.core.ratelimit import Limit
-from recaudo.core.staff import MAX_FAILURES_PER_EMAIL, MAX_FAILURES_PER_IP, create_staff
+from recaudo.core.access import links as access
+from recaudo.core.access import staff as staff_module
+from recaudo.core.access.staff import MAX_FAILURES_PER_EMAIL, MAX_FAILURES_PER_IP, create_staff
+from recaudo.core.common import ratelimit
+from recaudo.core.common.ratelimit import Limit
 from recaudo.core.tables import AuditEvent, MagicLink, NotificationLog
 from recaudo.tenants.models import RateLimitHit
 from tests.portal_support import Env, make_shop, open_env

@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from recaudo.core.local_cache import clear_all
-from recaudo.core.notify import deliver_waiting
-from recaudo.core.plugin_host import PluginHost
-from recaudo.core.staff import create_staff
+from recaudo.core.access.staff import create_staff
+from recaudo.core.common.local_cache import clear_all
+from recaudo.core.messaging.notify import deliver_waiting
+from recaudo.core.platform.host import PluginHost
 from recaudo.core.tables import NotificationLog, Payment
 from recaudo.plugins.sandbox.tables import SandboxCharge
 from recaudo.tenants.models import PluginSetting, Tenant

@@ -18,11 +18,11 @@ from typing import Any
 import httpx
 import pytest
 
-from recaudo.config import Settings
-from recaudo.core.customers import NewCustomer, create_customer
-from recaudo.core.invoices import NewInvoice, NewLine, create_invoice
-from recaudo.core.plugin_host import PluginHost
-from recaudo.core.staff import create_staff
+from recaudo.core.access.staff import create_staff
+from recaudo.core.billing.customers import NewCustomer, create_customer
+from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
+from recaudo.core.config import Settings
+from recaudo.core.platform.host import PluginHost
 from recaudo.core.tables import (
     AuditEvent,
     ChatMessage,
@@ -364,7 +364,7 @@ async def test_failed_logins_are_rate_limited_per_email(world: World) -> None:
 async def test_old_failures_do_not_count(world: World) -> None:
     import time
 
-    from recaudo.core.staff import login_limits
+    from recaudo.core.access.staff import login_limits
     from recaudo.tenants.models import RateLimitHit
 
     # Five failures 16 minutes ago, in the counts the limit reads.

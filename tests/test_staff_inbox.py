@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from recaudo.core import inbox
-from recaudo.core.claims import download_as
+from recaudo.core.access.staff import create_staff
+from recaudo.core.casework import review as inbox
+from recaudo.core.casework.claims import download_as
 from recaudo.core.payments.ledger import customer_credit
-from recaudo.core.staff import create_staff
 from recaudo.core.tables import AuditEvent, ChatMessage, Invoice, Payment, PaymentProof
 from tests.test_staff_http import Side, seed
 
@@ -115,7 +115,11 @@ def test_every_staff_text_has_an_english_translation() -> None:
     for template in (ROOT / "web/templates/staff").glob("*.html"):
         wanted |= set(re.findall(r'_\("([^"]+)"\)', template.read_text()))
         wanted |= set(re.findall(r"_\('([^']+)'\)", template.read_text()))
-    for module in ("core/inbox.py", "web/routes/staff_auth.py", "web/routes/staff_common.py"):
+    for module in (
+        "core/casework/review.py",
+        "web/routes/staff_auth.py",
+        "web/routes/staff_common.py",
+    ):
         source = (ROOT / module).read_text()
         wanted |= set(re.findall(r'(?:Error|NotFound|Conflict)\("([^"]+)"\)', source))
         wanted |= set(re.findall(r'^[A-Z_]+ = "([^"]+)"', source, flags=re.M))

@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from recaudo import config
-from recaudo.core.plugin_host import get_host
+from recaudo.core import config
+from recaudo.core.platform.host import get_host
 from recaudo.core.tables import AuditEvent, NotificationLog, OutboxJob, Ticket, TicketReply
 from recaudo.tenants.plugin_config import set_plugin
 from tests import test_staff_http

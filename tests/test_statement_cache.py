@@ -14,11 +14,11 @@ from datetime import date
 
 import pytest
 
-from recaudo import db
-from recaudo.core.account import account_stamp
-from recaudo.core.claims import open_dispute
+from recaudo.core import db
+from recaudo.core.billing.account import account_stamp
+from recaudo.core.casework.claims import open_dispute
+from recaudo.core.collections.plans import accept_plan, policy_of
 from recaudo.core.payments.ledger import apply_credit, record_staff_payment
-from recaudo.core.plans import accept_plan, policy_of
 from recaudo.core.tables import AccountChange, CreditEntry, Invoice
 from recaudo.workers.scheduler import COMPACT_ABOVE, compact_account_changes
 from tests.conftest import PG_URL

@@ -8,10 +8,10 @@ import pytest
 from stdnum.co import nit
 from stdnum.mx import rfc
 
-from recaudo.core.customers import CustomerError, NewCustomer, create_customer
-from recaudo.core.invoices import InvoiceError, NewInvoice, NewLine, create_invoice
+from recaudo.core.billing.customers import CustomerError, NewCustomer, create_customer
+from recaudo.core.billing.invoices import InvoiceError, NewInvoice, NewLine, create_invoice
+from recaudo.core.billing.taxids import TaxIdError, validate_tax_id
 from recaudo.core.tables import Customer, Invoice
-from recaudo.core.taxids import TaxIdError, validate_tax_id
 from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import NewTenant, TenantError, create_tenant, validate_new_tenant
 from tests.conftest import make_tenant

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from recaudo.config import Settings
-from recaudo.core.customers import NewCustomer, create_customer
-from recaudo.core.invoices import NewInvoice, NewLine, create_invoice
-from recaudo.core.money import Money
+from recaudo.core.billing.customers import NewCustomer, create_customer
+from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
+from recaudo.core.common.money import Money
+from recaudo.core.config import Settings
 from recaudo.core.payments import ledger
 from recaudo.core.payments.method import CheckoutContext
 from recaudo.core.payments.registry import all_methods

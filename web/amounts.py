@@ -1,15 +1,16 @@
 """Reading an amount field of a form the way the page showed amounts (portal and back office).
 
 The page formats money as the tenant's country writes it (``fmt.money``, also on English pages),
-so a typed amount is read in that same locale by :func:`recaudo.core.money_input.parse_amount`.
+so a typed amount is read in that same locale by
+:func:`recaudo.core.common.money_input.parse_amount`.
 """
 
 from __future__ import annotations
 
 from litestar import Request
 
-from recaudo.core.money import AmountTooLarge, Money, MoneyError
-from recaudo.core.money_input import AmountFormatError, parse_amount
+from recaudo.core.common.money import AmountTooLarge, Money, MoneyError
+from recaudo.core.common.money_input import AmountFormatError, parse_amount
 from recaudo.tenants.models import Tenant
 from recaudo.web.i18n import formatter_for, translations
 from recaudo.web.templating import request_language

@@ -20,9 +20,9 @@ from litestar.response import Response
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from recaudo import config, db
-from recaudo.config import Settings
-from recaudo.core.plugin_host import PluginHost, get_host, set_host
+from recaudo.core import config, db
+from recaudo.core.config import Settings
+from recaudo.core.platform.host import PluginHost, get_host, set_host
 from recaudo.web.ids import ids_in_range
 from recaudo.web.not_found import NotFoundPage
 from recaudo.web.security import RejectNulBytes, SecurityHeaders

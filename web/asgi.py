@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recaudo.config import load_settings
+from recaudo.core.config import load_settings
 from recaudo.web.app import create_asgi
 
 app = create_asgi(load_settings())

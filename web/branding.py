@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from recaudo.core.plugin_api import Branding, TenantInfo
-from recaudo.core.plugin_host import get_host
+from recaudo.core.platform.host import get_host
+from recaudo.core.platform.values import Branding, TenantInfo
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _DEFAULT = Branding(display_name="")

@@ -19,7 +19,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-from recaudo.core.money import format_minor
+from recaudo.core.common.money import format_minor
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES = {"es": "Español", "en": "English"}

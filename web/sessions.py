@@ -15,7 +15,7 @@ from typing import Literal
 from litestar import Request
 from litestar.response import Response
 
-from recaudo.core.account import stamp_sql
+from recaudo.core.billing.account import stamp_sql
 from recaudo.core.tables import Customer, PortalSession
 from recaudo.tenants.scoped import TenantScope
 

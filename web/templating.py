@@ -15,13 +15,13 @@ from litestar import Request
 from litestar.response import Template
 from markupsafe import Markup
 
-from recaudo import config
-from recaudo.core.access import safe_target
-from recaudo.core.local_cache import LocalCache
+from recaudo.core import config
+from recaudo.core.access.links import safe_target
+from recaudo.core.common.local_cache import LocalCache
 from recaudo.core.payments.method import PaymentMethod
 from recaudo.core.payments.registry import all_methods
-from recaudo.core.plugin_api import Branding, TenantInfo
-from recaudo.core.plugin_host import get_host
+from recaudo.core.platform.host import get_host
+from recaudo.core.platform.values import Branding, TenantInfo
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import enabled_plugins
 from recaudo.tenants.scoped import TenantScope

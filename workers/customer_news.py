@@ -2,8 +2,8 @@
 request, and about money the ledger kept as credit (a payment for invoices already paid, or for a
 checkout that had ended).
 
-Decisions enqueue a ``tell_customer`` job in their own transaction (``core/inbox.py``); this
-handler renders the message in the customer's language with the tenant's branding and sends it
+Decisions enqueue a ``tell_customer`` job in their own transaction (``core/casework/review.py``);
+this handler renders the message in the customer's language with the tenant's branding and sends it
 through the tenant's notification channels, with a one-time link back to the portal. Delivery is
 at least once: a crash after sending and before the job is marked done sends it again.
 """
@@ -15,10 +15,10 @@ from typing import Any
 
 from jinja2 import Environment
 
-from recaudo.config import active
-from recaudo.core.access import deep_link
-from recaudo.core.notify import send_to_customer
-from recaudo.core.plugin_api import OutgoingMessage
+from recaudo.core.access.links import deep_link
+from recaudo.core.config import active
+from recaudo.core.messaging.notify import send_to_customer
+from recaudo.core.platform.values import OutgoingMessage
 from recaudo.core.tables import (
     CreditEntry,
     Customer,

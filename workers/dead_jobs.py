@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from recaudo.core import audit
-from recaudo.core.jsonfield import loads
+from recaudo.core.common import audit
+from recaudo.core.common.jsonfield import loads
 from recaudo.core.tables import OutboxJob
 from recaudo.tenants.scoped import TenantScope, unscoped
 from recaudo.workers.jobs import RetryPolicy

@@ -6,12 +6,12 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from recaudo.config import active
-from recaudo.core.jsonfield import loads
-from recaudo.core.money import Money
+from recaudo.core.common.jsonfield import loads
+from recaudo.core.common.money import Money
+from recaudo.core.config import active
 from recaudo.core.payments.registry import method_for_plugin
-from recaudo.core.plugin_api import InvoiceEvent, PaymentEvent
-from recaudo.core.plugin_host import get_host
+from recaudo.core.platform.host import get_host
+from recaudo.core.platform.values import InvoiceEvent, PaymentEvent
 from recaudo.core.tables import Invoice, Payment, ProviderEvent
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import enabled_plugins, plugin_settings

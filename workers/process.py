@@ -10,9 +10,9 @@ import asyncio
 import logging
 import signal
 
-from recaudo import db
-from recaudo.config import Settings, activate
-from recaudo.core.plugin_host import get_host
+from recaudo.core import db
+from recaudo.core.config import Settings, activate
+from recaudo.core.platform.host import get_host
 from recaudo.workers.broker import Runtime
 
 log = logging.getLogger(__name__)

@@ -107,7 +107,7 @@ async def relay_forever(
     sleep: Callable[[asyncio.Event, float], Awaitable[None]] = _wait,
 ) -> None:
     """Relay until ``stop`` is set; ``clock`` and ``sleep`` are injectable for tests."""
-    from recaudo.core import ratelimit
+    from recaudo.core.common import ratelimit
     from recaudo.workers.scheduler import (
         compact_account_changes,
         deliver_waiting_messages,

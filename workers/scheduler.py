@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from recaudo import db
+from recaudo.core import db
 from recaudo.core.payments.expiry import expired_where
 from recaudo.core.tables import AccountChange, OutboxJob, Payment, PaymentTransition, ProviderEvent
 from recaudo.tenants.scoped import TenantScope, unscoped
@@ -181,8 +181,8 @@ async def expire_abandoned_checkouts(now: datetime | None = None) -> int:
 
 async def deliver_waiting_messages() -> int:
     """Send the messages that waited for a channel, if it can deliver now (every sweep)."""
-    from recaudo.config import active
-    from recaudo.core.notify import deliver_waiting
+    from recaudo.core.config import active
+    from recaudo.core.messaging.notify import deliver_waiting
 
     try:
         secret_key = active().secret_key

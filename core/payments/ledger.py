@@ -30,11 +30,12 @@ from typing import Any, TypeVar
 
 from piccolo.query import Objects, Sum
 
-from recaudo.core.audit import record
-from recaudo.core.invoices import status_for
-from recaudo.core.jsonfield import loads
-from recaudo.core.money import Money, MoneyError, check_currency
-from recaudo.core.outbox import enqueue
+from recaudo.core.billing.invoices import status_for
+from recaudo.core.common.audit import record
+from recaudo.core.common.jsonfield import loads
+from recaudo.core.common.money import Money, MoneyError, check_currency
+from recaudo.core.common.outbox import enqueue
+from recaudo.core.db import transaction
 from recaudo.core.payments import expiry
 from recaudo.core.payments.allocation import (
     MONEY_STATUSES,
@@ -56,7 +57,6 @@ from recaudo.core.tables import (
     PaymentTransition,
     Ticket,
 )
-from recaudo.db import transaction
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope, as_id
 

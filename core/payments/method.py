@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
-from recaudo.core.money import Money
-from recaudo.core.plugin_api import SettingField, TenantInfo
-from recaudo.core.safejson import loads_object
+from recaudo.core.common.money import Money
+from recaudo.core.common.safejson import loads_object
+from recaudo.core.platform.values import SettingField, TenantInfo
 
 # Our statuses. Providers' vocabularies are mapped onto these by each plugin.
 PAYMENT_STATUSES = (

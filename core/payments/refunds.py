@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from recaudo.core import audit
-from recaudo.core.money import Money
+from recaudo.core.common import audit
+from recaudo.core.common.money import Money
 from recaudo.core.payments.ledger import PaymentError, apply_provider_payment
 from recaudo.core.payments.registry import all_methods
 from recaudo.core.tables import Payment

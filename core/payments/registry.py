@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from recaudo.core.payments.method import PaymentMethod
-from recaudo.core.plugin_api import TenantInfo
-from recaudo.core.plugin_host import get_host
+from recaudo.core.platform.host import get_host
+from recaudo.core.platform.values import TenantInfo
 from recaudo.tenants.plugin_config import enabled_plugins, plugin_settings
 from recaudo.tenants.scoped import TenantScope
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
-from recaudo.core.extensions import NotificationChannel
-from recaudo.core.hookspecs import hookimpl
-from recaudo.core.plugin_api import (
+from recaudo.core.platform.extensions import NotificationChannel
+from recaudo.core.platform.hookspecs import hookimpl
+from recaudo.core.platform.values import (
     DeliveryResult,
     OutgoingMessage,
     PluginSettingsSchema,

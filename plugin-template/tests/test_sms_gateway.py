@@ -7,8 +7,8 @@ import json
 import httpx
 import recaudo_sms_gateway as plugin
 
-from recaudo.core.plugin_api import OutgoingMessage, TenantInfo
-from recaudo.core.plugin_host import PluginHost
+from recaudo.core.platform.host import PluginHost
+from recaudo.core.platform.values import OutgoingMessage, TenantInfo
 
 TENANT = TenantInfo(1, "acme", "Acme", "MX", "MXN", "es_MX", "America/Mexico_City")
 SETTINGS = {"endpoint": "https://sms.example/send", "api_key": "k-123"}

@@ -6,9 +6,9 @@ bank-statement reconciliation or staff-confirmed proof, using :func:`customer_fr
 
 from __future__ import annotations
 
-from recaudo.core.hookspecs import hookimpl
 from recaudo.core.payments.method import PaymentMethod
-from recaudo.core.plugin_api import PluginSettingsSchema
+from recaudo.core.platform.hookspecs import hookimpl
+from recaudo.core.platform.values import PluginSettingsSchema
 from recaudo.plugins.banktransfer.method import (
     SETTINGS_FIELDS,
     BankTransferMethod,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from recaudo.core.payments.method import CheckoutContext, CheckoutResult, PaymentMethod
-from recaudo.core.plugin_api import SettingField
+from recaudo.core.platform.values import SettingField
 from recaudo.plugins.banktransfer.references import (
     DEFAULT_SCHEME,
     SCHEMES,

@@ -6,8 +6,8 @@ answers from ``Tenant.branding`` and is the fallback.
 
 from __future__ import annotations
 
-from recaudo.core.hookspecs import hookimpl
-from recaudo.core.plugin_api import Branding, TenantInfo
+from recaudo.core.platform.hookspecs import hookimpl
+from recaudo.core.platform.values import Branding, TenantInfo
 
 FIELDS = (
     "display_name",

@@ -15,9 +15,9 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from recaudo.core.extensions import NotificationChannel
-from recaudo.core.hookspecs import hookimpl
-from recaudo.core.plugin_api import (
+from recaudo.core.platform.extensions import NotificationChannel
+from recaudo.core.platform.hookspecs import hookimpl
+from recaudo.core.platform.values import (
     DeliveryResult,
     OutgoingMessage,
     PluginSettingsSchema,

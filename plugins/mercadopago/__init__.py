@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 
-from recaudo.core.hookspecs import hookimpl
 from recaudo.core.payments.method import PaymentMethod
-from recaudo.core.plugin_api import PluginSettingsSchema
+from recaudo.core.platform.hookspecs import hookimpl
+from recaudo.core.platform.values import PluginSettingsSchema
 from recaudo.plugins.mercadopago.client import MP_API_BASE, BaseUrlHttpClient, make_sdk
 from recaudo.plugins.mercadopago.method import (
     CASH_OPTIONS,

@@ -17,7 +17,8 @@ from typing import Any
 from mercadopago.errors import MercadoPagoError
 from mercadopago.webhook import InvalidWebhookSignatureError, WebhookSignatureValidator
 
-from recaudo.core.money import Money
+from recaudo.core.common.money import Money
+from recaudo.core.common.safejson import loads_object
 from recaudo.core.payments.expiry import CHECKOUT_TTL
 from recaudo.core.payments.method import (
     CheckoutContext,
@@ -29,8 +30,7 @@ from recaudo.core.payments.method import (
     WebhookRejected,
     WebhookRequest,
 )
-from recaudo.core.plugin_api import SettingField, TenantInfo
-from recaudo.core.safejson import loads_object
+from recaudo.core.platform.values import SettingField, TenantInfo
 from recaudo.plugins.mercadopago.client import (
     MP_API_BASE,
     call_options,

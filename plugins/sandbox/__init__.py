@@ -16,8 +16,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from recaudo.core.hookspecs import hookimpl
-from recaudo.core.money import Money
+from recaudo.core.common.money import Money
 from recaudo.core.payments.expiry import CHECKOUT_TTL
 from recaudo.core.payments.method import (
     CheckoutContext,
@@ -29,7 +28,8 @@ from recaudo.core.payments.method import (
     WebhookRejected,
     WebhookRequest,
 )
-from recaudo.core.plugin_api import SettingField
+from recaudo.core.platform.hookspecs import hookimpl
+from recaudo.core.platform.values import SettingField
 from recaudo.plugins.sandbox.tables import SandboxCharge
 from recaudo.tenants.scoped import unscoped
 

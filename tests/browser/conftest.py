@@ -38,7 +38,7 @@ def _chromium_or_skip() -> str:
 
 
 async def _prepare(url: str, settings: object) -> None:
-    from recaudo import db
+    from recaudo.core import db
     from recaudo.demo import seed_demo
 
     db.configure(url)
@@ -52,8 +52,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     import uvicorn
 
     import recaudo.plugins.sandbox.routes as sandbox_routes
-    from recaudo.config import Settings
-    from recaudo.core.plugin_host import PluginHost, set_host
+    from recaudo.core.config import Settings
+    from recaudo.core.platform.host import PluginHost, set_host
     from recaudo.web.app import create_asgi
     from tests.smtp import free_port
 

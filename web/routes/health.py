@@ -7,7 +7,7 @@ import logging
 from litestar import get
 from litestar.response import Response
 
-from recaudo import db
+from recaudo.core import db
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Response
 
-from recaudo import db
-from recaudo.core import outbox
+from recaudo.core import db
+from recaudo.core.common import outbox
 from recaudo.core.payments.method import WebhookRejected, WebhookRequest
 from recaudo.core.payments.registry import method_for_plugin
 from recaudo.core.tables import ProviderEvent

@@ -16,9 +16,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from recaudo.core import access
-from recaudo.core.notify import send_to_customer
-from recaudo.core.plugin_api import OutgoingMessage
+from recaudo.core.access import links as access
+from recaudo.core.messaging.notify import send_to_customer
+from recaudo.core.platform.values import OutgoingMessage
 from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope

@@ -15,7 +15,7 @@ from litestar.params import FromPath
 from litestar.response import Response, Template
 from markupsafe import Markup
 
-from recaudo.core.account import (
+from recaudo.core.billing.account import (
     AccountView,
     account_stamp,
     account_view,
@@ -24,8 +24,8 @@ from recaudo.core.account import (
     invoice_payments,
     payment_history,
 )
-from recaudo.core.invoices import age_bucket
-from recaudo.core.local_cache import LocalCache
+from recaudo.core.billing.invoices import age_bucket
+from recaudo.core.common.local_cache import LocalCache
 from recaudo.core.payments import expiry
 from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant

@@ -8,8 +8,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from recaudo.core.account import customer_invoice
-from recaudo.core.claims import (
+from recaudo.core.billing.account import customer_invoice
+from recaudo.core.casework.claims import (
     DISPUTE_REASONS,
     MAX_MESSAGE,
     MAX_PROOF_BYTES,

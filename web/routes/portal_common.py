@@ -20,7 +20,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.response import Redirect, Response
 
-from recaudo.core.access import safe_target
+from recaudo.core.access.links import safe_target
 from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope, as_id

@@ -13,10 +13,8 @@ from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
-from recaudo.core.account import account_view
-from recaudo.core.money import Money
-from recaudo.core.money_input import input_text
-from recaudo.core.plans import (
+from recaudo.core.billing.account import account_view
+from recaudo.core.collections.plans import (
     REASONS,
     PlanError,
     accept_plan,
@@ -26,6 +24,8 @@ from recaudo.core.plans import (
     request_review,
     schedule,
 )
+from recaudo.core.common.money import Money
+from recaudo.core.common.money_input import input_text
 from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope

@@ -11,9 +11,9 @@ from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Response, Template
 
-from recaudo.core.customers import CHANNELS
-from recaudo.core.help import HelpError, chat_history, create_ticket, faq, post_chat
-from recaudo.core.preferences import PreferenceError, consents_of, save_consents
+from recaudo.core.billing.customers import CHANNELS
+from recaudo.core.casework.help import HelpError, chat_history, create_ticket, faq, post_chat
+from recaudo.core.messaging.preferences import PreferenceError, consents_of, save_consents
 from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope

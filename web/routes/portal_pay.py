@@ -19,17 +19,17 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
-from recaudo.core.account import checkout_of, customer_payment, payment_allocations
-from recaudo.core.checkout import CheckoutError, refresh_status, start_once
-from recaudo.core.local_cache import LocalCache
-from recaudo.core.money import Money
-from recaudo.core.money_input import example
+from recaudo.core.billing.account import checkout_of, customer_payment, payment_allocations
+from recaudo.core.collections.plans import customer_installment
+from recaudo.core.common.local_cache import LocalCache
+from recaudo.core.common.money import Money
+from recaudo.core.common.money_input import example
 from recaudo.core.payments import expiry
+from recaudo.core.payments.checkout import CheckoutError, refresh_status, start_once
 from recaudo.core.payments.expiry import is_late
 from recaudo.core.payments.ledger import OPEN_STATUSES, PaymentError, create_payment
 from recaudo.core.payments.method import PaymentMethod
 from recaudo.core.payments.registry import all_methods, usable_methods
-from recaudo.core.plans import customer_installment
 from recaudo.core.tables import Customer, Invoice, PaymentPlan, PlanInstallment
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import plugin_settings
@@ -138,7 +138,7 @@ async def selection_from(
 
 
 def _json_list(value: Any) -> list[Any]:
-    from recaudo.core.jsonfield import loads
+    from recaudo.core.common.jsonfield import loads
 
     data = loads(value, [])
     return data if isinstance(data, list) else []

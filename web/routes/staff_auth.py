@@ -1,6 +1,6 @@
 """Staff sign-in and sign-out.
 
-Limits (:func:`recaudo.core.staff.begin_login`), over the last 15 minutes: 5 failures for one
+Limits (:func:`recaudo.core.access.staff.begin_login`), over the last 15 minutes: 5 failures for one
 email at this tenant (a successful login starts the count again) and 20 failures from one
 address across tenants. The attempt is counted atomically before the password is checked, so
 concurrent attempts cannot pass the limit; while limited, the password is not even checked.
@@ -17,8 +17,8 @@ from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Response, Template
 
-from recaudo.core.audit import record
-from recaudo.core.staff import LOGIN_WINDOW, authenticate, begin_login, login_succeeded
+from recaudo.core.access.staff import LOGIN_WINDOW, authenticate, begin_login, login_succeeded
+from recaudo.core.common.audit import record
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.routes.staff_common import form_data, safe_next, staff_base

@@ -16,8 +16,8 @@ from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.response import Redirect, Response, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_404_NOT_FOUND, HTTP_409_CONFLICT
 
-from recaudo.core import inbox
-from recaudo.core.staff import can_act
+from recaudo.core.access.staff import can_act
+from recaudo.core.casework import review as inbox
 from recaudo.core.tables import StaffUser
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope

@@ -14,10 +14,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from recaudo.core import inbox
-from recaudo.core.money import Money
-from recaudo.core.money_input import input_text
-from recaudo.core.plans import Offer, plan_offer, policy_of
+from recaudo.core.casework import review as inbox
+from recaudo.core.collections.plans import Offer, plan_offer, policy_of
+from recaudo.core.common.money import Money
+from recaudo.core.common.money_input import input_text
 from recaudo.core.tables import Customer, StaffUser
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope

@@ -10,7 +10,7 @@ from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
-from recaudo.core.plan_book import active_plan_rows, open_promise_rows
+from recaudo.core.collections.plan_book import active_plan_rows, open_promise_rows
 from recaudo.core.tables import StaffUser
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from recaudo.config import Settings
-    from recaudo.core.extensions import EInvoiceBackend, NotificationChannel
+    from recaudo.core.config import Settings
     from recaudo.core.payments.method import PaymentMethod
-    from recaudo.core.plugin_api import (
+    from recaudo.core.platform.extensions import EInvoiceBackend, NotificationChannel
+    from recaudo.core.platform.values import (
         Branding,
         InvoiceEvent,
         PaymentEvent,
@@ -76,7 +76,8 @@ def recaudo_payment_methods() -> list[PaymentMethod]:
 def recaudo_einvoice_backends() -> list[EInvoiceBackend]:
     """Offer electronic-invoicing backends (e.g. Mexico's SAT CFDI through a PAC).
 
-    :returns: a list of :class:`~recaudo.core.extensions.EInvoiceBackend` instances; concatenated.
+    :returns: a list of :class:`~recaudo.core.platform.extensions.EInvoiceBackend` instances;
+        concatenated.
     """
 
 
@@ -84,8 +85,9 @@ def recaudo_einvoice_backends() -> list[EInvoiceBackend]:
 def recaudo_notification_channels() -> list[NotificationChannel]:
     """Offer channels that deliver messages to customers (email, SMS, WhatsApp…).
 
-    :returns: a list of :class:`~recaudo.core.extensions.NotificationChannel` instances; all lists
-        are concatenated. The one-time login link and reminders use the tenant's enabled channels.
+    :returns: a list of :class:`~recaudo.core.platform.extensions.NotificationChannel`
+        instances; all lists are concatenated. The one-time login link and reminders use the
+        tenant's enabled channels.
     """
 
 
@@ -97,7 +99,7 @@ def recaudo_branding(tenant: TenantInfo) -> Branding | None:
     """Give a tenant's portal its look: display name, colours, logo, support contacts.
 
     :param tenant: the tenant being rendered.
-    :returns: a :class:`~recaudo.core.plugin_api.Branding` or ``None`` to let the next plugin
+    :returns: a :class:`~recaudo.core.platform.values.Branding` or ``None`` to let the next plugin
         decide. firstresult: the first non-``None`` answer wins, so a third-party theme enabled for
         a tenant overrides the built-in one. Values are untrusted and validated by the host.
     """

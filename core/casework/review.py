@@ -31,11 +31,12 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Max
 
-from recaudo.core import outbox
-from recaudo.core.audit import record
-from recaudo.core.jsonfield import loads
+from recaudo.core.collections.plans import PlanError, PlanPolicy, create_plan, sync_plans
+from recaudo.core.common import outbox
+from recaudo.core.common.audit import record
+from recaudo.core.common.jsonfield import loads
+from recaudo.core.db import transaction
 from recaudo.core.payments.ledger import PaymentError, record_staff_payment
-from recaudo.core.plans import PlanError, PlanPolicy, create_plan, sync_plans
 from recaudo.core.tables import (
     ChatMessage,
     Customer,
@@ -49,7 +50,6 @@ from recaudo.core.tables import (
     Ticket,
     TicketReply,
 )
-from recaudo.db import transaction
 from recaudo.tenants.scoped import TenantScope, as_id
 
 MAX_CHAT = 2000

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from recaudo.core.db import transaction
 from recaudo.core.payments.ledger import OPEN_STATUSES
 from recaudo.core.tables import Dispute, Invoice, PaymentProof
-from recaudo.db import transaction
 from recaudo.tenants.scoped import TenantScope
 
 DISPUTE_REASONS = ("not_received", "wrong_amount", "already_paid", "not_mine", "other")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from recaudo.core.billing.taxids import TaxIdError, validate_tax_id
 from recaudo.core.tables import Customer
-from recaudo.core.taxids import TaxIdError, validate_tax_id
 from recaudo.tenants.scoped import TenantScope
 
 CHANNELS = ("email", "sms", "whatsapp")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pluggy
 
-from recaudo.core import hookspecs
+from recaudo.core.platform import hookspecs
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from recaudo.core.invoices import age_bucket
-from recaudo.core.jsonfield import loads
+from recaudo.core.billing.invoices import age_bucket
+from recaudo.core.collections.plans import PlanView, active_plans
+from recaudo.core.common.jsonfield import loads
 from recaudo.core.payments import expiry
 from recaudo.core.payments.expiry import expires_at, live_where
 from recaudo.core.payments.ledger import Statement, customer_statement
-from recaudo.core.plans import PlanView, active_plans
 from recaudo.core.tables import Allocation, Invoice, InvoiceLine, Payment
 from recaudo.tenants.scoped import TenantScope
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from recaudo.core.customers import CHANNELS
-from recaudo.core.jsonfield import loads
+from recaudo.core.billing.customers import CHANNELS
+from recaudo.core.common.jsonfield import loads
 from recaudo.core.tables import Customer
 from recaudo.tenants.scoped import TenantScope
 

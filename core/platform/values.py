@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from recaudo.core.money import Money
+from recaudo.core.common.money import Money
 
 FieldType = Literal["string", "secret", "integer", "boolean", "choice", "text"]
 

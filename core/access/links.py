@@ -3,8 +3,8 @@
 A link is ``secrets.token_urlsafe(32)`` (256 bits); only its SHA-256 is stored, it expires after
 :data:`LINK_TTL` and is consumed once by a conditional update (``used_at IS NULL``), so two
 concurrent confirmations cannot both log in. Access requests are counted whatever the contact by
-:mod:`recaudo.core.ratelimit` (check and record in one atomic step, shared by every web process,
-saying nothing about whether the contact exists) and recorded as audit events.
+:mod:`recaudo.core.common.ratelimit` (check and record in one atomic step, shared by every web
+process, saying nothing about whether the contact exists) and recorded as audit events.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from recaudo.core import ratelimit
-from recaudo.core.customers import normalise_phone
-from recaudo.core.ratelimit import Limit
+from recaudo.core.billing.customers import normalise_phone
+from recaudo.core.common import ratelimit
+from recaudo.core.common.ratelimit import Limit
 from recaudo.core.tables import AuditEvent, Customer, MagicLink
 from recaudo.tenants.scoped import TenantScope
 

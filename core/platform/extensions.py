@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from recaudo.core.plugin_api import (
+from recaudo.core.platform.values import (
     DeliveryResult,
     EInvoiceRequest,
     EInvoiceResult,

@@ -1,4 +1,4 @@
-"""rate_limit_hit: atomic rate limits shared by every web process (core/ratelimit.py)."""
+"""rate_limit_hit: atomic rate limits shared by every web process (core/common/ratelimit.py)."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import BigInt, Varchar

@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from recaudo.core.extensions import NotificationChannel
-from recaudo.core.plugin_api import OutgoingMessage, TenantInfo
-from recaudo.core.plugin_host import get_host
+from recaudo.core.platform.extensions import NotificationChannel
+from recaudo.core.platform.host import get_host
+from recaudo.core.platform.values import OutgoingMessage, TenantInfo
 from recaudo.core.tables import Customer, NotificationLog
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import decrypt, enabled_plugins, encrypt, plugin_settings

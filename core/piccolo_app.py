@@ -6,7 +6,7 @@ from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from recaudo.db import all_tables
+from recaudo.core.db import all_tables
 
 APP_CONFIG = AppConfig(
     app_name="recaudo",

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from recaudo.core.payments.registry import all_methods
-from recaudo.core.plugin_api import TenantInfo
-from recaudo.core.plugin_host import get_host
+from recaudo.core.platform.host import get_host
+from recaudo.core.platform.values import TenantInfo
 from recaudo.tenants.plugin_config import plugin_settings, set_plugin
 from recaudo.tenants.scoped import TenantScope
 

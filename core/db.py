@@ -86,7 +86,7 @@ def configure(url: str) -> Engine:
 
 def engine() -> Engine:
     if _engine is None:
-        raise RuntimeError("database not configured: call recaudo.db.configure(url) first")
+        raise RuntimeError("database not configured: call recaudo.core.db.configure(url) first")
     return _engine
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from recaudo.core.money import MoneyError, check_currency
-from recaudo.core.outbox import enqueue
+from recaudo.core.common.money import MoneyError, check_currency
+from recaudo.core.common.outbox import enqueue
 from recaudo.core.tables import Customer, Invoice, InvoiceLine
 from recaudo.tenants.scoped import TenantScope
 

@@ -15,12 +15,12 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from recaudo.core.jsonfield import loads
-from recaudo.core.money import Money
+from recaudo.core.common.jsonfield import loads
+from recaudo.core.common.money import Money
 from recaudo.core.payments.expiry import aware, lifetime
 from recaudo.core.payments.ledger import apply_provider_payment
 from recaudo.core.payments.method import CheckoutContext, CheckoutResult, PaymentMethod
-from recaudo.core.plugin_api import TenantInfo
+from recaudo.core.platform.values import TenantInfo
 from recaudo.core.tables import Customer, Payment
 from recaudo.tenants.scoped import TenantScope
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from babel.core import Locale, UnknownLocaleError
 
-from recaudo.core.money import AmountTooLarge, Money, MoneyError, exponent
+from recaudo.core.common.money import AmountTooLarge, Money, MoneyError, exponent
 
 MAX_TEXT = 40
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009']")

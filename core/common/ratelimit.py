@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from recaudo.db import engine, transaction
+from recaudo.core.db import engine, transaction
 from recaudo.tenants.models import RateLimitHit
 
 # Hits older than this are pruned; no limit may use a longer window.

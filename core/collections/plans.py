@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from recaudo.core.jsonfield import loads
-from recaudo.core.money import split_evenly
+from recaudo.core.common.jsonfield import loads
+from recaudo.core.common.money import split_evenly
+from recaudo.core.db import transaction
 from recaudo.core.payments.ledger import OPEN_STATUSES
 from recaudo.core.tables import (
     Allocation,
@@ -26,7 +27,6 @@ from recaudo.core.tables import (
     PaymentPlan,
     PlanInstallment,
 )
-from recaudo.db import transaction
 from recaudo.tenants.scoped import TenantScope
 
 REASONS = ("lost_income", "illness", "dispute", "other")

@@ -15,8 +15,8 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from recaudo.core import ratelimit
-from recaudo.core.ratelimit import Limit
+from recaudo.core.common import ratelimit
+from recaudo.core.common.ratelimit import Limit
 from recaudo.core.tables import STAFF_ROLES, StaffUser
 from recaudo.tenants.scoped import TenantScope
 

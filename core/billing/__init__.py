@@ -1,0 +1,1 @@
+"""Customers, invoices and the statement a customer sees."""

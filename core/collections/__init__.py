@@ -1,0 +1,1 @@
+"""Getting paid when customers cannot pay at once: plans, promises (dunning later)."""

@@ -1,0 +1,1 @@
+"""Shared kernel: exact money, JSON safety, caches, the outbox, audit and rate limits."""

@@ -1,0 +1,1 @@
+"""Telling customers: channels, consents, notifications."""

@@ -1,0 +1,1 @@
+"""The plugin platform: hook specifications, the plugin host, values crossing the boundary."""
