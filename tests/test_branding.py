@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import httpx
 
+from recaudo.core.messaging.branding import sanitize, theme_css
 from recaudo.core.platform.values import Branding, TenantInfo
 from recaudo.tenants.plugin_config import set_plugin
 from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import NewTenant, create_tenant
-from recaudo.web.branding import sanitize, theme_css
 
 INFO = TenantInfo(1, "acme", "Acme", "MX", "MXN", "es_MX", "America/Mexico_City")
 

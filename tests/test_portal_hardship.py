@@ -196,7 +196,7 @@ def _figure(html: str, figure_id: str) -> str:
 
 
 async def test_a_plan_moves_overdue_and_next_due_to_its_installments(env: Env) -> None:
-    from recaudo.web.i18n import formatter_for
+    from recaudo.core.messaging.i18n import formatter_for
 
     today = tenant_today(env.shop.tenant)
     fmt = formatter_for("es", env.shop.tenant.locale, env.shop.tenant.timezone)

@@ -12,12 +12,14 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from recaudo.web.i18n import translations
+from recaudo.core.messaging.i18n import translations
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = [
     *(ROOT / "web/templates/portal").rglob("*.html"),
     *(ROOT / "web/templates/portal").rglob("*.txt"),
+    *(ROOT / "core/messaging/templates").rglob("*.html"),
+    *(ROOT / "core/messaging/templates").rglob("*.txt"),
     ROOT / "web/templates/dev/outbox.html",
 ]
 PYTHON = [
@@ -56,7 +58,7 @@ def python_strings() -> set[str]:
 
 
 def catalog() -> set[str]:
-    with (ROOT / "web/locale/en/LC_MESSAGES/portal.po").open("rb") as fh:
+    with (ROOT / "core/messaging/locale/en/LC_MESSAGES/portal.po").open("rb") as fh:
         cat = read_po(fh, locale="en")
     ids = set()
     for message in cat:
@@ -66,10 +68,12 @@ def catalog() -> set[str]:
 
 
 def test_every_portal_string_is_translated() -> None:
-    with (ROOT / "web/locale/en/LC_MESSAGES/base.po").open("rb") as fh:
+    with (ROOT / "core/messaging/locale/en/LC_MESSAGES/base.po").open("rb") as fh:
         shared = {m.id for m in read_po(fh, locale="en") if m.id and m.string}
     missing = sorted((template_strings() | python_strings()) - catalog() - shared)
-    assert not missing, "add to web/locale/en/LC_MESSAGES/portal.po:\n" + "\n".join(missing)
+    assert not missing, "add to core/messaging/locale/en/LC_MESSAGES/portal.po:\n" + "\n".join(
+        missing
+    )
 
 
 def test_translations_keep_their_placeholders() -> None:

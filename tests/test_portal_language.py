@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 
 from recaudo.core.collections.plans import policy_of
+from recaudo.core.messaging.i18n import formatter_for
 from recaudo.core.tables import FaqEntry
-from recaudo.web.i18n import formatter_for
 from tests.portal_support import Env, login, open_env, post_form
 
 

@@ -108,7 +108,7 @@ def test_proofs_are_typed_and_named_by_their_own_bytes() -> None:
 
 
 def test_every_staff_text_has_an_english_translation() -> None:
-    with (ROOT / "web/locale/en/LC_MESSAGES/staff.po").open("rb") as fh:
+    with (ROOT / "core/messaging/locale/en/LC_MESSAGES/staff.po").open("rb") as fh:
         catalog = read_po(fh, locale="en")
     translated = {m.id for m in catalog if m.id and m.string}
     wanted: set[str] = set()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from recaudo.core.messaging.i18n import formatter_for
 from recaudo.core.tables import (
     AuditEvent,
     HardshipRequest,
@@ -16,7 +17,6 @@ from recaudo.core.tables import (
 )
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import set_plugin
-from recaudo.web.i18n import formatter_for
 from recaudo.web.routes.portal_common import tenant_today
 from tests import test_staff_http
 from tests.conftest import drain_jobs

@@ -11,8 +11,8 @@ from litestar import Request
 
 from recaudo.core.common.money import AmountTooLarge, Money, MoneyError
 from recaudo.core.common.money_input import AmountFormatError, parse_amount
+from recaudo.core.messaging.i18n import formatter_for, translations
 from recaudo.tenants.models import Tenant
-from recaudo.web.i18n import formatter_for, translations
 from recaudo.web.templating import request_language
 
 

@@ -22,11 +22,12 @@ from litestar.template.config import TemplateConfig
 
 from recaudo.core import config, db
 from recaudo.core.config import Settings
+from recaudo.core.messaging.rendering import plugin_template_dirs
 from recaudo.core.platform.host import PluginHost, get_host, set_host
 from recaudo.web.ids import ids_in_range
 from recaudo.web.not_found import NotFoundPage
 from recaudo.web.security import RejectNulBytes, SecurityHeaders
-from recaudo.web.templating import make_environment, plugin_template_dirs
+from recaudo.web.templating import make_environment
 from recaudo.web.tenancy import HostTenantRewrite, provide_scope, provide_tenant
 from recaudo.web.uploads import too_large_redirect
 

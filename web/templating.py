@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment
 from litestar import Request
 from litestar.response import Template
 from markupsafe import Markup
@@ -18,16 +18,16 @@ from markupsafe import Markup
 from recaudo.core import config
 from recaudo.core.access.links import safe_target
 from recaudo.core.common.local_cache import LocalCache
+from recaudo.core.messaging.branding import branding_for
+from recaudo.core.messaging.i18n import LANGUAGES, formatter_for, pick_language, translations
+from recaudo.core.messaging.rendering import make_environment as messaging_environment
 from recaudo.core.payments.method import PaymentMethod
 from recaudo.core.payments.registry import all_methods
-from recaudo.core.platform.host import get_host
 from recaudo.core.platform.values import Branding, TenantInfo
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import enabled_plugins
 from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import tenant_info
-from recaudo.web.branding import branding_for
-from recaudo.web.i18n import LANGUAGES, formatter_for, pick_language, translations
 from recaudo.web.tenancy import PAGE_CACHE_SECONDS, tenant_prefix
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -35,17 +35,8 @@ LANG_COOKIE = "lang"
 
 
 def make_environment(extra_dirs: list[str] | None = None, reload: bool = False) -> Environment:
-    """``reload`` re-reads edited templates (development); otherwise each is compiled once."""
-    loaders = [FileSystemLoader(d) for d in (extra_dirs or [])]
-    loaders.append(FileSystemLoader(str(TEMPLATES)))
-    env = Environment(
-        loader=ChoiceLoader(loaders),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        auto_reload=reload,
-    )
-    return env
+    """The pages' environment: plugin folders, then ``web/templates``, then the messages'."""
+    return messaging_environment(extra_dirs, reload=reload, base_dirs=[str(TEMPLATES)])
 
 
 def language_links(request: Request) -> dict[str, str]:
@@ -182,10 +173,3 @@ async def render_fragment(
         raise RuntimeError("the app has no template engine")
     # Every template autoescapes, so what it renders is safe HTML.
     return Markup(engine.get_template(template).render(**ctx))  # noqa: S704
-
-
-def plugin_template_dirs() -> list[str]:
-    dirs: list[str] = []
-    for _, value in get_host().provided("recaudo_template_dirs"):
-        dirs.append(str(value))
-    return dirs

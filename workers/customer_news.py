@@ -17,7 +17,10 @@ from jinja2 import Environment
 
 from recaudo.core.access.links import deep_link
 from recaudo.core.config import active
+from recaudo.core.messaging.branding import branding_for
+from recaudo.core.messaging.i18n import formatter_for, pick_language, translations
 from recaudo.core.messaging.notify import send_to_customer
+from recaudo.core.messaging.rendering import make_environment, plugin_template_dirs
 from recaudo.core.platform.values import OutgoingMessage
 from recaudo.core.tables import (
     CreditEntry,
@@ -37,9 +40,6 @@ from recaudo.tenants.plugin_config import enabled_plugins
 from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import tenant_info
 from recaudo.tenants.urls import portal_base_url
-from recaudo.web.branding import branding_for
-from recaudo.web.i18n import formatter_for, pick_language, translations
-from recaudo.web.templating import make_environment, plugin_template_dirs
 from recaudo.workers.jobs import job
 
 _environment: Environment | None = None
@@ -213,8 +213,8 @@ async def tell_customer(scope: TenantScope, payload: dict[str, Any]) -> None:
         OutgoingMessage(
             to="",
             subject=f"{subjects[decision['outcome']]} · {branding.display_name}",
-            text=env.get_template("portal/email/decision.txt").render(context),
-            html=env.get_template("portal/email/decision.html").render(context),
+            text=env.get_template("email/decision.txt").render(context),
+            html=env.get_template("email/decision.html").render(context),
             kind=decision["outcome"],
         ),
         secret_key=settings.secret_key,
@@ -263,8 +263,8 @@ async def reply_ticket(scope: TenantScope, payload: dict[str, Any]) -> None:
         OutgoingMessage(
             to="",
             subject=f"Re: {ticket.subject} · {branding.display_name}"[:300],
-            text=env.get_template("portal/email/ticket_reply.txt").render(context),
-            html=env.get_template("portal/email/ticket_reply.html").render(context),
+            text=env.get_template("email/ticket_reply.txt").render(context),
+            html=env.get_template("email/ticket_reply.html").render(context),
             kind="ticket_reply",
         ),
         secret_key=active().secret_key,

@@ -17,12 +17,12 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from recaudo.core.access import links as access
+from recaudo.core.messaging.i18n import LANGUAGES, formatter_for, translations
 from recaudo.core.messaging.notify import send_to_customer
 from recaudo.core.platform.values import OutgoingMessage
 from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
-from recaudo.web.i18n import LANGUAGES, formatter_for, translations
 from recaudo.web.routes.portal_common import client_ip, cookie_path, form_text, prefix_of
 from recaudo.web.sessions import end_session, start_session
 from recaudo.web.templating import render, request_language, tenant_look
@@ -62,8 +62,8 @@ async def send_login_link(
         "minutes": int(access.LINK_TTL.total_seconds() // 60),
         "fmt": formatter_for(language, tenant.locale, tenant.timezone),
     }
-    text = env.get_template("portal/email/login_link.txt").render(context)
-    html = env.get_template("portal/email/login_link.html").render(context)
+    text = env.get_template("email/login_link.txt").render(context)
+    html = env.get_template("email/login_link.html").render(context)
     name = branding.display_name
     subject = trans.gettext("Tu enlace de acceso a %(name)s") % {"name": name}
     await send_to_customer(

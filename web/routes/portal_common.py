@@ -21,10 +21,10 @@ from litestar.exceptions import HTTPException, NotFoundException
 from litestar.response import Redirect, Response
 
 from recaudo.core.access.links import safe_target
+from recaudo.core.messaging.i18n import translations
 from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope, as_id
-from recaudo.web.i18n import translations
 from recaudo.web.sessions import current_customer
 from recaudo.web.templating import request_language
 from recaudo.web.tenancy import tenant_prefix

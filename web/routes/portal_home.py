@@ -7,8 +7,8 @@ from litestar.di import NamedDependency
 from litestar.response import Response, Template
 
 from recaudo.core.access.links import safe_target
+from recaudo.core.messaging.branding import theme_css
 from recaudo.tenants.models import Tenant
-from recaudo.web.branding import theme_css
 from recaudo.web.templating import render, tenant_look
 
 

@@ -18,10 +18,10 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_404_NOT_FOUND, HTTP
 
 from recaudo.core.access.staff import can_act
 from recaudo.core.casework import review as inbox
+from recaudo.core.messaging.i18n import LANGUAGES, formatter_for, translations
 from recaudo.core.tables import StaffUser
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
-from recaudo.web.i18n import LANGUAGES, formatter_for, translations
 from recaudo.web.sessions import current_session
 from recaudo.web.templating import LANG_COOKIE, render
 from recaudo.web.tenancy import PREFIX_KEY

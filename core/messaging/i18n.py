@@ -1,8 +1,9 @@
 """Translations and locale-aware formatting (babel).
 
-Templates are written in Spanish, the portal's first language; ``web/locale/<lang>/LC_MESSAGES/
-messages.po`` translates them. Catalogs are compiled in memory at start-up, so there is no build
-step to forget. Money and dates are formatted with the tenant's locale and currency.
+Templates are written in Spanish, the portal's first language;
+``core/messaging/locale/<lang>/LC_MESSAGES/messages.po`` translates them.
+Catalogs are compiled in memory at start-up, so there is no build step to forget. Money and
+dates are formatted with the tenant's locale and currency.
 """
 
 from __future__ import annotations
