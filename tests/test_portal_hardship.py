@@ -9,7 +9,7 @@ import pytest
 
 from recaudo.core.collections.plans import PlanError, PlanPolicy, policy_of, schedule
 from recaudo.core.tables import HardshipRequest, Invoice, PaymentPlan, PlanInstallment
-from recaudo.web.routes.portal_common import tenant_today
+from recaudo.web.portal.common import tenant_today
 from tests.portal_support import Env, hidden, login, open_env, post_form
 
 PLAN_URL = "/no-puedo-pagar/plan"

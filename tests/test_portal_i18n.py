@@ -23,9 +23,10 @@ TEMPLATES = [
     ROOT / "web/templates/dev/outbox.html",
 ]
 PYTHON = [
-    *(ROOT / "web/routes").glob("portal*.py"),
+    *(ROOT / "web/portal").glob("*.py"),
     ROOT / "core/collections/plans.py",
     ROOT / "core/common/money_input.py",
+    ROOT / "core/payments/selection.py",
     ROOT / "core/casework/claims.py",
     ROOT / "core/casework/help.py",
     ROOT / "core/messaging/preferences.py",

@@ -117,8 +117,8 @@ def test_every_staff_text_has_an_english_translation() -> None:
         wanted |= set(re.findall(r"_\('([^']+)'\)", template.read_text()))
     for module in (
         "core/casework/review.py",
-        "web/routes/staff_auth.py",
-        "web/routes/staff_common.py",
+        "web/backoffice/auth.py",
+        "web/backoffice/common.py",
     ):
         source = (ROOT / module).read_text()
         wanted |= set(re.findall(r'(?:Error|NotFound|Conflict)\("([^"]+)"\)', source))

@@ -17,7 +17,7 @@ from recaudo.core.tables import (
 )
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import set_plugin
-from recaudo.web.routes.portal_common import tenant_today
+from recaudo.web.portal.common import tenant_today
 from tests import test_staff_http
 from tests.conftest import drain_jobs
 from tests.portal_support import POLICY

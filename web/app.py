@@ -24,6 +24,7 @@ from recaudo.core import config, db
 from recaudo.core.config import Settings
 from recaudo.core.messaging.rendering import plugin_template_dirs
 from recaudo.core.platform.host import PluginHost, get_host, set_host
+from recaudo.web.deps import provide_settings
 from recaudo.web.ids import ids_in_range
 from recaudo.web.not_found import NotFoundPage
 from recaudo.web.security import RejectNulBytes, SecurityHeaders
@@ -35,19 +36,19 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
 
-def current_settings() -> Settings:
-    return config.active()
-
-
 def _tenant_routes() -> list[Any]:
     """Everything under ``/t/<slug>``: each area module exposes a ``ROUTES`` list."""
-    from recaudo.web.routes import portal, portal_home, staff
+    from recaudo.web.backoffice import routes as staff
+    from recaudo.web.portal import home as portal_home
+    from recaudo.web.portal import routes as portal
 
     return [portal_home.portal_home, portal_home.portal_theme, *portal.ROUTES, *staff.ROUTES]
 
 
 def _platform_routes(settings: Settings) -> list[Any]:
-    from recaudo.web.routes import dev, health, hooks, platform
+    from recaudo.web.platform import dev, health
+    from recaudo.web.platform import home as platform
+    from recaudo.web.platform import webhooks as hooks
 
     routes = [platform.platform_home, health.health, hooks.receive_webhook]
     # The dev outbox shows every tenant's messages: it does not exist outside development.
@@ -153,6 +154,7 @@ def create_app(
             exclude=["/hooks/", "/health", "/api/"],
         ),
         plugins=[HTMXPlugin()],
+        dependencies={"settings": Provide(provide_settings)},
         guards=[ids_in_range],
         exception_handlers={Exception: _error_handler},
         lifespan=[lifespan],
@@ -176,4 +178,4 @@ def create_asgi(
     )
 
 
-__all__ = ["create_app", "create_asgi", "current_settings"]
+__all__ = ["create_app", "create_asgi"]

@@ -16,6 +16,7 @@ from recaudo.tenants.models import Tenant
 from recaudo.tenants.resolve import resolve_host, tenant_by_slug
 from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.urls import parse_host, portal_base_url
+from recaudo.web.deps import settings_of
 
 PREFIX_KEY = "recaudo.prefix"
 HOST_KEY = "recaudo.host"  # the tenant host the request was routed by, as we know it
@@ -88,10 +89,8 @@ async def _bad_host(scope: Scope, receive: Receive, send: Send) -> None:
 def portal_base(request: Request, tenant: Tenant) -> str:
     """Absolute portal root for links we send: from ``RECAUDO_BASE_URL`` and the host the
     rewrite matched (subdomain or stored custom domain), never from request headers."""
-    from recaudo.web.app import current_settings
-
     via = str(request.scope.get(HOST_KEY, ""))  # type: ignore[misc]
-    return portal_base_url(str(tenant.slug), current_settings(), via)
+    return portal_base_url(str(tenant.slug), settings_of(request), via)
 
 
 def tenant_prefix(request: Request, tenant: Tenant) -> str:

@@ -30,7 +30,7 @@ from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.amounts import page_locale, read_amount
-from recaudo.web.routes.portal_common import form_text, prefix_of, tenant_today
+from recaudo.web.portal.common import form_text, prefix_of, tenant_today
 from recaudo.web.templating import render
 
 

@@ -24,7 +24,7 @@ from recaudo.core.tables import Customer, Invoice
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.amounts import read_amount
-from recaudo.web.routes.portal_common import form_ids, form_text, not_found, prefix_of
+from recaudo.web.portal.common import form_ids, form_text, not_found, prefix_of
 from recaudo.web.templating import render
 from recaudo.web.uploads import TOO_LARGE_OPT
 

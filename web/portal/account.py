@@ -30,8 +30,8 @@ from recaudo.core.payments import expiry
 from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
-from recaudo.web.routes.portal_common import is_htmx, not_found, tenant_today
-from recaudo.web.routes.portal_pay import can_pay_online
+from recaudo.web.portal.common import is_htmx, not_found, tenant_today
+from recaudo.web.portal.pay import can_pay_online
 from recaudo.web.sessions import request_stamp
 from recaudo.web.templating import render, render_fragment, request_language
 from recaudo.web.tenancy import tenant_prefix

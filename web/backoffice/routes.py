@@ -12,15 +12,8 @@ from litestar import Router
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 
-from recaudo.web.routes import (
-    staff_auth,
-    staff_chat,
-    staff_inbox,
-    staff_jobs,
-    staff_plans,
-    staff_proofs,
-)
-from recaudo.web.routes.staff_common import (
+from recaudo.web.backoffice import auth, chat, inbox, jobs, plans, proofs
+from recaudo.web.backoffice.common import (
     EXCEPTION_HANDLERS,
     provide_acting_staff,
     provide_staff,
@@ -29,12 +22,12 @@ from recaudo.web.routes.staff_common import (
 staff_router = Router(
     path="/staff",
     route_handlers=[
-        *staff_auth.ROUTES,
-        *staff_inbox.ROUTES,
-        *staff_chat.ROUTES,
-        *staff_proofs.ROUTES,
-        *staff_jobs.ROUTES,
-        *staff_plans.ROUTES,
+        *auth.ROUTES,
+        *inbox.ROUTES,
+        *chat.ROUTES,
+        *proofs.ROUTES,
+        *jobs.ROUTES,
+        *plans.ROUTES,
     ],
     dependencies={
         "staff": Provide(provide_staff),

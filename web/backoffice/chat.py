@@ -18,7 +18,7 @@ from recaudo.core.casework import review as inbox
 from recaudo.core.tables import StaffUser
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope, as_id
-from recaudo.web.routes.staff_common import form_data, staff_base, staff_page
+from recaudo.web.backoffice.common import form_data, staff_base, staff_page
 
 
 async def _conversation(scope: TenantScope, customer_id: int) -> dict[str, Any]:

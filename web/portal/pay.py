@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request, get, post
@@ -19,25 +18,35 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
+from recaudo.core import config
 from recaudo.core.billing.account import checkout_of, customer_payment, payment_allocations
-from recaudo.core.collections.plans import customer_installment
+from recaudo.core.common.jsonfield import loads
 from recaudo.core.common.local_cache import LocalCache
 from recaudo.core.common.money import Money
 from recaudo.core.common.money_input import example
 from recaudo.core.payments import expiry
 from recaudo.core.payments.checkout import CheckoutError, refresh_status, start_once
 from recaudo.core.payments.expiry import is_late
-from recaudo.core.payments.ledger import OPEN_STATUSES, PaymentError, create_payment
+from recaudo.core.payments.ledger import PaymentError, create_payment
 from recaudo.core.payments.method import PaymentMethod
 from recaudo.core.payments.registry import all_methods, usable_methods
-from recaudo.core.tables import Customer, Invoice, PaymentPlan, PlanInstallment
+from recaudo.core.payments.selection import (
+    NOTHING_PICKED,
+    Selection,
+    SelectionError,
+    UnknownInstallment,
+    amount_to_charge,
+    select,
+)
+from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import plugin_settings
 from recaudo.tenants.scoped import TenantScope, as_id
 from recaudo.tenants.service import tenant_info
 from recaudo.web.amounts import page_locale, read_amount
-from recaudo.web.routes.portal_access import portal_base
-from recaudo.web.routes.portal_common import (
+from recaudo.web.deps import settings_of
+from recaudo.web.portal.access import portal_base
+from recaudo.web.portal.common import (
     form_ids,
     form_text,
     gettext,
@@ -48,7 +57,6 @@ from recaudo.web.routes.portal_common import (
 from recaudo.web.templating import render
 from recaudo.web.tenancy import PAGE_CACHE_SECONDS
 
-NOTHING_PICKED = "Selecciona al menos una factura."
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 FINAL = (
     "approved",
@@ -62,84 +70,29 @@ FINAL = (
 
 
 def _secret_key() -> str:
-    from recaudo.web.app import current_settings
-
-    return current_settings().secret_key
-
-
-@dataclass
-class Selection:
-    """What the customer is paying: invoices, a free amount, or a plan installment."""
-
-    mode: str  # invoices | amount | installment
-    currency: str
-    invoices: list[Invoice] = field(default_factory=list)
-    amount: int | None = None  # fixed amount (installment), else the invoices' balance
-    installment: PlanInstallment | None = None
-    plan: PaymentPlan | None = None
-    balance_due: int = 0
-    choices: list[Invoice] = field(default_factory=list)  # to pick from when none was picked
-
-    @property
-    def total(self) -> int | None:
-        if self.amount is not None:
-            return self.amount
-        return sum(i.balance for i in self.invoices) if self.invoices else None
-
-    @property
-    def invoice_ids(self) -> list[int]:
-        return [int(i.id) for i in self.invoices]
-
-
-async def _open_invoices(scope: TenantScope, customer_id: int) -> list[Invoice]:
-    return await (
-        scope.objects(Invoice)
-        .where(Invoice.customer == customer_id, Invoice.status.is_in(list(OPEN_STATUSES)))
-        .order_by(Invoice.due_date, Invoice.id)
-    )
+    return config.active().secret_key
 
 
 async def selection_from(
     scope: TenantScope, tenant: Tenant, customer: Customer, params: Any
 ) -> Selection:
-    """Read the selection from query or form values; unknown or foreign ids are left out."""
-    open_rows = [r for r in await _open_invoices(scope, int(customer.id)) if r.balance > 0]
-    currency = open_rows[0].currency if open_rows else tenant.currency
-    same = [r for r in open_rows if r.currency == currency]
-    due = sum(r.balance for r in same)
-    installment_id = str(params.get("cuota") or "")
-    if installment_id.isdigit():
-        found = await customer_installment(scope, int(customer.id), as_id(installment_id) or 0)
-        if found is None:
-            raise not_found("Cuota no encontrada")
-        plan, row = found
-        covered = {int(i) for i in _json_list(plan.invoice_ids) if str(i).isdigit()}
-        left = int(row.amount) - int(row.amount_paid)
-        return Selection(
-            "installment",
-            str(plan.currency),
-            [r for r in same if int(r.id) in covered],
-            amount=max(left, 0),
-            installment=row,
-            plan=plan,
-            balance_due=due,
+    """Read the selection from query or form values (:func:`selection.select` decides)."""
+    installment = str(params.get("cuota") or "")
+    try:
+        return await select(
+            scope,
+            int(customer.id),
+            str(tenant.currency),
+            installment_id=(as_id(installment) or 0) if installment.isdigit() else None,
+            everything=bool(params.get("todo")),
+            invoice_ids=form_ids(params, "factura") if hasattr(params, "getall") else [],
+            picking=bool(params.get("seleccion")),
         )
-    if params.get("todo"):
-        return Selection("invoices", currency, same, balance_due=due)
-    wanted = form_ids(params, "factura") if hasattr(params, "getall") else []
-    if wanted or params.get("seleccion"):
-        # "Pagar seleccionadas" stays a selection even with nothing ticked: the page asks again.
-        by_id = {int(r.id): r for r in same}
-        picked = [by_id[i] for i in wanted if i in by_id]
-        return Selection(
-            "invoices", currency, picked, balance_due=due, choices=[] if picked else same
-        )
-    return Selection("amount", currency, [], balance_due=due)
+    except UnknownInstallment as exc:
+        raise not_found(str(exc)) from exc
 
 
 def _json_list(value: Any) -> list[Any]:
-    from recaudo.core.common.jsonfield import loads
-
     data = loads(value, [])
     return data if isinstance(data, list) else []
 
@@ -277,20 +230,16 @@ async def pay_submit(
     if choice is None:
         return await fail("Elige un medio de pago.", field="metodo")
     plugin, method, option, method_settings = choice
-    amount: int | None = selection.amount
+    typed = None
     if selection.mode == "amount":
-        typed, problem = read_amount(request, tenant, amount_text, selection.currency)
-        if typed is None:
+        parsed, problem = read_amount(request, tenant, amount_text, selection.currency)
+        if parsed is None:
             return await fail(problem, field="monto")
-        amount = typed.amount
-        if amount <= 0:
-            return await fail("El monto debe ser mayor que cero.", field="monto")
-        if amount > selection.balance_due:
-            return await fail("El monto es mayor que tu saldo pendiente.", field="monto")
-    elif selection.mode == "invoices" and not selection.invoices:
-        return await fail(NOTHING_PICKED)
-    elif selection.mode == "installment" and not amount:
-        return await fail("Esta cuota ya está pagada.")
+        typed = parsed.amount
+    try:
+        amount = amount_to_charge(selection, typed)
+    except SelectionError as exc:
+        return await fail(str(exc), field=exc.field)
     try:
         payment = await create_payment(
             tenant_scope,
@@ -306,8 +255,6 @@ async def pay_submit(
     if is_late(payment, expiry.now()):
         # An old form sent again after a newer checkout replaced it, or after it expired.
         return await fail("Este pago ya no es válido. Revisa tus facturas y vuelve a intentarlo.")
-    from recaudo.web.app import current_settings
-
     extra: dict[str, Any] = {"option": option}
     if selection.installment is not None:
         extra["installment"] = int(selection.installment.id)
@@ -325,7 +272,7 @@ async def pay_submit(
             settings=method_settings,
             description=description[:300],
             return_url=f"{portal_base(request, tenant)}/pagos/{int(payment.id)}",
-            notification_url=f"{current_settings().base_url}/hooks/{plugin}/{tenant.slug}",
+            notification_url=f"{settings_of(request).base_url}/hooks/{plugin}/{tenant.slug}",
             option=option,
             extra=extra,
         )

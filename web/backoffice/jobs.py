@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 from recaudo.core.tables import StaffUser
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
-from recaudo.web.routes.staff_common import form_data, staff_base, staff_page
+from recaudo.web.backoffice.common import form_data, staff_base, staff_page
 from recaudo.workers import dead_jobs
 
 OWNER_ONLY = "Solo la administración puede reintentar trabajos."

@@ -17,7 +17,7 @@ from recaudo.core.messaging.preferences import PreferenceError, consents_of, sav
 from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
-from recaudo.web.routes.portal_common import form_text, is_htmx, prefix_of
+from recaudo.web.portal.common import form_text, is_htmx, prefix_of
 from recaudo.web.sessions import current_session
 from recaudo.web.templating import render, request_language
 

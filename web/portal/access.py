@@ -23,7 +23,8 @@ from recaudo.core.platform.values import OutgoingMessage
 from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
-from recaudo.web.routes.portal_common import client_ip, cookie_path, form_text, prefix_of
+from recaudo.web.deps import settings_of
+from recaudo.web.portal.common import client_ip, cookie_path, form_text, prefix_of
 from recaudo.web.sessions import end_session, start_session
 from recaudo.web.templating import render, request_language, tenant_look
 from recaudo.web.tenancy import portal_base
@@ -46,9 +47,7 @@ async def send_login_link(
     prefer: tuple[str, ...] = (),
 ) -> None:
     """Render the login message in the customer's language and send it (runs after the response)."""
-    from recaudo.web.app import current_settings
-
-    settings = current_settings()
+    settings = settings_of(request)
     info, branding = await tenant_look(tenant)
     link = f"{portal_base(request, tenant)}/acceso/{token}"
     trans = translations(language)
@@ -145,8 +144,6 @@ async def access_login(
     tenant_scope: NamedDependency[TenantScope],
     token: FromPath[str],
 ) -> Template | Redirect:
-    from recaudo.web.app import current_settings
-
     info = await access.consume_link(tenant_scope, token)
     if info.state != "valid":
         return await render(
@@ -168,7 +165,7 @@ async def access_login(
         "customer",
         info.customer_id,
         path=cookie_path(request, tenant),
-        secure=current_settings().secure_cookies,
+        secure=settings_of(request).secure_cookies,
     )
     return response
 

@@ -18,6 +18,7 @@ from litestar.response import Response, Template
 from recaudo.core.tables import NotificationLog
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import unscoped
+from recaudo.web.deps import settings_of
 from recaudo.web.templating import render
 
 URL_RE = re.compile(r"https?://[^\s<>\"']+")
@@ -25,9 +26,7 @@ URL_RE = re.compile(r"https?://[^\s<>\"']+")
 
 @get("/dev/outbox", name="dev:outbox", operation_id="dev_outbox")
 async def outbox(request: Request) -> Template | Response[Any]:
-    from recaudo.web.app import current_settings
-
-    if not current_settings().is_development:  # also unregistered there; belt and braces
+    if not settings_of(request).is_development:  # also unregistered there; belt and braces
         raise NotFoundException("No encontrado")
     log = unscoped(NotificationLog)
     query = (

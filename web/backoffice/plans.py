@@ -14,8 +14,8 @@ from recaudo.core.collections.plan_book import active_plan_rows, open_promise_ro
 from recaudo.core.tables import StaffUser
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
-from recaudo.web.routes.portal_common import tenant_today
-from recaudo.web.routes.staff_common import staff_page
+from recaudo.web.backoffice.common import staff_page
+from recaudo.web.portal.common import tenant_today
 
 
 @get("/plans", name="staff:plans", operation_id="staff_plans")

@@ -1,6 +1,6 @@
 """Customer portal pages (after the front door): access, statement, payments, help.
 
-Each area lives in its own ``portal_*`` module; this one gathers them under one router that
+Each area lives in its own module of ``web/portal/``; this one gathers them under one router that
 provides the logged-in ``customer`` and turns a missing session into a redirect to the front door.
 """
 
@@ -12,25 +12,18 @@ from litestar import Router
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 
-from recaudo.web.routes import (
-    portal_access,
-    portal_account,
-    portal_claims,
-    portal_hardship,
-    portal_help,
-    portal_pay,
-)
-from recaudo.web.routes.portal_common import LoginRequired, login_redirect, provide_customer
+from recaudo.web.portal import access, account, claims, hardship, help, pay
+from recaudo.web.portal.common import LoginRequired, login_redirect, provide_customer
 
 portal_router = Router(
     path="/",
     route_handlers=[
-        *portal_access.ROUTES,
-        *portal_account.ROUTES,
-        *portal_pay.ROUTES,
-        *portal_claims.ROUTES,
-        *portal_help.ROUTES,
-        *portal_hardship.ROUTES,
+        *access.ROUTES,
+        *account.ROUTES,
+        *pay.ROUTES,
+        *claims.ROUTES,
+        *help.ROUTES,
+        *hardship.ROUTES,
     ],
     dependencies={"customer": Provide(provide_customer)},
     # Signed-in pages: never kept by the browser, so Back after "Salir" cannot show them again.

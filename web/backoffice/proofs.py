@@ -22,7 +22,7 @@ from recaudo.core.tables import Payment, StaffUser
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.amounts import page_locale, read_amount
-from recaudo.web.routes.staff_common import form_data, staff_base, staff_page
+from recaudo.web.backoffice.common import form_data, staff_base, staff_page
 
 
 @get("/proofs/{proof_id:int}", name="staff:proof", operation_id="staff_proof")

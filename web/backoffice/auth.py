@@ -21,7 +21,7 @@ from recaudo.core.access.staff import LOGIN_WINDOW, authenticate, begin_login, l
 from recaudo.core.common.audit import record
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
-from recaudo.web.routes.staff_common import form_data, safe_next, staff_base
+from recaudo.web.backoffice.common import form_data, safe_next, staff_base
 from recaudo.web.sessions import current_session, end_session, start_session
 from recaudo.web.templating import render
 

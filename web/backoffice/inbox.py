@@ -22,8 +22,8 @@ from recaudo.core.tables import Customer, StaffUser
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.amounts import page_locale, read_amount
-from recaudo.web.routes.portal_common import tenant_today
-from recaudo.web.routes.staff_common import form_data, staff_base, staff_page
+from recaudo.web.backoffice.common import form_data, staff_base, staff_page
+from recaudo.web.portal.common import tenant_today
 from recaudo.workers import dead_jobs
 
 TABS = ("chats", "proofs", "disputes", "hardship", "tickets")

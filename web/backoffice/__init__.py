@@ -1,0 +1,1 @@
+"""The back office (``/t/<slug>/staff/…``): thin handlers over core services."""

@@ -1,0 +1,1 @@
+"""Routes outside any tenant: the platform page, health, provider webhooks, dev tools."""

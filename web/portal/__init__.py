@@ -1,0 +1,1 @@
+"""The customer portal: thin Litestar handlers over core services (``/t/<slug>/…``)."""
