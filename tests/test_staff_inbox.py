@@ -11,9 +11,9 @@ import pytest
 from babel.messages.pofile import read_po
 
 from recaudo.core.access.staff import create_staff
+from recaudo.core.billing.statement import customer_credit
 from recaudo.core.casework import review as inbox
 from recaudo.core.casework.claims import download_as
-from recaudo.core.payments.ledger import customer_credit
 from recaudo.core.tables import AuditEvent, ChatMessage, Invoice, Payment, PaymentProof
 from tests.test_staff_http import Side, seed
 
@@ -115,12 +115,10 @@ def test_every_staff_text_has_an_english_translation() -> None:
     for template in (ROOT / "web/templates/staff").glob("*.html"):
         wanted |= set(re.findall(r'_\("([^"]+)"\)', template.read_text()))
         wanted |= set(re.findall(r"_\('([^']+)'\)", template.read_text()))
-    for module in (
-        "core/casework/review.py",
-        "web/backoffice/auth.py",
-        "web/backoffice/common.py",
-    ):
-        source = (ROOT / module).read_text()
+    modules = [*(ROOT / "core/casework/review").glob("*.py")]
+    modules += [ROOT / "web/backoffice/auth.py", ROOT / "web/backoffice/common.py"]
+    for module in modules:
+        source = module.read_text()
         wanted |= set(re.findall(r'(?:Error|NotFound|Conflict)\("([^"]+)"\)', source))
         wanted |= set(re.findall(r'^[A-Z_]+ = "([^"]+)"', source, flags=re.M))
         wanted |= set(re.findall(r'^    "(Tu rol[^"]+)"', source, flags=re.M))

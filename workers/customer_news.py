@@ -2,7 +2,7 @@
 request, and about money the ledger kept as credit (a payment for invoices already paid, or for a
 checkout that had ended).
 
-Decisions enqueue a ``tell_customer`` job in their own transaction (``core/casework/review.py``);
+Decisions enqueue a ``tell_customer`` job in their own transaction (``core/casework/review/``);
 this handler renders the message in the customer's language with the tenant's branding and sends it
 through the tenant's notification channels, with a one-time link back to the portal. Delivery is
 at least once: a crash after sending and before the job is marked done sends it again.

@@ -1,6 +1,6 @@
 """What a customer sees of their account: the statement with ages and plans, invoices, payments.
 
-Built on :func:`recaudo.core.payments.ledger.customer_statement` (the ledger's own totals), plus
+Built on :func:`recaudo.core.billing.statement.customer_statement` (the ledger's own totals), plus
 what the portal adds: aging buckets, which invoices a payment plan covers, payments in flight and
 the payment history. Everything is read through the tenant scope.
 """
@@ -12,11 +12,11 @@ from datetime import date, datetime
 from typing import Any
 
 from recaudo.core.billing.invoices import age_bucket
+from recaudo.core.billing.statement import Statement, customer_statement
 from recaudo.core.collections.plans import PlanView, active_plans
 from recaudo.core.common.jsonfield import loads
 from recaudo.core.payments import expiry
 from recaudo.core.payments.expiry import expires_at, live_where
-from recaudo.core.payments.ledger import Statement, customer_statement
 from recaudo.core.tables import Allocation, Invoice, InvoiceLine, Payment
 from recaudo.tenants.scoped import TenantScope
 

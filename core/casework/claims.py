@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from recaudo.core.billing.statement import OPEN_STATUSES
 from recaudo.core.db import transaction
-from recaudo.core.payments.ledger import OPEN_STATUSES
 from recaudo.core.tables import Dispute, Invoice, PaymentProof
 from recaudo.tenants.scoped import TenantScope
 

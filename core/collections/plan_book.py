@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from recaudo.core.billing.statement import OPEN_STATUSES
 from recaudo.core.collections.plans import sync_plans
-from recaudo.core.payments.ledger import OPEN_STATUSES
 from recaudo.core.tables import Allocation, Customer, HardshipRequest, Invoice, PaymentPlan
 from recaudo.tenants.scoped import TenantScope
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from recaudo.core.billing.statement import OPEN_STATUSES
 from recaudo.core.common.jsonfield import loads
 from recaudo.core.common.money import split_evenly
 from recaudo.core.db import transaction
-from recaudo.core.payments.ledger import OPEN_STATUSES
 from recaudo.core.tables import (
     Allocation,
     HardshipRequest,

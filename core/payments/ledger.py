@@ -1,5 +1,7 @@
 """The payments ledger: payment intents, provider states, allocations, refunds and credit.
 
+Writes only: what a customer owes is read by :mod:`recaudo.core.billing.statement`.
+
 Money rules this module keeps (``tests/test_ledger*.py`` prove them):
 
 * a payment is applied to invoices exactly once, when it first reaches a status in which the
@@ -7,9 +9,9 @@ Money rules this module keeps (``tests/test_ledger*.py`` prove them):
   covered: its unused credit first, then its allocations newest first;
 * provider states are folded with a total order (:mod:`recaudo.core.payments.allocation`), so
   duplicates, retries and out-of-order deliveries converge on the provider's final state;
-* each change runs in one transaction that locks the payment, then the customer, then the
-  invoices (``SELECT … FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite), and enqueues
-  its outbox event in that same transaction;
+* each change runs in one transaction (:func:`recaudo.core.common.atomic.atomic`) that locks
+  the payment, then the customer, then the invoices (``SELECT … FOR UPDATE`` on PostgreSQL;
+  ``BEGIN IMMEDIATE`` on SQLite), and enqueues its outbox event in that same transaction;
 * ``Invoice.amount_applied`` always equals the sum of its allocations minus their reversals.
   Credit applied to an invoice is recorded as an allocation of the payment the credit came from,
   so a later refund of that payment can find and reopen it;
@@ -21,21 +23,27 @@ Money rules this module keeps (``tests/test_ledger*.py`` prove them):
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
-from piccolo.query import Objects, Sum
+from piccolo.query import Sum
 
 from recaudo.core.billing.invoices import status_for
+from recaudo.core.billing.statement import (
+    OPEN_STATUSES,
+    OpenInvoice,
+    Statement,
+    customer_credit,
+    customer_statement,
+    invoice_balance,
+    sum_credit,
+)
+from recaudo.core.common.atomic import atomic, integrity_error, locked
 from recaudo.core.common.audit import record
 from recaudo.core.common.jsonfield import loads
 from recaudo.core.common.money import Money, MoneyError, check_currency
 from recaudo.core.common.outbox import enqueue
-from recaudo.core.db import transaction
 from recaudo.core.payments import expiry
 from recaudo.core.payments.allocation import (
     MONEY_STATUSES,
@@ -46,6 +54,7 @@ from recaudo.core.payments.allocation import (
     plan_reversal,
     position,
 )
+from recaudo.core.payments.errors import PaymentError
 from recaudo.core.payments.expiry import CHECKOUT_TTL, aware, expires_at, is_late
 from recaudo.core.payments.method import PAYMENT_STATUSES, ProviderPayment
 from recaudo.core.tables import (
@@ -57,66 +66,10 @@ from recaudo.core.tables import (
     PaymentTransition,
     Ticket,
 )
-from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope, as_id
 
-T = TypeVar("T")
-
-OPEN_STATUSES = ("open", "partially_paid")
 SOURCES = ("webhook", "poll", "staff", "bank_statement")
 MAX_AMOUNT = 10**15  # minor units; far above any real invoice, far below BigInt's limit
-_RETRIES = 4
-
-
-class PaymentError(ValueError):
-    """A payment request or state that cannot be applied; the message says why."""
-
-
-# --- transactions and locks ---------------------------------------------------------------------
-
-
-def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, sqlite3.OperationalError):
-        text = str(exc).lower()
-        return "locked" in text or "busy" in text
-    return type(exc).__name__ in ("DeadlockDetectedError", "SerializationError")
-
-
-def _integrity_error(exc: BaseException) -> bool:
-    if isinstance(exc, sqlite3.IntegrityError):
-        return True
-    try:
-        import asyncpg
-    except ImportError:  # pragma: no cover - asyncpg is a dependency
-        return False
-    return isinstance(exc, asyncpg.exceptions.IntegrityConstraintViolationError)
-
-
-async def _atomic(work: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``work(transaction)`` in one write transaction, retrying lock timeouts and deadlocks.
-
-    ``work`` must be safe to run again (every ledger operation is idempotent). When the caller
-    already holds a transaction we join it and leave retrying to the caller.
-    """
-    nested = Payment._meta.db.current_transaction.get() is not None
-    for attempt in range(_RETRIES):
-        try:
-            async with transaction() as tx:
-                return await work(tx)
-        except Exception as exc:
-            if nested or attempt == _RETRIES - 1 or not _retryable(exc):
-                raise
-        await asyncio.sleep(0.05 * 2**attempt)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _postgres() -> bool:
-    return Payment._meta.db.engine_type in ("postgres", "cockroach")
-
-
-def _locked(query: Objects) -> Objects:
-    """Add ``FOR UPDATE`` on PostgreSQL; SQLite's immediate transaction already serialises."""
-    return query.lock_rows() if _postgres() else query
 
 
 def _now() -> datetime:
@@ -124,7 +77,7 @@ def _now() -> datetime:
 
 
 async def _lock_customer(scope: TenantScope, customer_id: int) -> Customer:
-    customer = await _locked(scope.objects(Customer).where(Customer.id == customer_id)).first()
+    customer = await locked(scope.objects(Customer).where(Customer.id == customer_id)).first()
     if customer is None:
         raise PaymentError(f"customer {customer_id}: not found")
     return customer
@@ -252,7 +205,7 @@ async def _insert_once(scope: TenantScope, tx: Any, payment: Payment) -> tuple[P
     try:
         await scope.add(payment)
     except Exception as exc:
-        if not _integrity_error(exc):
+        if not integrity_error(exc):
             raise
         await savepoint.rollback_to()
         existing = await _by_key(scope, str(payment.idempotency_key))
@@ -307,7 +260,7 @@ async def create_payment(
             await _supersede(scope, row)
         return _same_customer(row, customer_id)
 
-    return await _atomic(work)
+    return await atomic(work)
 
 
 def _overlaps(new: Payment, old: Payment) -> bool:
@@ -327,7 +280,7 @@ async def _supersede(scope: TenantScope, new: Payment) -> None:
     as credit. The customer row is locked first so two concurrent checkouts see each other.
     """
     await _lock_customer(scope, int(new.customer))
-    rows = await _locked(
+    rows = await locked(
         scope.objects(Payment)
         .where(
             Payment.customer == new.customer,
@@ -390,7 +343,7 @@ async def record_staff_payment(
             await _advance(scope, row, "approved", amount, 0, source, detail=f"ref {reference}")
         return _same_customer(row, customer_id)
 
-    return await _atomic(work)
+    return await atomic(work)
 
 
 # --- public API: provider states ----------------------------------------------------------------
@@ -418,7 +371,7 @@ async def _by_provider_id(scope: TenantScope, method: str, provider_id: str) -> 
     query = scope.objects(Payment).where(
         Payment.method == method, Payment.provider_payment_id == provider_id
     )
-    return await _locked(query).first()
+    return await locked(query).first()
 
 
 async def _find_for_state(
@@ -437,7 +390,7 @@ async def _find_for_state(
         return payment, True
     if state.our_payment_id is None:
         return None
-    payment = await _locked(
+    payment = await locked(
         scope.objects(Payment).where(Payment.id == _as_int(state.our_payment_id))
     ).first()
     if payment is None or payment.method != method:
@@ -540,9 +493,9 @@ async def apply_provider_payment(
         return payment
 
     try:
-        return await _atomic(work)
+        return await atomic(work)
     except Exception as exc:
-        if _integrity_error(exc):
+        if integrity_error(exc):
             raise PaymentError(
                 f"provider payment {state.provider_payment_id}: already belongs to another payment"
             ) from None
@@ -661,7 +614,7 @@ async def _allocate(scope: TenantScope, payment: Payment, *, late: bool = False)
     no longer live (``late``): then it never reaches invoices the customer did not choose.
     """
     await _lock_customer(scope, int(payment.customer))
-    open_rows = await _locked(
+    open_rows = await locked(
         scope.objects(Invoice)
         .where(
             Invoice.customer == payment.customer,
@@ -759,21 +712,12 @@ async def _flag(scope: TenantScope, payment: Payment, credit: int, late: bool) -
         )
 
 
-async def _sum_credit(scope: TenantScope, *where: Any) -> int:
-    row = (
-        await scope.select(CreditEntry, Sum(CreditEntry.amount, alias="total"))
-        .where(*where)
-        .first()
-    )
-    return int((row or {}).get("total") or 0)
-
-
 async def _reverse(scope: TenantScope, payment: Payment, amount: int, reason: str) -> None:
     """Take back ``amount`` a payment covered: its unused credit, then newest allocations."""
     customer_id = int(payment.customer)
     await _lock_customer(scope, customer_id)
     unused = min(
-        await _sum_credit(scope, CreditEntry.payment == payment.id),
+        await sum_credit(scope, CreditEntry.payment == payment.id),
         await customer_credit(scope, customer_id, str(payment.currency)),
     )
     allocations = (
@@ -809,7 +753,7 @@ async def _reverse(scope: TenantScope, payment: Payment, amount: int, reason: st
     invoice_ids = sorted({int(by_id[a_id].invoice) for a_id, _ in plan.reversals})
     invoices = {
         int(row.id): row
-        for row in await _locked(
+        for row in await locked(
             scope.objects(Invoice).where(Invoice.id.is_in(invoice_ids)).order_by(Invoice.id)
         )
     }
@@ -836,7 +780,7 @@ async def apply_credit(scope: TenantScope, customer_id: int, invoice_id: int, am
 
     async def work(_tx: Any) -> None:
         await _lock_customer(scope, customer_id)
-        invoice = await _locked(
+        invoice = await locked(
             scope.objects(Invoice).where(
                 Invoice.id == _as_int(invoice_id), Invoice.customer == customer_id
             )
@@ -886,119 +830,19 @@ async def apply_credit(scope: TenantScope, customer_id: int, invoice_id: int, am
             )
         await _set_applied(scope, invoice, int(invoice.amount_applied) + amount)
 
-    await _atomic(work)
+    await atomic(work)
 
 
-# --- reads --------------------------------------------------------------------------------------
-
-
-async def customer_credit(scope: TenantScope, customer_id: int, currency: str) -> int:
-    """The customer's credit balance in ``currency`` (minor units)."""
-    return await _sum_credit(
-        scope, CreditEntry.customer == customer_id, CreditEntry.currency == currency
-    )
-
-
-async def invoice_balance(scope: TenantScope, invoice_id: int) -> int:
-    """What is still owed on an invoice (zero when paid or void)."""
-    row = (
-        await scope.select(Invoice, Invoice.total, Invoice.amount_applied, Invoice.status)
-        .where(Invoice.id == _as_int(invoice_id))
-        .first()
-    )
-    if row is None:
-        raise PaymentError(f"invoice {invoice_id}: not found")
-    if row["status"] == "void":
-        return 0
-    return int(row["total"]) - int(row["amount_applied"])
-
-
-@dataclass(frozen=True)
-class OpenInvoice:
-    id: int
-    number: str
-    due_date: date
-    total: int
-    balance: int
-    status: str
-    disputed: bool
-    overdue: bool
-    in_plan: bool = False
-
-
-@dataclass(frozen=True)
-class Statement:
-    """What a customer owes in one currency, for the portal's header and home page."""
-
-    currency: str
-    balance_due: int
-    overdue: int
-    next_due_date: date | None  # earliest due date today or later among open invoices
-    open_invoices: list[OpenInvoice] = field(default_factory=list)
-    credit: int = 0
-    other_currencies: tuple[str, ...] = ()  # open invoices in other currencies exist
-
-    @property
-    def to_pay(self) -> int:
-        """Balance after the customer's credit (never below zero)."""
-        return max(self.balance_due - max(self.credit, 0), 0)
-
-
-async def customer_statement(
-    scope: TenantScope, customer_id: int, today: date, currency: str | None = None
-) -> Statement:
-    """The customer's open invoices and totals; two or three small queries.
-
-    Without ``currency`` it uses the currency of the customer's oldest-due open invoice, or the
-    tenant's currency when nothing is open.
-    """
-    rows = (
-        await scope.select(
-            Invoice,
-            Invoice.id,
-            Invoice.number,
-            Invoice.due_date,
-            Invoice.currency,
-            Invoice.total,
-            Invoice.amount_applied,
-            Invoice.status,
-            Invoice.disputed,
-            Invoice.plan_id,
-        )
-        .where(Invoice.customer == customer_id, Invoice.status.is_in(list(OPEN_STATUSES)))
-        .order_by(Invoice.due_date, Invoice.id)
-    )
-    if currency is None:
-        if rows:
-            currency = str(rows[0]["currency"])
-        else:
-            tenant = (
-                await Tenant.select(Tenant.currency).where(Tenant.id == scope.tenant_id).first()
-            )
-            currency = str(tenant["currency"]) if tenant else "MXN"
-    currency = _currency(currency)
-    items = [
-        OpenInvoice(
-            id=int(r["id"]),
-            number=str(r["number"]),
-            due_date=r["due_date"],
-            total=int(r["total"]),
-            balance=int(r["total"]) - int(r["amount_applied"]),
-            status=str(r["status"]),
-            disputed=bool(r["disputed"]),
-            overdue=r["due_date"] < today,
-            in_plan=r["plan_id"] is not None,
-        )
-        for r in rows
-        if r["currency"] == currency
-    ]
-    upcoming = [item.due_date for item in items if item.due_date >= today]
-    return Statement(
-        currency=currency,
-        balance_due=sum(item.balance for item in items),
-        overdue=sum(item.balance for item in items if item.overdue),
-        next_due_date=min(upcoming) if upcoming else None,
-        open_invoices=items,
-        credit=await customer_credit(scope, customer_id, currency),
-        other_currencies=tuple(sorted({str(r["currency"]) for r in rows} - {currency})),
-    )
+__all__ = [
+    "OPEN_STATUSES",
+    "OpenInvoice",
+    "PaymentError",
+    "Statement",
+    "apply_credit",
+    "apply_provider_payment",
+    "create_payment",
+    "customer_credit",
+    "customer_statement",
+    "invoice_balance",
+    "record_staff_payment",
+]

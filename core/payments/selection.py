@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from recaudo.core.billing.statement import OPEN_STATUSES
 from recaudo.core.collections.plans import customer_installment
 from recaudo.core.common.jsonfield import loads
-from recaudo.core.payments.ledger import OPEN_STATUSES
 from recaudo.core.tables import Invoice, PaymentPlan, PlanInstallment
 from recaudo.tenants.scoped import TenantScope
 

@@ -9,6 +9,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from recaudo.core.billing.account import customer_invoice
+from recaudo.core.billing.statement import OPEN_STATUSES
 from recaudo.core.casework.claims import (
     DISPUTE_REASONS,
     MAX_MESSAGE,
@@ -19,7 +20,6 @@ from recaudo.core.casework.claims import (
     open_dispute,
     submit_proof,
 )
-from recaudo.core.payments.ledger import OPEN_STATUSES
 from recaudo.core.tables import Customer, Invoice
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
