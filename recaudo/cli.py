@@ -137,9 +137,23 @@ def serve(host: str, port: int, workers: int) -> None:
 
 @main.command()
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
-def worker(threads: int) -> None:
-    """Run background jobs and the outbox relay (needs a redis:// or amqp:// broker)."""
+@click.option(
+    "--queues",
+    default="",
+    metavar="Q1,Q2",
+    help="Consume only these queues (payments, messages, events, default, reconciliation, "
+    "einvoicing); all by default.",
+)
+def worker(threads: int, queues: str) -> None:
+    """Run background jobs, the outbox relay and the scheduler (needs a redis:// or amqp://
+    broker)."""
+    from recaudo.workers.broker import parse_queues
     from recaudo.workers.process import run_worker
+
+    try:
+        chosen = parse_queues(queues)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--queues") from exc
 
     settings = _settings()
     if settings.broker_url == "embedded":
@@ -147,7 +161,7 @@ def worker(threads: int) -> None:
             "RECAUDO_BROKER_URL is 'embedded': jobs already run inside 'recaudo serve'; "
             "set redis://… or amqp://… to run separate workers"
         )
-    run_worker(settings, threads)
+    run_worker(settings, threads, chosen)
 
 
 @main.group()

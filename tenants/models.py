@@ -1,5 +1,5 @@
-"""Tables owned by the platform itself: tenants, their domains, per-tenant plugin settings and
-rate-limit hits."""
+"""Tables owned by the platform itself: tenants, their domains, per-tenant plugin settings,
+rate-limit hits and claimed schedule slots."""
 
 from __future__ import annotations
 
@@ -55,6 +55,22 @@ class RateLimitHit(Table, tablename="rate_limit_hit"):
 
     bucket = Varchar(length=150, index=True)
     at_ms = BigInt()  # epoch milliseconds: compares the same way on SQLite and PostgreSQL
+    id: Any  # Piccolo adds the primary key column; declared for type checkers only
+
+
+class ScheduleRun(Table, tablename="schedule_run"):
+    """One slot of a periodic schedule, claimed by the scheduler that runs it
+    (:mod:`recaudo.workers.scheduler`).
+
+    ``slot_key`` (``"<schedule>@<slot start>"``) is unique: of several worker processes racing
+    for a slot, the one whose insert succeeds enqueues its jobs; the others skip it.
+    """
+
+    slot_key = Varchar(length=250, unique=True)
+    schedule = Varchar(length=200)
+    slot = Timestamptz()
+    claimed_at = Timestamptz()
+    claimed_by = Varchar(length=100, default="")
     id: Any  # Piccolo adds the primary key column; declared for type checkers only
 
 

@@ -34,7 +34,7 @@ class FlakyBroker:
         self.refused = 0
         self.sent: list[int] = []
 
-    def send(self, job_id: int) -> None:
+    def send(self, job_id: int, _job: str = "") -> None:
         if not self.up:
             self.refused += 1
             raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
@@ -100,9 +100,9 @@ async def test_a_real_redis_client_on_a_closed_port_stops_the_pass(scope: Tenant
     runtime = Runtime(f"redis://127.0.0.1:{port}/0")
     attempts: list[int] = []
 
-    def send(job_id: int) -> None:
+    def send(job_id: int, job: str) -> None:
         attempts.append(job_id)
-        runtime.send(job_id)
+        runtime.send(job_id, job)
 
     try:
         with pytest.raises(BrokerUnavailable, match="onnect"):
@@ -135,14 +135,16 @@ def test_dramatiq_consumer_outage_lines_pass_once_per_step() -> None:
 
 
 def test_the_worker_quiets_its_own_consumers() -> None:
-    from recaudo.workers.broker import Runtime
+    from recaudo.core.platform.jobs import QUEUES
+    from recaudo.workers.broker import Runtime, queue_name
 
     runtime = Runtime("embedded")
     runtime.start_worker(threads=1)
     try:
-        consumers = list(runtime.worker.consumers.values())  # type: ignore[union-attr]
-        assert len(consumers) == 2  # the queue and its delay queue
-        for consumer in consumers:
+        consumers = runtime.worker.consumers  # type: ignore[union-attr]
+        # Every queue and its delay queue.
+        assert set(consumers) == {n for q in QUEUES for n in (queue_name(q), queue_name(q) + ".DQ")}
+        for consumer in consumers.values():
             assert any(isinstance(f, OncePerStep) for f in consumer.logger.filters), consumer
     finally:
         runtime.worker.stop(1000)  # type: ignore[union-attr]

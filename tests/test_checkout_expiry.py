@@ -9,7 +9,6 @@ Mercado Pago fake; clocks are moved, never slept on.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -358,8 +357,8 @@ async def test_a_cash_voucher_from_a_hosted_checkout_stays_in_process_for_its_va
     assert await env.shop.scope.count(Ticket) == 0
 
 
-async def test_the_relay_runs_the_expiry_sweep(env: Env) -> None:
-    from recaudo.workers.relay import relay_forever
+async def test_the_scheduler_runs_the_expiry_sweep(env: Env) -> None:
+    from recaudo.workers.scheduler import Scheduler
 
     x, _, _ = env.invoice_ids()
     payment = await _intent(env, "left-x", [x])
@@ -367,10 +366,5 @@ async def test_the_relay_runs_the_expiry_sweep(env: Env) -> None:
     await env.shop.scope.update(Payment, {Payment.expires_at: long_ago}).where(
         Payment.id == payment.id
     )
-    stop = asyncio.Event()
-
-    async def one_pass(_stop: asyncio.Event, _seconds: float) -> None:
-        stop.set()
-
-    await relay_forever(lambda _job: None, stop=stop, sleep=one_pass)
+    assert "sweep" in await Scheduler().tick()
     assert (await env.shop.scope.get(Payment, payment.id)).status == "expired"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from recaudo.core import db
 from recaudo.core.common import outbox
+from recaudo.core.platform.jobs import Job
 from recaudo.core.tables import FaqEntry, OutboxJob
 from recaudo.tenants.scoped import TenantScope
 from recaudo.workers import jobs
@@ -20,12 +22,19 @@ from tests.conftest import BROKER_URL, make_tenant
 calls: list[dict[str, Any]] = []
 
 
-@jobs.job("test_record")
 async def record(scope: TenantScope, payload: dict[str, Any]) -> None:
     if payload.get("fail"):
         raise RuntimeError("boom")
     await asyncio.sleep(payload.get("sleep", 0))
     calls.append({"tenant": scope.tenant_id, **payload})
+
+
+jobs.register(Job("test_record", record))
+
+
+def into(ids: list[int]) -> Callable[[int, str], None]:
+    """A relay ``send`` that only collects job ids (the broker is the test)."""
+    return lambda job_id, _name: ids.append(job_id)
 
 
 @pytest.fixture
@@ -57,8 +66,8 @@ async def test_job_commits_or_rolls_back_with_the_state_change(scope: TenantScop
 async def test_relay_and_run_marks_done_and_carries_the_tenant(scope: TenantScope) -> None:
     await outbox.enqueue(scope, "test_record", {"n": 7}, key="k")
     sent: list[int] = []
-    assert await relay_once(sent.append) == 1
-    assert await relay_once(sent.append) == 0, "a sent job is not sent again right away"
+    assert await relay_once(into(sent)) == 1
+    assert await relay_once(into(sent)) == 0, "a sent job is not sent again right away"
     assert await jobs.run_job(sent[0]) == "done"
     assert calls == [{"tenant": scope.tenant_id, "n": 7}]
     assert await jobs.run_job(sent[0]) == "skipped", "a finished job never runs twice"
@@ -68,10 +77,10 @@ async def test_relay_and_run_marks_done_and_carries_the_tenant(scope: TenantScop
 async def test_a_lost_message_is_resent(scope: TenantScope) -> None:
     await outbox.enqueue(scope, "test_record", {"n": 1}, key="lost")
     lost: list[int] = []
-    await relay_once(lost.append)  # the broker drops this message
+    await relay_once(into(lost))  # the broker drops this message
     assert await _status(scope, "lost") == "sent"
     again: list[int] = []
-    await relay_once(again.append, stale_after=timedelta(0))
+    await relay_once(into(again), stale_after=timedelta(0))
     assert again == lost
     assert await jobs.run_job(again[0]) == "done"
     assert len(calls) == 1
@@ -80,11 +89,11 @@ async def test_a_lost_message_is_resent(scope: TenantScope) -> None:
 async def test_failures_back_off_then_give_up(scope: TenantScope) -> None:
     await outbox.enqueue(scope, "test_record", {"fail": True}, key="bad")
     sent: list[int] = []
-    await relay_once(sent.append)
+    await relay_once(into(sent))
     assert await jobs.run_job(sent[0]) == "pending"
     row = await scope.objects(OutboxJob).where(OutboxJob.key == "bad").first()
     assert row.attempts == 1 and "boom" in row.last_error
-    assert await relay_once(sent.append) == 0, "not due until the backoff passes"
+    assert await relay_once(into(sent)) == 0, "not due until the backoff passes"
     limit = jobs.DEFAULT_POLICY.max_attempts
     assert limit is not None
     await scope.update(OutboxJob, {OutboxJob.attempts: limit - 1}).where(OutboxJob.id == row.id)
@@ -94,7 +103,7 @@ async def test_failures_back_off_then_give_up(scope: TenantScope) -> None:
 async def test_concurrent_deliveries_run_the_handler_once(scope: TenantScope) -> None:
     await outbox.enqueue(scope, "test_record", {"n": 1, "sleep": 0.05}, key="dup")
     sent: list[int] = []
-    await relay_once(sent.append)
+    await relay_once(into(sent))
     results = await asyncio.gather(*[jobs.run_job(sent[0]) for _ in range(5)])
     assert sorted(results) == ["done"] + ["skipped"] * 4
     assert len(calls) == 1

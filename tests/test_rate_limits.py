@@ -246,21 +246,16 @@ async def test_the_per_ip_staff_limit_spans_tenants(env: Env) -> None:
     assert await _post_from(env, "192.0.2.91", login, token, right) == 303
 
 
-async def test_the_relay_prunes_old_hits_in_its_hourly_housekeeping(database: str) -> None:
+async def test_the_scheduler_prunes_old_hits_in_its_hourly_housekeeping(database: str) -> None:
     from datetime import UTC, datetime
 
-    from recaudo.workers.relay import relay_forever
+    from recaudo.workers.scheduler import Scheduler
 
     now = datetime.now(UTC)
     now_ms = int(now.timestamp() * 1000)
     keep_ms = int(ratelimit.KEEP.total_seconds() * 1000)
     await RateLimitHit(bucket="test:old", at_ms=now_ms - keep_ms - 1).save()
     await RateLimitHit(bucket="test:fresh", at_ms=now_ms - 1000).save()
-    stop = asyncio.Event()
-
-    async def sleep(event: asyncio.Event, seconds: float) -> None:
-        event.set()  # one pass is enough
-
-    await relay_forever(lambda _id: None, stop=stop, clock=lambda: now, sleep=sleep)
+    assert "housekeeping" in await Scheduler().tick(now)
     buckets = [r["bucket"] for r in await RateLimitHit.select(RateLimitHit.bucket)]
     assert buckets == ["test:fresh"]

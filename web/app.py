@@ -101,8 +101,9 @@ def _error_handler(request: Request, exc: Exception) -> Response[Any]:
 def create_app(
     settings: Settings, host: PluginHost | None = None, embedded_workers: bool = True
 ) -> Litestar:
-    """Build the Litestar app. ``embedded_workers`` runs the outbox relay and a dramatiq worker
-    in-process when the broker is ``embedded`` (``make run``); tests may turn it off."""
+    """Build the Litestar app. ``embedded_workers`` runs the outbox relay, the scheduler and a
+    dramatiq worker (all queues) in-process when the broker is ``embedded`` (``make run``);
+    tests may turn it off."""
     config.activate(settings)
     if host is not None:
         set_host(host)
@@ -121,6 +122,7 @@ def create_app(
             if settings.broker_url == "embedded":
                 runtime.start_worker(threads=2)
                 runtime.start_relay()
+                runtime.start_scheduler()
             app.state.runtime = runtime
         try:
             yield

@@ -21,6 +21,7 @@ from recaudo.core.messaging.branding import branding_for
 from recaudo.core.messaging.i18n import formatter_for, pick_language, translations
 from recaudo.core.messaging.notify import send_to_customer
 from recaudo.core.messaging.rendering import make_environment, plugin_template_dirs
+from recaudo.core.platform.jobs import Job
 from recaudo.core.platform.values import OutgoingMessage
 from recaudo.core.tables import (
     CreditEntry,
@@ -40,7 +41,6 @@ from recaudo.tenants.plugin_config import enabled_plugins
 from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import tenant_info
 from recaudo.tenants.urls import portal_base_url
-from recaudo.workers.jobs import job
 
 _environment: Environment | None = None
 
@@ -169,7 +169,6 @@ async def _hardship_news(
     return news
 
 
-@job("tell_customer")
 async def tell_customer(scope: TenantScope, payload: dict[str, Any]) -> None:
     decision = await _decision(scope, str(payload["about"]), int(payload["id"]))
     if decision is None:
@@ -223,7 +222,6 @@ async def tell_customer(scope: TenantScope, payload: dict[str, Any]) -> None:
     )
 
 
-@job("reply_ticket")
 async def reply_ticket(scope: TenantScope, payload: dict[str, Any]) -> None:
     """E-mail a staff reply to a contact-form ticket through the tenant's channel.
 
@@ -274,3 +272,9 @@ async def reply_ticket(scope: TenantScope, payload: dict[str, Any]) -> None:
     await scope.update(
         TicketReply, {TicketReply.status: status, TicketReply.sent_at: datetime.now(UTC)}
     ).where(TicketReply.id == reply.id)
+
+
+JOBS = [
+    Job("tell_customer", tell_customer, queue="messages"),
+    Job("reply_ticket", reply_ticket, queue="messages"),
+]

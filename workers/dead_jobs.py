@@ -16,9 +16,9 @@ from typing import Any
 
 from recaudo.core.common import audit
 from recaudo.core.common.jsonfield import loads
+from recaudo.core.platform.jobs import RetryPolicy
 from recaudo.core.tables import OutboxJob
 from recaudo.tenants.scoped import TenantScope, unscoped
-from recaudo.workers.jobs import RetryPolicy
 
 STUCK_AFTER = timedelta(days=1)
 #: Attempts that add up to :data:`STUCK_AFTER` with the default backoff (≈ 33).
@@ -32,6 +32,7 @@ KINDS = {
     "payment_event": "Avisar a los plugins de un cambio en un pago",
     "invoice_event": "Avisar a los plugins de un cambio en una factura",
     "tell_customer": "Avisar al cliente de una decisión",
+    "plugin_event": "Avisar a un plugin de un cambio",
 }
 
 
@@ -57,6 +58,8 @@ def _subject(payload: dict[str, Any]) -> str:
     ):
         if key in payload:
             return f"{label} {payload[key]}"
+    if "plugin" in payload:  # a plugin's event job: the plugin, and what the event was about
+        return f"{payload['plugin']} {_subject(payload.get('event') or {})}".strip()
     return ""
 
 

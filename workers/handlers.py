@@ -1,4 +1,4 @@
-"""Outbox job handlers: what workers actually do. Each is idempotent."""
+"""Payment job handlers: applying provider events and polling providers. Each is idempotent."""
 
 from __future__ import annotations
 
@@ -7,17 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from recaudo.core.common.jsonfield import loads
-from recaudo.core.common.money import Money
 from recaudo.core.config import active
 from recaudo.core.payments.registry import method_for_plugin
-from recaudo.core.platform.host import get_host
-from recaudo.core.platform.values import InvoiceEvent, PaymentEvent
-from recaudo.core.tables import Invoice, Payment, ProviderEvent
-from recaudo.tenants.models import Tenant
-from recaudo.tenants.plugin_config import enabled_plugins, plugin_settings
+from recaudo.core.platform.jobs import Job, RetryPolicy
+from recaudo.core.tables import Payment, ProviderEvent
+from recaudo.tenants.plugin_config import plugin_settings
 from recaudo.tenants.scoped import TenantScope
-from recaudo.tenants.service import tenant_info
-from recaudo.workers.jobs import RetryPolicy, job
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +30,6 @@ CHECK_POLICY = RetryPolicy(give_up_after=timedelta(days=3))
 CHECKED_STATUSES = ("pending", "in_process", "approved", "partially_refunded")
 
 
-@job("process_provider_event", retry=NEVER_GIVE_UP)
 async def process_provider_event(scope: TenantScope, payload: dict[str, Any]) -> None:
     """Fetch the authoritative status of the payment a webhook named, then apply it."""
     from recaudo.core.payments.ledger import apply_provider_payment
@@ -61,7 +55,6 @@ async def process_provider_event(scope: TenantScope, payload: dict[str, Any]) ->
     await scope.save(event)
 
 
-@job("reconcile_payment", retry=CHECK_POLICY)
 async def reconcile_payment(scope: TenantScope, payload: dict[str, Any]) -> None:
     """Ask the provider about a payment (status poll): a pending one whose notification never
     came, or an approved one the provider may have refunded or charged back since."""
@@ -89,42 +82,7 @@ async def reconcile_payment(scope: TenantScope, payload: dict[str, Any]) -> None
         await apply_provider_payment(scope, method.name, state, source="poll")
 
 
-@job("invoice_event")
-async def invoice_event(scope: TenantScope, payload: dict[str, Any]) -> None:
-    """Tell the tenant's enabled plugins that an invoice was created, paid or reopened."""
-    invoice = await scope.get(Invoice, payload["invoice_id"])
-    tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()
-    if invoice is None or tenant is None:
-        return
-    event = InvoiceEvent(
-        tenant=tenant_info(tenant),
-        invoice_id=int(invoice.id),
-        kind=str(payload["kind"]),
-        balance=Money(invoice.currency, invoice.balance),
-    )
-    hook = get_host().for_tenant(await enabled_plugins(scope), "recaudo_invoice_event")
-    try:
-        hook(event=event)
-    except Exception:
-        log.exception("a plugin failed handling invoice event %s", payload)
-
-
-@job("payment_event")
-async def payment_event(scope: TenantScope, payload: dict[str, Any]) -> None:
-    """Tell the tenant's enabled plugins that a payment changed status (after commit)."""
-    payment = await scope.get(Payment, payload["payment_id"])
-    tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()
-    if payment is None or tenant is None:
-        return
-    event = PaymentEvent(
-        tenant=tenant_info(tenant),
-        payment_id=int(payment.id),
-        kind=str(payload.get("status", payment.status)),
-        amount=Money(payment.currency, int(payment.amount)),
-        method=payment.method,
-    )
-    hook = get_host().for_tenant(await enabled_plugins(scope), "recaudo_payment_event")
-    try:
-        hook(event=event)
-    except Exception:
-        log.exception("a plugin failed handling payment event %s", payload)
+JOBS = [
+    Job("process_provider_event", process_provider_event, queue="payments", retry=NEVER_GIVE_UP),
+    Job("reconcile_payment", reconcile_payment, queue="payments", retry=CHECK_POLICY),
+]

@@ -1,79 +1,118 @@
-"""Running outbox jobs: claim, run the handler, mark done or schedule a retry.
+"""The job registry and running one outbox job: claim, run the handler, mark done or retry.
 
-Handlers are plain async functions registered by name. A job row is claimed with a conditional
-update, so two deliveries of the same broker message (or a re-sent one) run the handler once at
-a time; handlers are still written to be idempotent because a crash between the handler's commit
-and ``done`` re-runs it.
+Every kind of job is a :class:`~recaudo.core.platform.jobs.Job`: core modules list theirs in a
+``JOBS`` list next to the handlers (:data:`CORE_MODULES`), plugins return theirs from the
+``recaudo_jobs`` hook and are named ``"<plugin>.<job>"``. A plugin's job runs only for a tenant
+that enabled the plugin, with ``await plugin_context(tenant_id, plugin)`` as its first argument;
+a core job gets the tenant's :class:`TenantScope`.
 
-Each job kind has a :class:`RetryPolicy`. Failures back off exponentially up to a cap (1 h) and
-keep retrying for days, so a provider or SMTP outage of hours delays work instead of losing it.
-Provider events never give up: a refund Mercado Pago reported must reach the ledger however long
-its API is down. A job that does give up is ``failed`` ("dead"): staff see it in their inbox and
-``recaudo check`` fails until someone retries it (``workers/dead_jobs.py``).
+A job row is claimed with a conditional update, so two deliveries of the same broker message (or
+a re-sent one) run the handler once at a time; handlers are still written to be idempotent
+because a crash between the handler's commit and ``done`` re-runs it.
+
+This module is the one retry mechanism: a run that raises or outlives the job's ``time_limit``
+is a failed attempt, and the job's :class:`RetryPolicy` says when to try again (exponential
+backoff up to a cap, for days) or that it is dead (``failed``: staff see it and ``recaudo
+check`` fails until someone retries it, ``workers/dead_jobs.py``). Dramatiq never retries.
 """
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from recaudo.core.common.jsonfield import loads
+from recaudo.core.platform.host import get_host
+from recaudo.core.platform.jobs import Job, RetryPolicy
 from recaudo.core.tables import OutboxJob
+from recaudo.tenants.plugin_config import enabled_plugins
 from recaudo.tenants.scoped import TenantScope, unscoped
+from recaudo.workers.plugin_context import plugin_context
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[TenantScope, dict[str, Any]], Awaitable[None]]
-HANDLERS: dict[str, Handler] = {}
+__all__ = ["DEFAULT_POLICY", "Job", "RetryPolicy", "all_jobs", "find", "register", "run_job"]
+
+DEFAULT_POLICY = RetryPolicy()
+
+#: Modules whose ``JOBS`` list declares core job kinds.
+CORE_MODULES = (
+    "recaudo.workers.handlers",
+    "recaudo.workers.customer_news",
+    "recaudo.workers.events",
+    "recaudo.workers.scheduler",
+)
+
+#: The id of the outbox job being run (handlers use it to key the jobs they fan out).
+CURRENT_JOB: ContextVar[int | None] = ContextVar("recaudo_current_job", default=None)
+
+_core: dict[str, Job] | None = None
+_registered: dict[str, Job] = {}
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff from ``first`` doubling up to ``cap``; gives up once the waits add up
-    to ``give_up_after`` (``None``: never). Counted in attempts, so time the worker was down does
-    not use up the window: "at least this long" holds whatever the clock did."""
-
-    first: timedelta = timedelta(seconds=5)
-    cap: timedelta = timedelta(hours=1)
-    give_up_after: timedelta | None = timedelta(days=3)
-
-    def delay(self, attempts: int) -> timedelta:
-        """Wait before the next try after ``attempts`` failed ones."""
-        exponent = min(max(0, attempts - 1), 30)
-        return min(self.cap, self.first * 2**exponent)
-
-    @property
-    def max_attempts(self) -> int | None:
-        """Attempts after which the job is dead: the first whose waits reach ``give_up_after``."""
-        if self.give_up_after is None:
-            return None
-        waited, attempts = timedelta(0), 0
-        while waited < self.give_up_after:
-            attempts += 1
-            waited += self.delay(attempts)
-        return attempts
+class Found:
+    job: Job
+    plugin: str | None  # the plugin that declared it; None for core
 
 
-DEFAULT_POLICY = RetryPolicy()
-POLICIES: dict[str, RetryPolicy] = {}
+def register(job: Job) -> Job:
+    """Register a job kind outside the core modules and plugins (tests and embedders)."""
+    _registered[job.name] = job
+    return job
 
 
-def job(name: str, retry: RetryPolicy = DEFAULT_POLICY) -> Callable[[Handler], Handler]:
-    """Register ``fn`` as the handler for outbox jobs whose actor is ``name``."""
+def core_jobs() -> dict[str, Job]:
+    """Core job kinds by name (imported once), plus those given to :func:`register`."""
+    global _core
+    if _core is None:
+        found: dict[str, Job] = {}
+        for module_name in CORE_MODULES:
+            for job in getattr(importlib.import_module(module_name), "JOBS", ()):
+                found[job.name] = job
+        _core = found
+    return {**_core, **_registered}
 
-    def register(fn: Handler) -> Handler:
-        HANDLERS[name] = fn
-        POLICIES[name] = retry
-        return fn
 
-    return register
+def qualified(plugin: str, name: str) -> str:
+    """A plugin's job or schedule name, prefixed with the plugin's (once)."""
+    return name if name.startswith(plugin + ".") else f"{plugin}.{name}"
+
+
+def plugin_jobs() -> dict[str, Found]:
+    """Every installed plugin's job kinds by qualified name."""
+    found: dict[str, Found] = {}
+    for plugin, job in get_host().provided("recaudo_jobs"):
+        if not isinstance(job, Job):
+            log.error("plugin %s: recaudo_jobs returned %r, not a Job", plugin, job)
+            continue
+        name = qualified(plugin, job.name)
+        found[name] = Found(replace(job, name=name), plugin)
+    return found
+
+
+def all_jobs() -> dict[str, Job]:
+    """Every job kind, core and plugin, by name (the broker declares one actor each)."""
+    return {**{n: f.job for n, f in plugin_jobs().items()}, **core_jobs()}
+
+
+def find(name: str) -> Found | None:
+    job = core_jobs().get(name)
+    if job is not None:
+        return Found(job, None)
+    if "." in name:
+        return plugin_jobs().get(name)
+    return None
 
 
 def policy_for(actor: str) -> RetryPolicy:
-    return POLICIES.get(actor, DEFAULT_POLICY)
+    found = find(actor)
+    return found.job.retry if found else DEFAULT_POLICY
 
 
 def backoff(attempts: int) -> timedelta:
@@ -81,9 +120,19 @@ def backoff(attempts: int) -> timedelta:
     return DEFAULT_POLICY.delay(attempts)
 
 
-def load_handlers() -> None:
-    """Import the built-in handlers so they register (idempotent)."""
-    from recaudo.workers import customer_news, handlers  # noqa: F401
+async def _run_handler(found: Found, tenant_id: int, payload: dict[str, Any]) -> bool:
+    """Run the handler within its time limit; ``False`` when a plugin job is not for this tenant."""
+    ctx: Any = TenantScope(tenant_id)
+    if found.plugin is not None:
+        if found.plugin not in await enabled_plugins(ctx):
+            return False
+        ctx = await plugin_context(tenant_id, found.plugin)
+    limit = found.job.time_limit.total_seconds()
+    try:
+        await asyncio.wait_for(found.job.handler(ctx, payload), timeout=limit)
+    except TimeoutError as exc:
+        raise TimeoutError(f"{found.job.name} took longer than its limit of {limit:g} s") from exc
+    return True
 
 
 async def run_job(job_id: int, now: datetime | None = None) -> str:
@@ -92,7 +141,6 @@ async def run_job(job_id: int, now: datetime | None = None) -> str:
     ``now`` is the clock (tests pass a simulated one); it stamps the claim, the retry time and
     the finish.
     """
-    load_handlers()
     table = unscoped(OutboxJob)
     started = now or datetime.now(UTC)
     claimed = (
@@ -105,15 +153,18 @@ async def run_job(job_id: int, now: datetime | None = None) -> str:
     if not claimed:
         return "skipped"
     row = claimed[0]
-    handler = HANDLERS.get(row["actor"])
+    found = find(row["actor"])
     payload = loads(row["payload"], {})
+    token = CURRENT_JOB.set(job_id)
+    note = ""
     try:
-        if handler is None:
+        if found is None:
             raise LookupError(f"no handler registered for {row['actor']!r}")
-        await handler(TenantScope(int(row["tenant"])), payload)
+        if not await _run_handler(found, int(row["tenant"]), payload):
+            note = f"not run: plugin {found.plugin} is not enabled for this tenant"
     except Exception as exc:
         attempts = int(row["attempts"])
-        policy = policy_for(row["actor"])
+        policy = found.job.retry if found else DEFAULT_POLICY
         limit = policy.max_attempts
         final = limit is not None and attempts >= limit
         # One line per failure, traceback only on the first: an outage of days must not flood
@@ -136,7 +187,9 @@ async def run_job(job_id: int, now: datetime | None = None) -> str:
             }
         ).where(table.id == job_id)
         return "failed" if final else "pending"
-    await table.update({table.status: "done", table.done_at: now or datetime.now(UTC)}).where(
-        table.id == job_id
-    )
+    finally:
+        CURRENT_JOB.reset(token)
+    await table.update(
+        {table.status: "done", table.done_at: now or datetime.now(UTC), table.last_error: note}
+    ).where(table.id == job_id)
     return "done"

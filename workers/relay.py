@@ -1,5 +1,7 @@
 """The outbox relay: hands committed jobs to the broker and re-sends the ones that got lost.
 
+It only relays: periodic work belongs to the scheduler (:mod:`recaudo.workers.scheduler`).
+
 A job is ``pending`` until the relay marks it ``sent`` (conditionally, so several relays can run);
 a job ``sent`` or ``running`` for longer than :data:`STALE_AFTER` is assumed lost (broker message
 dropped, worker crashed) and goes back to ``pending``.
@@ -50,8 +52,12 @@ async def requeue_stale(stale_after: timedelta = STALE_AFTER, now: datetime | No
     return len(rows)
 
 
+#: ``send(job_id, job_name)`` hands one job to the broker (the name picks the actor and queue).
+Send = Callable[[int, str], None]
+
+
 async def relay_once(
-    send: Callable[[int], None],
+    send: Send,
     stale_after: timedelta = STALE_AFTER,
     now: datetime | None = None,
 ) -> int:
@@ -64,7 +70,7 @@ async def relay_once(
     await requeue_stale(stale_after, now)
     table = unscoped(OutboxJob)
     due = (
-        await table.select(table.id)
+        await table.select(table.id, table.actor)
         .where((table.status == "pending") & (table.available_at <= now))
         .order_by(table.id)
         .limit(BATCH)
@@ -79,16 +85,12 @@ async def relay_once(
         if not claimed:
             continue  # another relay took it
         try:
-            send(int(row["id"]))
+            send(int(row["id"]), str(row["actor"]))
         except Exception as exc:
             await table.update({table.status: "pending"}).where(table.id == row["id"])
             raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
         sent += 1
     return sent
-
-
-SWEEP_EVERY = timedelta(minutes=1)
-COMPACT_EVERY = timedelta(hours=1)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
@@ -99,7 +101,7 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
 
 
 async def relay_forever(
-    send: Callable[[int], None],
+    send: Send,
     interval: float = 0.5,
     stop: asyncio.Event | None = None,
     *,
@@ -107,29 +109,11 @@ async def relay_forever(
     sleep: Callable[[asyncio.Event, float], Awaitable[None]] = _wait,
 ) -> None:
     """Relay until ``stop`` is set; ``clock`` and ``sleep`` are injectable for tests."""
-    from recaudo.core.common import ratelimit
-    from recaudo.workers.scheduler import (
-        compact_account_changes,
-        deliver_waiting_messages,
-        expire_abandoned_checkouts,
-        sweep,
-    )
-
     stop = stop or asyncio.Event()
-    next_sweep = next_compaction = clock()
     backoff = Backoff(first=max(interval, 1.0), cap=MAX_BACKOFF_S)
     while not stop.is_set():
         wait = interval
         try:
-            if clock() >= next_sweep:
-                next_sweep = clock() + SWEEP_EVERY
-                await sweep(clock())
-                await expire_abandoned_checkouts(clock())
-                await deliver_waiting_messages()
-            if clock() >= next_compaction:
-                next_compaction = clock() + COMPACT_EVERY
-                await compact_account_changes()
-                await ratelimit.prune(int(clock().timestamp() * 1000))
             await relay_once(send, now=clock())
             if backoff.succeed():
                 log.warning("outbox relay: working again; resumed sending jobs")

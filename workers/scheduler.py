@@ -1,6 +1,17 @@
-"""Periodic work, expressed as outbox jobs so it is as reliable as everything else.
+"""The scheduler, and the periodic work core declares for it.
 
-:func:`sweep` runs every minute from each relay:
+**The scheduler** (:class:`Scheduler`, :func:`schedule_forever`) runs in every ``recaudo worker``
+(and in the embedded worker of ``recaudo serve``), separate from the outbox relay. Each
+:class:`~recaudo.core.platform.jobs.Schedule` (core's :data:`SCHEDULES`, plugins' from the
+``recaudo_schedules`` hook) divides time into slots of ``every`` (aligned to the epoch); the first
+process to insert ``(schedule, slot)`` into ``schedule_run`` (a unique key, ``ON CONFLICT DO
+NOTHING``) fires it, so however many workers run, a slot fires once. A ``per_tenant`` schedule
+enqueues one outbox job per tenant (for a plugin: per tenant that enabled it), keyed by schedule
+and slot, in the claim's transaction; those jobs retry like any other. A schedule that is not per
+tenant runs its handler in the scheduler that claimed the slot, within its time limit; if it
+fails, the next slot tries again.
+
+**Core's periodic work** (:data:`SCHEDULES`): ``sweep`` every minute, ``housekeeping`` hourly.
 
 * **Payment checks** (:func:`sweep_payments`). Each payment has at most one provider-check job,
   keyed ``check:<payment id>`` and re-armed when it is due again, so a check that is still
@@ -17,19 +28,34 @@
 Abandoned checkouts are marked ``expired`` by :func:`expire_abandoned_checkouts`, one UPDATE for
 all tenants (readers already hide them from their ``expires_at`` on; this makes history say so).
 
-Several relays may sweep at once: inserts are ``ON CONFLICT DO NOTHING`` and re-arming is a
-conditional update, so they agree. Compaction keeps ``account_change`` (the statement's change
-log) small without changing any account stamp.
+Inserts are ``ON CONFLICT DO NOTHING`` and re-arming is a conditional update, so a sweep that
+ran twice would still agree with itself. Housekeeping compacts ``account_change`` (the
+statement's change log) without changing any account stamp, prunes old rate-limit hits and old
+``schedule_run`` rows.
 """
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from recaudo.core import db
 from recaudo.core.payments.expiry import expired_where
+from recaudo.core.platform.host import get_host
+from recaudo.core.platform.jobs import Job, Schedule
 from recaudo.core.tables import AccountChange, OutboxJob, Payment, PaymentTransition, ProviderEvent
+from recaudo.tenants.models import PluginSetting, ScheduleRun, Tenant
 from recaudo.tenants.scoped import TenantScope, unscoped
+from recaudo.workers.backoff import Backoff
+
+log = logging.getLogger(__name__)
 
 RECONCILE_AFTER = timedelta(minutes=10)
 OPEN_EVERY = timedelta(minutes=15)
@@ -220,3 +246,219 @@ async def compact_account_changes(limit: int = 1_000) -> int:
             if total:
                 await scope.add(AccountChange(customer=row["customer"], weight=total))
     return len(busy)
+
+
+# --- core's schedules ---------------------------------------------------------------------------
+
+
+def _now_of(payload: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(payload["now"])) if "now" in payload else datetime.now(UTC)
+
+
+async def run_sweep(_ctx: None, payload: dict[str, Any]) -> None:
+    """Every minute: provider checks and events, expired checkouts, waiting messages."""
+    now = _now_of(payload)
+    await sweep(now)
+    await expire_abandoned_checkouts(now)
+    await deliver_waiting_messages()
+
+
+#: ``schedule_run`` rows are kept this long (long enough to see what fired, and when).
+KEEP_RUNS = timedelta(days=2)
+
+
+async def run_housekeeping(_ctx: None, payload: dict[str, Any]) -> None:
+    """Hourly: fold busy statement change logs, prune rate-limit hits and old schedule slots."""
+    from recaudo.core.common import ratelimit
+
+    now = _now_of(payload)
+    await compact_account_changes()
+    await ratelimit.prune(int(now.timestamp() * 1000))
+    await ScheduleRun.delete().where(ScheduleRun.slot < now - KEEP_RUNS)
+
+
+JOBS = [
+    Job("sweep", run_sweep, time_limit=timedelta(minutes=5)),
+    Job("housekeeping", run_housekeeping, time_limit=timedelta(minutes=10)),
+]
+SCHEDULES = [
+    Schedule("sweep", "sweep", every=timedelta(minutes=1), per_tenant=False),
+    Schedule("housekeeping", "housekeeping", every=timedelta(hours=1), per_tenant=False),
+]
+
+
+# --- the scheduler ------------------------------------------------------------------------------
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A schedule with its job resolved, and the plugin that declared it (``None``: core)."""
+
+    schedule: Schedule
+    job: Job
+    plugin: str | None
+
+
+def all_schedules() -> list[Planned]:
+    """Core's schedules and every installed plugin's, names qualified, jobs resolved."""
+    from recaudo.workers import jobs
+
+    planned: list[Planned] = []
+    for module_name in jobs.CORE_MODULES:
+        for schedule in getattr(importlib.import_module(module_name), "SCHEDULES", ()):
+            job = jobs.core_jobs().get(schedule.job)
+            if job is None:
+                log.error("schedule %s names no job %r", schedule.name, schedule.job)
+                continue
+            planned.append(Planned(schedule, job, None))
+    for plugin, schedule in get_host().provided("recaudo_schedules"):
+        if not isinstance(schedule, Schedule):
+            log.error("plugin %s: recaudo_schedules returned %r, not a Schedule", plugin, schedule)
+            continue
+        qualified = replace(
+            schedule,
+            name=jobs.qualified(plugin, schedule.name),
+            job=jobs.qualified(plugin, schedule.job),
+        )
+        found = jobs.find(qualified.job)
+        if found is None:
+            log.error("plugin %s: schedule %s names no job %r", plugin, schedule.name, schedule.job)
+            continue
+        planned.append(Planned(qualified, found.job, plugin))
+    return planned
+
+
+def slot_of(now: datetime, every: timedelta) -> datetime:
+    """The start of the slot ``now`` falls in: slots of ``every``, aligned to the epoch."""
+    return EPOCH + ((now - EPOCH) // every) * every
+
+
+async def claim(name: str, slot: datetime, now: datetime, claimed_by: str = "") -> bool:
+    """Claim ``(name, slot)``; ``True`` for the one caller whose insert created the row."""
+    row = ScheduleRun(
+        slot_key=f"{name}@{slot.isoformat()}",
+        schedule=name,
+        slot=slot,
+        claimed_at=now,
+        claimed_by=claimed_by[:100],
+    )
+    inserted = (
+        await ScheduleRun.insert(row).on_conflict(action="DO NOTHING").returning(ScheduleRun.id)
+    )
+    return bool(inserted)
+
+
+async def _tenants_for(plugin: str | None) -> list[int]:
+    if plugin is None:
+        rows = await Tenant.select(Tenant.id).where(Tenant.status == "active")
+        return [int(r["id"]) for r in rows]
+    settings = unscoped(PluginSetting)
+    rows = await settings.select(settings.tenant).where(
+        (settings.plugin == plugin) & (settings.enabled == True)  # noqa: E712 - Piccolo
+    )
+    return sorted({int(r["tenant"]) for r in rows})
+
+
+async def _fire_per_tenant(planned: Planned, slot: datetime, now: datetime) -> int:
+    name = planned.schedule.name
+    key = f"schedule:{name}@{slot.isoformat()}"
+    payload = {"schedule": name, "slot": slot.isoformat()}
+    queued = 0
+    for tenant_id in await _tenants_for(planned.plugin):
+        queued += await _add_job(TenantScope(tenant_id), planned.job.name, payload, key, now)
+    return queued
+
+
+async def _run_inline(planned: Planned, slot: datetime, now: datetime) -> None:
+    payload = {"schedule": planned.schedule.name, "slot": slot.isoformat(), "now": now.isoformat()}
+    limit = planned.job.time_limit.total_seconds()
+    try:
+        await asyncio.wait_for(planned.job.handler(None, payload), timeout=limit)
+    except Exception as exc:
+        log.error(
+            "schedule %s (slot %s) failed: %s: %s; the next slot runs it again",
+            planned.schedule.name,
+            slot.isoformat(),
+            type(exc).__name__,
+            exc,
+            exc_info=not isinstance(exc, TimeoutError),
+        )
+
+
+class Scheduler:
+    """Fires each schedule's slots that this process wins. One per worker process."""
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.seen: dict[str, datetime] = {}  # the last slot tried, per schedule
+
+    async def tick(self, now: datetime | None = None) -> list[str]:
+        """Try every schedule whose current slot this process has not tried; returns the names
+        of those it fired."""
+        now = now or datetime.now(UTC)
+        fired: list[str] = []
+        for planned in all_schedules():
+            name = planned.schedule.name
+            slot = slot_of(now, planned.schedule.every)
+            if self.seen.get(name) == slot:
+                continue
+            if planned.schedule.per_tenant:
+                async with db.transaction():  # the claim and its jobs commit together
+                    won = await claim(name, slot, now, self.name)
+                    if won:
+                        await _fire_per_tenant(planned, slot, now)
+            else:
+                won = await claim(name, slot, now, self.name)
+                if won:
+                    await _run_inline(planned, slot, now)
+            self.seen[name] = slot
+            if won:
+                fired.append(name)
+        return fired
+
+
+Clock = Callable[[], datetime]
+TICK_S = 1.0
+MAX_BACKOFF_S = 60.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+
+
+async def schedule_forever(
+    stop: asyncio.Event,
+    interval: float = TICK_S,
+    *,
+    scheduler: Scheduler | None = None,
+    clock: Clock = _utcnow,
+    sleep: Callable[[asyncio.Event, float], Awaitable[None]] = _wait,
+) -> None:
+    """Tick until ``stop`` is set, backing off while the database is unreachable."""
+    scheduler = scheduler or Scheduler()
+    backoff = Backoff(first=max(interval, 1.0), cap=MAX_BACKOFF_S)
+    while not stop.is_set():
+        wait = interval
+        try:
+            await scheduler.tick(clock())
+            if backoff.succeed():
+                log.warning("scheduler: working again")
+        except Exception as exc:
+            wait = backoff.fail()
+            log.error(
+                "scheduler pass failed (%s: %s); next try in %.0f s",
+                type(exc).__name__,
+                exc,
+                wait,
+                exc_info=backoff.failures == 1,
+            )
+        await sleep(stop, wait)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from recaudo.core.config import Settings
     from recaudo.core.payments.method import PaymentMethod
     from recaudo.core.platform.extensions import EInvoiceBackend, NotificationChannel
+    from recaudo.core.platform.jobs import Job, Schedule
     from recaudo.core.platform.values import (
         Branding,
         InvoiceEvent,
@@ -129,20 +130,49 @@ def recaudo_routes() -> list[Any]:
 
 
 @hookspec
-def recaudo_invoice_event(event: InvoiceEvent) -> None:
+def recaudo_invoice_event(ctx: Any, event: InvoiceEvent) -> None:
     """An invoice was created, paid, reopened or voided (called after the change is committed).
 
-    :param event: what happened, with the tenant and the invoice's new balance.
-    :returns: nothing. Only plugins enabled for the event's tenant are called; exceptions are
-        logged and never undo the change.
+    :param ctx: the plugin's context for the event's tenant (``PluginContext``).
+    :param event: what happened, with the tenant and the invoice's balance at the time.
+    :returns: nothing. Each enabled plugin is called from its own job on the ``events`` queue:
+        an exception or a hang (time limit) is retried per the job's retry policy and dead-lettered
+        when it gives up, without delaying other plugins; it never undoes the change. The hook
+        may run more than once for one event, so make it idempotent. May be ``async def``.
     """
 
 
 @hookspec
-def recaudo_payment_event(event: PaymentEvent) -> None:
+def recaudo_payment_event(ctx: Any, event: PaymentEvent) -> None:
     """A payment changed status: approved, rejected, refunded, charged back (after commit).
 
+    :param ctx: the plugin's context for the event's tenant (``PluginContext``).
     :param event: what happened, with the tenant, amount and method.
-    :returns: nothing. Only plugins enabled for the event's tenant are called; exceptions are
-        logged and never undo the change.
+    :returns: nothing. Delivered like :func:`recaudo_invoice_event`: its own job per plugin,
+        retried on failure or timeout, at least once. May be ``async def``.
+    """
+
+
+# --- background work ----------------------------------------------------------------------------
+
+
+@hookspec
+def recaudo_jobs() -> list[Job]:
+    """Declare the plugin's background job kinds.
+
+    :returns: a list of :class:`~recaudo.core.platform.jobs.Job`; all lists are concatenated. A
+        job is named ``"<plugin>.<name>"`` (the prefix is added if missing) and becomes a dramatiq
+        actor on ``job.queue``. ``ctx.enqueue(name, payload, key)`` queues one in the current
+        transaction; its handler ``async def handler(ctx, payload)`` runs only for tenants that
+        enabled the plugin, within ``time_limit``, retried per ``retry``.
+    """
+
+
+@hookspec
+def recaudo_schedules() -> list[Schedule]:
+    """Declare periodic work: run one of the plugin's jobs every ``every``.
+
+    :returns: a list of :class:`~recaudo.core.platform.jobs.Schedule` naming a job from
+        :func:`recaudo_jobs`; concatenated. However many worker processes run, each slot fires
+        once; a ``per_tenant`` schedule queues one job per tenant that enabled the plugin.
     """
