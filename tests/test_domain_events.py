@@ -21,11 +21,11 @@ class Listener:
         self.seen: list[tuple[str, str, Any]] = []
 
     @hookimpl
-    def recaudo_invoice_event(self, event: InvoiceEvent) -> None:
+    def recaudo_invoice_event(self, ctx: Any, event: InvoiceEvent) -> None:
         self.seen.append(("invoice", event.kind, event.balance.amount))
 
     @hookimpl
-    def recaudo_payment_event(self, event: PaymentEvent) -> None:
+    def recaudo_payment_event(self, ctx: Any, event: PaymentEvent) -> None:
         self.seen.append(("payment", event.kind, event.amount.amount))
 
 
