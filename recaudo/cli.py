@@ -9,6 +9,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -351,6 +352,41 @@ def plugins_list(as_json: bool) -> None:
     for p in data:
         state = "ok" if p["status"] == "ok" else f"ERROR: {p['error']}"
         click.echo(f"{p['name']:<14} {p['source']:<12} {p['module']:<32} {state}")
+
+
+@plugins.command("new")
+@click.argument("name")
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(["payment", "channel", "einvoice", "branding"]),
+    help="What the plugin provides.",
+)
+@click.option(
+    "--dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to render into (an empty or new one; default ./recaudo-NAME).",
+)
+@click.option("--author", help="Author, as 'Name <email>'.")
+@click.option("--description", help="One line saying what the plugin does.")
+def plugins_new(
+    name: str, kind: str, dest: Path | None, author: str | None, description: str | None
+) -> None:
+    """Start a plugin: render the plugin template (copier) as a distribution with tests."""
+    from recaudo.scaffold import ScaffoldError, render
+
+    try:
+        done = render(name, kind, dest, author=author, description=description)
+    except ScaffoldError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {done.distribution} ({kind} plugin {done.plugin!r}) in {done.path}")
+    click.echo("next:")
+    click.echo(f"  cd {done.path}")
+    click.echo('  pip install -e ".[test]"     # into the environment where Recaudo runs')
+    click.echo("  pytest                       # its generated tests (recaudo.testing)")
+    click.echo(f"  recaudo plugins list         # shows {done.plugin}")
+    click.echo(f"  recaudo tenants plugins SLUG enable {done.plugin}")
+    click.echo("  copier update                # later: pull fixes of the template")
 
 
 def _tenant_scope(slug: str) -> Any:
