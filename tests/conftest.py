@@ -26,6 +26,9 @@ from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import NewTenant, create_tenant
 
+# The fixtures plugin authors get (fake_http, recaudo_tenant…): the suite tests them too.
+pytest_plugins = ["recaudo.testing"]
+
 PG_URL = os.environ.get("RECAUDO_TEST_DATABASE_URL", "")
 BROKER_URL = os.environ.get("RECAUDO_TEST_BROKER_URL", "")
 
