@@ -180,6 +180,7 @@ def recaudo_plugin_settings() -> dict[str, Any]:
 @pytest.fixture
 def recaudo_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Development settings over a SQLite file in ``tmp_path`` (also exported as RECAUDO_*)."""
+    from recaudo.core import config
     from recaudo.core.config import Settings
 
     url = f"sqlite:///{tmp_path}/recaudo.sqlite3"
@@ -191,7 +192,12 @@ def recaudo_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         "RECAUDO_BROKER_URL": "embedded",
     }.items():
         monkeypatch.setenv(key, value)
-    return Settings(env="development", database_url=url, secret_key=SECRET_KEY, base_url=BASE_URL)
+    settings = Settings(
+        env="development", database_url=url, secret_key=SECRET_KEY, base_url=BASE_URL
+    )
+    # The running configuration, as the web app or a worker would have it; undone after the test.
+    monkeypatch.setattr(config, "_active", None)
+    return config.activate(settings)
 
 
 @pytest_asyncio.fixture
