@@ -380,13 +380,36 @@ def plugins_new(
     except ScaffoldError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {done.distribution} ({kind} plugin {done.plugin!r}) in {done.path}")
+    if not done.template_ref:
+        click.echo("note: git was not found, so this project cannot follow template updates")
     click.echo("next:")
     click.echo(f"  cd {done.path}")
     click.echo('  pip install -e ".[test]"     # into the environment where Recaudo runs')
     click.echo("  pytest                       # its generated tests (recaudo.testing)")
     click.echo(f"  recaudo plugins list         # shows {done.plugin}")
     click.echo(f"  recaudo tenants plugins SLUG enable {done.plugin}")
-    click.echo("  copier update                # later: pull fixes of the template")
+    click.echo("  recaudo plugins update .     # later: pull fixes of the template (copier update)")
+
+
+@plugins.command("update")
+@click.argument(
+    "project", default=".", type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+def plugins_update(project: Path) -> None:
+    """Re-apply this Recaudo's plugin template to a plugin made with 'plugins new'.
+
+    The project must be a git work tree with everything committed; conflicts with your own
+    changes are left inline for you to resolve.
+    """
+    from copier.errors import CopierError
+
+    from recaudo.scaffold import ScaffoldError, update
+
+    try:
+        ref = update(project)
+    except (ScaffoldError, CopierError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{project} now follows plugin template {ref}; review with 'git diff'")
 
 
 def _tenant_scope(slug: str) -> Any:

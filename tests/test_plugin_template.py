@@ -10,6 +10,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -44,6 +45,14 @@ from tests.portal_support import (
 
 # Rendered modules may import only the public plugin API.
 PUBLIC = {"recaudo.api"}
+
+
+@pytest.fixture(autouse=True)
+def template_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The versioned copy of the template goes to a temporary folder, not ~/.cache."""
+    cache = tmp_path_factory.mktemp("template-cache")
+    monkeypatch.setenv("RECAUDO_TEMPLATE_CACHE", str(cache))
+    return cache
 
 
 def new(*args: str) -> Any:
@@ -111,6 +120,47 @@ def test_an_occupied_destination_is_refused(tmp_path: Path) -> None:
     result = new("acme-pay", "--kind", "payment", "--dest", str(tmp_path))
     assert result.exit_code == 1
     assert "is not empty" in result.output
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=a", "-c", "user.email=a@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_a_template_fix_reaches_a_rendered_plugin_and_keeps_the_authors_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recaudo.scaffold
+
+    template = tmp_path / "template"
+    shutil.copytree(recaudo.scaffold.TEMPLATE, template)
+    monkeypatch.setattr(recaudo.scaffold, "TEMPLATE", template)
+    project = tmp_path / "project"
+    assert new("acme-pay", "--kind", "payment", "--dest", str(project)).exit_code == 0
+    assert "_commit: v" in (project / ".copier-answers.yml").read_text()
+    _git(project, "init", "-q")
+    _git(project, "add", "-A")
+    _git(project, "commit", "-qm", "rendered")
+    module = project / "recaudo_acme_pay" / "__init__.py"
+    module.write_text(module.read_text() + "\nEXTRA = 1  # the author's own line\n")
+    _git(project, "commit", "-qam", "mine")
+    # A later Recaudo ships a template fix.
+    readme = template / "project" / "README.md.jinja"
+    readme.write_text(readme.read_text() + "\nA fix from the template.\n")
+    result = CliRunner().invoke(main, ["plugins", "update", str(project)])
+    assert result.exit_code == 0, result.output
+    assert "A fix from the template." in (project / "README.md").read_text()
+    assert "EXTRA = 1  # the author's own line" in module.read_text()
+    assert ".post" in (project / ".copier-answers.yml").read_text()
+
+
+def test_update_refuses_a_folder_not_made_from_the_template(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["plugins", "update", str(tmp_path)])
+    assert result.exit_code == 1 and "no .copier-answers.yml" in result.output
 
 
 def test_the_template_is_data_of_the_package() -> None:
