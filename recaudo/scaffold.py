@@ -51,7 +51,7 @@ def check_name(name: str) -> str:
 
 
 def destination_for(name: str, dest: Path | None) -> Path:
-    """``dest`` itself when empty or missing, else ``dest/recaudo-<name>``; never a non-empty one."""
+    """``dest`` when empty or missing, else ``dest/recaudo-<name>``; never a non-empty one."""
     base = Path.cwd() if dest is None else dest
     target = base if dest is not None and _empty(base) else base / f"recaudo-{name}"
     if target.exists() and not target.is_dir():

@@ -218,9 +218,7 @@ async def recaudo_database(recaudo_settings: Any) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def recaudo_host(
-    recaudo_plugin: tuple[str, ModuleType], recaudo_settings: Any
-) -> Iterator[Any]:
+def recaudo_host(recaudo_plugin: tuple[str, ModuleType], recaudo_settings: Any) -> Iterator[Any]:
     """The plugin host: the built-in plugins, plus the plugin under test even if not installed."""
     from recaudo.core.platform.host import PluginHost, set_host
 
@@ -286,9 +284,7 @@ async def recaudo_tenant(
 
 
 @pytest_asyncio.fixture
-async def plugin_context(
-    recaudo_tenant: TestTenant, recaudo_plugin: tuple[str, ModuleType]
-) -> Any:
+async def plugin_context(recaudo_tenant: TestTenant, recaudo_plugin: tuple[str, ModuleType]) -> Any:
     """The plugin's context for the test tenant, exactly as the host builds it."""
     from recaudo.core.platform.context import context_for
 
@@ -317,9 +313,7 @@ async def recaudo_customer(recaudo_tenant: TestTenant) -> TestCustomer:
     tag = uuid.uuid4().hex[:6]
     customer = await create_customer(
         recaudo_tenant.scope,
-        NewCustomer(
-            f"C-{tag}", "Ana Pérez", email=f"ana.{tag}@example.com", phone="+525555550100"
-        ),
+        NewCustomer(f"C-{tag}", "Ana Pérez", email=f"ana.{tag}@example.com", phone="+525555550100"),
         "MX",
     )
     today = date.today()

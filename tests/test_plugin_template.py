@@ -48,7 +48,9 @@ PUBLIC = {"recaudo.api"}
 
 
 @pytest.fixture(autouse=True)
-def template_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def template_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """The versioned copy of the template goes to a temporary folder, not ~/.cache."""
     cache = tmp_path_factory.mktemp("template-cache")
     monkeypatch.setenv("RECAUDO_TEMPLATE_CACHE", str(cache))
