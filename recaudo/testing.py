@@ -376,8 +376,8 @@ class Notifications:
         self, customer: TestCustomer, subject: str, text: str, prefer: Iterable[str] = ()
     ) -> SentMessage | None:
         """Send a message to ``customer`` the way the host does (route, channel, log)."""
-        from recaudo.api import OutgoingMessage
         from recaudo.core.messaging.notify import send_to_customer
+        from recaudo.core.platform.values import OutgoingMessage
         from recaudo.core.tables import Customer
 
         row = await self.tenant.scope.get(Customer, customer.id)
