@@ -111,6 +111,16 @@ def test_an_installed_wheel_serves_every_static_file_its_pages_reference(tmp_pat
     recaudo = str(fresh / "bin" / "recaudo")
     for command in ("migrate", "demo"):
         subprocess.run([recaudo, command], cwd=work, env=env, check=True, capture_output=True)
+    # The plugin template is package data: an installed Recaudo starts plugins too.
+    rendered = subprocess.run(
+        [recaudo, "plugins", "new", "acme-pay", "--kind", "payment", "--dest", str(work)],
+        cwd=work,
+        env={**env, "RECAUDO_TEMPLATE_CACHE": str(tmp_path / "template-cache")},
+        capture_output=True,
+        text=True,
+    )
+    assert rendered.returncode == 0, rendered.stdout + rendered.stderr
+    assert (work / "recaudo-acme-pay" / "recaudo_acme_pay" / "__init__.py").is_file()
     server = subprocess.Popen(
         [recaudo, "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=work,
