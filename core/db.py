@@ -1,7 +1,8 @@
 """Database engine selection and migrations.
 
 The engine is chosen by ``RECAUDO_DATABASE_URL`` (SQLite or PostgreSQL) and attached to every table
-explicitly, so tests can point the same process at another database without import tricks.
+explicitly (core's and those of every installed plugin's Piccolo app), so tests can point the same
+process at another database without import tricks.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.table import Table
 
-from recaudo.core import tables as core_tables
-from recaudo.plugins.sandbox import tables as sandbox_tables
+from recaudo.core import tables as domain_tables
+from recaudo.core.platform.apps import CORE_APP, app_tables, plugin_apps
 from recaudo.tenants import models as tenant_models
 
 SQLITE_BUSY_TIMEOUT_S = 15
@@ -28,10 +29,10 @@ _engine: Engine | None = None
 _engine_url: str = ""
 
 
-def all_tables() -> list[type[Table]]:
-    """Every table Recaudo owns, parents before children."""
+def core_tables() -> list[type[Table]]:
+    """The tables of core's Piccolo app, parents before children."""
     found: list[type[Table]] = []
-    for module in (tenant_models, core_tables, sandbox_tables):
+    for module in (tenant_models, domain_tables):
         for value in vars(module).values():
             if (
                 isinstance(value, type)
@@ -41,6 +42,12 @@ def all_tables() -> list[type[Table]]:
             ):
                 found.append(value)
     return found
+
+
+def all_tables() -> list[type[Table]]:
+    """Every table: core's, then each installed plugin's (``recaudo_piccolo_app``)."""
+    tables = core_tables()
+    return tables + [t for t in app_tables(plugin_apps()) if t not in tables]
 
 
 def tenant_tables() -> list[type[Table]]:
@@ -73,15 +80,16 @@ def configure(url: str) -> Engine:
     """
     global _engine, _engine_url
     os.environ["PICCOLO_CONF"] = "recaudo.piccolo_conf"
-    if _engine is not None and url == _engine_url:
-        return _engine
-    engine = make_engine(url)
-    tables: list[type[Table]] = [*all_tables(), Migration]
-    for table in tables:
+    if _engine is None or url != _engine_url:
+        _engine = make_engine(url)
+        _engine_url = url
+    _attach(_engine)  # again for the same URL: a plugin registered since brings new tables
+    return _engine
+
+
+def _attach(engine: Engine) -> None:
+    for table in [*all_tables(), Migration]:
         table._meta.db = engine
-    _engine = engine
-    _engine_url = url
-    return engine
 
 
 def engine() -> Engine:
@@ -110,20 +118,29 @@ async def close_pool() -> None:
 
 
 async def migrate() -> list[str]:
-    """Apply pending migrations; returns the ids that ran (empty when up to date)."""
+    """Apply pending migrations: core's, then each installed plugin's app in order.
+
+    Returns ``"<app>:<migration id>"`` for each migration that ran (empty when up to date).
+    Piccolo records what ran per app, so running it again applies nothing.
+    """
     from piccolo.apps.migrations.commands.forwards import ForwardsMigrationManager
 
-    before = set(await _applied())
-    result = await ForwardsMigrationManager(app_name="recaudo").run()
-    if not result.success:
-        raise RuntimeError(f"migration failed: {result.message}")
-    return sorted(set(await _applied()) - before)
+    apps = plugin_apps()
+    _attach(engine())
+    ran: list[str] = []
+    for name in [CORE_APP, *(app.name for app in apps)]:
+        before = set(await _applied(name))
+        result = await ForwardsMigrationManager(app_name=name).run()
+        if not result.success:
+            raise RuntimeError(f"migration of {name} failed: {result.message}")
+        ran += [f"{name}:{i}" for i in sorted(set(await _applied(name)) - before)]
+    return ran
 
 
-async def _applied() -> list[str]:
+async def _applied(app_name: str) -> list[str]:
     if not await Migration.table_exists().run():
         return []
-    return await Migration.get_migrations_which_ran(app_name="recaudo")
+    return await Migration.get_migrations_which_ran(app_name=app_name)
 
 
 async def ping() -> bool:

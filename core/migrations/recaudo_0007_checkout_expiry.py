@@ -1,9 +1,12 @@
-"""Checkouts expire: ``payment.expires_at`` and ``sandbox_charge.expires_at``; and
+"""Checkouts expire: ``payment.expires_at``; and
 ``payment.requested_total``, what the chosen invoices owed when the customer chose them (money up
 to it is for those invoices only; see ``core/payments/ledger.py: _allocate``).
 
 Rows from before this migration keep ``expires_at`` NULL; readers and the sweep treat a pending
 one as expired once ``created_at`` is older than the card checkout lifetime.
+
+This migration also gave ``sandbox_charge`` its ``expires_at`` until the sandbox plugin took the
+table over; its own migration adds the column where an older database lacks it.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -31,17 +34,16 @@ def _params(default: object, null: bool) -> dict[str, object]:
 
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="recaudo", description=DESCRIPTION)
-    for class_name, tablename in (("Payment", "payment"), ("SandboxCharge", "sandbox_charge")):
-        manager.add_column(
-            table_class_name=class_name,
-            tablename=tablename,
-            column_name="expires_at",
-            db_column_name="expires_at",
-            column_class_name="Timestamptz",
-            column_class=Timestamptz,
-            params=_params(None, True),
-            schema=None,
-        )
+    manager.add_column(
+        table_class_name="Payment",
+        tablename="payment",
+        column_name="expires_at",
+        db_column_name="expires_at",
+        column_class_name="Timestamptz",
+        column_class=Timestamptz,
+        params=_params(None, True),
+        schema=None,
+    )
     manager.add_column(
         table_class_name="Payment",
         tablename="payment",

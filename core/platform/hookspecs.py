@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from piccolo.conf.apps import AppConfig
+
     from recaudo.core.config import Settings
     from recaudo.core.payments.method import PaymentMethod
     from recaudo.core.platform.extensions import EInvoiceBackend, NotificationChannel
@@ -57,6 +59,22 @@ def recaudo_settings_schema() -> PluginSettingsSchema | None:
     :returns: a :class:`PluginSettingsSchema` whose ``plugin`` is the plugin's entry-point name, or
         ``None``. Fields of type ``secret`` are stored encrypted, never shown back in forms and
         never logged. All results are collected (not firstresult).
+    """
+
+
+# --- storage ------------------------------------------------------------------------------------
+
+
+@hookspec
+def recaudo_piccolo_app() -> AppConfig | None:
+    """Give the plugin's own tables and their migrations to ``recaudo migrate``.
+
+    :returns: a Piccolo ``AppConfig`` (``app_name``, ``migrations_folder_path``,
+        ``table_classes``) or ``None``. ``recaudo migrate`` runs core's migrations first, then each
+        installed plugin's (enabled for a tenant or not), in plugin order; the database engine is
+        attached to the app's tables. A table either mixes in ``TenantOwned`` (read it through
+        ``ctx.db``) or carries the Piccolo tag ``"platform-wide"``; the isolation test flags any
+        other. Name migration files ``<plugin>_NNNN_*.py``: Piccolo imports them by file name.
     """
 
 

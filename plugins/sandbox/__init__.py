@@ -206,3 +206,10 @@ def recaudo_template_dirs() -> list[str]:
     from pathlib import Path
 
     return [str(Path(__file__).parent / "templates")]
+
+
+@hookimpl
+def recaudo_piccolo_app() -> Any:
+    from recaudo.plugins.sandbox.piccolo_app import APP_CONFIG
+
+    return APP_CONFIG
