@@ -1,7 +1,9 @@
 """Tenants never see each other's data.
 
-Every tenant-owned table is listed from the schema (not by hand), one row per tenant is written in
-each, and every read path of :class:`TenantScope` is shown to return only its own tenant's rows.
+Every tenant-owned table is listed from the schema (not by hand) — core's and those of every
+installed plugin's Piccolo app — one row per tenant is written in each, and every read path of
+:class:`TenantScope` is shown to return only its own tenant's rows. A plugin table without a tenant
+must say it is platform-wide.
 A second test reads the source and fails when code touches a tenant-owned table directly instead
 of going through a scope (or an explicit, greppable ``unscoped``).
 """
@@ -30,6 +32,7 @@ from piccolo.columns import (
 from piccolo.table import Table
 
 from recaudo.core import db
+from recaudo.core.platform.apps import plugin_apps, unowned_tables
 from recaudo.tenants.models import Tenant, TenantOwned
 from recaudo.tenants.scoped import CrossTenantError, TenantScope
 
@@ -38,8 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_every_tenant_table_is_covered() -> None:
     names = {t._meta.tablename for t in db.tenant_tables()}
-    # The schema grows; this only guards that discovery works and finds the core ones.
+    # The schema grows; this only guards that discovery works and finds core's and plugins' ones.
     assert {"customer", "invoice", "payment", "allocation", "chat_message", "outbox_job"} <= names
+    assert "sandbox_charge" in names  # the sandbox plugin's own app
     for table in db.tenant_tables():
         column = table._meta.get_column_by_name("tenant")
         assert isinstance(column, ForeignKey)
@@ -85,17 +89,25 @@ async def _row(scope: TenantScope, table: type[Table], made: dict[type[Table], A
     return row
 
 
+def test_plugin_tables_carry_a_tenant_or_say_they_are_platform_wide() -> None:
+    assert unowned_tables(plugin_apps()) == []
+
+
 @pytest.mark.slow
 async def test_scope_never_returns_another_tenants_rows(
     two_tenants: tuple[TenantScope, TenantScope],
 ) -> None:
-    a, b = two_tenants
+    await check_isolated(*two_tenants, db.tenant_tables())
+
+
+async def check_isolated(a: TenantScope, b: TenantScope, tables: list[type[Table]]) -> None:
+    """Write a row per tenant in each table, then read and write through A's scope only."""
     rows_a: dict[type[Table], Any] = {}
     rows_b: dict[type[Table], Any] = {}
-    for table in db.tenant_tables():
+    for table in tables:
         await _row(a, table, rows_a, 1)
         await _row(b, table, rows_b, 2)
-    for table in db.tenant_tables():
+    for table in tables:
         mine, theirs = rows_a[table], rows_b[table]
         selected = await a.select(table, table._meta.primary_key, table.tenant)
         assert {r["tenant"] for r in selected} == {a.tenant_id}, table.__name__
