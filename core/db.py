@@ -88,7 +88,8 @@ def configure(url: str) -> Engine:
 
 
 def _attach(engine: Engine) -> None:
-    for table in [*all_tables(), Migration]:
+    tables: list[type[Table]] = [*all_tables(), Migration]
+    for table in tables:
         table._meta.db = engine
 
 

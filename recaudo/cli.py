@@ -277,6 +277,176 @@ def tenants_list(as_json: bool) -> None:
         click.echo(f"{t['slug']:<24} {t['country']} {t['currency']} {t['locale']:<6} {t['name']}")
 
 
+class _ListingGroup(click.Group):
+    """A group whose own options may also follow its argument (``SLUG --json``) when no
+    subcommand is given; click otherwise stops reading group options at the first argument."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not any(a in self.commands for a in args):
+            args = [a for a in args if a.startswith("-")] + [
+                a for a in args if not a.startswith("-")
+            ]
+        return super().parse_args(ctx, args)
+
+
+@tenants.group("plugins", cls=_ListingGroup, invoke_without_command=True)
+@click.argument("slug")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (the listing).")
+@click.pass_context
+def tenants_plugins(ctx: click.Context, slug: str, as_json: bool) -> None:
+    """List SLUG's plugins: on or off, configured or what is missing, settings.
+
+    Secret settings are shown only as "set" or "not set". Switch and configure one with
+    'enable NAME', 'disable NAME' and 'set NAME KEY=VALUE … SECRET_KEY …' (see their --help).
+    """
+    ctx.obj = slug
+    if ctx.invoked_subcommand is not None:
+        return
+    from recaudo.core.platform.switches import plugin_statuses
+
+    settings = _settings()
+
+    async def go() -> list[Any]:
+        _tenant, scope = await _tenant_scope(slug)
+        return await plugin_statuses(scope, settings.secret_key)
+
+    rows = _run(settings, go)
+    if as_json:
+        data = [
+            {
+                "name": p.name,
+                "enabled": p.enabled,
+                "configured": p.configured,
+                "missing": list(p.missing),
+                "settings": p.settings,
+                "error": p.error,
+            }
+            for p in rows
+        ]
+        click.echo(json.dumps({"tenant": slug, "plugins": data}, ensure_ascii=False, indent=2))
+        return
+    for p in rows:
+        if p.error:
+            state = f"ERROR: {p.error}"
+        else:
+            state = "configured" if p.configured else "missing: " + ", ".join(p.missing)
+        click.echo(f"{p.name:<14} {'enabled' if p.enabled else 'disabled':<9} {state}")
+        for key, value in p.settings.items():
+            click.echo(f"    {key} = {value}")
+
+
+def _switch_errors(fn: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[T]]:
+    """Unknown plugins and invalid settings are usage errors (exit 2); nothing was changed."""
+    from recaudo.core.platform.switches import UnknownPlugin
+    from recaudo.tenants.plugin_config import SettingsError
+
+    async def wrapped() -> T:
+        try:
+            return await fn()
+        except (UnknownPlugin, SettingsError) as exc:
+            raise click.UsageError(f"{exc}; nothing was changed") from None
+
+    return wrapped
+
+
+@tenants_plugins.command("enable")
+@click.argument("name")
+@click.pass_obj
+def tenants_plugins_enable(slug: str, name: str) -> None:
+    """Switch plugin NAME on (a payment method only once configured; see 'set')."""
+    from recaudo.core.platform.switches import enable_plugin, known_plugin
+    from recaudo.tenants.service import tenant_info
+
+    settings = _settings()
+
+    async def go() -> None:
+        tenant, scope = await _tenant_scope(slug)
+        await known_plugin(scope, name)
+        await enable_plugin(scope, tenant_info(tenant), name, None, settings.secret_key)
+
+    _run(settings, _switch_errors(go))
+    click.echo(f"{name} enabled for {slug}")
+
+
+@tenants_plugins.command("disable")
+@click.argument("name")
+@click.pass_obj
+def tenants_plugins_disable(slug: str, name: str) -> None:
+    """Switch plugin NAME off (its settings are kept)."""
+    from recaudo.core.platform.switches import disable_plugin, known_plugin
+
+    settings = _settings()
+
+    async def go() -> None:
+        _tenant, scope = await _tenant_scope(slug)
+        await known_plugin(scope, name)
+        await disable_plugin(scope, name)
+
+    _run(settings, _switch_errors(go))
+    click.echo(f"{name} disabled for {slug}")
+
+
+@tenants_plugins.command("set")
+@click.argument("name")
+@click.argument("assignments", nargs=-1, required=True, metavar="KEY=VALUE… SECRET_KEY…")
+@click.pass_obj
+def tenants_plugins_set(slug: str, name: str, assignments: tuple[str, ...]) -> None:
+    """Change settings of plugin NAME, checked against the settings it declares.
+
+    Give ordinary settings as KEY=VALUE (an empty VALUE clears one). Secret settings are never
+    taken from the command line, where shell history and process lists would keep them: name
+    the KEY alone and type the value at the hidden prompt, or pipe it on stdin (one line per
+    secret, in order). An unknown key, a wrong type or a required setting left empty is an
+    error (exit 2) and nothing is changed.
+    """
+    from recaudo.core.platform.switches import configure_plugin
+    from recaudo.tenants.plugin_config import schema_of
+
+    settings = _settings()
+    schema = schema_of(name)
+    secret = {f.name: f for f in schema.fields if f.secret} if schema else {}
+    changes: dict[str, str] = {}
+    asked: list[str] = []
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not key:
+            raise click.UsageError(f"{item!r}: use KEY=VALUE")
+        if sep and key in secret:
+            raise click.UsageError(
+                f"{name}.{key} is secret and is not taken on the command line: give '{key}' "
+                "alone and type it at the prompt (or pipe it on stdin); nothing was changed"
+            )
+        if not sep and key not in secret:
+            known = schema is not None and key in {f.name for f in schema.fields}
+            hint = "use KEY=VALUE" if known or schema is None else "unknown setting"
+            raise click.UsageError(f"{name}.{key}: {hint}; nothing was changed")
+        if sep:
+            changes[key] = value
+        else:
+            asked.append(key)
+    for key in asked:
+        changes[key] = _read_secret(f"{secret[key].label} ({name}.{key})", key)
+
+    async def go() -> list[str]:
+        _tenant, scope = await _tenant_scope(slug)
+        return await configure_plugin(scope, name, changes, settings.secret_key)
+
+    changed = _run(settings, _switch_errors(go))
+    click.echo(f"{name} settings saved for {slug}: {', '.join(changed)}")
+
+
+def _read_secret(prompt: str, key: str) -> str:
+    """A secret from a hidden prompt on a terminal, else one line of stdin; never echoed."""
+    if sys.stdin.isatty():
+        value = str(click.prompt(prompt, hide_input=True))
+    else:
+        value = sys.stdin.readline().rstrip("\r\n")
+    if not value:
+        raise click.UsageError(f"{key}: no value given on the prompt or stdin; nothing was changed")
+    return value
+
+
 @main.group()
 def staff() -> None:
     """Manage back-office users."""

@@ -75,6 +75,41 @@ def clean_settings(schema: PluginSettingsSchema | None, values: dict[str, Any]) 
     return out
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def parse_changes(schema: PluginSettingsSchema, changes: dict[str, str]) -> dict[str, Any]:
+    """Typed values for ``KEY=VALUE`` text, strictly: an unknown key or a value of the wrong type
+    is refused with a message naming the key (``clean_settings`` is lenient for forms).
+
+    An empty value clears the setting (its default applies again).
+    """
+    fields = {f.name: f for f in schema.fields}
+    out: dict[str, Any] = {}
+    for key, text in changes.items():
+        f = fields.get(key)
+        where = f"{schema.plugin}.{key}"
+        if f is None:
+            raise SettingsError(f"{where}: unknown setting (known: {', '.join(fields) or 'none'})")
+        if text == "":
+            out[key] = None
+        elif f.type == "integer":
+            try:
+                out[key] = int(text)
+            except ValueError:
+                raise SettingsError(f"{where}: must be a whole number, not {text!r}") from None
+        elif f.type == "boolean":
+            if text.lower() not in _TRUE + _FALSE:
+                raise SettingsError(f"{where}: must be true or false, not {text!r}")
+            out[key] = text.lower() in _TRUE
+        elif f.type == "choice" and text not in f.choices:
+            raise SettingsError(f"{where}: must be one of {', '.join(f.choices)}")
+        else:
+            out[key] = text
+    return out
+
+
 def schema_of(plugin: str) -> PluginSettingsSchema | None:
     """The settings schema the installed plugin declares for itself, if any."""
     from recaudo.core.platform.host import get_host
@@ -136,6 +171,19 @@ async def enabled_plugins(scope: TenantScope, max_age: float = 0) -> list[str]:
     plugins = tuple(r["plugin"] for r in rows)
     _enabled.put(scope.tenant_id, plugins)
     return list(plugins)
+
+
+async def stored_settings(scope: TenantScope, plugin: str) -> dict[str, Any] | None:
+    """A plugin's settings row as stored (secrets still encrypted), or ``None`` without a row.
+
+    For showing whether a secret is set without decrypting it.
+    """
+    row = (
+        await scope.select(PluginSetting, PluginSetting.settings)
+        .where(PluginSetting.plugin == plugin)
+        .first()
+    )
+    return None if row is None else dict(loads(row["settings"], {}) or {})
 
 
 async def plugin_settings(scope: TenantScope, plugin: str, secret_key: str) -> dict[str, Any]:

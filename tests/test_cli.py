@@ -58,6 +58,10 @@ def test_every_command_has_help(tmp_path: Path) -> None:
         ["plugins", "list", "--help"],
         ["plugins", "enable", "--help"],
         ["plugins", "disable", "--help"],
+        ["tenants", "plugins", "--help"],
+        ["tenants", "plugins", "x", "enable", "--help"],
+        ["tenants", "plugins", "x", "disable", "--help"],
+        ["tenants", "plugins", "x", "set", "--help"],
         ["check", "--help"],
     ):
         out = recaudo(tmp_path, *command)

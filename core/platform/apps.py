@@ -1,9 +1,10 @@
-"""Plugin-owned Piccolo apps: the tables and migrations plugins bring through ``recaudo_piccolo_app``.
+"""Plugin-owned Piccolo apps: the tables and migrations a plugin gives through a hook.
 
-Core's app (``recaudo.core.piccolo_app``) always comes first; plugin apps follow in plugin-name
-order, a plugin app that lists another plugin's app in ``migration_dependencies`` after it. The
-same list feeds ``recaudo migrate`` (``core/db.py``), the engine attached to every table and the
-``APP_REGISTRY`` of ``recaudo/piccolo_conf.py``, so Piccolo's own commands see plugin apps too.
+A plugin's ``recaudo_piccolo_app`` returns its app. Core's app (``recaudo.core.piccolo_app``)
+always comes first; plugin apps follow in plugin-name order, an app that lists another plugin's
+app in ``migration_dependencies`` after it. The same list feeds ``recaudo migrate``
+(``core/db.py``), the engine attached to every table and the ``APP_REGISTRY`` of
+``recaudo/piccolo_conf.py``, so Piccolo's own commands see plugin apps too.
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ def plugin_apps(host: PluginHost | None = None) -> list[PluginApp]:
         if config is None:
             continue
         if not isinstance(config, AppConfig):
-            log.error("plugin %s: recaudo_piccolo_app returned %r, not an AppConfig", plugin, config)
+            log.error(
+                "plugin %s: recaudo_piccolo_app returned %r, not an AppConfig", plugin, config
+            )
             continue
         if config.app_name == CORE_APP or config.app_name in found:
             log.error("plugin %s: Piccolo app name %r is already taken", plugin, config.app_name)

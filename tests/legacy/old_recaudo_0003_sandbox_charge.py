@@ -1,11 +1,6 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.columns.base import OnDelete
-from piccolo.columns.base import OnUpdate
-from piccolo.columns.column_types import BigInt
-from piccolo.columns.column_types import ForeignKey
-from piccolo.columns.column_types import Serial
-from piccolo.columns.column_types import Timestamptz
-from piccolo.columns.column_types import Varchar
+from piccolo.columns.base import OnDelete, OnUpdate
+from piccolo.columns.column_types import BigInt, ForeignKey, Serial, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 from piccolo.table import Table
@@ -30,9 +25,7 @@ DESCRIPTION = "sandbox gateway charges"
 
 
 async def forwards():
-    manager = MigrationManager(
-        migration_id=ID, app_name="recaudo", description=DESCRIPTION
-    )
+    manager = MigrationManager(migration_id=ID, app_name="recaudo", description=DESCRIPTION)
 
     manager.add_table(
         class_name="SandboxCharge",
