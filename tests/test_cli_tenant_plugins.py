@@ -150,3 +150,53 @@ def test_enable_and_disable_switch_a_plugin(demo: Path) -> None:
     assert unconfigured.returncode == 1 and "not configured" in unconfigured.stderr
     nobody = recaudo(demo, "tenants", "plugins", "no-existe")
     assert nobody.returncode == 1 and "not found" in nobody.stderr
+
+
+def test_on_a_terminal_a_secret_is_asked_for_without_echo(demo: Path) -> None:
+    import os
+    import pty
+    import select
+    import sys
+
+    env = {
+        **os.environ,
+        "RECAUDO_DATABASE_URL": f"sqlite:///{demo}/cli.sqlite3",
+        "RECAUDO_VAR_DIR": str(demo),
+        "RECAUDO_BROKER_URL": "embedded",
+        "RECAUDO_ENV": "development",
+    }
+    args = ["tenants", "plugins", "clinica-andina", "set", "mercadopago", "access_token"]
+    args += ["webhook_secret"]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child runs the command on the pseudo-terminal, as a person would
+        os.execve(sys.executable, [sys.executable, "-m", "recaudo.cli", *args], env)
+    seen = b""
+
+    def read_until(marker: bytes) -> None:
+        nonlocal seen
+        while marker not in seen:
+            ready, _, _ = select.select([fd], [], [], 60)
+            assert ready, f"no {marker!r} on the terminal: {seen!r}"
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+
+    read_until(b"(mercadopago.access_token): ")
+    os.write(fd, b"APP_USR-typed-hidden\n")
+    read_until(b"(mercadopago.webhook_secret): ")
+    os.write(fd, b"typed-hidden-too\n")
+    read_until(b"\x00")  # everything until the child exits
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, seen
+    assert b"saved for clinica-andina" in seen
+    assert b"typed-hidden" not in seen  # what was typed never showed on the terminal
+    with sqlite3.connect(demo / "cli.sqlite3") as conn:
+        (stored,) = conn.execute(
+            "SELECT s.settings FROM plugin_setting s JOIN tenant t ON t.id = s.tenant "
+            "WHERE t.slug = 'clinica-andina' AND s.plugin = 'mercadopago'"
+        ).fetchone()
+    assert '"access_token": "enc:' in stored and "typed-hidden" not in stored
