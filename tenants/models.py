@@ -1,5 +1,5 @@
 """Tables owned by the platform itself: tenants, their domains, per-tenant plugin settings,
-rate-limit hits and claimed schedule slots."""
+rate-limit hits, claimed schedule slots and plugin failures."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from piccolo.columns import (
     BigInt,
     Boolean,
     ForeignKey,
+    Integer,
     OnDelete,
+    Text,
     Timestamptz,
     Varchar,
 )
@@ -71,6 +73,24 @@ class ScheduleRun(Table, tablename="schedule_run"):
     slot = Timestamptz()
     claimed_at = Timestamptz()
     claimed_by = Varchar(length=100, default="")
+    id: Any  # Piccolo adds the primary key column; declared for type checkers only
+
+
+class PluginFailure(Table, tablename="plugin_failure"):
+    """A plugin hook that raised or hung, counted per tenant (:mod:`recaudo.core.platform.guard`).
+
+    Platform-owned: ``tenant`` is ``NULL`` for calls made for no tenant (routes, template folders,
+    start-up), which staff of every tenant that enabled the plugin see. One row per tenant, plugin
+    and hook, holding the last message.
+    """
+
+    tenant = ForeignKey(Tenant, on_delete=OnDelete.cascade, index=True, null=True)
+    plugin = Varchar(length=100)
+    hook = Varchar(length=100)
+    message = Text(default="")
+    times = Integer(default=1)  # how many failures (``count`` is taken by Table)
+    first_seen = Timestamptz()
+    last_seen = Timestamptz(index=True)
     id: Any  # Piccolo adds the primary key column; declared for type checkers only
 
 

@@ -20,6 +20,7 @@ import pytest
 from recaudo.core import db
 from recaudo.core.common.local_cache import clear_all
 from recaudo.core.config import Settings
+from recaudo.core.platform import guard
 from recaudo.core.platform.host import PluginHost, set_host
 from recaudo.plugins.sandbox import routes as sandbox_routes
 from recaudo.tenants.models import Tenant
@@ -93,6 +94,7 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         await _reset_postgres(url)
     db.configure(url)
     clear_all()  # ids restart in a fresh database: nothing cached from the last one may match
+    guard.reset()  # nor a plugin failure queued for the last one
     await db.start_pool()
     with contextlib.redirect_stdout(io.StringIO()):
         await db.migrate()
@@ -146,7 +148,7 @@ async def client(settings: Settings, host: PluginHost) -> AsyncIterator[httpx.As
     from recaudo.web.app import create_asgi
 
     app = create_asgi(settings, embedded_workers=False)
-    host.hook.recaudo_startup(settings=settings)
+    host.results("recaudo_startup", settings=settings)
     transport = httpx.ASGITransport(app=app)
     sandbox_routes.transport = transport
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:

@@ -23,6 +23,7 @@ from litestar.template.config import TemplateConfig
 from recaudo.core import config, db
 from recaudo.core.config import Settings
 from recaudo.core.messaging.rendering import plugin_template_dirs
+from recaudo.core.platform import guard
 from recaudo.core.platform.host import PluginHost, get_host, set_host
 from recaudo.web.deps import provide_settings
 from recaudo.web.ids import ids_in_range
@@ -113,7 +114,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await db.start_pool()
-        plugin_host.hook.recaudo_startup(settings=settings)
+        plugin_host.results("recaudo_startup", settings=settings)
+        await guard.try_flush()  # failures met while building the app (routes, templates)
         runtime = None
         if embedded_workers:
             from recaudo.workers.broker import Runtime
@@ -131,7 +133,6 @@ def create_app(
                 await runtime.stop()
             await db.close_pool()
 
-    plugin_routes = [r for _, r in plugin_host.provided("recaudo_routes")]
     tenant_router = Router(
         path="/t/{slug:str}",
         route_handlers=_tenant_routes(),
@@ -141,7 +142,6 @@ def create_app(
         route_handlers=[
             tenant_router,
             *_platform_routes(settings),
-            *plugin_routes,
             create_static_files_router(path="/static", directories=[STATIC], name="static"),
         ],
         template_config=TemplateConfig(
@@ -167,7 +167,20 @@ def create_app(
         else None,
     )
     app.state.settings = settings
+    _mount_plugin_routes(app, plugin_host)
     return app
+
+
+def _mount_plugin_routes(app: Litestar, plugin_host: PluginHost) -> None:
+    """Each plugin's routes on their own: one that cannot be mounted leaves the others mounted."""
+    for plugin, routes in plugin_host.results("recaudo_routes"):
+        handlers = list(routes) if isinstance(routes, list | tuple) else [routes]
+        guard.call(plugin, "recaudo_routes", _mount, app, handlers, fallback=None, timeout=None)
+
+
+def _mount(app: Litestar, handlers: list[Any]) -> None:
+    for handler in handlers:
+        app.register(handler)
 
 
 def create_asgi(

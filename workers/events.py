@@ -23,6 +23,7 @@ from typing import Any
 from recaudo.core import db
 from recaudo.core.common import outbox
 from recaudo.core.common.money import Money
+from recaudo.core.platform import guard
 from recaudo.core.platform.host import get_host
 from recaudo.core.platform.jobs import Job, RetryPolicy
 from recaudo.core.platform.values import InvoiceEvent, PaymentEvent
@@ -149,10 +150,13 @@ async def plugin_event(scope: TenantScope, payload: dict[str, Any]) -> None:
         offered = {"ctx": ctx, "event": event}
         kwargs = {name: offered[name] for name in impl.argnames if name in offered}
         try:
-            if inspect.iscoroutinefunction(impl.function):
-                await impl.function(**kwargs)
-            else:
-                await in_daemon_thread(impl.function, **kwargs)
+            # The guard records a failure or hang for the tenant's staff (its limit is under
+            # the job's, so a hang is recorded before the job is cut off).
+            async with guard.watch(plugin, hook, tenant_id=scope.tenant_id):
+                if inspect.iscoroutinefunction(impl.function):
+                    await impl.function(**kwargs)
+                else:
+                    await in_daemon_thread(impl.function, **kwargs)
         except Exception as exc:
             raise PluginEventFailed(f"plugin {plugin} failed in {hook}: {exc}") from exc
 

@@ -14,6 +14,7 @@ import signal
 
 from recaudo.core import db
 from recaudo.core.config import Settings, activate
+from recaudo.core.platform import guard
 from recaudo.core.platform.host import get_host
 from recaudo.workers.broker import Runtime
 
@@ -23,10 +24,11 @@ log = logging.getLogger(__name__)
 def run_worker(settings: Settings, threads: int = 4, queues: tuple[str, ...] | None = None) -> None:
     activate(settings)
     db.configure(settings.database_url)
-    get_host().hook.recaudo_startup(settings=settings)
+    get_host().results("recaudo_startup", settings=settings)
 
     async def main() -> None:
         await db.start_pool()
+        await guard.try_flush()  # a plugin's failed start-up, for staff to see
         runtime = Runtime(settings.broker_url, queues)
         runtime.start_worker(threads=threads)
         runtime.start_relay()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from recaudo.core.platform import guard
 from recaudo.core.platform.host import get_host
 from recaudo.core.platform.values import Branding, TenantInfo
 
@@ -45,9 +46,23 @@ def sanitize(branding: Branding, tenant: TenantInfo) -> Branding:
 
 
 def branding_for(tenant: TenantInfo, enabled: list[str]) -> Branding:
-    host = get_host()
-    result = host.for_tenant(enabled, "recaudo_branding")(tenant=tenant)
-    return sanitize(result or Branding(display_name=tenant.name), tenant)
+    """The first enabled plugin's branding, validated; the default when none answers.
+
+    A branding plugin that raises, hangs or answers something else than a ``Branding`` is
+    recorded by the guard and passed over, so the page renders with the next one or the default.
+    """
+    for plugin, result in get_host().results(
+        "recaudo_branding", enabled, tenant_id=tenant.id, tenant=tenant
+    ):
+        if isinstance(result, Branding):
+            return sanitize(result, tenant)
+        guard.report(
+            plugin,
+            "recaudo_branding",
+            TypeError(f"answered {type(result).__name__}, not Branding"),
+            tenant.id,
+        )
+    return sanitize(Branding(display_name=tenant.name), tenant)
 
 
 def theme_css(branding: Branding) -> str:

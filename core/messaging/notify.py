@@ -4,6 +4,8 @@ Channels come from plugins (``recaudo_notification_channels``); only those of en
 used. Every attempt is written to ``NotificationLog`` for staff and for the development outbox.
 Secrets in a message (a one-time link) are redacted from the log unless the log *is* the delivery
 (development without SMTP), so the database never holds a usable token in production.
+A channel whose plugin raises or hangs is recorded (:mod:`recaudo.core.platform.guard`) and the
+message goes through the customer's next channel.
 
 A channel that cannot deliver yet (email in production with no SMTP server) does not lose the
 message: it is logged as ``waiting`` with its full text encrypted in ``sealed``, and
@@ -19,6 +21,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from recaudo.core.platform import guard
 from recaudo.core.platform.extensions import NotificationChannel
 from recaudo.core.platform.host import get_host
 from recaudo.core.platform.values import OutgoingMessage, TenantInfo
@@ -54,21 +57,36 @@ def _address(customer: Customer, channel: NotificationChannel) -> str:
     return str(customer.email if kind == "email" else customer.phone or "").strip()
 
 
-async def route_for(
+async def routes_for(
     scope: TenantScope, customer: Customer, prefer: Iterable[str] = ()
-) -> Route | None:
-    """The channel to use: preferred kinds first, then the customer's, then any with an address."""
+) -> list[Route]:
+    """Channels to use, best first: preferred kinds, then the customer's, then any with an
+    address. The later ones are where a message goes when a channel's plugin fails."""
     channels = await tenant_channels(scope)
     order = [*prefer, str(customer.preferred_channel or "")]
     ranked = sorted(
         channels,
         key=lambda item: order.index(item[1].name) if item[1].name in order else len(order),
     )
+    out = []
     for plugin, channel in ranked:
         address = _address(customer, channel)
         if address:
-            return Route(plugin, channel, address)
-    return None
+            out.append(Route(plugin, channel, address))
+    return out
+
+
+async def route_for(
+    scope: TenantScope, customer: Customer, prefer: Iterable[str] = ()
+) -> Route | None:
+    """The channel to use: preferred kinds first, then the customer's, then any with an address."""
+    routes = await routes_for(scope, customer, prefer)
+    return routes[0] if routes else None
+
+
+def _ready(route: Route, tenant_id: int) -> bool:
+    ready = route.channel.ready
+    return guard.call(route.plugin, "ready", ready, fallback=False, tenant_id=tenant_id)
 
 
 def _redact(text: str, secrets: Iterable[str]) -> str:
@@ -93,13 +111,14 @@ async def send_to_customer(
 
     Never raises for delivery problems: a failed attempt is logged with status ``failed``.
     """
-    route = await route_for(scope, customer, prefer)
-    if route is None:
+    routes = await routes_for(scope, customer, prefer)
+    if not routes:
         log.info("customer %s of tenant %s has no usable channel", customer.id, tenant.slug)
         return None
+    route = routes[0]
     outgoing = replace(message, to=route.address)
     hidden = () if keep_secrets_in_log else tuple(secrets)
-    if not route.channel.ready():
+    if not _ready(route, tenant.id):
         log.warning(
             "%s cannot deliver yet (no server configured): message to customer %s waits",
             route.plugin,
@@ -109,18 +128,23 @@ async def send_to_customer(
         waiting.sealed = encrypt(json.dumps(asdict(outgoing)), secret_key)
         await scope.add(waiting)
         return waiting
-    status = "sent"
-    try:
+    status = "failed"
+    # A channel whose plugin raises or hangs is recorded by the guard; the next one is tried.
+    for candidate in [route, *(r for r in routes[1:] if _ready(r, tenant.id))]:
+        route, outgoing = candidate, replace(message, to=candidate.address)
         settings = await plugin_settings(scope, route.plugin, secret_key)
-        result = await route.channel.send(outgoing, tenant, settings)
+        try:
+            async with guard.watch(route.plugin, "send", tenant_id=tenant.id):
+                result = await route.channel.send(outgoing, tenant, settings)
+        except Exception:
+            log.warning("%s failed sending to customer %s", route.plugin, customer.id)
+            continue
+        status = "sent" if result.ok else "failed"
         if not result.ok:
-            status = "failed"
             log.warning(
                 "%s could not deliver to customer %s: %s", route.plugin, customer.id, result.error
             )
-    except Exception:
-        status = "failed"
-        log.exception("%s failed sending to customer %s", route.plugin, customer.id)
+        break
     entry = _log_entry(route, outgoing, hidden, status)
     await scope.add(entry)
     return entry
@@ -164,7 +188,7 @@ async def deliver_waiting(secret_key: str, limit: int = 100) -> int:
         if scope.tenant_id not in channels:
             channels[scope.tenant_id] = {c.name: (p, c) for p, c in await tenant_channels(scope)}
         found = channels[scope.tenant_id].get(row["channel"])
-        if found is None or not found[1].ready():
+        if found is None or not _ready(Route(found[0], found[1], ""), scope.tenant_id):
             continue
         plugin, channel = found
         claimed = (
@@ -181,9 +205,9 @@ async def deliver_waiting(secret_key: str, limit: int = 100) -> int:
         status = "waiting"
         try:
             message = OutgoingMessage(**json.loads(decrypt(claimed[0]["sealed"], secret_key)))
-            result = await channel.send(
-                message, tenant_info(tenant), await plugin_settings(scope, plugin, secret_key)
-            )
+            settings = await plugin_settings(scope, plugin, secret_key)
+            async with guard.watch(plugin, "send", tenant_id=scope.tenant_id):
+                result = await channel.send(message, tenant_info(tenant), settings)
             status = "sent" if result.ok else "failed"
         except Exception:
             log.exception("%s still cannot deliver waiting message %s", plugin, row["id"])

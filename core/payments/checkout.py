@@ -20,6 +20,8 @@ from recaudo.core.common.money import Money
 from recaudo.core.payments.expiry import aware, lifetime
 from recaudo.core.payments.ledger import apply_provider_payment
 from recaudo.core.payments.method import CheckoutContext, CheckoutResult, PaymentMethod
+from recaudo.core.payments.registry import owner_of
+from recaudo.core.platform import guard
 from recaudo.core.platform.values import TenantInfo
 from recaudo.core.tables import Customer, Payment
 from recaudo.tenants.scoped import TenantScope
@@ -101,7 +103,8 @@ async def start_once(
             customer_reference=str(customer.payment_reference or ""),
         )
         try:
-            result = await method.start_checkout(ctx)
+            async with guard.watch(owner_of(method), "start_checkout", tenant_id=tenant.id):
+                result = await method.start_checkout(ctx)
         except Exception as exc:
             log.exception("checkout of payment %s with %s failed", payment.id, method.name)
             await scope.update(

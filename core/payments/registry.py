@@ -1,10 +1,16 @@
-"""Which payment methods exist, which plugin offers each, and which a tenant may use."""
+"""Which payment methods exist, which plugin offers each, and which a tenant may use.
+
+Every call into a method goes through :mod:`recaudo.core.platform.guard`: a method whose plugin
+raises or hangs is left out of the pay page (or shows no fees / options), the others stay.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from recaudo.core.payments.method import PaymentMethod
+from recaudo.core.common.money import Money
+from recaudo.core.payments.method import Fee, PaymentMethod
+from recaudo.core.platform import guard
 from recaudo.core.platform.host import get_host
 from recaudo.core.platform.values import TenantInfo
 from recaudo.tenants.plugin_config import enabled_plugins, plugin_settings
@@ -43,8 +49,41 @@ def methods_for_tenant(
         for plugin, method in all_methods().values()
         if plugin in enabled
         and (tenant.test or not method.test_only)
-        and method.available_for(tenant, currency)
+        and guard.call(
+            plugin,
+            "available_for",
+            method.available_for,
+            tenant,
+            currency,
+            fallback=False,
+            tenant_id=tenant.id,
+        )
     ]
+
+
+def owner_of(method: PaymentMethod) -> str:
+    """The plugin that offers ``method`` (its own name when no installed plugin does)."""
+    found = all_methods().get(method.name)
+    return found[0] if found is not None else method.name
+
+
+def method_fees(
+    plugin: str, method: PaymentMethod, amount: Money, settings: dict[str, Any], tenant_id: int
+) -> list[Fee]:
+    """The fees ``method`` adds to ``amount``; none shown when the plugin fails (recorded)."""
+    none: list[Fee] = []
+    return guard.call(
+        plugin, "fees", method.fees, amount, settings, fallback=none, tenant_id=tenant_id
+    )
+
+
+def method_options(plugin: str, method: PaymentMethod, tenant: TenantInfo) -> list[tuple[str, str]]:
+    """``(code, label)`` choices inside ``method`` (banks, stores); none when the plugin fails."""
+    none: tuple[tuple[str, str], ...] = ()
+    options = guard.call(
+        plugin, "options_for", method.options_for, tenant, fallback=none, tenant_id=tenant.id
+    )
+    return list(options)
 
 
 async def usable_methods(
@@ -58,6 +97,14 @@ async def usable_methods(
     out = []
     for plugin, method in methods_for_tenant(tenant, enabled, currency):
         settings = await plugin_settings(scope, plugin, secret_key)
-        if not method.configuration_errors(settings):
+        errors = guard.call(
+            plugin,
+            "configuration_errors",
+            method.configuration_errors,
+            settings,
+            fallback=["the plugin failed checking its settings"],
+            tenant_id=tenant.id,
+        )
+        if not errors:
             out.append((plugin, method, settings))
     return out

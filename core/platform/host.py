@@ -16,7 +16,7 @@ from typing import Any
 
 import pluggy
 
-from recaudo.core.platform import hookspecs
+from recaudo.core.platform import guard, hookspecs
 
 log = logging.getLogger(__name__)
 
@@ -97,20 +97,69 @@ class PluginHost:
         """``(plugin name, item)`` for every item a list-returning, argument-less hook offers.
 
         Knowing which plugin offered a payment method or channel is what lets the host honour
-        per-tenant enablement. A plugin whose hook raises is logged and skipped.
+        per-tenant enablement. A plugin whose hook raises or hangs is recorded by the guard and
+        skipped; the others' items are still returned.
         """
         found: list[tuple[str, Any]] = []
-        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-            try:
-                items = impl.function()
-            except Exception:
-                log.exception("plugin %s failed in %s", impl.plugin_name, hook_name)
-                continue
-            if items is None:
-                continue
-            for item in items if isinstance(items, list | tuple) else [items]:
-                found.append((impl.plugin_name, item))
+        for name, result in self.results(hook_name):
+            for item in result if isinstance(result, list | tuple) else [result]:
+                found.append((name, item))
         return found
+
+    def results(
+        self,
+        hook_name: str,
+        enabled: Iterable[str] | None = None,
+        tenant_id: int | None = None,
+        **kwargs: Any,
+    ) -> list[tuple[str, Any]]:
+        """``(plugin name, answer)`` of each plugin's ``hook_name``, called one by one, guarded.
+
+        ``enabled`` limits the call to those plugins (a tenant's); a plugin that raises or hangs
+        is recorded for ``tenant_id`` and left out, so it never stops the others. ``None``
+        answers are dropped. Order is pluggy's (last registered first, ``tryfirst`` honoured).
+        """
+        allowed = None if enabled is None else set(enabled)
+        out: list[tuple[str, Any]] = []
+        for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):
+            if allowed is not None and impl.plugin_name not in allowed:
+                continue
+            args = [kwargs[name] for name in impl.argnames]
+            answer = guard.call(
+                impl.plugin_name,
+                hook_name,
+                impl.function,
+                *args,
+                fallback=None,
+                tenant_id=tenant_id,
+            )
+            if answer is not None:
+                out.append((impl.plugin_name, answer))
+        return out
+
+    def first_result(
+        self, hook_name: str, enabled: Iterable[str], tenant_id: int | None = None, **kwargs: Any
+    ) -> Any:
+        """The first non-``None`` answer of a ``firstresult`` hook among ``enabled`` plugins.
+
+        A plugin that raises or hangs is recorded and passed over: the next one answers.
+        """
+        allowed = set(enabled)
+        for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):
+            if impl.plugin_name not in allowed:
+                continue
+            args = [kwargs[name] for name in impl.argnames]
+            answer = guard.call(
+                impl.plugin_name,
+                hook_name,
+                impl.function,
+                *args,
+                fallback=None,
+                tenant_id=tenant_id,
+            )
+            if answer is not None:
+                return answer
+        return None
 
 
 _host: PluginHost | None = None

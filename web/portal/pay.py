@@ -29,7 +29,12 @@ from recaudo.core.payments.checkout import CheckoutError, refresh_status, start_
 from recaudo.core.payments.expiry import is_late
 from recaudo.core.payments.ledger import PaymentError, create_payment
 from recaudo.core.payments.method import PaymentMethod
-from recaudo.core.payments.registry import all_methods, usable_methods
+from recaudo.core.payments.registry import (
+    all_methods,
+    method_fees,
+    method_options,
+    usable_methods,
+)
 from recaudo.core.payments.selection import (
     NOTHING_PICKED,
     Selection,
@@ -104,13 +109,13 @@ async def _methods(
     info = tenant_info(tenant)
     out = []
     for plugin, method, settings in await usable_methods(scope, info, currency, _secret_key()):
-        try:
-            fees = method.fees(Money(currency, amount), settings) if amount else []
-        except Exception:
-            fees = []
-        out.append(
-            {"plugin": plugin, "method": method, "fees": fees, "options": method.options_for(info)}
+        fees = (
+            method_fees(plugin, method, Money(currency, amount), settings, info.id)
+            if amount
+            else []
         )
+        options = method_options(plugin, method, info)
+        out.append({"plugin": plugin, "method": method, "fees": fees, "options": options})
     return out
 
 
@@ -190,7 +195,7 @@ async def _method_choice(
     info = tenant_info(tenant)
     for plugin, method, settings in await usable_methods(scope, info, currency, _secret_key()):
         if method.name == name:
-            codes = {code for code, _label in method.options_for(info)}
+            codes = {code for code, _label in method_options(plugin, method, info)}
             if option and option not in codes:
                 return None
             return plugin, method, option, settings
