@@ -301,7 +301,11 @@ class FailureSummary:
     count: int
     first_seen: datetime
     last_seen: datetime
-    for_tenant: bool  # False: process-wide, for every tenant (routes, templates, start-up)
+    tenant_id: int | None  # None: process-wide, for every tenant (routes, templates, start-up)
+
+    @property
+    def for_tenant(self) -> bool:
+        return self.tenant_id is not None
 
 
 async def recent_failures(
@@ -321,9 +325,9 @@ async def recent_failures(
         )
     elif tenant_id is not None:
         query = query.where(F.tenant == tenant_id)
-    grouped: dict[tuple[str, str, bool], FailureSummary] = {}
+    grouped: dict[tuple[str, str, int | None], FailureSummary] = {}
     for row in await query:
-        key = (row["plugin"], row["hook"], row["tenant"] is not None)
+        key = (row["plugin"], row["hook"], row["tenant"])
         last = _aware(row["last_seen"])
         first = _aware(row["first_seen"])
         seen = grouped.get(key)
@@ -336,9 +340,40 @@ async def recent_failures(
         else:
             row_message, count = row["message"], int(row["times"])
         grouped[key] = FailureSummary(
-            row["plugin"], row["hook"], row_message, count, first, last, key[2]
+            row["plugin"], row["hook"], row_message, count, first, last, row["tenant"]
         )
     return sorted(grouped.values(), key=lambda f: f.last_seen, reverse=True)
+
+
+def report_recent(echo: Callable[[str], None]) -> int:
+    """For ``recaudo check`` (database configured): warn about recent plugin failures.
+
+    Returns how many plugin hooks failed recently; a warning, not an error, since the callers
+    fell back and kept working.
+    """
+    from recaudo.tenants.models import Tenant
+
+    async def gather() -> tuple[list[FailureSummary], dict[int, str]]:
+        failures = await recent_failures(None)
+        slugs = {int(r["id"]): str(r["slug"]) for r in await Tenant.select(Tenant.id, Tenant.slug)}
+        return failures, slugs
+
+    try:
+        failures, slugs = asyncio.run(gather())
+    except Exception as exc:  # the database line above already reported it
+        echo(f"plugin failures: not checked ({type(exc).__name__})")
+        return 0
+    if not failures:
+        echo(f"plugin failures: none in the last {RECENT.days} days")
+        return 0
+    echo(f"plugin failures: WARNING {len(failures)} hooks failed in {RECENT.days} days")
+    for f in failures[:20]:
+        where = slugs.get(f.tenant_id, str(f.tenant_id)) if f.tenant_id else "every tenant"
+        last = f"{f.last_seen:%Y-%m-%d %H:%M}"
+        echo(f"  {f.plugin} {f.hook} ({where}, {f.count}×, last {last}): {f.message}")
+    if len(failures) > 20:
+        echo(f"  … and {len(failures) - 20} more")
+    return len(failures)
 
 
 def _aware(value: datetime) -> datetime:

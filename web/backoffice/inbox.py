@@ -14,6 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from recaudo.core.access.staff import can_act
 from recaudo.core.casework import review as inbox
 from recaudo.core.collections.plans import Offer, plan_offer, policy_of
 from recaudo.core.common.money import Money
@@ -23,6 +24,7 @@ from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.amounts import page_locale, read_amount
 from recaudo.web.backoffice.common import form_data, staff_base, staff_page
+from recaudo.web.backoffice.plugins import tenant_failures
 from recaudo.web.portal.common import tenant_today
 from recaudo.workers import dead_jobs
 
@@ -63,8 +65,14 @@ async def inbox_page(
         tabs=TABS,
         counts=await inbox.counts(tenant_scope),
         failed_jobs=await dead_jobs.tenant_failed_count(tenant_scope),
+        plugin_failures=0 if fragment else await _plugin_failures(tenant_scope, staff),
         **await _tab_items(tenant_scope, tab),
     )
+
+
+async def _plugin_failures(scope: TenantScope, staff: StaffUser) -> int:
+    """How many plugin hooks failed recently, for the notice (staff who can act only)."""
+    return len(await tenant_failures(scope)) if can_act(str(staff.role)) else 0
 
 
 # --- tickets ------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from litestar import Router
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 
-from recaudo.web.backoffice import auth, chat, inbox, jobs, plans, proofs
+from recaudo.web.backoffice import auth, chat, inbox, jobs, plans, plugins, proofs
 from recaudo.web.backoffice.common import (
     EXCEPTION_HANDLERS,
     provide_acting_staff,
@@ -27,6 +27,7 @@ staff_router = Router(
         *chat.ROUTES,
         *proofs.ROUTES,
         *jobs.ROUTES,
+        *plugins.ROUTES,
         *plans.ROUTES,
     ],
     dependencies={
