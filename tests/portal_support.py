@@ -52,7 +52,7 @@ def make_app(settings: Settings) -> Any:
 
     app = create_asgi(settings, embedded_workers=False)
     # ASGITransport sends no lifespan events: run the start-up hook ourselves.
-    get_host().hook.recaudo_startup(settings=settings)
+    get_host().results("recaudo_startup", settings=settings)
     return app
 
 

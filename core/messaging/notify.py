@@ -115,23 +115,22 @@ async def send_to_customer(
     if not routes:
         log.info("customer %s of tenant %s has no usable channel", customer.id, tenant.slug)
         return None
-    route = routes[0]
-    outgoing = replace(message, to=route.address)
     hidden = () if keep_secrets_in_log else tuple(secrets)
-    if not _ready(route, tenant.id):
-        log.warning(
-            "%s cannot deliver yet (no server configured): message to customer %s waits",
-            route.plugin,
-            customer.id,
-        )
-        waiting = _log_entry(route, outgoing, hidden, "waiting")
-        waiting.sealed = encrypt(json.dumps(asdict(outgoing)), secret_key)
-        await scope.add(waiting)
-        return waiting
     status = "failed"
-    # A channel whose plugin raises or hangs is recorded by the guard; the next one is tried.
-    for candidate in [route, *(r for r in routes[1:] if _ready(r, tenant.id))]:
-        route, outgoing = candidate, replace(message, to=candidate.address)
+    # A channel whose plugin raises or hangs is recorded by the guard and the next one is tried;
+    # one that cannot deliver yet keeps the message waiting for it.
+    for route in routes:
+        outgoing = replace(message, to=route.address)
+        if not _ready(route, tenant.id):
+            log.warning(
+                "%s cannot deliver yet (no server configured): message to customer %s waits",
+                route.plugin,
+                customer.id,
+            )
+            waiting = _log_entry(route, outgoing, hidden, "waiting")
+            waiting.sealed = encrypt(json.dumps(asdict(outgoing)), secret_key)
+            await scope.add(waiting)
+            return waiting
         settings = await plugin_settings(scope, route.plugin, secret_key)
         try:
             async with guard.watch(route.plugin, "send", tenant_id=tenant.id):

@@ -118,9 +118,16 @@ def _schedule_flush() -> None:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return  # no loop (app construction, CLI): the next flush writes it
-    task = loop.create_task(try_flush())
+    task = loop.create_task(_write_quietly())
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
+
+
+async def _write_quietly() -> None:
+    try:
+        await _write()
+    except Exception as exc:  # no database yet: the failures stay queued
+        log.debug("plugin failures not written yet: %s", exc)
 
 
 async def try_flush() -> None:
@@ -132,7 +139,17 @@ async def try_flush() -> None:
 
 
 async def flush() -> int:
-    """Write queued failures to ``plugin_failure``; returns how many rows changed."""
+    """Write queued failures to ``plugin_failure`` (after any write already under way on this
+    event loop, so a reader sees every failure reported before); returns how many it wrote."""
+    loop = asyncio.get_running_loop()
+    current = asyncio.current_task()
+    under_way = [t for t in _tasks if t.get_loop() is loop and t is not current]
+    if under_way:
+        await asyncio.gather(*under_way, return_exceptions=True)
+    return await _write()
+
+
+async def _write() -> int:
     from recaudo.tenants.models import PluginFailure
 
     with _lock:
