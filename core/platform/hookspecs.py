@@ -120,7 +120,8 @@ def recaudo_branding(tenant: TenantInfo) -> Branding | None:
     :param tenant: the tenant being rendered.
     :returns: a :class:`~recaudo.core.platform.values.Branding` or ``None`` to let the next plugin
         decide. firstresult: the first non-``None`` answer wins, so a third-party theme enabled for
-        a tenant overrides the built-in one. Values are untrusted and validated by the host.
+        a tenant overrides the built-in one. Values are untrusted and validated by the host; a
+        plugin that raises, hangs or answers something else is recorded and passed over.
     """
 
 

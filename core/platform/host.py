@@ -1,8 +1,10 @@
 """The plugin manager: loads plugins from the ``recaudo`` entry-point group, once, explicitly.
 
 A plugin that fails to import is recorded (and logged), never fatal to the host; ``recaudo plugins
-list`` shows it with its error. Per-tenant hooks are called through :meth:`PluginHost.for_tenant`,
-which leaves out plugins the tenant has not enabled.
+list`` shows it with its error. Hooks are called one plugin at a time through the guard
+(:meth:`PluginHost.results`, :meth:`PluginHost.provided`, :mod:`recaudo.core.platform.guard`), so
+a plugin that raises or hangs is recorded and skipped while the others answer; ``enabled`` leaves
+out plugins the tenant has not switched on.
 """
 
 from __future__ import annotations
