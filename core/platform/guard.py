@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
+import queue
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -57,7 +59,42 @@ COOLDOWN = 60.0
 RECENT = timedelta(days=7)
 MESSAGE_LIMIT = 500
 
-_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="plugin-guard")
+
+class _DaemonPool:
+    """Threads for sync plugin calls, created as needed and reused.
+
+    Daemon threads, unlike ``ThreadPoolExecutor``'s: a plugin call that never returns must not
+    keep a process (``recaudo check``, a web server shutting down) from exiting.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]] = queue.SimpleQueue()
+        self._idle = 0
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
+        future: Future[T] = Future()
+        with self._lock:
+            if self._idle:
+                self._idle -= 1  # a waiting thread will take it
+            else:
+                threading.Thread(target=self._work, name="plugin-guard", daemon=True).start()
+        self._jobs.put((future, fn))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            future, fn = self._jobs.get()
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn())
+                except BaseException as exc:  # handed to the caller, who reports it
+                    future.set_exception(exc)
+            with self._lock:
+                self._idle += 1
+
+
+_pool = _DaemonPool()
 _lock = threading.Lock()
 _busy: dict[tuple[str, str], Future[Any]] = {}  # a sync call that timed out, still running
 _tripped: dict[tuple[str, str], float] = {}  # (plugin, hook) -> monotonic time it may run again
@@ -255,7 +292,7 @@ def call(
             report(plugin, hook, exc, tenant_id)
             return fallback
     context = contextvars.copy_context()
-    future = _pool.submit(context.run, fn, *args, **kwargs)
+    future = _pool.submit(functools.partial(context.run, fn, *args, **kwargs))
     try:
         return future.result(timeout=limit)
     except FutureTimeout:
