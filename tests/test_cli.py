@@ -158,6 +158,22 @@ def test_check_reports_each_part(seeded: Path) -> None:
         assert part in out.stdout
 
 
+def test_check_warns_about_recent_plugin_failures(seeded: Path) -> None:
+    record = (
+        "import asyncio\n"
+        "from recaudo.core import db\n"
+        "from recaudo.core.platform import guard\n"
+        f"db.configure('sqlite:///{seeded}/cli.sqlite3')\n"
+        "guard.report('pager', 'send', ConnectionError('pager down'), None)\n"
+        "asyncio.run(guard.flush())\n"
+    )
+    subprocess.run([sys.executable, "-c", record], check=True, capture_output=True, timeout=60)
+    out = recaudo(seeded, "check")
+    assert out.returncode == 0, out.stdout  # a warning: the callers fell back and kept working
+    assert "plugin failures: WARNING 1 hooks failed" in out.stdout
+    assert "pager send (every tenant, 1×" in out.stdout and "pager down" in out.stdout
+
+
 def _create(
     tmp: Path, slug: str, *extra: str, **variables: str
 ) -> subprocess.CompletedProcess[str]:

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from litestar import get
 
+from recaudo.core import db
 from recaudo.core.billing.customers import NewCustomer, create_customer
 from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
 from recaudo.core.common.money import Money
@@ -563,7 +564,11 @@ async def test_recaudo_check_warns_about_recent_failures(database: str) -> None:
     guard.report("pager", "send", ConnectionError("down"), int(tenant.id))
     await guard.flush()
     lines: list[str] = []
-    found = await asyncio.to_thread(guard.report_recent, lines.append)
+    await db.close_pool()  # the command runs its own event loop, as `recaudo check` does
+    try:
+        found = await asyncio.to_thread(guard.report_recent, lines.append)
+    finally:
+        await db.start_pool()
     assert found == 1
     assert "WARNING" in lines[0] and "pager send (revisar, 1×" in lines[1] and "down" in lines[1]
 
