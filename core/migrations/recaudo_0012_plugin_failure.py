@@ -21,7 +21,7 @@ class Tenant(Table, tablename="tenant", schema=None):
     )
 
 
-ID = "2026-12-01T00:00:11:000000"
+ID = "2026-12-01T00:00:12:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "plugin_failure: plugin hooks that raised or hung"
 
