@@ -112,12 +112,9 @@ def parse_changes(schema: PluginSettingsSchema, changes: dict[str, str]) -> dict
 
 def schema_of(plugin: str) -> PluginSettingsSchema | None:
     """The settings schema the installed plugin declares for itself, if any."""
-    from recaudo.core.platform.host import get_host
+    from recaudo.core.platform.plugin_settings import declared_schema
 
-    for _, schema in get_host().provided("recaudo_settings_schema"):
-        if isinstance(schema, PluginSettingsSchema) and schema.plugin == plugin:
-            return schema
-    return None
+    return declared_schema(plugin)
 
 
 async def set_plugin(

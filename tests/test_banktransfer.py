@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recaudo.core.common.money import Money
-from recaudo.core.payments.method import CheckoutContext, PaymentMethod
+from recaudo.core.payments.method import Checkout, PaymentMethod
+from recaudo.core.platform.context import PluginContext, build_context
 from recaudo.core.platform.values import PluginSettingsSchema, TenantInfo
 from recaudo.plugins import banktransfer as plugin
 from recaudo.plugins.banktransfer import (
@@ -169,9 +170,15 @@ def test_settings_errors_name_the_problem() -> None:
 CUSTOMER_KEYS = ("customer_id", "customer_reference")
 
 
-def context(settings: dict[str, Any], amount: Money | None = None) -> CheckoutContext:
-    return CheckoutContext(
-        tenant=TenantInfo(1, "acme", "Acme", "MX", "MXN", "es_MX", "America/Mexico_City"),
+TENANT = TenantInfo(1, "acme", "Acme", "MX", "MXN", "es_MX", "America/Mexico_City")
+
+
+def context(
+    settings: dict[str, Any], amount: Money | None = None
+) -> tuple[PluginContext, Checkout]:
+    """The plugin's context (its settings) and the checkout, as the host hands them in."""
+    plugin_settings = {k: v for k, v in settings.items() if k not in CUSTOMER_KEYS}
+    return build_context(TENANT, "banktransfer", plugin_settings), Checkout(
         payment_id=501,
         idempotency_key="pay-501",
         amount=amount or Money.parse("1234.50", "MXN"),
@@ -180,14 +187,13 @@ def context(settings: dict[str, Any], amount: Money | None = None) -> CheckoutCo
         customer_email="ana@example.com",
         return_url="https://acme.test/pagos/501",
         notification_url="https://acme.test/hooks/banktransfer/acme",
-        settings={k: v for k, v in settings.items() if k not in CUSTOMER_KEYS},
         customer_id=int(settings.get("customer_id") or 0),
         customer_reference=str(settings.get("customer_reference") or ""),
     )
 
 
 async def test_instructions_carry_bank_details_reference_and_amount() -> None:
-    result = await BankTransferMethod().start_checkout(context({**BANK, "customer_id": 42}))
+    result = await BankTransferMethod().start_checkout(*context({**BANK, "customer_id": 42}))
 
     assert result.kind == "instructions"
     info = result.instructions
@@ -201,35 +207,36 @@ async def test_instructions_carry_bank_details_reference_and_amount() -> None:
 
 async def test_checkout_never_marks_the_payment_received() -> None:
     method = BankTransferMethod()
-    result = await method.start_checkout(context({**BANK, "customer_id": 42}))
+    result = await method.start_checkout(*context({**BANK, "customer_id": 42}))
     # No provider payment, no redirect, nothing approved: money is recognised by reconciliation.
     assert result.provider_payment_id is None and result.redirect_url == ""
     assert "status" not in result.instructions
     assert not any(v == "approved" for v in result.instructions.values())
     # And the method offers no channel through which an event could approve it.
-    assert method.parse_webhook(None, {}) == []  # type: ignore[arg-type]
-    assert await method.search_by_reference(501, BANK) == []
+    ctx = build_context(TENANT, "banktransfer", BANK)
+    assert method.parse_webhook(ctx, None) == []  # type: ignore[arg-type]
+    assert await method.search_by_reference(ctx, 501) == []
     assert not method.supports_refunds
 
 
 async def test_the_stored_customer_reference_wins() -> None:
     settings = {**BANK, "customer_reference": "120000426", "customer_id": 7}
-    result = await BankTransferMethod().start_checkout(context(settings))
+    result = await BankTransferMethod().start_checkout(*context(settings))
     assert result.instructions["reference"] == "120000426"
 
 
 async def test_checkout_refuses_incomplete_settings_or_unknown_customer() -> None:
     method = BankTransferMethod()
     with pytest.raises(ValueError, match="not configured"):
-        await method.start_checkout(context({**BANK, "account_holder": "", "customer_id": 1}))
+        await method.start_checkout(*context({**BANK, "account_holder": "", "customer_id": 1}))
     with pytest.raises(ValueError, match="customer"):
-        await method.start_checkout(context(BANK))
+        await method.start_checkout(*context(BANK))
 
 
 async def test_non_mexican_accounts_are_plain_account_numbers() -> None:
     settings = {**BANK, "account_number": "0550 1234 5678", "customer_id": 3}
     result = await BankTransferMethod().start_checkout(
-        context(settings, Money.parse("150000", "COP"))
+        *context(settings, Money.parse("150000", "COP"))
     )
     assert result.instructions["account_type"] == "account"
     assert result.instructions["account"] == "055012345678"

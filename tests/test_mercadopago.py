@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from mercadopago.errors import MPAuthenticationError
@@ -15,10 +15,11 @@ from mercadopago.http import HttpClient
 from recaudo.core.common.money import Money
 from recaudo.core.payments.method import (
     PAYMENT_STATUSES,
-    CheckoutContext,
+    Checkout,
     WebhookRejected,
     WebhookRequest,
 )
+from recaudo.core.platform.context import PluginContext, build_context
 from recaudo.core.platform.values import PluginSettingsSchema, TenantInfo
 from recaudo.plugins import mercadopago as plugin
 from recaudo.plugins.mercadopago import (
@@ -59,6 +60,22 @@ def tenant(country: str = "MX", currency: str = "MXN") -> TenantInfo:
     return TenantInfo(1, "acme", "Acme Cobranza", country, currency, "es_MX", "America/Mexico_City")
 
 
+def plugin_ctx(
+    settings: dict[str, Any] | None = None, country: str = "MX", currency: str = "MXN"
+) -> PluginContext:
+    """The plugin's context as the host builds it: the tenant and its Mercado Pago settings."""
+    return build_context(
+        tenant(country, currency), "mercadopago", SETTINGS if settings is None else settings
+    )
+
+
+class Call(NamedTuple):
+    """What ``start_checkout`` receives: ``method.start_checkout(*call)``."""
+
+    plugin: PluginContext
+    checkout: Checkout
+
+
 def context(
     amount: Money,
     *,
@@ -67,9 +84,8 @@ def context(
     option: str = "",
     items: tuple[tuple[str, Money], ...] = (),
     settings: dict[str, Any] | None = None,
-) -> CheckoutContext:
-    return CheckoutContext(
-        tenant=tenant(COUNTRY[amount.currency], amount.currency),
+) -> Call:
+    checkout = Checkout(
         payment_id=payment_id,
         idempotency_key=key,
         amount=amount,
@@ -79,9 +95,9 @@ def context(
         return_url="https://acme.recaudo.test/pagos/41/regreso",
         notification_url="https://recaudo.test/hooks/mercadopago/acme",
         items=items,
-        settings=SETTINGS if settings is None else settings,
         option=option,
     )
+    return Call(plugin_ctx(settings, COUNTRY[amount.currency], amount.currency), checkout)
 
 
 def _unique_id() -> int:
@@ -127,7 +143,7 @@ async def test_preference_carries_references_urls_and_idempotency_key(
     fake: FakeMercadoPago, method: MercadoPagoMethod
 ) -> None:
     ctx = context(Money.parse("1234.50", "MXN"), payment_id=7001, key="pay-7001-a")
-    result = await method.start_checkout(ctx)
+    result = await method.start_checkout(*ctx)
 
     assert result.kind == "redirect"
     assert result.redirect_url.startswith(fake.url) and "pref_id=" in result.redirect_url
@@ -140,11 +156,11 @@ async def test_preference_carries_references_urls_and_idempotency_key(
     assert request.headers["x-idempotency-key"] == "pay-7001-a"
     assert request.headers["authorization"] == f"Bearer {DEFAULT_TOKEN}"
     body = request.json
-    assert body["notification_url"] == ctx.notification_url
+    assert body["notification_url"] == ctx.checkout.notification_url
     assert body["back_urls"] == {
-        "success": ctx.return_url,
-        "pending": ctx.return_url,
-        "failure": ctx.return_url,
+        "success": ctx.checkout.return_url,
+        "pending": ctx.checkout.return_url,
+        "failure": ctx.checkout.return_url,
     }
     assert body["auto_return"] == "approved"
     assert body["expires"] is True and body["expiration_date_to"] > body["expiration_date_from"]
@@ -165,27 +181,27 @@ async def test_sandbox_setting_redirects_to_sandbox_init_point(
     method: MercadoPagoMethod,
 ) -> None:
     ctx = context(Money.parse("10", "MXN"), settings={**SETTINGS, "sandbox": True})
-    result = await method.start_checkout(ctx)
+    result = await method.start_checkout(*ctx)
     assert "/sandbox/" in result.redirect_url
 
 
 async def test_items_must_add_up_to_the_payment(method: MercadoPagoMethod) -> None:
     items = (("F-1", Money.parse("100", "MXN")), ("F-2", Money.parse("50.25", "MXN")))
     ctx = context(Money.parse("150.25", "MXN"), items=items)
-    body = method.preference_body(ctx)
+    body = method.preference_body(*ctx)
     assert [i["unit_price"] for i in body["items"]] == [100, 50.25]
     with pytest.raises(ValueError, match="add up"):
-        method.preference_body(context(Money.parse("150.26", "MXN"), items=items))
+        method.preference_body(*context(Money.parse("150.26", "MXN"), items=items))
 
 
 async def test_same_idempotency_key_does_not_create_a_second_preference(
     fake: FakeMercadoPago, method: MercadoPagoMethod
 ) -> None:
     ctx = context(Money.parse("99", "MXN"), payment_id=7002, key="pay-7002-same")
-    first = await method.start_checkout(ctx)
+    first = await method.start_checkout(*ctx)
     before = len(fake.preferences)
     # Same request replayed (a worker retry): same preference, nothing new at the provider.
-    again = await method.start_checkout(ctx)
+    again = await method.start_checkout(*ctx)
     assert len(fake.preferences) == before
     assert again.redirect_url == first.redirect_url
 
@@ -193,7 +209,7 @@ async def test_same_idempotency_key_does_not_create_a_second_preference(
 async def test_wrong_access_token_is_an_authentication_error(method: MercadoPagoMethod) -> None:
     ctx = context(Money.parse("10", "MXN"), settings={**SETTINGS, "access_token": "APP_USR-x"})
     with pytest.raises(MPAuthenticationError):
-        await method.start_checkout(ctx)
+        await method.start_checkout(*ctx)
 
 
 @pytest.mark.parametrize(
@@ -214,12 +230,12 @@ async def test_paid_preference_is_approved_with_exact_amount(
 ) -> None:
     payment_id = _unique_id()
     await method.start_checkout(
-        context(Money.parse(amount, currency), payment_id=payment_id, key=f"k-{payment_id}")
+        *context(Money.parse(amount, currency), payment_id=payment_id, key=f"k-{payment_id}")
     )
     assert fake.preferences[fake.last_preference_id]["items"][0]["unit_price"] == wire
     paid = fake.pay_preference(fake.last_preference_id)
 
-    status = await method.fetch_status(str(paid["id"]), SETTINGS)
+    status = await method.fetch_status(plugin_ctx(), str(paid["id"]))
 
     assert status.status == "approved"
     assert status.amount == Money(currency, minor)
@@ -265,7 +281,7 @@ async def test_fetch_status_maps_every_provider_status(
     created = fake.create_payment(amount="500.00", currency="MXN", external_reference="77")
     fake.set_status(created["id"], status, detail, amount_refunded=refunded)
 
-    result = await method.fetch_status(str(created["id"]), SETTINGS)
+    result = await method.fetch_status(plugin_ctx(), str(created["id"]))
 
     assert result.status == ours
     assert result.provider_status == status and result.provider_status_detail == detail
@@ -289,8 +305,8 @@ def test_genuine_notification_is_accepted_and_parsed(
     fake: FakeMercadoPago, method: MercadoPagoMethod
 ) -> None:
     note = fake.signed_webhook(123456, SECRET, request_id="req-1")
-    method.verify_webhook(note, SETTINGS)
-    [event] = method.parse_webhook(note, SETTINGS)
+    method.verify_webhook(plugin_ctx(), note)
+    [event] = method.parse_webhook(plugin_ctx(), note)
     assert event.event_key == "payment:123456:req-1"
     assert event.provider_payment_id == "123456" and event.topic == "payment"
 
@@ -301,15 +317,15 @@ def test_redelivery_dedupes_but_a_later_update_does_not(
     first = fake.signed_webhook(555, SECRET, request_id="req-a")
     retry = fake.signed_webhook(555, SECRET, request_id="req-a")
     update = fake.signed_webhook(555, SECRET, request_id="req-b")
-    keys = [method.parse_webhook(n, SETTINGS)[0].event_key for n in (first, retry, update)]
+    keys = [method.parse_webhook(plugin_ctx(), n)[0].event_key for n in (first, retry, update)]
     assert keys[0] == keys[1] != keys[2]
 
 
 def test_data_id_falls_back_to_the_body(fake: FakeMercadoPago, method: MercadoPagoMethod) -> None:
     note = fake.signed_webhook(987, SECRET)
     no_query = WebhookRequest(headers=note.headers, query={}, body=note.body)
-    method.verify_webhook(no_query, SETTINGS)
-    assert method.parse_webhook(no_query, SETTINGS)[0].provider_payment_id == "987"
+    method.verify_webhook(plugin_ctx(), no_query)
+    assert method.parse_webhook(plugin_ctx(), no_query)[0].provider_payment_id == "987"
 
 
 def _without(note: WebhookRequest, header: str) -> WebhookRequest:
@@ -355,7 +371,7 @@ def test_bad_notifications_are_rejected(
         genuine = fake.signed_webhook(42, SECRET)
         note = WebhookRequest({**genuine.headers, "x-signature": "garbage"}, genuine.query, b"{}")
     with pytest.raises(WebhookRejected):
-        method.verify_webhook(note, settings)
+        method.verify_webhook(plugin_ctx(settings), note)
 
 
 def test_timestamp_is_checked_in_seconds_within_tolerance(fake: FakeMercadoPago) -> None:
@@ -363,9 +379,9 @@ def test_timestamp_is_checked_in_seconds_within_tolerance(fake: FakeMercadoPago)
     note = fake.signed_webhook(42, SECRET, ts=ts)
     inside = MercadoPagoMethod(now_ms=lambda: (ts + 299) * 1000)
     outside = MercadoPagoMethod(now_ms=lambda: (ts + 301) * 1000)
-    inside.verify_webhook(note, SETTINGS)
+    inside.verify_webhook(plugin_ctx(), note)
     with pytest.raises(WebhookRejected):
-        outside.verify_webhook(note, SETTINGS)
+        outside.verify_webhook(plugin_ctx(), note)
 
 
 def test_signature_matches_the_documented_manifest() -> None:
@@ -382,8 +398,8 @@ def test_other_topics_are_acknowledged_without_events(
     fake: FakeMercadoPago, method: MercadoPagoMethod
 ) -> None:
     note = fake.signed_webhook(42, SECRET, topic="merchant_order", action="")
-    method.verify_webhook(note, SETTINGS)
-    assert method.parse_webhook(note, SETTINGS) == []
+    method.verify_webhook(plugin_ctx(), note)
+    assert method.parse_webhook(plugin_ctx(), note) == []
     assert json.loads(note.body)["type"] == "merchant_order"
 
 
@@ -395,18 +411,18 @@ async def test_search_by_reference_recovers_a_lost_notification(
 ) -> None:
     payment_id = _unique_id()
     await method.start_checkout(
-        context(Money.parse("300", "MXN"), payment_id=payment_id, key=f"s-{payment_id}")
+        *context(Money.parse("300", "MXN"), payment_id=payment_id, key=f"s-{payment_id}")
     )
     paid = fake.pay_preference(fake.last_preference_id)  # …and the webhook never arrives
     fake.create_payment(amount="1", external_reference="someone-else")
 
-    found = await method.search_by_reference(payment_id, SETTINGS)
+    found = await method.search_by_reference(plugin_ctx(), payment_id)
 
     assert [p.provider_payment_id for p in found] == [str(paid["id"])]
     assert found[0].status == "approved" and found[0].our_payment_id == payment_id
     search = fake.requests_to("GET", "/v1/payments/search")[-1]
     assert search.query["external_reference"] == str(payment_id)
-    assert await method.search_by_reference(payment_id + 1, SETTINGS) == []
+    assert await method.search_by_reference(plugin_ctx(), payment_id + 1) == []
 
 
 # --- refunds --------------------------------------------------------------------------------
@@ -418,8 +434,8 @@ async def test_partial_then_full_refund_with_idempotency(
     paid = fake.create_payment(amount="1000.00", currency="MXN", external_reference="90")
     pid = str(paid["id"])
 
-    partial = await method.refund(pid, Money.parse("250.50", "MXN"), "refund-90-1", SETTINGS)
-    replay = await method.refund(pid, Money.parse("250.50", "MXN"), "refund-90-1", SETTINGS)
+    partial = await method.refund(plugin_ctx(), pid, Money.parse("250.50", "MXN"), "refund-90-1")
+    replay = await method.refund(plugin_ctx(), pid, Money.parse("250.50", "MXN"), "refund-90-1")
 
     assert partial.ok and partial.amount == 25050
     assert replay.provider_refund_id == partial.provider_refund_id
@@ -427,12 +443,12 @@ async def test_partial_then_full_refund_with_idempotency(
     sent = fake.requests_to("POST", f"/v1/payments/{pid}/refunds")
     assert {r.headers["x-idempotency-key"] for r in sent} == {"refund-90-1"}
     assert sent[0].json == {"amount": 250.5}
-    state = await method.fetch_status(pid, SETTINGS)
+    state = await method.fetch_status(plugin_ctx(), pid)
     assert state.status == "partially_refunded" and state.amount_refunded == 25050
 
-    rest = await method.refund(pid, Money.parse("749.50", "MXN"), "refund-90-2", SETTINGS)
+    rest = await method.refund(plugin_ctx(), pid, Money.parse("749.50", "MXN"), "refund-90-2")
     assert rest.ok and rest.amount == 74950
-    state = await method.fetch_status(pid, SETTINGS)
+    state = await method.fetch_status(plugin_ctx(), pid)
     assert state.status == "refunded" and state.amount_refunded == 100000
     assert len(fake.refunds[paid["id"]]) == 2
 
@@ -441,7 +457,7 @@ async def test_refund_beyond_the_balance_fails_cleanly(
     fake: FakeMercadoPago, method: MercadoPagoMethod
 ) -> None:
     paid = fake.create_payment(amount="15990", currency="CLP")
-    result = await method.refund(str(paid["id"]), Money("CLP", 20000), "refund-x", SETTINGS)
+    result = await method.refund(plugin_ctx(), str(paid["id"]), Money("CLP", 20000), "refund-x")
     assert not result.ok and result.error
     assert fake.refunds[paid["id"]] == []
 
@@ -453,7 +469,7 @@ async def test_oxxo_returns_voucher_instructions(
     fake: FakeMercadoPago, method: MercadoPagoMethod
 ) -> None:
     ctx = context(Money.parse("450.00", "MXN"), payment_id=8001, key="oxxo-8001", option="oxxo")
-    result = await method.start_checkout(ctx)
+    result = await method.start_checkout(*ctx)
 
     assert result.kind == "instructions" and result.provider_payment_id
     info = result.instructions
@@ -469,9 +485,9 @@ async def test_oxxo_returns_voucher_instructions(
     assert sent.headers["x-idempotency-key"] == "oxxo-8001"
     assert sent.json["payment_method_id"] == "oxxo"
     assert sent.json["transaction_amount"] == 450
-    assert sent.json["notification_url"] == ctx.notification_url
+    assert sent.json["notification_url"] == ctx.checkout.notification_url
     # A voucher is not money: the payment is pending until the customer pays at the store.
-    state = await method.fetch_status(result.provider_payment_id, SETTINGS)
+    state = await method.fetch_status(plugin_ctx(), result.provider_payment_id)
     assert state.status == "pending" and state.our_payment_id == 8001
 
 
@@ -481,7 +497,7 @@ async def test_pix_returns_qr_instructions(
     fake.site_currency = "BRL"
     try:
         ctx = context(Money.parse("89.90", "BRL"), payment_id=8002, key="pix-8002", option="pix")
-        result = await method.start_checkout(ctx)
+        result = await method.start_checkout(*ctx)
     finally:
         fake.site_currency = "MXN"
     assert result.kind == "instructions"
@@ -493,7 +509,7 @@ async def test_pse_is_a_checkout_pro_redirect_limited_to_bank_transfer(
     fake: FakeMercadoPago, method: MercadoPagoMethod
 ) -> None:
     ctx = context(Money.parse("50000", "COP"), payment_id=8003, key="pse-8003", option="pse")
-    result = await method.start_checkout(ctx)
+    result = await method.start_checkout(*ctx)
     assert result.kind == "redirect"
     excluded = fake.preferences[fake.last_preference_id]["payment_methods"][
         "excluded_payment_types"
@@ -503,9 +519,9 @@ async def test_pse_is_a_checkout_pro_redirect_limited_to_bank_transfer(
 
 async def test_unknown_or_foreign_option_is_refused(method: MercadoPagoMethod) -> None:
     with pytest.raises(ValueError, match="no option"):
-        await method.start_checkout(context(Money.parse("1", "MXN"), option="bitcoin"))
+        await method.start_checkout(*context(Money.parse("1", "MXN"), option="bitcoin"))
     with pytest.raises(ValueError, match="not offered in MX"):
-        await method.start_checkout(context(Money.parse("1", "MXN"), option="pix"))
+        await method.start_checkout(*context(Money.parse("1", "MXN"), option="pix"))
     assert [code for code, _ in options_for("mx")] == ["oxxo", "paycash"]
 
 

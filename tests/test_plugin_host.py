@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import EntryPoint
 
+from recaudo.core.platform.context import PluginContext, build_context
 from recaudo.core.platform.hookspecs import hookimpl
 from recaudo.core.platform.host import PluginHost
 from recaudo.core.platform.values import Branding, TenantInfo
@@ -34,7 +35,7 @@ def test_a_plugin_that_fails_to_import_is_reported_not_fatal() -> None:
 
 class Theme:
     @hookimpl
-    def recaudo_branding(self, tenant: TenantInfo) -> Branding:
+    def recaudo_branding(self, ctx: PluginContext) -> Branding:
         return Branding(display_name="Tema Morado", primary_color="#6b21a8")
 
 
@@ -42,7 +43,8 @@ def test_hooks_reach_only_plugins_the_tenant_enabled() -> None:
     host = PluginHost()
     host.load_entry_points()
     host.register(Theme(), name="theme", source="test")
-    with_theme = host.for_tenant(["branding", "theme"], "recaudo_branding")(tenant=TENANT)
-    without = host.for_tenant(["branding"], "recaudo_branding")(tenant=TENANT)
+    ctx = build_context(TENANT, "theme", {})
+    with_theme = host.for_tenant(["branding", "theme"], "recaudo_branding")(ctx=ctx)
+    without = host.for_tenant(["branding"], "recaudo_branding")(ctx=ctx)
     assert with_theme.display_name == "Tema Morado"
     assert without.display_name == "Acme"

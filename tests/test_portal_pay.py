@@ -9,7 +9,9 @@ import pytest
 
 from recaudo.core.tables import Invoice, Payment
 from recaudo.plugins.sandbox.tables import SandboxCharge
-from recaudo.tenants.scoped import unscoped
+from recaudo.tenants.plugin_config import set_plugin
+from recaudo.tenants.scoped import TenantScope, unscoped
+from tests.conftest import make_tenant
 from tests.portal_support import Env, hidden, login, open_env, post_form
 
 
@@ -156,3 +158,35 @@ async def test_paying_selected_with_nothing_ticked_asks_again(env: Env) -> None:
     assert paid.status_code == 303
     payment = await env.shop.scope.objects(Payment).first()
     assert int(payment.amount) == 50_000
+
+
+async def test_the_sandbox_fee_setting_is_shown_and_charged(env: Env) -> None:
+    """``fee_percent_bp`` (typed as text, as a form or the CLI sends it) is a real fee: the pay
+    page shows it next to the method and the sandbox checkout charges it on top."""
+    await set_plugin(env.shop.scope, "sandbox", enabled=True, settings={"fee_percent_bp": "150"})
+    ids = env.invoice_ids()
+    page = await env.client.get(env.shop.prefix + f"/pagar?factura={ids[0]}")  # $1,000.00
+    assert re.search(r"Comisión de la pasarela de prueba\s*\$15\.00", page.text), page.text
+    form = await pay_form(env, f"factura={ids[0]}")
+    form["metodo"] = "sandbox"
+    checkout = (await post_form(env.client, env.shop.prefix + "/pagar", form)).headers["location"]
+    assert checkout.startswith(f"/sandbox/checkout/{env.shop.slug}/")
+    gateway = await env.client.get(checkout)
+    assert gateway.status_code == 200
+    assert "$1,015.00" in gateway.text and "Comisión: $15.00" in gateway.text
+    # Without the setting there is no fee.
+    await set_plugin(env.shop.scope, "sandbox", enabled=True, settings={})
+    page = await env.client.get(env.shop.prefix + f"/pagar?factura={ids[1]}")
+    assert "Comisión de la pasarela de prueba" not in page.text
+
+
+async def test_the_sandbox_page_exists_only_under_its_own_tenant(env: Env) -> None:
+    ids = env.invoice_ids()
+    form = await pay_form(env, f"factura={ids[0]}")
+    form["metodo"] = "sandbox"
+    checkout = (await post_form(env.client, env.shop.prefix + "/pagar", form)).headers["location"]
+    other = await make_tenant("otra-" + env.shop.slug[-6:], test=True)
+    await set_plugin(TenantScope(int(other.id)), "sandbox", enabled=True)
+    elsewhere = checkout.replace(f"/{env.shop.slug}/", f"/{other.slug}/")
+    assert (await env.client.get(elsewhere)).status_code == 404
+    assert (await env.client.get(checkout)).status_code == 200

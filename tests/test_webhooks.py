@@ -20,8 +20,9 @@ from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
 from recaudo.core.common.money import Money
 from recaudo.core.config import Settings
 from recaudo.core.payments import ledger
-from recaudo.core.payments.method import CheckoutContext
+from recaudo.core.payments.method import Checkout
 from recaudo.core.payments.registry import all_methods
+from recaudo.core.platform.context import context_for
 from recaudo.core.tables import Invoice, OutboxJob, Payment, ProviderEvent
 from recaudo.tenants.plugin_config import set_plugin
 from recaudo.tenants.scoped import TenantScope
@@ -90,11 +91,8 @@ async def _checkout(
         idempotency_key=key,
         invoice_ids=[int(i.id) for i in invoices],
     )
-    _, method = all_methods()[method_name]
-    from recaudo.tenants.plugin_config import plugin_settings
-
-    ctx = CheckoutContext(
-        tenant=tenant_info(tenant),
+    plugin, method = all_methods()[method_name]
+    checkout = Checkout(
         payment_id=int(payment.id),
         idempotency_key=key,
         amount=Money(payment.currency, int(payment.amount)),
@@ -103,10 +101,10 @@ async def _checkout(
         customer_email=customer.email,
         return_url=f"{settings.base_url}/t/{tenant.slug}/pagos/{payment.id}",
         notification_url=f"{settings.base_url}/hooks/{method_name}/{tenant.slug}",
-        settings=await plugin_settings(scope, method_name, settings.secret_key),
         customer_id=int(customer.id),
     )
-    return payment, await method.start_checkout(ctx)
+    ctx = await context_for(tenant_info(tenant), plugin)
+    return payment, await method.start_checkout(ctx, checkout)
 
 
 async def test_sandbox_flow_end_to_end(client: httpx.AsyncClient, settings: Settings) -> None:
@@ -248,11 +246,9 @@ async def test_staff_refund_reopens_what_it_covered(
     )
     await drain_jobs()
     with pytest.raises(ledger.PaymentError, match="at most"):
-        await refund_payment(
-            scope, payment.id, 10**9, idempotency_key="r0", settings={}, actor="staff:1"
-        )
+        await refund_payment(scope, payment.id, 10**9, idempotency_key="r0", actor="staff:1")
     refunded = await refund_payment(
-        scope, payment.id, 99_990, idempotency_key="r1", settings={}, actor="staff:1"
+        scope, payment.id, 99_990, idempotency_key="r1", actor="staff:1"
     )
     assert refunded.status == "partially_refunded" and refunded.amount_refunded == 99_990
     statuses = [(await scope.get(Invoice, i.id)).status for i in invoices]

@@ -86,7 +86,7 @@ async def tenant_look(tenant: Tenant) -> tuple[TenantInfo, Branding]:
     if cached is not None and cached[0] is tenant and cached[1] == enabled:
         return cached[2], cached[3]
     info = tenant_info(tenant)
-    branding = branding_for(info, list(enabled))
+    branding = await branding_for(info, list(enabled))
     _looks.put(int(tenant.id), (tenant, enabled, info, branding))
     return info, branding
 

@@ -179,7 +179,7 @@ async def tell_customer(scope: TenantScope, payload: dict[str, Any]) -> None:
         return
     settings = active()
     info = tenant_info(tenant)
-    branding = branding_for(info, await enabled_plugins(scope))
+    branding = await branding_for(info, await enabled_plugins(scope))
     preferred = str(customer.locale or "").split("_")[0] or None
     language = pick_language(None, preferred, tenant.locale)
     trans = translations(language)
@@ -241,7 +241,7 @@ async def reply_ticket(scope: TenantScope, payload: dict[str, Any]) -> None:
     language = pick_language(None, preferred or None, tenant.locale)
     trans = translations(language)
     info = tenant_info(tenant)
-    branding = branding_for(info, await enabled_plugins(scope))
+    branding = await branding_for(info, await enabled_plugins(scope))
     # Anonymous visitors have no customer row: a transient one carries the address to use.
     to = Customer(
         name=str(ticket.name or ""), email=str(reply.recipient), phone="", preferred_channel="email"

@@ -7,18 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from recaudo.core.common.jsonfield import loads
-from recaudo.core.config import active
 from recaudo.core.payments.registry import method_for_plugin
+from recaudo.core.platform.context import context_for
 from recaudo.core.platform.jobs import Job, RetryPolicy
 from recaudo.core.tables import Payment, ProviderEvent
-from recaudo.tenants.plugin_config import plugin_settings
 from recaudo.tenants.scoped import TenantScope
 
 log = logging.getLogger(__name__)
-
-
-def _secret_key() -> str:
-    return active().secret_key
 
 
 #: A provider event may carry a refund or chargeback: never abandon it (hourly once backed off).
@@ -41,13 +36,13 @@ async def process_provider_event(scope: TenantScope, payload: dict[str, Any]) ->
     method = method_for_plugin(event.plugin)
     if method is None:
         raise LookupError(f"payment plugin {event.plugin!r} is not installed")
-    settings = await plugin_settings(scope, event.plugin, _secret_key())
+    ctx = await context_for(scope.tenant_id, event.plugin)
     provider_id = data.get("provider_payment_id")
     states = []
     if provider_id:
-        states.append(await method.fetch_status(str(provider_id), settings))
+        states.append(await method.fetch_status(ctx, str(provider_id)))
     elif data.get("our_payment_id"):
-        states.extend(await method.search_by_reference(int(data["our_payment_id"]), settings))
+        states.extend(await method.search_by_reference(ctx, int(data["our_payment_id"])))
     for state in states:
         await apply_provider_payment(scope, method.name, state, source="webhook")
     event.status = "processed"
@@ -70,12 +65,12 @@ async def reconcile_payment(scope: TenantScope, payload: dict[str, Any]) -> None
     if entry is None:
         return
     plugin, method = entry
-    settings = await plugin_settings(scope, plugin, _secret_key())
+    ctx = await context_for(scope.tenant_id, plugin)
     try:
         if payment.provider_payment_id:
-            states = [await method.fetch_status(payment.provider_payment_id, settings)]
+            states = [await method.fetch_status(ctx, payment.provider_payment_id)]
         else:
-            states = await method.search_by_reference(int(payment.id), settings)
+            states = await method.search_by_reference(ctx, int(payment.id))
     except NotImplementedError:
         return  # the method cannot be asked (e.g. bank transfers confirmed by staff)
     for state in states:

@@ -10,7 +10,7 @@ import re
 from dataclasses import replace
 
 from recaudo.core.platform import guard
-from recaudo.core.platform.host import get_host
+from recaudo.core.platform.host import call_impl, get_host
 from recaudo.core.platform.values import Branding, TenantInfo
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -45,19 +45,32 @@ def sanitize(branding: Branding, tenant: TenantInfo) -> Branding:
     )
 
 
-def branding_for(tenant: TenantInfo, enabled: list[str]) -> Branding:
-    """The first enabled plugin's branding, validated; the default when none answers.
+async def branding_for(tenant: TenantInfo, enabled: list[str]) -> Branding:
+    """The first branding an enabled plugin answers (each asked through its own context), else
+    the tenant's name, validated.
 
     A branding plugin that raises, hangs or answers something else than a ``Branding`` is
     recorded by the guard and passed over, so the page renders with the next one or the default.
     """
-    for plugin, result in get_host().results(
-        "recaudo_branding", enabled, tenant_id=tenant.id, tenant=tenant
-    ):
+    from recaudo.core.platform.context import context_for
+
+    for impl in get_host().impls_for(enabled, "recaudo_branding"):
+        ctx = await context_for(tenant, impl.plugin_name)
+        result = guard.call(
+            impl.plugin_name,
+            "recaudo_branding",
+            call_impl,
+            impl,
+            fallback=None,
+            tenant_id=tenant.id,
+            ctx=ctx,
+        )
+        if result is None:
+            continue
         if isinstance(result, Branding):
             return sanitize(result, tenant)
         guard.report(
-            plugin,
+            impl.plugin_name,
             "recaudo_branding",
             TypeError(f"answered {type(result).__name__}, not Branding"),
             tenant.id,

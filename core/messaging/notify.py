@@ -22,12 +22,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from recaudo.core.platform import guard
+from recaudo.core.platform.context import context_for
 from recaudo.core.platform.extensions import NotificationChannel
 from recaudo.core.platform.host import get_host
 from recaudo.core.platform.values import OutgoingMessage, TenantInfo
 from recaudo.core.tables import Customer, NotificationLog
 from recaudo.tenants.models import Tenant
-from recaudo.tenants.plugin_config import decrypt, enabled_plugins, encrypt, plugin_settings
+from recaudo.tenants.plugin_config import decrypt, enabled_plugins, encrypt
 from recaudo.tenants.scoped import TenantScope, unscoped
 from recaudo.tenants.service import tenant_info
 
@@ -131,10 +132,10 @@ async def send_to_customer(
             waiting.sealed = encrypt(json.dumps(asdict(outgoing)), secret_key)
             await scope.add(waiting)
             return waiting
-        settings = await plugin_settings(scope, route.plugin, secret_key)
+        ctx = await context_for(tenant, route.plugin)
         try:
             async with guard.watch(route.plugin, "send", tenant_id=tenant.id):
-                result = await route.channel.send(outgoing, tenant, settings)
+                result = await route.channel.send(ctx, outgoing)
         except Exception:
             log.warning("%s failed sending to customer %s", route.plugin, customer.id)
             continue
@@ -204,9 +205,9 @@ async def deliver_waiting(secret_key: str, limit: int = 100) -> int:
         status = "waiting"
         try:
             message = OutgoingMessage(**json.loads(decrypt(claimed[0]["sealed"], secret_key)))
-            settings = await plugin_settings(scope, plugin, secret_key)
+            ctx = await context_for(tenant_info(tenant), plugin)
             async with guard.watch(plugin, "send", tenant_id=scope.tenant_id):
-                result = await channel.send(message, tenant_info(tenant), settings)
+                result = await channel.send(ctx, message)
             status = "sent" if result.ok else "failed"
         except Exception:
             log.exception("%s still cannot deliver waiting message %s", plugin, row["id"])

@@ -19,10 +19,9 @@ from recaudo.core.common.jsonfield import loads
 from recaudo.core.common.money import Money
 from recaudo.core.payments.expiry import aware, lifetime
 from recaudo.core.payments.ledger import apply_provider_payment
-from recaudo.core.payments.method import CheckoutContext, CheckoutResult, PaymentMethod
-from recaudo.core.payments.registry import owner_of
+from recaudo.core.payments.method import Checkout, CheckoutResult, PaymentMethod
 from recaudo.core.platform import guard
-from recaudo.core.platform.values import TenantInfo
+from recaudo.core.platform.context import PluginContext
 from recaudo.core.tables import Customer, Payment
 from recaudo.tenants.scoped import TenantScope
 
@@ -73,22 +72,22 @@ async def start_once(
     payment: Payment,
     *,
     method: PaymentMethod,
-    tenant: TenantInfo,
+    ctx: PluginContext,
     customer: Customer,
-    settings: dict[str, Any],
     description: str,
     return_url: str,
     notification_url: str,
     option: str = "",
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The checkout result for ``payment`` as stored (``kind``, ``redirect_url``, …)."""
+    """The checkout result for ``payment`` as stored (``kind``, ``redirect_url``, …).
+
+    ``ctx`` is the context of the plugin offering ``method``, for the payment's tenant."""
     current = stored(payment)
     if current.get("kind"):
         return current
     if current.get("state") != "starting" and await _claim(scope, payment, extra or {}):
-        ctx = CheckoutContext(
-            tenant=tenant,
+        checkout = Checkout(
             payment_id=int(payment.id),
             idempotency_key=str(payment.idempotency_key),
             amount=Money(str(payment.currency), int(payment.amount)),
@@ -97,14 +96,13 @@ async def start_once(
             customer_email=str(customer.email or ""),
             return_url=return_url,
             notification_url=notification_url,
-            settings=settings,
             option=option,
             customer_id=int(customer.id),
             customer_reference=str(customer.payment_reference or ""),
         )
         try:
-            async with guard.watch(owner_of(method), "start_checkout", tenant_id=tenant.id):
-                result = await method.start_checkout(ctx)
+            async with guard.watch(ctx.plugin, "start_checkout", tenant_id=ctx.tenant.id):
+                result = await method.start_checkout(ctx, checkout)
         except Exception as exc:
             log.exception("checkout of payment %s with %s failed", payment.id, method.name)
             await scope.update(
@@ -139,13 +137,13 @@ async def refresh_status(
     scope: TenantScope,
     payment: Payment,
     method: PaymentMethod | None,
-    settings: dict[str, Any],
+    ctx: PluginContext | None,
 ) -> Payment:
     """Ask the provider about a payment still in flight (a lost webhook must not strand it).
 
     Throttled per process so a polling page does not hammer the provider.
     """
-    if method is None or payment.status not in ("pending", "in_process"):
+    if method is None or ctx is None or payment.status not in ("pending", "in_process"):
         return payment
     loop_now = asyncio.get_running_loop().time()
     key = (scope.tenant_id, str(payment.idempotency_key))
@@ -155,7 +153,7 @@ async def refresh_status(
         _last_check.clear()
     _last_check[key] = loop_now
     try:
-        states = await method.search_by_reference(int(payment.id), settings)
+        states = await method.search_by_reference(ctx, int(payment.id))
         for state in states:
             await apply_provider_payment(scope, method.name, state, source="poll")
     except Exception:

@@ -16,10 +16,12 @@ from recaudo.core import db
 from recaudo.core.common import outbox
 from recaudo.core.payments.method import WebhookRejected, WebhookRequest
 from recaudo.core.payments.registry import method_for_plugin
+from recaudo.core.platform.context import build_context, context_for
 from recaudo.core.tables import ProviderEvent
-from recaudo.tenants.plugin_config import enabled_plugins, plugin_settings
+from recaudo.tenants.plugin_config import enabled_plugins
 from recaudo.tenants.resolve import tenant_by_slug
 from recaudo.tenants.scoped import TenantScope
+from recaudo.tenants.service import tenant_info
 
 
 class UnknownEndpoint(LookupError):
@@ -36,9 +38,7 @@ class Intake:
     events: int  # events the notification referred to
 
 
-async def receive_notification(
-    plugin: str, slug: str, incoming: WebhookRequest, secret_key: str
-) -> Intake:
+async def receive_notification(plugin: str, slug: str, incoming: WebhookRequest) -> Intake:
     """Verify ``incoming`` for ``plugin`` of tenant ``slug`` and store its events.
 
     Raises :class:`UnknownEndpoint`, :class:`WebhookRejected` (forged, stale, or the plugin is
@@ -52,12 +52,13 @@ async def receive_notification(
     scope = TenantScope(int(tenant.id))
     enabled = plugin in await enabled_plugins(scope)
     # A tenant that has not enabled the plugin has no secret for it, so verification fails.
-    settings = await plugin_settings(scope, plugin, secret_key) if enabled else {}
+    info = tenant_info(tenant)
+    ctx = await context_for(info, plugin) if enabled else build_context(info, plugin, {})
     try:
-        method.verify_webhook(incoming, settings)
+        method.verify_webhook(ctx, incoming)
         if not enabled:
             raise WebhookRejected(f"{plugin} is not enabled for this tenant")
-        refs = method.parse_webhook(incoming, settings)
+        refs = method.parse_webhook(ctx, incoming)
     except WebhookRejected:
         raise
     except (ValueError, KeyError, TypeError) as exc:

@@ -4,9 +4,10 @@ Lifecycle, from the host's side:
 
 1. The customer chooses invoices (or an amount) and a method; the host creates a ``Payment`` row in
    status ``pending`` with an idempotency key, then calls :meth:`PaymentMethod.start_checkout`.
-2. ``start_checkout`` talks to the provider and returns a :class:`CheckoutResult`: a redirect to a
-   hosted checkout, instructions (a voucher, bank details, a QR) or a form to show. It must never
-   mark money as received: only provider events do that.
+2. ``start_checkout(ctx, checkout)`` talks to the provider and returns a
+   :class:`CheckoutResult`: a redirect to a hosted checkout, instructions (a voucher, bank
+   details, a QR) or a form to show. It must never mark money as received: only provider events
+   do that.
 3. The provider notifies ``POST /hooks/<plugin>/<tenant>``. The host calls
    :meth:`verify_webhook` (reject forged or stale calls), then :meth:`parse_webhook` to get event
    references, stores the raw event in the inbox with a job in one transaction, and answers 200.
@@ -21,11 +22,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from recaudo.core.common.money import Money
 from recaudo.core.common.safejson import loads_object
 from recaudo.core.platform.values import SettingField, TenantInfo
+
+if TYPE_CHECKING:
+    from recaudo.core.platform.context import PluginContext
 
 # Our statuses. Providers' vocabularies are mapped onto these by each plugin.
 PAYMENT_STATUSES = (
@@ -91,10 +95,10 @@ class ProviderPayment:
 
 
 @dataclass(frozen=True)
-class CheckoutContext:
-    """Everything ``start_checkout`` may use. URLs are absolute and tenant-specific."""
+class Checkout:
+    """The payment ``start_checkout`` prepares. URLs are absolute and tenant-specific; the
+    tenant and the plugin's settings are on the :class:`PluginContext` passed alongside."""
 
-    tenant: TenantInfo
     payment_id: int
     idempotency_key: str
     amount: Money
@@ -104,7 +108,6 @@ class CheckoutContext:
     return_url: str
     notification_url: str
     items: tuple[tuple[str, Money], ...] = ()
-    settings: dict[str, Any] = field(default_factory=dict)
     customer_id: int = 0
     customer_reference: str = ""  # the customer's stable payment reference, when one exists
     option: str = ""  # a sub-method the customer picked, e.g. "oxxo"
@@ -151,8 +154,9 @@ class Fee:
 class PaymentMethod:
     """Base class for payment-method plugins. Override what your provider supports.
 
-    Methods receive the tenant's plugin settings (secrets decrypted) and must not store them.
-    Card data never passes through Recaudo: use hosted checkout or provider tokens.
+    Every call that acts for a tenant gets the plugin's :class:`PluginContext` first: the tenant,
+    the plugin's settings (``ctx.settings``, secrets decrypted: never store or log them) and its
+    storage. Card data never passes through Recaudo: use hosted checkout or provider tokens.
     """
 
     name: ClassVar[str]
@@ -168,7 +172,7 @@ class PaymentMethod:
     #: A pretend gateway (the sandbox): offered to test tenants only, since it "receives" no money.
     test_only: ClassVar[bool] = False
 
-    def configuration_errors(self, settings: dict[str, Any]) -> list[str]:
+    def configuration_errors(self, settings: Mapping[str, Any]) -> list[str]:
         """What the tenant must still configure before customers are offered this method.
 
         Defaults to the schema's required fields; override for deeper checks. A method with
@@ -198,43 +202,49 @@ class PaymentMethod:
         """The sub-methods this tenant's customers may pick (e.g. OXXO only in Mexico)."""
         return self.options
 
-    def fees(self, amount: Money, settings: dict[str, Any]) -> list[Fee]:
+    def fees(self, amount: Money, settings: Mapping[str, Any]) -> list[Fee]:
+        """Fees to show the customer before paying ``amount`` (informative)."""
         return []
 
-    async def start_checkout(self, ctx: CheckoutContext) -> CheckoutResult:
-        """Prepare the provider side. You may NOT do anything here that marks money as received."""
+    async def start_checkout(self, ctx: PluginContext, checkout: Checkout) -> CheckoutResult:
+        """Prepare the provider side. You may NOT do anything here that marks money as received.
+
+        Send ``checkout.idempotency_key`` with the provider call: a retried checkout must not
+        create a second provider payment.
+        """
         raise NotImplementedError
 
-    def verify_webhook(self, request: WebhookRequest, settings: dict[str, Any]) -> None:
+    def verify_webhook(self, ctx: PluginContext, request: WebhookRequest) -> None:
         """Raise :class:`WebhookRejected` unless the request is genuine and fresh."""
         raise WebhookRejected(f"{self.name} does not accept webhooks")
 
-    def parse_webhook(self, request: WebhookRequest, settings: dict[str, Any]) -> list[EventRef]:
+    def parse_webhook(self, ctx: PluginContext, request: WebhookRequest) -> list[EventRef]:
         """Turn a verified notification into event references (no I/O)."""
         return []
 
-    async def fetch_status(
-        self, provider_payment_id: str, settings: dict[str, Any]
-    ) -> ProviderPayment:
-        """Ask the provider for the authoritative state of one payment."""
+    async def fetch_status(self, ctx: PluginContext, provider_payment_id: str) -> ProviderPayment:
+        """Ask the provider for the authoritative state of one payment of ``ctx.tenant``."""
         raise NotImplementedError
 
     async def search_by_reference(
-        self, our_payment_id: int, settings: dict[str, Any]
+        self, ctx: PluginContext, our_payment_id: int
     ) -> list[ProviderPayment]:
         """Find provider payments for one of ours (recovers lost notifications)."""
         return []
 
     async def refund(
         self,
+        ctx: PluginContext,
         provider_payment_id: str,
         amount: Money,
         idempotency_key: str,
-        settings: dict[str, Any],
     ) -> RefundResult:
+        """Give back ``amount`` of a payment, once per ``idempotency_key``."""
         return RefundResult(ok=False, error=f"{self.name} does not support refunds")
 
-    async def save_instrument(self, ctx: CheckoutContext, provider_token: str) -> SavedInstrument:
+    async def save_instrument(
+        self, ctx: PluginContext, checkout: Checkout, provider_token: str
+    ) -> SavedInstrument:
         """Turn a token the provider's hosted form produced into a reusable instrument (autopay).
 
         Only for methods with ``supports_saved_instruments``; card numbers never reach Recaudo.
@@ -242,9 +252,9 @@ class PaymentMethod:
         raise NotImplementedError(f"{self.name} does not save instruments")
 
     async def charge_instrument(
-        self, ctx: CheckoutContext, instrument: SavedInstrument
+        self, ctx: PluginContext, checkout: Checkout, instrument: SavedInstrument
     ) -> ProviderPayment:
-        """Charge a saved instrument for ``ctx.amount`` with ``ctx.idempotency_key`` (autopay).
+        """Charge a saved instrument for ``checkout.amount`` with its idempotency key (autopay).
 
         Return the provider's state; the host applies it like any other provider event.
         """

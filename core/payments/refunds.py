@@ -6,12 +6,11 @@ refund at the provider; the ledger then reopens exactly the invoices the refunde
 
 from __future__ import annotations
 
-from typing import Any
-
 from recaudo.core.common import audit
 from recaudo.core.common.money import Money
 from recaudo.core.payments.ledger import PaymentError, apply_provider_payment
 from recaudo.core.payments.registry import all_methods
+from recaudo.core.platform.context import context_for
 from recaudo.core.tables import Payment
 from recaudo.tenants.scoped import TenantScope
 
@@ -24,9 +23,10 @@ async def refund_payment(
     amount: int,
     *,
     idempotency_key: str,
-    settings: dict[str, Any],
     actor: str,
 ) -> Payment:
+    """Refund ``amount`` of a payment through the plugin that took it (its context carries the
+    tenant and the plugin's settings)."""
     payment = await scope.get(Payment, payment_id)
     if payment is None:
         raise PaymentError(f"payment {payment_id}: not found")
@@ -40,13 +40,14 @@ async def refund_payment(
     entry = all_methods().get(payment.method)
     if entry is None or not entry[1].supports_refunds:
         raise PaymentError(f"{payment.method}: refunds are not supported; refund by bank")
-    method = entry[1]
+    plugin, method = entry
+    ctx = await context_for(scope.tenant_id, plugin)
     result = await method.refund(
-        payment.provider_payment_id, Money(payment.currency, amount), idempotency_key, settings
+        ctx, payment.provider_payment_id, Money(payment.currency, amount), idempotency_key
     )
     if not result.ok:
         raise PaymentError(f"the provider refused the refund: {result.error}")
-    state = await method.fetch_status(payment.provider_payment_id, settings)
+    state = await method.fetch_status(ctx, payment.provider_payment_id)
     updated = await apply_provider_payment(scope, method.name, state, source="staff")
     await audit.record(
         scope,

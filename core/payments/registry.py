@@ -11,9 +11,10 @@ from typing import Any
 from recaudo.core.common.money import Money
 from recaudo.core.payments.method import Fee, PaymentMethod
 from recaudo.core.platform import guard
+from recaudo.core.platform.context import PluginContext, context_for
 from recaudo.core.platform.host import get_host
 from recaudo.core.platform.values import TenantInfo
-from recaudo.tenants.plugin_config import enabled_plugins, plugin_settings
+from recaudo.tenants.plugin_config import enabled_plugins
 from recaudo.tenants.scoped import TenantScope
 
 
@@ -86,25 +87,36 @@ def method_options(plugin: str, method: PaymentMethod, tenant: TenantInfo) -> li
     return list(options)
 
 
+def configuration_errors(method: PaymentMethod, ctx: PluginContext) -> list[str]:
+    """What keeps ``method`` from being offered: stored settings that no longer validate, then
+    what the method itself says is missing."""
+    if ctx.settings_errors:
+        return list(ctx.settings_errors)
+    errors: list[str] = guard.call(
+        ctx.plugin,
+        "configuration_errors",
+        method.configuration_errors,
+        ctx.settings,
+        fallback=["the plugin failed checking its settings"],
+        tenant_id=ctx.tenant.id,
+    )
+    return errors
+
+
 async def usable_methods(
-    scope: TenantScope, tenant: TenantInfo, currency: str, secret_key: str
-) -> list[tuple[str, PaymentMethod, dict[str, Any]]]:
+    scope: TenantScope, tenant: TenantInfo, currency: str, language: str | None = None
+) -> list[tuple[str, PaymentMethod, PluginContext]]:
     """The methods a customer may be offered now: enabled, allowed and fully configured.
 
-    Returns ``(plugin, method, settings)`` with the plugin's settings (secrets decrypted).
+    Returns ``(plugin, method, ctx)`` with the plugin's context (its validated settings).
     """
     enabled = await enabled_plugins(scope)
     out = []
+    contexts: dict[str, PluginContext] = {}
     for plugin, method in methods_for_tenant(tenant, enabled, currency):
-        settings = await plugin_settings(scope, plugin, secret_key)
-        errors = guard.call(
-            plugin,
-            "configuration_errors",
-            method.configuration_errors,
-            settings,
-            fallback=["the plugin failed checking its settings"],
-            tenant_id=tenant.id,
-        )
-        if not errors:
-            out.append((plugin, method, settings))
+        if plugin not in contexts:
+            contexts[plugin] = await context_for(tenant, plugin, language)
+        ctx = contexts[plugin]
+        if not configuration_errors(method, ctx):
+            out.append((plugin, method, ctx))
     return out

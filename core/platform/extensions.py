@@ -5,7 +5,7 @@ Payment methods have their own, richer contract in :mod:`recaudo.core.payments.m
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from recaudo.core.platform.values import (
     DeliveryResult,
@@ -13,8 +13,10 @@ from recaudo.core.platform.values import (
     EInvoiceResult,
     OutgoingMessage,
     SettingField,
-    TenantInfo,
 )
+
+if TYPE_CHECKING:
+    from recaudo.core.platform.context import PluginContext
 
 
 class NotificationChannel:
@@ -34,9 +36,8 @@ class NotificationChannel:
         production) answers ``False``; messages then wait in the database until it can."""
         return True
 
-    async def send(
-        self, message: OutgoingMessage, tenant: TenantInfo, settings: dict[str, Any]
-    ) -> DeliveryResult:
+    async def send(self, ctx: PluginContext, message: OutgoingMessage) -> DeliveryResult:
+        """Deliver ``message`` for ``ctx.tenant`` with the channel's ``ctx.settings``."""
         raise NotImplementedError
 
 
@@ -51,5 +52,8 @@ class EInvoiceBackend:
     countries: ClassVar[tuple[str, ...]] = ()
     settings_schema: ClassVar[tuple[SettingField, ...]] = ()
 
-    async def issue(self, request: EInvoiceRequest, settings: dict[str, Any]) -> EInvoiceResult:
+    async def issue(self, ctx: PluginContext, request: EInvoiceRequest) -> EInvoiceResult:
+        """Stamp ``request`` for ``ctx.tenant``; a second call for the same invoice returns the
+        first result instead of stamping again. Raise :class:`PluginError` for what staff must
+        fix (an expired certificate), anything else for a transient failure (retried)."""
         raise NotImplementedError

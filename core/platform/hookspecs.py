@@ -7,6 +7,10 @@ functions decorated by :data:`hookimpl` and is registered through the ``recaudo`
 built-in plugins are registered the same way. Plugins are installed once per deployment and
 switched on per tenant: hooks that act for one tenant only reach the plugins that tenant enabled.
 
+Hooks that act for one tenant receive the plugin's :class:`~recaudo.api.PluginContext` as
+``ctx``; the host builds one per plugin, so no plugin is handed a secret or another plugin's
+settings. Plugin authors import everything from :mod:`recaudo.api`.
+
 Each hook is documented in ``docs/plugins.md``; a test fails when one is not.
 """
 
@@ -21,6 +25,7 @@ if TYPE_CHECKING:
 
     from recaudo.core.config import Settings
     from recaudo.core.payments.method import PaymentMethod
+    from recaudo.core.platform.context import PluginContext
     from recaudo.core.platform.extensions import EInvoiceBackend, NotificationChannel
     from recaudo.core.platform.jobs import Job, Schedule
     from recaudo.core.platform.values import (
@@ -28,7 +33,6 @@ if TYPE_CHECKING:
         InvoiceEvent,
         PaymentEvent,
         PluginSettingsSchema,
-        TenantInfo,
     )
 
 PROJECT = "recaudo"
@@ -114,10 +118,11 @@ def recaudo_notification_channels() -> list[NotificationChannel]:
 
 
 @hookspec(firstresult=True)
-def recaudo_branding(tenant: TenantInfo) -> Branding | None:
+def recaudo_branding(ctx: PluginContext) -> Branding | None:
     """Give a tenant's portal its look: display name, colours, logo, support contacts.
 
-    :param tenant: the tenant being rendered.
+    :param ctx: this plugin's context for the tenant being rendered (``ctx.tenant``,
+        ``ctx.settings``).
     :returns: a :class:`~recaudo.core.platform.values.Branding` or ``None`` to let the next plugin
         decide. firstresult: the first non-``None`` answer wins, so a third-party theme enabled for
         a tenant overrides the built-in one. Values are untrusted and validated by the host; a
@@ -139,7 +144,8 @@ def recaudo_routes() -> list[Any]:
     """Add HTTP route handlers (Litestar handlers or controllers) to the web app.
 
     Plugins use this for their own pages and callbacks, e.g. the sandbox gateway's checkout page.
-    Handlers must resolve the tenant themselves through ``recaudo.tenants`` helpers.
+    A handler gets its tenant's context with ``await recaudo.api.plugin_context(request, plugin,
+    slug)`` (``None``: answer 404) and reads data only through ``ctx.db``.
 
     :returns: a list of Litestar route handlers; concatenated.
     """
@@ -149,7 +155,7 @@ def recaudo_routes() -> list[Any]:
 
 
 @hookspec
-def recaudo_invoice_event(ctx: Any, event: InvoiceEvent) -> None:
+def recaudo_invoice_event(ctx: PluginContext, event: InvoiceEvent) -> None:
     """An invoice was created, paid, reopened or voided (called after the change is committed).
 
     :param ctx: the plugin's context for the event's tenant (``PluginContext``).
@@ -162,7 +168,7 @@ def recaudo_invoice_event(ctx: Any, event: InvoiceEvent) -> None:
 
 
 @hookspec
-def recaudo_payment_event(ctx: Any, event: PaymentEvent) -> None:
+def recaudo_payment_event(ctx: PluginContext, event: PaymentEvent) -> None:
     """A payment changed status: approved, rejected, refunded, charged back (after commit).
 
     :param ctx: the plugin's context for the event's tenant (``PluginContext``).

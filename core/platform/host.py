@@ -19,6 +19,7 @@ from typing import Any
 import pluggy
 
 from recaudo.core.platform import guard, hookspecs
+from recaudo.core.platform.version import API_VERSION, ASSUMED_VERSION, incompatibility
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,18 @@ class PluginHost:
     def register(
         self, plugin: object, name: str, source: str = "builtin", version: str = ""
     ) -> None:
-        """Register a plugin object explicitly (tests and embedders use this)."""
+        """Register a plugin object explicitly (tests and embedders use this).
+
+        A plugin written for an incompatible API (its ``RECAUDO_API``; "1.0" when it does not
+        say) is refused and recorded with the reason, like one that fails to import.
+        """
         module = getattr(plugin, "__name__", type(plugin).__name__)
+        wanted = getattr(plugin, "RECAUDO_API", ASSUMED_VERSION)
+        refused = incompatibility(name, str(wanted), API_VERSION)
+        if refused:
+            log.error("%s", refused)
+            self.records[name] = PluginRecord(name, source, module, version, error=refused)
+            return
         try:
             self.pm.register(plugin, name=name)
         except Exception as exc:  # a broken hookimpl signature must not take the host down
@@ -94,6 +105,14 @@ class PluginHost:
         if not remove:
             return getattr(self.pm.hook, hook_name)
         return self.pm.subset_hook_caller(hook_name, remove_plugins=remove)
+
+    def impls_for(self, enabled: Iterable[str], hook_name: str) -> list[Any]:
+        """The implementations of ``hook_name`` by plugins in ``enabled``, in pluggy's call order
+        (last registered and ``tryfirst`` first). The host calls tenant hooks one plugin at a
+        time this way, so each gets its own :class:`PluginContext`."""
+        allowed = set(enabled)
+        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
+        return [impl for impl in reversed(impls) if impl.plugin_name in allowed]
 
     def provided(self, hook_name: str) -> list[tuple[str, Any]]:
         """``(plugin name, item)`` for every item a list-returning, argument-less hook offers.
@@ -162,6 +181,12 @@ class PluginHost:
             if answer is not None:
                 return answer
         return None
+
+
+def call_impl(impl: Any, **kwargs: Any) -> Any:
+    """Call one hook implementation the way pluggy would: with the arguments it declares (an
+    implementation may leave out those it does not need)."""
+    return impl.function(*[kwargs[name] for name in impl.argnames])
 
 
 _host: PluginHost | None = None

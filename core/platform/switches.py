@@ -12,6 +12,7 @@ from typing import Any
 
 from recaudo.core.payments.registry import all_methods
 from recaudo.core.platform.host import get_host
+from recaudo.core.platform.plugin_settings import declared_schema, settings_for, validate
 from recaudo.core.platform.values import TenantInfo
 from recaudo.tenants.plugin_config import (
     SettingsError,
@@ -73,8 +74,11 @@ async def enable_plugin(
         raise PluginSwitchError(
             f"{plugin}: a pretend gateway, only for test tenants (tenants create --test)"
         )
-    values = settings if settings is not None else await plugin_settings(scope, plugin, secret_key)
-    errors = [e for m in methods for e in m.configuration_errors(values)]
+    if settings is not None:
+        values, invalid = validate(declared_schema(plugin), settings)
+    else:
+        values, invalid = await settings_for(scope, plugin, secret_key)
+    errors = [*invalid, *(e for m in methods for e in m.configuration_errors(values))]
     if errors:
         raise PluginSwitchError(f"{plugin} is not configured: " + "; ".join(errors))
     await set_plugin(scope, plugin, enabled=True, settings=settings, secret_key=secret_key)

@@ -6,9 +6,7 @@ bank-statement reconciliation or staff-confirmed proof, using :func:`customer_fr
 
 from __future__ import annotations
 
-from recaudo.core.payments.method import PaymentMethod
-from recaudo.core.platform.hookspecs import hookimpl
-from recaudo.core.platform.values import PluginSettingsSchema
+from recaudo.api import PaymentMethod, PluginSettingsSchema, hookimpl
 from recaudo.plugins.banktransfer.method import (
     SETTINGS_FIELDS,
     BankTransferMethod,
@@ -24,6 +22,8 @@ from recaudo.plugins.banktransfer.references import (
     payment_reference,
     valid_clabe,
 )
+
+RECAUDO_API = "1.0"  # the plugin API this plugin is written for
 
 __all__ = [
     "SCHEMES",

@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from recaudo.core.payments.method import CheckoutContext, CheckoutResult, PaymentMethod
-from recaudo.core.platform.values import SettingField
+from recaudo.api import Checkout, CheckoutResult, PaymentMethod, PluginContext, SettingField
 from recaudo.plugins.banktransfer.references import (
     DEFAULT_SCHEME,
     SCHEMES,
@@ -21,9 +20,6 @@ from recaudo.plugins.banktransfer.references import (
     scheme_of,
     valid_clabe,
 )
-
-#: Keys the host puts in ``CheckoutContext.settings`` to say who pays (the context has no
-#: customer field). The stored reference wins; otherwise it is computed from the customer id.
 
 SETTINGS_FIELDS: tuple[SettingField, ...] = (
     SettingField("bank_name", "Banco", required=True),
@@ -86,17 +82,17 @@ class BankTransferMethod(PaymentMethod):
     settings_schema = SETTINGS_FIELDS
     supports_refunds = False  # refunds are bank operations done by staff, outside Recaudo
 
-    def configuration_errors(self, settings: dict[str, Any]) -> list[str]:
+    def configuration_errors(self, settings: Mapping[str, Any]) -> list[str]:
         """Without bank details there is nothing to tell the customer: never offered then."""
         return settings_errors(settings)
 
-    async def start_checkout(self, ctx: CheckoutContext) -> CheckoutResult:
+    async def start_checkout(self, ctx: PluginContext, checkout: Checkout) -> CheckoutResult:
         """The bank details, amount and reference to show. Never marks money as received."""
         settings = ctx.settings
         errors = settings_errors(settings)
         if errors:
             raise ValueError("bank transfer is not configured: " + "; ".join(errors))
-        reference = customer_reference(settings, ctx)
+        reference = customer_reference(settings, checkout)
         account = "".join(str(settings["account_number"]).split())
         instructions = {
             "method": self.name,
@@ -106,19 +102,19 @@ class BankTransferMethod(PaymentMethod):
             "account_type": "clabe" if valid_clabe(account) else "account",
             "reference": reference,
             "reference_scheme": scheme_of(settings),
-            "amount": str(ctx.amount.to_decimal()),
-            "currency": ctx.amount.currency,
-            "amount_display": ctx.amount.format(ctx.tenant.locale),
-            "concept": ctx.description,
+            "amount": str(checkout.amount.to_decimal()),
+            "currency": checkout.amount.currency,
+            "amount_display": checkout.amount.format(ctx.tenant.locale),
+            "concept": checkout.description,
             "note": str(settings.get("instructions") or "").strip(),
         }
         return CheckoutResult(kind="instructions", instructions=instructions)
 
 
-def customer_reference(settings: Mapping[str, Any], ctx: CheckoutContext) -> str:
+def customer_reference(settings: Mapping[str, Any], checkout: Checkout) -> str:
     """The customer's stored reference, else the one derived from their id (stable per tenant)."""
-    if ctx.customer_reference.strip():
-        return ctx.customer_reference.strip()
-    if not ctx.customer_id:
-        raise ValueError("bank transfer needs the customer: CheckoutContext.customer_id is empty")
-    return payment_reference(settings, ctx.customer_id)
+    if checkout.customer_reference.strip():
+        return checkout.customer_reference.strip()
+    if not checkout.customer_id:
+        raise ValueError("bank transfer needs the customer: Checkout.customer_id is empty")
+    return payment_reference(settings, checkout.customer_id)

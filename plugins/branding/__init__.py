@@ -6,8 +6,9 @@ answers from ``Tenant.branding`` and is the fallback.
 
 from __future__ import annotations
 
-from recaudo.core.platform.hookspecs import hookimpl
-from recaudo.core.platform.values import Branding, TenantInfo
+from recaudo.api import Branding, PluginContext, hookimpl
+
+RECAUDO_API = "1.0"  # the plugin API this plugin is written for
 
 FIELDS = (
     "display_name",
@@ -22,7 +23,7 @@ FIELDS = (
 
 
 @hookimpl(trylast=True)
-def recaudo_branding(tenant: TenantInfo) -> Branding:
-    values = {k: str(v) for k, v in tenant.branding.items() if k in FIELDS and v is not None}
-    values.setdefault("display_name", tenant.name)
+def recaudo_branding(ctx: PluginContext) -> Branding:
+    values = {k: str(v) for k, v in ctx.tenant.branding.items() if k in FIELDS and v is not None}
+    values.setdefault("display_name", ctx.tenant.name)
     return Branding(**values)

@@ -8,6 +8,7 @@ database (encrypted) and go out once a server is configured.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Any
@@ -15,15 +16,18 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from recaudo.core.platform.extensions import NotificationChannel
-from recaudo.core.platform.hookspecs import hookimpl
-from recaudo.core.platform.values import (
+from recaudo.api import (
     DeliveryResult,
+    NotificationChannel,
     OutgoingMessage,
+    PluginContext,
     PluginSettingsSchema,
     SettingField,
     TenantInfo,
+    hookimpl,
 )
+
+RECAUDO_API = "1.0"  # the plugin API this plugin is written for
 
 SCHEMA = PluginSettingsSchema(
     plugin="email",
@@ -56,7 +60,7 @@ class EmailChannel(NotificationChannel):
         return bool(self.smtp_url) or self.dev_outbox
 
     def build(
-        self, message: OutgoingMessage, tenant: TenantInfo, settings: dict[str, Any]
+        self, message: OutgoingMessage, tenant: TenantInfo, settings: Mapping[str, Any]
     ) -> EmailMessage:
         sender_address = self.mail_from.rsplit("<", 1)[-1].rstrip(">").strip()
         sender_name = settings.get("sender_name") or tenant.name
@@ -72,10 +76,8 @@ class EmailChannel(NotificationChannel):
             email.add_alternative(message.html, subtype="html")
         return email
 
-    async def send(
-        self, message: OutgoingMessage, tenant: TenantInfo, settings: dict[str, Any]
-    ) -> DeliveryResult:
-        email = self.build(message, tenant, settings)
+    async def send(self, ctx: PluginContext, message: OutgoingMessage) -> DeliveryResult:
+        email = self.build(message, ctx.tenant, ctx.settings)
         if not self.smtp_url:
             if self.dev_outbox:
                 return DeliveryResult(ok=True, provider_id="dev-outbox")

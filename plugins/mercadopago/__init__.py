@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 
-from recaudo.core.payments.method import PaymentMethod
-from recaudo.core.platform.hookspecs import hookimpl
-from recaudo.core.platform.values import PluginSettingsSchema
+from recaudo.api import PaymentMethod, PluginSettingsSchema, hookimpl
 from recaudo.plugins.mercadopago.client import MP_API_BASE, BaseUrlHttpClient, make_sdk
 from recaudo.plugins.mercadopago.method import (
     CASH_OPTIONS,
@@ -22,6 +20,8 @@ from recaudo.plugins.mercadopago.method import (
     to_provider_payment,
 )
 from recaudo.plugins.mercadopago.statuses import STATUS_TABLE, UnknownProviderStatus, map_status
+
+RECAUDO_API = "1.0"  # the plugin API this plugin is written for
 
 __all__ = [
     "CASH_OPTIONS",

@@ -9,6 +9,7 @@ test double or a regional proxy — without touching the SDK's private attribute
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -49,7 +50,7 @@ class BaseUrlHttpClient(HttpClient):
         return super().request(method, url, maxretries, retry_on, backoff_factor, **kwargs)
 
 
-def make_sdk(settings: dict[str, Any], api_base: str = MP_API_BASE) -> mercadopago.SDK:
+def make_sdk(settings: Mapping[str, Any], api_base: str = MP_API_BASE) -> mercadopago.SDK:
     """A fresh SDK for one tenant (cheap; never cached, so no token outlives the call)."""
     token = str(settings.get("access_token") or "").strip()
     if not token:

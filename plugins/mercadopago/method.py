@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,20 +17,20 @@ from typing import Any
 from mercadopago.errors import MercadoPagoError
 from mercadopago.webhook import InvalidWebhookSignatureError, WebhookSignatureValidator
 
-from recaudo.core.common.money import Money
-from recaudo.core.common.safejson import loads_object
-from recaudo.core.payments.expiry import CHECKOUT_TTL
-from recaudo.core.payments.method import (
-    CheckoutContext,
+from recaudo.api import (
+    Checkout,
     CheckoutResult,
     EventRef,
+    Money,
     PaymentMethod,
+    PluginContext,
     ProviderPayment,
     RefundResult,
+    SettingField,
+    TenantInfo,
     WebhookRejected,
     WebhookRequest,
 )
-from recaudo.core.platform.values import SettingField, TenantInfo
 from recaudo.plugins.mercadopago.client import (
     MP_API_BASE,
     call_options,
@@ -41,6 +41,8 @@ from recaudo.plugins.mercadopago.statuses import map_status
 
 log = logging.getLogger(__name__)
 
+#: How long a Checkout Pro preference takes payments (Recaudo's default for hosted checkouts).
+CHECKOUT_TTL = timedelta(minutes=60)
 #: Seconds a signed notification stays acceptable (replays of old captures are refused).
 WEBHOOK_TOLERANCE_SECONDS = 300
 DEFAULT_EXPIRATION_MINUTES = 3 * 24 * 60  # a cash voucher needs days, not minutes
@@ -143,7 +145,7 @@ def _body(response: Any) -> dict[str, Any]:
     return body
 
 
-def _expiry_minutes(settings: dict[str, Any]) -> int:
+def _expiry_minutes(settings: Mapping[str, Any]) -> int:
     value = settings.get("expiration_minutes")
     try:
         minutes = int(value) if value not in (None, "") else DEFAULT_EXPIRATION_MINUTES
@@ -222,46 +224,48 @@ class MercadoPagoMethod(PaymentMethod):
 
     # --- checkout -------------------------------------------------------------------------
 
-    async def start_checkout(self, ctx: CheckoutContext) -> CheckoutResult:
+    async def start_checkout(self, ctx: PluginContext, checkout: Checkout) -> CheckoutResult:
         """A Checkout Pro redirect, or a voucher/QR for a cash option. Never marks it paid."""
-        option = OPTIONS_BY_CODE.get(ctx.option) if ctx.option else None
-        if ctx.option and option is None:
-            raise ValueError(f"Mercado Pago has no option {ctx.option!r}")
+        option = OPTIONS_BY_CODE.get(checkout.option) if checkout.option else None
+        if checkout.option and option is None:
+            raise ValueError(f"Mercado Pago has no option {checkout.option!r}")
         if option is not None and option.country != ctx.tenant.country:
             raise ValueError(f"{option.label} is not offered in {ctx.tenant.country}")
         if option is not None and option.kind in ("voucher", "pix"):
-            return await asyncio.to_thread(self._create_cash_payment, ctx, option)
-        return await asyncio.to_thread(self._create_preference, ctx, option)
+            return await asyncio.to_thread(self._create_cash_payment, ctx, checkout, option)
+        return await asyncio.to_thread(self._create_preference, ctx, checkout, option)
 
-    def preference_body(self, ctx: CheckoutContext, option: CashOption | None = None) -> dict:
-        """The Checkout Pro preference for ``ctx`` (public so its shape is easy to test)."""
-        items = ctx.items or ((ctx.description, ctx.amount),)
-        total = Money.zero(ctx.amount.currency)
+    def preference_body(
+        self, ctx: PluginContext, checkout: Checkout, option: CashOption | None = None
+    ) -> dict:
+        """The Checkout Pro preference for ``checkout`` (public so its shape is easy to test)."""
+        items = checkout.items or ((checkout.description, checkout.amount),)
+        total = Money.zero(checkout.amount.currency)
         for _, price in items:
             total = total + price  # also refuses a currency other than the payment's
-        if total != ctx.amount:
+        if total != checkout.amount:
             # Mercado Pago charges the sum of the items; a mismatch would collect the wrong amount.
-            raise ValueError(f"items add up to {total}, the payment is for {ctx.amount}")
+            raise ValueError(f"items add up to {total}, the payment is for {checkout.amount}")
         now = datetime.now(UTC)
         voucher_expires = now + timedelta(minutes=_expiry_minutes(ctx.settings))
         body: dict[str, Any] = {
             "items": [
                 {
-                    "id": f"{ctx.payment_id}-{n}",
-                    "title": title[:256] or ctx.description,
+                    "id": f"{checkout.payment_id}-{n}",
+                    "title": title[:256] or checkout.description,
                     "quantity": 1,
                     "currency_id": price.currency,
                     "unit_price": json_number(price.to_decimal()),
                 }
                 for n, (title, price) in enumerate(items, start=1)
             ],
-            "payer": {"email": ctx.customer_email, "name": ctx.customer_name},
-            "external_reference": str(ctx.payment_id),
-            "notification_url": ctx.notification_url,
+            "payer": {"email": checkout.customer_email, "name": checkout.customer_name},
+            "external_reference": str(checkout.payment_id),
+            "notification_url": checkout.notification_url,
             "back_urls": {
-                "success": ctx.return_url,
-                "pending": ctx.return_url,
-                "failure": ctx.return_url,
+                "success": checkout.return_url,
+                "pending": checkout.return_url,
+                "failure": checkout.return_url,
             },
             "auto_return": "approved",
             # The hosted checkout lives as long as our checkout (core/payments/expiry.py); a cash
@@ -270,7 +274,7 @@ class MercadoPagoMethod(PaymentMethod):
             "expiration_date_from": _iso(now),
             "expiration_date_to": _iso(now + CHECKOUT_TTL),
             "date_of_expiration": _iso(voucher_expires),
-            "metadata": {"tenant": ctx.tenant.slug, "payment_id": ctx.payment_id},
+            "metadata": {"tenant": ctx.tenant.slug, "payment_id": checkout.payment_id},
         }
         if option is not None and option.kind == "bank_redirect":
             keep = option.payment_method_id
@@ -280,10 +284,12 @@ class MercadoPagoMethod(PaymentMethod):
             }
         return body
 
-    def _create_preference(self, ctx: CheckoutContext, option: CashOption | None) -> CheckoutResult:
+    def _create_preference(
+        self, ctx: PluginContext, checkout: Checkout, option: CashOption | None
+    ) -> CheckoutResult:
         sdk = make_sdk(ctx.settings, self.api_base)
-        body = self.preference_body(ctx, option)
-        pref = _body(sdk.preference().create(body, call_options(ctx.idempotency_key)))
+        body = self.preference_body(ctx, checkout, option)
+        pref = _body(sdk.preference().create(body, call_options(checkout.idempotency_key)))
         sandbox = _flag(ctx.settings.get("sandbox"))
         url = pref.get("sandbox_init_point") if sandbox else pref.get("init_point")
         if not url:
@@ -295,27 +301,31 @@ class MercadoPagoMethod(PaymentMethod):
             or _parse_date(body["expiration_date_to"]),
         )
 
-    def payment_body(self, ctx: CheckoutContext, option: CashOption) -> dict[str, Any]:
+    def payment_body(
+        self, ctx: PluginContext, checkout: Checkout, option: CashOption
+    ) -> dict[str, Any]:
         """The ``/v1/payments`` request for a voucher or PIX option."""
-        first, _, last = ctx.customer_name.strip().partition(" ")
+        first, _, last = checkout.customer_name.strip().partition(" ")
         expires = datetime.now(UTC) + timedelta(minutes=_expiry_minutes(ctx.settings))
         return {
-            "transaction_amount": json_number(ctx.amount.to_decimal()),
-            "description": ctx.description or f"Pago {ctx.payment_id}",
+            "transaction_amount": json_number(checkout.amount.to_decimal()),
+            "description": checkout.description or f"Pago {checkout.payment_id}",
             "payment_method_id": option.payment_method_id,
-            "payer": {"email": ctx.customer_email, "first_name": first, "last_name": last},
-            "external_reference": str(ctx.payment_id),
+            "payer": {"email": checkout.customer_email, "first_name": first, "last_name": last},
+            "external_reference": str(checkout.payment_id),
             # Per-payment URL routes the notification to this tenant; the SDK warns that
             # account-level webhooks are preferred, but those cannot carry the tenant.
-            "notification_url": ctx.notification_url,
+            "notification_url": checkout.notification_url,
             "date_of_expiration": _iso(expires),
-            "metadata": {"tenant": ctx.tenant.slug, "payment_id": ctx.payment_id},
+            "metadata": {"tenant": ctx.tenant.slug, "payment_id": checkout.payment_id},
         }
 
-    def _create_cash_payment(self, ctx: CheckoutContext, option: CashOption) -> CheckoutResult:
+    def _create_cash_payment(
+        self, ctx: PluginContext, checkout: Checkout, option: CashOption
+    ) -> CheckoutResult:
         sdk = make_sdk(ctx.settings, self.api_base)
-        body = self.payment_body(ctx, option)
-        payment = _body(sdk.payment().create(body, call_options(ctx.idempotency_key)))
+        body = self.payment_body(ctx, checkout, option)
+        payment = _body(sdk.payment().create(body, call_options(checkout.idempotency_key)))
         details = payment.get("transaction_details") or {}
         barcode = payment.get("barcode") or {}
         qr = (payment.get("point_of_interaction") or {}).get("transaction_data") or {}
@@ -325,8 +335,8 @@ class MercadoPagoMethod(PaymentMethod):
             "provider": "mercadopago",
             "method": option.code,
             "label": option.label,
-            "amount": str(ctx.amount.to_decimal()),
-            "currency": ctx.amount.currency,
+            "amount": str(checkout.amount.to_decimal()),
+            "currency": checkout.amount.currency,
             "reference": str(
                 details.get("payment_method_reference_id") or barcode.get("content") or ""
             ),
@@ -353,14 +363,14 @@ class MercadoPagoMethod(PaymentMethod):
         """
         value = request.query.get("data.id") or ""
         if not value:
-            data = _json(request.body).get("data")
+            data = _json(request).get("data")
             if isinstance(data, dict):
                 value = str(data.get("id") or "")
         return value.strip().lower()
 
-    def verify_webhook(self, request: WebhookRequest, settings: dict[str, Any]) -> None:
+    def verify_webhook(self, ctx: PluginContext, request: WebhookRequest) -> None:
         """Check the ``x-signature`` HMAC and its timestamp with the SDK's validator."""
-        secret = str(settings.get("webhook_secret") or "")
+        secret = str(ctx.settings.get("webhook_secret") or "")
         if not secret:
             raise WebhookRejected("mercadopago: webhook_secret is not configured")
         signature = request.header("x-signature")
@@ -382,14 +392,14 @@ class MercadoPagoMethod(PaymentMethod):
         except InvalidWebhookSignatureError as exc:
             raise WebhookRejected(f"mercadopago: {exc.reason.value}") from None
 
-    def parse_webhook(self, request: WebhookRequest, settings: dict[str, Any]) -> list[EventRef]:
+    def parse_webhook(self, ctx: PluginContext, request: WebhookRequest) -> list[EventRef]:
         """One event per payment notification; other topics are acknowledged and ignored.
 
         The key is ``type:data.id:x-request-id``: a redelivery of the same notification dedupes,
         while a later ``payment.updated`` for the same payment (a new request id) is processed.
         Reprocessing is harmless anyway because the worker fetches the authoritative state.
         """
-        body = _json(request.body)
+        body = _json(request)
         topic = str(
             request.query.get("type") or body.get("type") or request.query.get("topic") or ""
         )
@@ -411,20 +421,18 @@ class MercadoPagoMethod(PaymentMethod):
 
     # --- authoritative state ---------------------------------------------------------------
 
-    async def fetch_status(
-        self, provider_payment_id: str, settings: dict[str, Any]
-    ) -> ProviderPayment:
+    async def fetch_status(self, ctx: PluginContext, provider_payment_id: str) -> ProviderPayment:
         def fetch() -> ProviderPayment:
-            sdk = make_sdk(settings, self.api_base)
+            sdk = make_sdk(ctx.settings, self.api_base)
             return to_provider_payment(_body(sdk.payment().get(provider_payment_id)))
 
         return await asyncio.to_thread(fetch)
 
     async def search_by_reference(
-        self, our_payment_id: int, settings: dict[str, Any]
+        self, ctx: PluginContext, our_payment_id: int
     ) -> list[ProviderPayment]:
         def search() -> list[ProviderPayment]:
-            sdk = make_sdk(settings, self.api_base)
+            sdk = make_sdk(ctx.settings, self.api_base)
             filters = {
                 "external_reference": str(our_payment_id),
                 "sort": "date_created",
@@ -438,17 +446,17 @@ class MercadoPagoMethod(PaymentMethod):
 
     async def refund(
         self,
+        ctx: PluginContext,
         provider_payment_id: str,
         amount: Money,
         idempotency_key: str,
-        settings: dict[str, Any],
     ) -> RefundResult:
         """Refund ``amount`` (partial or total); the same key never refunds twice."""
         if amount.amount <= 0:
             return RefundResult(ok=False, error="refund amount must be positive")
 
         def create() -> RefundResult:
-            sdk = make_sdk(settings, self.api_base)
+            sdk = make_sdk(ctx.settings, self.api_base)
             response = sdk.refund().create(
                 provider_payment_id,
                 {"amount": json_number(amount.to_decimal())},
@@ -468,9 +476,9 @@ class MercadoPagoMethod(PaymentMethod):
         return await asyncio.to_thread(create)
 
 
-def _json(raw: bytes) -> dict[str, Any]:
+def _json(request: WebhookRequest) -> dict[str, Any]:
     """The notification body as an object; anything else (invalid, too deep) reads as ``{}``."""
     try:
-        return loads_object(raw or b"{}")
+        return request.json_object()
     except ValueError:
         return {}

@@ -10,7 +10,7 @@ Reference: https://www.mercadopago.com.mx/developers/es/reference/payments/_paym
 
 from __future__ import annotations
 
-from recaudo.core.payments.method import PAYMENT_STATUSES
+from recaudo.api import PAYMENT_STATUSES
 
 #: Mercado Pago ``status`` → Recaudo status. Both spellings of cancelled occur in the wild.
 STATUS_TABLE: dict[str, str] = {

@@ -13,26 +13,42 @@ import hashlib
 import hmac
 import secrets
 import time
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from recaudo.core.common.money import Money
-from recaudo.core.payments.expiry import CHECKOUT_TTL
-from recaudo.core.payments.method import (
-    CheckoutContext,
+from recaudo.api import (
+    Checkout,
     CheckoutResult,
     EventRef,
+    Fee,
+    Money,
     PaymentMethod,
+    PluginContext,
+    PluginSettingsSchema,
     ProviderPayment,
     RefundResult,
+    SettingField,
     WebhookRejected,
     WebhookRequest,
+    hookimpl,
 )
-from recaudo.core.platform.hookspecs import hookimpl
-from recaudo.core.platform.values import SettingField
 from recaudo.plugins.sandbox.tables import SandboxCharge
-from recaudo.tenants.scoped import unscoped
 
+RECAUDO_API = "1.0"  # the plugin API this plugin is written for
+
+#: Like a real hosted checkout, the page stops taking payments after a while.
+CHECKOUT_TTL = timedelta(minutes=60)
+FEE_LABEL = "Comisión de la pasarela de prueba"
+SETTINGS_FIELDS = (
+    SettingField(
+        "fee_percent_bp",
+        "Comisión de la pasarela (puntos base)",
+        "integer",
+        default=0,
+        help="150 = 1.5 %: se muestra al elegir el método y se suma en la pasarela de prueba.",
+    ),
+)
 TOLERANCE_S = 300
 _secret = {"key": ""}
 
@@ -60,45 +76,47 @@ class SandboxMethod(PaymentMethod):
             label: "Test card (sandbox)",
             description: "Test gateway: you decide whether the payment is approved, rejected "
             "or left pending.",
+            FEE_LABEL: "Test gateway fee",
         }
     }
-    settings_schema = (
-        SettingField("fee_percent_bp", "Comisión a mostrar (puntos base)", "integer", default=0),
-    )
+    settings_schema = SETTINGS_FIELDS
     supports_refunds = True
     test_only = True  # anyone can "approve" a sandbox charge: never for a real business
 
-    async def start_checkout(self, ctx: CheckoutContext) -> CheckoutResult:
+    def fees(self, amount: Money, settings: Mapping[str, Any]) -> list[Fee]:
+        """The fee the tenant set (``fee_percent_bp``), on top of ``amount``."""
+        fee = fee_for(amount, settings)
+        return [Fee(FEE_LABEL, amount=fee, percent_bp=_bp(settings))] if fee.amount else []
+
+    async def start_checkout(self, ctx: PluginContext, checkout: Checkout) -> CheckoutResult:
         if not ctx.tenant.test:
             raise ValueError("the sandbox gateway is only for test tenants")
         existing = (
-            await unscoped(SandboxCharge)
-            .objects()
-            .where(SandboxCharge.our_payment_id == ctx.payment_id)
+            await ctx.db.objects(SandboxCharge)
+            .where(SandboxCharge.our_payment_id == checkout.payment_id)
             .first()
         )
         if existing is None:
-            existing = SandboxCharge(
-                tenant=ctx.tenant.id,
-                provider_id="sbx_" + secrets.token_hex(12),
-                our_payment_id=ctx.payment_id,
-                currency=ctx.amount.currency,
-                amount=ctx.amount.amount,
-                notification_url=ctx.notification_url,
-                return_url=ctx.return_url,
-                description=ctx.description[:300],
-                # Like a real hosted checkout, the page stops taking payments after a while.
-                expires_at=datetime.now(UTC) + CHECKOUT_TTL,
+            [existing] = await ctx.db.add(
+                SandboxCharge(
+                    provider_id="sbx_" + secrets.token_hex(12),
+                    our_payment_id=checkout.payment_id,
+                    currency=checkout.amount.currency,
+                    amount=checkout.amount.amount,
+                    notification_url=checkout.notification_url,
+                    return_url=checkout.return_url,
+                    description=checkout.description[:300],
+                    expires_at=datetime.now(UTC) + CHECKOUT_TTL,
+                )
             )
-            await existing.save().run()
         return CheckoutResult(
             kind="redirect",
-            redirect_url=f"/sandbox/checkout/{existing.provider_id}",
+            redirect_url=f"/sandbox/checkout/{ctx.tenant.slug}/{existing.provider_id}",
             provider_payment_id=existing.provider_id,
             expires_at=existing.expires_at,
         )
 
-    def verify_webhook(self, request: WebhookRequest, settings: dict[str, Any]) -> None:
+    def verify_webhook(self, ctx: PluginContext, request: WebhookRequest) -> None:
         header = request.header("x-sandbox-signature") or ""
         try:
             parts = dict(p.split("=", 1) for p in header.split(","))
@@ -112,19 +130,16 @@ class SandboxMethod(PaymentMethod):
         if not hmac.compare_digest(expected, given):
             raise WebhookRejected("bad signature")
 
-    def parse_webhook(self, request: WebhookRequest, settings: dict[str, Any]) -> list[EventRef]:
+    def parse_webhook(self, ctx: PluginContext, request: WebhookRequest) -> list[EventRef]:
         data = request.json_object()
         provider_id, event_id = data["id"], data["event_id"]
         if not (isinstance(provider_id, str) and isinstance(event_id, str)):
             raise ValueError("id and event_id must be strings")
         return [EventRef(event_key=event_id, provider_payment_id=provider_id)]
 
-    async def fetch_status(
-        self, provider_payment_id: str, settings: dict[str, Any]
-    ) -> ProviderPayment:
+    async def fetch_status(self, ctx: PluginContext, provider_payment_id: str) -> ProviderPayment:
         charge = (
-            await unscoped(SandboxCharge)
-            .objects()
+            await ctx.db.objects(SandboxCharge)
             .where(SandboxCharge.provider_id == provider_payment_id)
             .first()
         )
@@ -133,25 +148,22 @@ class SandboxMethod(PaymentMethod):
         return _state(charge)
 
     async def search_by_reference(
-        self, our_payment_id: int, settings: dict[str, Any]
+        self, ctx: PluginContext, our_payment_id: int
     ) -> list[ProviderPayment]:
-        rows = (
-            await unscoped(SandboxCharge)
-            .objects()
-            .where(SandboxCharge.our_payment_id == our_payment_id)
+        rows = await ctx.db.objects(SandboxCharge).where(
+            SandboxCharge.our_payment_id == our_payment_id
         )
         return [_state(c) for c in rows]
 
     async def refund(
         self,
+        ctx: PluginContext,
         provider_payment_id: str,
         amount: Money,
         idempotency_key: str,
-        settings: dict[str, Any],
     ) -> RefundResult:
         charge = (
-            await unscoped(SandboxCharge)
-            .objects()
+            await ctx.db.objects(SandboxCharge)
             .where(SandboxCharge.provider_id == provider_payment_id)
             .first()
         )
@@ -165,12 +177,22 @@ class SandboxMethod(PaymentMethod):
             "refunded" if charge.amount_refunded == charge.amount else "partially_refunded"
         )
         charge.updated_at = datetime.now(UTC)
-        await charge.save().run()
+        await ctx.db.save(charge)
         return RefundResult(
             ok=True,
             provider_refund_id=f"{provider_payment_id}:r:{idempotency_key}",
             amount=amount.amount,
         )
+
+
+def _bp(settings: Mapping[str, Any]) -> int:
+    value = settings.get("fee_percent_bp") or 0
+    return max(0, min(int(value), 10_000)) if isinstance(value, int) else 0
+
+
+def fee_for(amount: Money, settings: Mapping[str, Any]) -> Money:
+    """The sandbox's fee on ``amount``: ``fee_percent_bp`` basis points, rounded half up."""
+    return Money(amount.currency, (amount.amount * _bp(settings) + 5_000) // 10_000)
 
 
 def _state(charge: SandboxCharge) -> ProviderPayment:
@@ -192,6 +214,11 @@ def recaudo_startup(settings: Any) -> None:
 @hookimpl
 def recaudo_payment_methods() -> list[PaymentMethod]:
     return [SandboxMethod()]
+
+
+@hookimpl
+def recaudo_settings_schema() -> PluginSettingsSchema:
+    return PluginSettingsSchema(plugin="sandbox", fields=SETTINGS_FIELDS)
 
 
 @hookimpl

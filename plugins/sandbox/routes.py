@@ -10,20 +10,16 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import httpx
-from litestar import Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
+from litestar import Request, Response, get, post
+from litestar.enums import MediaType, RequestEncodingType
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.params import Body, FromPath
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
+from litestar.template.base import csrf_token
 
-from recaudo.core.payments import expiry
-from recaudo.core.payments.expiry import aware, is_live
-from recaudo.core.tables import Payment
-from recaudo.plugins.sandbox import sign
+from recaudo.api import Money, PluginContext, plugin_context
+from recaudo.plugins.sandbox import fee_for, sign
 from recaudo.plugins.sandbox.tables import SandboxCharge
-from recaudo.tenants.models import Tenant
-from recaudo.tenants.scoped import TenantScope, unscoped
-from recaudo.web.templating import render
 
 log = logging.getLogger(__name__)
 DECISIONS = {"approve": "approved", "reject": "rejected", "pending": "in_process"}
@@ -32,59 +28,73 @@ DECISIONS = {"approve": "approved", "reject": "rejected", "pending": "in_process
 transport: httpx.AsyncBaseTransport | None = None
 
 
-async def _charge(provider_id: str) -> tuple[SandboxCharge, Tenant]:
-    """The charge and its tenant; only a test tenant's charges exist here.
+async def _charge(
+    request: Request, slug: str, provider_id: str
+) -> tuple[PluginContext, SandboxCharge]:
+    """The tenant's context and its charge; only a test tenant's charges exist here.
 
     Anyone holding the page can approve a sandbox charge, so a real business's invoices must
     never be reachable through it, whatever plugins it has switched on.
     """
-    charge = (
-        await unscoped(SandboxCharge)
-        .objects()
-        .where(SandboxCharge.provider_id == provider_id)
-        .first()
-    )
-    tenant = None
-    if charge is not None:
-        tenant = await Tenant.objects().where(Tenant.id == charge.tenant).first()
-    if charge is None or tenant is None or not tenant.test:
+    ctx = await plugin_context(request, "sandbox", slug)
+    charge = None
+    if ctx is not None and ctx.tenant.test:
+        charge = (
+            await ctx.db.objects(SandboxCharge)
+            .where(SandboxCharge.provider_id == provider_id)
+            .first()
+        )
+    if ctx is None or charge is None:
         raise NotFoundException("Cobro de prueba no encontrado")
-    return charge, tenant
+    return ctx, charge
 
 
-async def still_valid(charge: SandboxCharge, now: datetime | None = None) -> bool:
+async def still_valid(
+    ctx: PluginContext, charge: SandboxCharge, now: datetime | None = None
+) -> bool:
     """May this open charge still be decided? Not once its page expired, nor once Recaudo ended
     the payment it belongs to (a newer checkout for the same invoices replaced it, or it expired):
     approving it would pay those invoices twice."""
-    now = now or expiry.now()
-    if charge.expires_at is not None and aware(charge.expires_at) <= now:
+    now = now or datetime.now(UTC)
+    expires = charge.expires_at
+    if expires is not None and (expires if expires.tzinfo else expires.replace(tzinfo=UTC)) <= now:
         return False
-    payment = await TenantScope(int(charge.tenant)).get(Payment, int(charge.our_payment_id))
-    return payment is not None and is_live(payment, now)
+    return await ctx.payment_open(int(charge.our_payment_id))
 
 
 async def _page(
-    request: Request, charge: SandboxCharge, tenant: Tenant, status_code: int = 200
-) -> Template:
+    request: Request, ctx: PluginContext, charge: SandboxCharge, status_code: int = 200
+) -> Response[str]:
     open_ = charge.status in ("pending", "in_process")
-    valid = open_ and await still_valid(charge)
-    return await render(
-        request,
+    valid = open_ and await still_valid(ctx, charge)
+    amount = Money(str(charge.currency), int(charge.amount))
+    fee = fee_for(amount, ctx.settings)
+    html = await ctx.render(
         "sandbox/checkout.html",
-        tenant,
-        status_code=status_code if valid or not open_ else 410,
         charge=charge,
         open=open_,
         valid=valid,
+        fee=fee,
+        total=Money(amount.currency, amount.amount + fee.amount),
+        csrf_token=csrf_token({"request": request}),
+    )
+    return Response(
+        html,
+        media_type=MediaType.HTML,
+        status_code=status_code if valid or not open_ else 410,
     )
 
 
 @get(
-    "/sandbox/checkout/{provider_id:str}", name="sandbox:checkout", operation_id="sandbox_checkout"
+    "/sandbox/checkout/{slug:str}/{provider_id:str}",
+    name="sandbox:checkout",
+    operation_id="sandbox_checkout",
 )
-async def checkout_page(request: Request, provider_id: FromPath[str]) -> Template:
-    charge, tenant = await _charge(provider_id)
-    return await _page(request, charge, tenant)
+async def checkout_page(
+    request: Request, slug: FromPath[str], provider_id: FromPath[str]
+) -> Response[str]:
+    ctx, charge = await _charge(request, slug, provider_id)
+    return await _page(request, ctx, charge)
 
 
 async def notify(charge: SandboxCharge) -> None:
@@ -107,24 +117,27 @@ async def notify(charge: SandboxCharge) -> None:
         log.warning("sandbox webhook answered %s: %s", response.status_code, response.text[:200])
 
 
-@post("/sandbox/checkout/{provider_id:str}", name="sandbox:decide", operation_id="sandbox_decide")
+@post(
+    "/sandbox/checkout/{slug:str}/{provider_id:str}",
+    name="sandbox:decide",
+    operation_id="sandbox_decide",
+)
 async def decide(
     request: Request,
+    slug: FromPath[str],
     provider_id: FromPath[str],
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
-) -> Redirect | Template:
-    charge, tenant = await _charge(provider_id)
+) -> Redirect | Response[str]:
+    ctx, charge = await _charge(request, slug, provider_id)
     decision = DECISIONS.get(str(data.get("decision", "")))
     if decision is None:
-        from litestar.exceptions import ClientException
-
         raise ClientException("Elige aprobar, rechazar o dejar pendiente")
-    if charge.status in ("pending", "in_process") and not await still_valid(charge):
-        return await _page(request, charge, tenant)
+    if charge.status in ("pending", "in_process") and not await still_valid(ctx, charge):
+        return await _page(request, ctx, charge)
     if charge.status in ("pending", "in_process"):
         charge.status = decision
         charge.updated_at = datetime.now(UTC)
-        await charge.save().run()
+        await ctx.db.save(charge)
         try:
             await notify(charge)
         except httpx.HTTPError as exc:

@@ -15,7 +15,6 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Response
 
-from recaudo.core.config import Settings
 from recaudo.core.payments.intake import (
     MalformedNotification,
     UnknownEndpoint,
@@ -38,7 +37,7 @@ MAX_BODY = 64 * 1024
     request_max_body_size=MAX_BODY,
 )
 async def receive_webhook(
-    request: Request, plugin: FromPath[str], slug: FromPath[str], settings: Settings
+    request: Request, plugin: FromPath[str], slug: FromPath[str]
 ) -> Response[dict[str, object]]:
     incoming = WebhookRequest(
         headers={k.lower(): v for k, v in request.headers.items()},
@@ -46,7 +45,7 @@ async def receive_webhook(
         body=await request.body(),
     )
     try:
-        result = await receive_notification(plugin, slug, incoming, settings.secret_key)
+        result = await receive_notification(plugin, slug, incoming)
     except UnknownEndpoint as exc:
         raise NotFoundException(str(exc)) from exc
     except WebhookRejected as exc:

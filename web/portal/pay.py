@@ -18,7 +18,6 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
-from recaudo.core import config
 from recaudo.core.billing.account import checkout_of, customer_payment, payment_allocations
 from recaudo.core.common.jsonfield import loads
 from recaudo.core.common.local_cache import LocalCache
@@ -43,9 +42,9 @@ from recaudo.core.payments.selection import (
     amount_to_charge,
     select,
 )
+from recaudo.core.platform.context import PluginContext, context_for
 from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
-from recaudo.tenants.plugin_config import plugin_settings
 from recaudo.tenants.scoped import TenantScope, as_id
 from recaudo.tenants.service import tenant_info
 from recaudo.web.amounts import page_locale, read_amount
@@ -72,10 +71,6 @@ FINAL = (
     "partially_refunded",
     "charged_back",
 )
-
-
-def _secret_key() -> str:
-    return config.active().secret_key
 
 
 async def selection_from(
@@ -108,9 +103,9 @@ async def _methods(
     """Only methods that can take this payment now: enabled, allowed, configured."""
     info = tenant_info(tenant)
     out = []
-    for plugin, method, settings in await usable_methods(scope, info, currency, _secret_key()):
+    for plugin, method, ctx in await usable_methods(scope, info, currency):
         fees = (
-            method_fees(plugin, method, Money(currency, amount), settings, info.id)
+            method_fees(plugin, method, Money(currency, amount), dict(ctx.settings), info.id)
             if amount
             else []
         )
@@ -129,7 +124,7 @@ async def can_pay_online(scope: TenantScope, tenant: Tenant) -> bool:
     cached = _online.get(key, max_age=PAGE_CACHE_SECONDS)
     if cached is None:
         info = tenant_info(tenant)
-        cached = bool(await usable_methods(scope, info, str(tenant.currency), _secret_key()))
+        cached = bool(await usable_methods(scope, info, str(tenant.currency)))
         _online.put(key, cached)
     return cached
 
@@ -188,17 +183,17 @@ async def pay_form(
 
 async def _method_choice(
     form: FormMultiDict, scope: TenantScope, tenant: Tenant, currency: str
-) -> tuple[str, PaymentMethod, str, dict[str, Any]] | None:
+) -> tuple[str, PaymentMethod, str, PluginContext] | None:
     """The method the form names, if the pay page may offer it (a forged name gets nothing)."""
     chosen = form_text(form, "metodo", 120)
     name, _, option = chosen.partition(":")
     info = tenant_info(tenant)
-    for plugin, method, settings in await usable_methods(scope, info, currency, _secret_key()):
+    for plugin, method, ctx in await usable_methods(scope, info, currency):
         if method.name == name:
             codes = {code for code, _label in method_options(plugin, method, info)}
             if option and option not in codes:
                 return None
-            return plugin, method, option, settings
+            return plugin, method, option, ctx
     return None
 
 
@@ -234,7 +229,7 @@ async def pay_submit(
     choice = await _method_choice(form, tenant_scope, tenant, selection.currency)
     if choice is None:
         return await fail("Elige un medio de pago.", field="metodo")
-    plugin, method, option, method_settings = choice
+    plugin, method, option, method_ctx = choice
     typed = None
     if selection.mode == "amount":
         parsed, problem = read_amount(request, tenant, amount_text, selection.currency)
@@ -272,9 +267,8 @@ async def pay_submit(
             tenant_scope,
             payment,
             method=method,
-            tenant=tenant_info(tenant),
+            ctx=method_ctx,
             customer=customer,
-            settings=method_settings,
             description=description[:300],
             return_url=f"{portal_base(request, tenant)}/pagos/{int(payment.id)}",
             notification_url=f"{settings_of(request).base_url}/hooks/{plugin}/{tenant.slug}",
@@ -305,8 +299,8 @@ async def payment_result(
         raise not_found("Pago no encontrado")
     owner = all_methods().get(str(payment.method))
     if owner is not None:
-        settings = await plugin_settings(tenant_scope, owner[0], _secret_key())
-        payment = await refresh_status(tenant_scope, payment, owner[1], settings)
+        ctx = await context_for(tenant_info(tenant), owner[0])
+        payment = await refresh_status(tenant_scope, payment, owner[1], ctx)
     payment = expiry.as_seen(payment, expiry.now())
     previous = request.query_params.get("estado")
     if is_htmx(request) and previous == payment.status:
