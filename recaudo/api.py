@@ -30,6 +30,7 @@ from recaudo.core.payments.method import (
     WebhookRejected,
     WebhookRequest,
 )
+from recaudo.core.platform.apps import PLATFORM_WIDE
 from recaudo.core.platform.context import PluginContext
 from recaudo.core.platform.errors import PluginError
 from recaudo.core.platform.extensions import EInvoiceBackend, NotificationChannel
@@ -49,10 +50,12 @@ from recaudo.core.platform.values import (
     TenantInfo,
 )
 from recaudo.core.platform.version import API_VERSION
+from recaudo.tenants.models import TenantOwned
 
 __all__ = [
     "API_VERSION",
     "PAYMENT_STATUSES",
+    "PLATFORM_WIDE",
     "Branding",
     "Checkout",
     "CheckoutResult",
@@ -79,6 +82,7 @@ __all__ = [
     "Schedule",
     "SettingField",
     "TenantInfo",
+    "TenantOwned",
     "WebhookRejected",
     "WebhookRequest",
     "hookimpl",

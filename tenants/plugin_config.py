@@ -50,7 +50,11 @@ def decrypt(value: str, secret_key: str) -> str:
 
 
 def clean_settings(schema: PluginSettingsSchema | None, values: dict[str, Any]) -> dict[str, Any]:
-    """Validate values against the plugin's schema (unknown keys are dropped)."""
+    """Validate values against the plugin's schema (unknown keys are dropped, defaults apply);
+    a required setting without a value or a value of the wrong type raises :class:`SettingsError`.
+    Types are read by :func:`recaudo.core.platform.plugin_settings.coerce`, the one reader."""
+    from recaudo.core.platform.plugin_settings import coerce
+
     if schema is None:
         return {}
     out: dict[str, Any] = {}
@@ -60,31 +64,19 @@ def clean_settings(schema: PluginSettingsSchema | None, values: dict[str, Any]) 
             if f.required:
                 raise SettingsError(f"{schema.plugin}.{f.name}: required")
             continue
-        if f.type == "integer":
-            try:
-                raw = int(raw)
-            except (TypeError, ValueError):
-                raise SettingsError(f"{schema.plugin}.{f.name}: must be a whole number") from None
-        elif f.type == "boolean":
-            raw = raw in (True, "1", "true", "on", "yes")
-        elif f.type == "choice" and raw not in f.choices:
-            raise SettingsError(f"{schema.plugin}.{f.name}: must be one of {', '.join(f.choices)}")
-        else:
-            raw = str(raw)
-        out[f.name] = raw
+        try:
+            out[f.name] = coerce(f, raw)
+        except ValueError as exc:
+            raise SettingsError(f"{schema.plugin}.{f.name}: {exc}") from None
     return out
 
 
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
-
-
 def parse_changes(schema: PluginSettingsSchema, changes: dict[str, str]) -> dict[str, Any]:
-    """Typed values for ``KEY=VALUE`` text, strictly: an unknown key or a value of the wrong type
-    is refused with a message naming the key (``clean_settings`` is lenient for forms).
+    """Typed values for ``KEY=VALUE`` text: an unknown key or a value of the wrong type is
+    refused with a message naming the key. An empty value clears the setting (its default
+    applies again)."""
+    from recaudo.core.platform.plugin_settings import coerce
 
-    An empty value clears the setting (its default applies again).
-    """
     fields = {f.name: f for f in schema.fields}
     out: dict[str, Any] = {}
     for key, text in changes.items():
@@ -94,19 +86,11 @@ def parse_changes(schema: PluginSettingsSchema, changes: dict[str, str]) -> dict
             raise SettingsError(f"{where}: unknown setting (known: {', '.join(fields) or 'none'})")
         if text == "":
             out[key] = None
-        elif f.type == "integer":
-            try:
-                out[key] = int(text)
-            except ValueError:
-                raise SettingsError(f"{where}: must be a whole number, not {text!r}") from None
-        elif f.type == "boolean":
-            if text.lower() not in _TRUE + _FALSE:
-                raise SettingsError(f"{where}: must be true or false, not {text!r}")
-            out[key] = text.lower() in _TRUE
-        elif f.type == "choice" and text not in f.choices:
-            raise SettingsError(f"{where}: must be one of {', '.join(f.choices)}")
-        else:
-            out[key] = text
+            continue
+        try:
+            out[key] = coerce(f, text)
+        except ValueError as exc:
+            raise SettingsError(f"{where}: {exc}, not {text!r}") from None
     return out
 
 

@@ -58,7 +58,7 @@ def coerce(f: SettingField, raw: Any) -> Any:
             return True
         if text in ("0", "false", "off", "no", ""):
             return False
-        raise ValueError("must be yes or no")
+        raise ValueError("must be true or false")
     if f.type == "choice":
         if str(raw) not in f.choices:
             raise ValueError(f"must be one of {', '.join(f.choices)}")

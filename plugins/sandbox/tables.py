@@ -5,7 +5,7 @@ from __future__ import annotations
 from piccolo.columns import BigInt, Timestamptz, Varchar
 from piccolo.table import Table
 
-from recaudo.tenants.models import TenantOwned
+from recaudo.api import TenantOwned
 
 
 class SandboxCharge(TenantOwned, Table, tablename="sandbox_charge"):
