@@ -25,6 +25,7 @@ from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
 from recaudo.core.common.money import Money
 from recaudo.core.payments.method import Fee, PaymentMethod
 from recaudo.core.platform import guard
+from recaudo.core.platform.context import PluginContext
 from recaudo.core.platform.extensions import NotificationChannel
 from recaudo.core.platform.hookspecs import hookimpl
 from recaudo.core.platform.host import PluginHost
@@ -127,20 +128,20 @@ async def test_watch_records_and_reraises(database: str) -> None:
 
 class RaisingTheme:
     @hookimpl
-    def recaudo_branding(self, tenant: TenantInfo) -> Branding:
+    def recaudo_branding(self, ctx: PluginContext) -> Branding:
         raise RuntimeError(HOSTILE)
 
 
 class HangingTheme:
     @hookimpl
-    def recaudo_branding(self, tenant: TenantInfo) -> Branding:
+    def recaudo_branding(self, ctx: PluginContext) -> Branding:
         hang()
         return Branding(display_name="Too late")
 
 
 class WrongTheme:
     @hookimpl
-    def recaudo_branding(self, tenant: TenantInfo) -> Any:
+    def recaudo_branding(self, ctx: PluginContext) -> Any:
         return {"display_name": "a dict, not a Branding"}
 
 
@@ -356,9 +357,7 @@ class BrokenChannel(NotificationChannel):
     def __init__(self, hangs: bool) -> None:
         self.hangs = hangs
 
-    async def send(
-        self, message: OutgoingMessage, tenant: TenantInfo, settings: dict[str, Any]
-    ) -> DeliveryResult:
+    async def send(self, ctx: PluginContext, message: OutgoingMessage) -> DeliveryResult:
         if self.hangs:
             await asyncio.sleep(30)
         raise ConnectionError("pager network down")
