@@ -140,47 +140,25 @@ class PluginHost:
         is recorded for ``tenant_id`` and left out, so it never stops the others. ``None``
         answers are dropped. Order is pluggy's (last registered first, ``tryfirst`` honoured).
         """
-        allowed = None if enabled is None else set(enabled)
+        impls = (
+            reversed(getattr(self.pm.hook, hook_name).get_hookimpls())
+            if enabled is None
+            else self.impls_for(enabled, hook_name)
+        )
         out: list[tuple[str, Any]] = []
-        for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):
-            if allowed is not None and impl.plugin_name not in allowed:
-                continue
-            args = [kwargs[name] for name in impl.argnames]
+        for impl in impls:
             answer = guard.call(
                 impl.plugin_name,
                 hook_name,
-                impl.function,
-                *args,
+                call_impl,
+                impl,
                 fallback=None,
                 tenant_id=tenant_id,
+                **kwargs,
             )
             if answer is not None:
                 out.append((impl.plugin_name, answer))
         return out
-
-    def first_result(
-        self, hook_name: str, enabled: Iterable[str], tenant_id: int | None = None, **kwargs: Any
-    ) -> Any:
-        """The first non-``None`` answer of a ``firstresult`` hook among ``enabled`` plugins.
-
-        A plugin that raises or hangs is recorded and passed over: the next one answers.
-        """
-        allowed = set(enabled)
-        for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):
-            if impl.plugin_name not in allowed:
-                continue
-            args = [kwargs[name] for name in impl.argnames]
-            answer = guard.call(
-                impl.plugin_name,
-                hook_name,
-                impl.function,
-                *args,
-                fallback=None,
-                tenant_id=tenant_id,
-            )
-            if answer is not None:
-                return answer
-        return None
 
 
 def call_impl(impl: Any, **kwargs: Any) -> Any:

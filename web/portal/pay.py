@@ -27,7 +27,7 @@ from recaudo.core.payments import expiry
 from recaudo.core.payments.checkout import CheckoutError, refresh_status, start_once
 from recaudo.core.payments.expiry import is_late
 from recaudo.core.payments.ledger import PaymentError, create_payment
-from recaudo.core.payments.method import PaymentMethod
+from recaudo.core.payments.method import PAYMENT_STATUSES, PaymentMethod
 from recaudo.core.payments.registry import (
     all_methods,
     method_fees,
@@ -62,15 +62,8 @@ from recaudo.web.templating import render
 from recaudo.web.tenancy import PAGE_CACHE_SECONDS
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-FINAL = (
-    "approved",
-    "rejected",
-    "cancelled",
-    "expired",
-    "refunded",
-    "partially_refunded",
-    "charged_back",
-)
+# Statuses after which the result page stops polling the provider.
+FINAL = tuple(s for s in PAYMENT_STATUSES if s not in ("pending", "in_process"))
 
 
 async def selection_from(
