@@ -32,6 +32,7 @@ import logging
 import queue
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -186,7 +187,22 @@ async def flush() -> int:
     return await _write()
 
 
+_write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 async def _write() -> int:
+    """One write at a time per event loop: two overlapping writes (a background flush and a
+    reader's) would each find no row for a new failure and insert it twice."""
+    loop = asyncio.get_running_loop()
+    with _lock:
+        write_lock = _write_locks.setdefault(loop, asyncio.Lock())
+    async with write_lock:
+        return await _write_batch()
+
+
+async def _write_batch() -> int:
     from recaudo.tenants.models import PluginFailure
 
     with _lock:
