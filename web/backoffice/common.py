@@ -29,6 +29,7 @@ from recaudo.web.tenancy import PREFIX_KEY
 VIEWER_DENIED = (
     "Tu rol es de solo lectura: no puedes hacer cambios. Pide acceso a un administrador."
 )
+OWNER_ONLY = "Solo un administrador (owner) de la cuenta puede cambiar esto."
 
 
 class LoginRequired(Exception):
@@ -56,6 +57,13 @@ async def provide_acting_staff(staff: NamedDependency[StaffUser]) -> StaffUser:
     """Staff allowed to change things; viewers get a 403 before the handler runs."""
     if not can_act(str(staff.role)):
         raise PermissionDeniedException(VIEWER_DENIED)
+    return staff
+
+
+async def provide_owner_staff(staff: NamedDependency[StaffUser]) -> StaffUser:
+    """Owners only (settings, team, API keys, webhooks); others get a 403 before the handler."""
+    if str(staff.role) != "owner":
+        raise PermissionDeniedException(OWNER_ONLY)
     return staff
 
 

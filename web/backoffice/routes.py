@@ -16,6 +16,7 @@ from recaudo.web.backoffice import auth, chat, inbox, jobs, plans, plugins, proo
 from recaudo.web.backoffice.common import (
     EXCEPTION_HANDLERS,
     provide_acting_staff,
+    provide_owner_staff,
     provide_staff,
 )
 
@@ -33,6 +34,7 @@ staff_router = Router(
     dependencies={
         "staff": Provide(provide_staff),
         "acting_staff": Provide(provide_acting_staff),
+        "owner_staff": Provide(provide_owner_staff),
     },
     # Signed-in pages: never kept by the browser, so Back after "Salir" cannot show them again.
     cache_control=CacheControlHeader(no_store=True),
