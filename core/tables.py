@@ -25,7 +25,7 @@ from piccolo.table import Table
 
 from recaudo.tenants.models import TenantOwned
 
-INVOICE_STATUSES = ("open", "partially_paid", "paid", "void")
+INVOICE_STATUSES = ("open", "partially_paid", "paid", "written_off", "void")
 STAFF_ROLES = ("owner", "collector", "viewer")
 
 
@@ -391,3 +391,69 @@ class AccountChange(TenantOwned, Table, tablename="account_change"):
     # the ledger locks FOR UPDATE — two payments of one customer would deadlock.
     customer = BigInt()
     weight = BigInt(default=1)
+
+
+# --- money (issue #10): write-offs, recurring invoices, invoice attachments ---------------------
+
+
+class WriteOff(TenantOwned, Table, tablename="write_off"):
+    """Part of an invoice's balance closed as uncollectable (``core/payments/manual.write_off``).
+
+    The ledger counts it in ``Invoice.amount_applied`` (so every ``total - amount_applied`` stays
+    the balance) and ``status_for`` tells a written-off invoice from a paid one by these rows.
+    """
+
+    invoice = ForeignKey(Invoice, on_delete=OnDelete.restrict, index=True)
+    customer = ForeignKey(Customer, on_delete=OnDelete.restrict, index=True)
+    currency = Varchar(length=3)
+    amount = BigInt()
+    reason = Varchar(length=500)
+    actor = Varchar(length=100, default="")
+    created_at = Timestamptz()
+
+
+class RecurringInvoice(TenantOwned, Table, tablename="recurring_invoice"):
+    """A "mensualidad": an invoice issued every month (day of month, clamped to the month's end)
+    or every week from ``next_issue_date`` until paused, ended or past ``end_date``."""
+
+    customer = ForeignKey(Customer, on_delete=OnDelete.restrict, index=True)
+    description = Varchar(length=500)
+    currency = Varchar(length=3)
+    amount = BigInt()  # subtotal per period, minor units
+    tax = BigInt(default=0)
+    interval = Varchar(length=10, default="monthly")  # monthly, weekly
+    day_of_month = Integer(default=1)  # monthly: 1..31, clamped to the month's last day
+    next_issue_date = Date(index=True)
+    payment_terms_days = Integer(default=0)
+    number_prefix = Varchar(length=40, default="")
+    status = Varchar(length=20, default="active", index=True)  # active, paused, ended
+    end_date = Date(null=True, default=None)
+    last_issued_at = Timestamptz(null=True, default=None)
+    issued_count = Integer(default=0)
+    last_error = Varchar(length=500, default="")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class RecurringIssue(TenantOwned, Table, tablename="recurring_issue"):
+    """One issued period of a recurring invoice; ``key`` (``<recurring id>:<period date>``) is
+    unique, so two schedulers never issue the same period twice."""
+
+    recurring = ForeignKey(RecurringInvoice, on_delete=OnDelete.cascade, index=True)
+    key = Varchar(length=60, unique=True)
+    period = Date()
+    invoice = ForeignKey(Invoice, on_delete=OnDelete.restrict, null=True, default=None)
+    created_at = Timestamptz()
+
+
+class InvoiceAttachment(TenantOwned, Table, tablename="invoice_attachment"):
+    """A PDF or XML (CFDI, DIAN…) file from the ERP, attached to an invoice; type from its bytes."""
+
+    invoice = ForeignKey(Invoice, on_delete=OnDelete.cascade, index=True)
+    filename = Varchar(length=200)
+    content_type = Varchar(length=100)
+    size = Integer(default=0)
+    sha256 = Varchar(length=64)
+    content = Bytea()
+    uploaded_by = Varchar(length=100, default="")
+    created_at = Timestamptz()

@@ -36,14 +36,19 @@ class NewInvoice:
     extra: dict = field(default_factory=dict)
 
 
-def status_for(total: int, applied: int, voided: bool = False) -> str:
-    """The status an invoice's numbers imply; the one rule every writer uses."""
+def status_for(total: int, applied: int, voided: bool = False, written_off: int = 0) -> str:
+    """The status an invoice's numbers imply; the one rule every writer uses.
+
+    ``applied`` counts payments and write-offs (``written_off`` is the written-off part of it):
+    closed with a write-off is ``written_off``, closed by money alone ``paid``; a partial
+    write-off with no money paid leaves the invoice ``open`` (with a smaller balance).
+    """
     if voided:
         return "void"
-    if applied <= 0:
+    if applied >= total and applied > 0:
+        return "written_off" if written_off > 0 else "paid"
+    if applied - written_off <= 0:
         return "open"
-    if applied >= total:
-        return "paid"
     return "partially_paid"
 
 

@@ -12,7 +12,9 @@ Money rules this module keeps (``tests/test_ledger*.py`` prove them):
 * each change runs in one transaction (:func:`recaudo.core.common.atomic.atomic`) that locks
   the payment, then the customer, then the invoices (``SELECT … FOR UPDATE`` on PostgreSQL;
   ``BEGIN IMMEDIATE`` on SQLite), and enqueues its outbox event in that same transaction;
-* ``Invoice.amount_applied`` always equals the sum of its allocations minus their reversals.
+* ``Invoice.amount_applied`` always equals the sum of its allocations minus their reversals,
+  plus its write-offs (``write_off`` rows, :mod:`recaudo.core.payments.manual`), so
+  ``total - amount_applied`` is the balance everywhere.
   Credit applied to an invoice is recorded as an allocation of the payment the credit came from,
   so a later refund of that payment can find and reopen it;
 * money meant for chosen invoices never lands silently on others: a new checkout supersedes the
@@ -65,6 +67,7 @@ from recaudo.core.tables import (
     Payment,
     PaymentTransition,
     Ticket,
+    WriteOff,
 )
 from recaudo.tenants.scoped import TenantScope, as_id
 
@@ -140,6 +143,8 @@ async def _chosen_invoices(
             raise PaymentError(f"invoice {invoice_id}: not found")
         if invoice.status == "void":
             raise PaymentError(f"invoice {invoice.number}: void, nothing to pay")
+        if invoice.status == "written_off":
+            raise PaymentError(f"invoice {invoice.number}: written off, nothing to pay")
         if invoice.status not in OPEN_STATUSES or invoice.balance <= 0:
             raise PaymentError(f"invoice {invoice.number}: already paid")
         if invoice.currency != currency:
@@ -584,10 +589,24 @@ async def _advance(
 # --- allocation and reversal --------------------------------------------------------------------
 
 
+async def _written_off(scope: TenantScope, invoice_id: int) -> int:
+    row = (
+        await scope.select(WriteOff, Sum(WriteOff.amount, alias="total"))
+        .where(WriteOff.invoice == invoice_id)
+        .first()
+    )
+    return int((row or {}).get("total") or 0)
+
+
 async def _set_applied(scope: TenantScope, invoice: Invoice, applied: int) -> None:
     if applied < 0 or applied > int(invoice.total):
         raise AssertionError(f"invoice {invoice.id} would have {applied} applied")  # never
-    status = status_for(int(invoice.total), applied, voided=invoice.status == "void")
+    written_off = await _written_off(scope, int(invoice.id))
+    if applied < written_off:
+        raise AssertionError(f"invoice {invoice.id} would have less applied than written off")
+    status = status_for(
+        int(invoice.total), applied, voided=invoice.status == "void", written_off=written_off
+    )
     previous = int(invoice.amount_applied)
     invoice.amount_applied = applied
     invoice.status = status
