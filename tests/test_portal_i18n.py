@@ -59,12 +59,14 @@ def python_strings() -> set[str]:
 
 
 def catalog() -> set[str]:
-    with (ROOT / "core/messaging/locale/en/LC_MESSAGES/portal.po").open("rb") as fh:
-        cat = read_po(fh, locale="en")
+    """Every catalog of the folder (merged at start-up; areas such as money.po keep their own)."""
     ids = set()
-    for message in cat:
-        if message.id and message.string:
-            ids |= set(message.id) if isinstance(message.id, tuple) else {message.id}
+    for po in sorted((ROOT / "core/messaging/locale/en/LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as fh:
+            cat = read_po(fh, locale="en")
+        for message in cat:
+            if message.id and message.string:
+                ids |= set(message.id) if isinstance(message.id, tuple) else {message.id}
     return ids
 
 

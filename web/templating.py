@@ -99,6 +99,10 @@ def _mail_missing() -> bool:
         return False
 
 
+# Methods of payments staff record by hand (core/payments/manual.py): no plugin owns them.
+MANUAL_METHOD_LABELS = {"cash": "Efectivo", "cheque": "Cheque", "transfer": "Transferencia"}
+
+
 async def page_context(request: Request, tenant: Tenant | None) -> dict[str, Any]:
     """What every page needs: tenant, branding, language helpers, link prefix."""
     if tenant is None:
@@ -124,6 +128,8 @@ async def page_context(request: Request, tenant: Tenant | None) -> dict[str, Any
             methods.update(all_methods())
         owner = methods.get(str(method))
         if owner is None:
+            if text is None and str(method) in MANUAL_METHOD_LABELS:  # recorded by staff
+                return trans.gettext(MANUAL_METHOD_LABELS[str(method)])
             return str(text or method)
         return owner[1].text(owner[1].label if text is None else str(text), language)
 
