@@ -7,11 +7,12 @@ refund at the provider; the ledger then reopens exactly the invoices the refunde
 from __future__ import annotations
 
 from recaudo.core.common import audit
+from recaudo.core.common.jsonfield import loads
 from recaudo.core.common.money import Money
 from recaudo.core.payments.ledger import PaymentError, apply_provider_payment
 from recaudo.core.payments.registry import all_methods
 from recaudo.core.platform.context import context_for
-from recaudo.core.tables import Payment
+from recaudo.core.tables import AuditEvent, Payment
 from recaudo.tenants.scoped import TenantScope
 
 REFUNDABLE = ("approved", "partially_refunded")
@@ -24,12 +25,15 @@ async def refund_payment(
     *,
     idempotency_key: str,
     actor: str,
+    reason: str = "",
 ) -> Payment:
     """Refund ``amount`` of a payment through the plugin that took it (its context carries the
     tenant and the plugin's settings)."""
     payment = await scope.get(Payment, payment_id)
     if payment is None:
         raise PaymentError(f"payment {payment_id}: not found")
+    if await _already_refunded(scope, payment_id, idempotency_key):
+        return payment  # the same request again (double click, retry): one refund
     if payment.status not in REFUNDABLE or not payment.provider_payment_id:
         raise PaymentError(f"payment {payment_id}: only approved provider payments can be refunded")
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
@@ -56,5 +60,17 @@ async def refund_payment(
         f"payment:{payment_id}",
         amount=amount,
         provider_refund_id=result.provider_refund_id,
+        idempotency_key=idempotency_key,
+        reason=reason[:500],
     )
     return updated or payment
+
+
+async def _already_refunded(scope: TenantScope, payment_id: int, key: str) -> bool:
+    """Whether a refund of this payment with this idempotency key was already made (providers
+    that ignore the key, such as the sandbox, would otherwise refund twice)."""
+    rows = await scope.select(AuditEvent, AuditEvent.data).where(
+        AuditEvent.subject == f"payment:{payment_id}", AuditEvent.action == "payment.refund"
+    )
+    datas = [loads(row["data"], {}) for row in rows]
+    return any(isinstance(d, dict) and d.get("idempotency_key") == key for d in datas)

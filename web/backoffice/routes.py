@@ -12,7 +12,7 @@ from litestar import Router
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 
-from recaudo.web.backoffice import auth, chat, inbox, jobs, plans, plugins, proofs
+from recaudo.web.backoffice import auth, chat, inbox, jobs, payments, plans, plugins, proofs
 from recaudo.web.backoffice.common import (
     EXCEPTION_HANDLERS,
     provide_acting_staff,
@@ -30,6 +30,7 @@ staff_router = Router(
         *jobs.ROUTES,
         *plugins.ROUTES,
         *plans.ROUTES,
+        *payments.ROUTES,
     ],
     dependencies={
         "staff": Provide(provide_staff),
