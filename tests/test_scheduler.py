@@ -55,10 +55,13 @@ def quiet_core(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     async def record(_ctx: None, payload: dict[str, Any]) -> None:
         ran.append(payload["schedule"])
 
-    for name in ("sweep", "housekeeping"):
+    for name in ("sweep", "housekeeping", "recurring_invoices"):
         job = jobs.core_jobs()[name]
         monkeypatch.setitem(jobs._registered, name, Job(name, record, time_limit=job.time_limit))
     return ran
+
+
+ALL_FIRED = ["digest.hourly", "housekeeping", "recurring_invoices", "sweep"]
 
 
 async def _digest_jobs() -> list[tuple[int, str]]:
@@ -76,8 +79,15 @@ async def test_two_schedulers_racing_fire_each_slot_once(
     first, second = Scheduler("worker-1"), Scheduler("worker-2")
 
     fired = await asyncio.gather(first.tick(NOW), second.tick(NOW))
-    assert sorted(fired[0] + fired[1]) == ["digest.hourly", "housekeeping", "sweep"]
-    assert sorted(quiet_core) == ["housekeeping", "sweep"], "the inline schedules ran once"
+    assert sorted(fired[0] + fired[1]) == [
+        "digest.hourly",
+        "housekeeping",
+        "recurring_invoices",
+        "sweep",
+    ]
+    assert sorted(quiet_core) == ["housekeeping", "recurring_invoices", "sweep"], (
+        "the inline schedules ran once"
+    )
     slot = slot_of(NOW, timedelta(hours=1)).isoformat()
     key = f"schedule:digest.hourly@{slot}"
     assert await _digest_jobs() == [(int(on.id), key), (int(also_on.id), key)], (
@@ -97,7 +107,12 @@ async def test_two_schedulers_racing_fire_each_slot_once(
     fired = await asyncio.gather(
         first.tick(NOW + timedelta(hours=1)), second.tick(NOW + timedelta(hours=1))
     )
-    assert sorted(fired[0] + fired[1]) == ["digest.hourly", "housekeeping", "sweep"]
+    assert sorted(fired[0] + fired[1]) == [
+        "digest.hourly",
+        "housekeeping",
+        "recurring_invoices",
+        "sweep",
+    ]
     assert len(await _digest_jobs()) == 4
 
 

@@ -46,6 +46,7 @@ CORE_MODULES = (
     "recaudo.workers.customer_news",
     "recaudo.workers.events",
     "recaudo.workers.scheduler",
+    "recaudo.workers.recurring",
 )
 
 #: The id of the outbox job being run (handlers use it to key the jobs they fan out).
