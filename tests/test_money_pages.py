@@ -248,3 +248,53 @@ async def test_no_csrf_no_change(world: World) -> None:
         )
     assert response.status_code == 403
     assert await a.scope.count(WriteOff) == 0
+
+
+async def test_recurring_pages_create_pause_resume_end(world: World) -> None:
+    from recaudo.core.tables import RecurringInvoice
+
+    a, b = world.a, world.b
+    form = {
+        "cliente": "C-1",
+        "descripcion": "Renta <local>",
+        "monto": "1,200.00",
+        "impuesto": "192.00",
+        "moneda": "MXN",
+        "periodo": "monthly",
+        "inicio": "2027-01-31",
+        "dia": "31",
+        "plazo": "5",
+        "prefijo": "RENTA",
+    }
+    async with signed_in(world, a, "viewer") as c:
+        denied = await post(c, a, f"{a.staff}/mensualidades/nueva", form)
+        assert denied.status_code == 403
+    async with signed_in(world, a, "collector") as c:
+        blank = await c.get(f"{a.staff}/mensualidades/nueva")
+        assert blank.status_code == 200 and 'id="create-recurring"' in blank.text
+        for field, value in (("cliente", "NADIE"), ("monto", "12,00,0"), ("dia", "40"),
+                             ("inicio", "ayer"), ("prefijo", "a b")):  # fmt: skip
+            bad = await post(c, a, f"{a.staff}/mensualidades/nueva", {**form, field: value})
+            assert bad.status_code == 400 and f"{field}-error" in bad.text, field
+        assert await a.scope.count(RecurringInvoice) == 0
+        done = await post(c, a, f"{a.staff}/mensualidades/nueva", form)
+        assert done.status_code == 303
+        detail_url = done.headers["location"]
+        listed = await c.get(f"{a.staff}/mensualidades")
+        assert "Renta &lt;local&gt;" in listed.text and "$1,392.00" in listed.text
+        rid = detail_url.rsplit("/", 1)[1]
+        paused = await post(c, a, f"{detail_url}/estado", {"accion": "pausar"})
+        assert paused.status_code == 303
+        page = await c.get(detail_url)
+        assert 'id="resume"' in page.text
+        assert (await post(c, a, f"{detail_url}/estado", {"accion": "x"})).status_code == 400
+        await post(c, a, f"{detail_url}/estado", {"accion": "reanudar"})
+        await post(c, a, f"{detail_url}/estado", {"accion": "terminar"})
+        again = await post(c, a, f"{detail_url}/estado", {"accion": "reanudar"})
+        assert again.status_code == 400
+    row = await a.scope.get(RecurringInvoice, int(rid))
+    assert row is not None and row.status == "ended" and row.amount == 120_000 and row.tax == 19_200
+    async with signed_in(world, b, "owner") as c:
+        other = f"{b.staff}/mensualidades/{rid}"
+        assert (await c.get(other, headers={"accept": "text/html"})).status_code == 404
+        assert (await post(c, b, f"{other}/estado", {"accion": "pausar"})).status_code == 404

@@ -12,7 +12,17 @@ from litestar import Router
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 
-from recaudo.web.backoffice import auth, chat, inbox, jobs, payments, plans, plugins, proofs
+from recaudo.web.backoffice import (
+    auth,
+    chat,
+    inbox,
+    jobs,
+    payments,
+    plans,
+    plugins,
+    proofs,
+    recurring,
+)
 from recaudo.web.backoffice.common import (
     EXCEPTION_HANDLERS,
     provide_acting_staff,
@@ -31,6 +41,7 @@ staff_router = Router(
         *plugins.ROUTES,
         *plans.ROUTES,
         *payments.ROUTES,
+        *recurring.ROUTES,
     ],
     dependencies={
         "staff": Provide(provide_staff),
