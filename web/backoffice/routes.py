@@ -13,6 +13,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 
 from recaudo.web.backoffice import (
+    attachments,
     auth,
     chat,
     inbox,
@@ -42,6 +43,7 @@ staff_router = Router(
         *plans.ROUTES,
         *payments.ROUTES,
         *recurring.ROUTES,
+        *attachments.ROUTES,
     ],
     dependencies={
         "staff": Provide(provide_staff),

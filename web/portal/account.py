@@ -24,6 +24,7 @@ from recaudo.core.billing.account import (
     invoice_payments,
     payment_history,
 )
+from recaudo.core.billing.attachments import list_attachments
 from recaudo.core.billing.invoices import age_bucket
 from recaudo.core.common.local_cache import LocalCache
 from recaudo.core.payments import expiry
@@ -162,6 +163,7 @@ async def invoice_detail(
         bucket=age_bucket(invoice.due_date, today),
         lines=await invoice_lines(tenant_scope, int(invoice.id)),
         applied=await invoice_payments(tenant_scope, int(invoice.id)),
+        attachments=await list_attachments(tenant_scope, int(invoice.id)),
     )
 
 

@@ -12,7 +12,7 @@ from litestar import Router
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 
-from recaudo.web.portal import access, account, claims, hardship, help, pay
+from recaudo.web.portal import access, account, attachments, claims, hardship, help, pay
 from recaudo.web.portal.common import LoginRequired, login_redirect, provide_customer
 
 portal_router = Router(
@@ -24,6 +24,7 @@ portal_router = Router(
         *claims.ROUTES,
         *help.ROUTES,
         *hardship.ROUTES,
+        *attachments.ROUTES,
     ],
     dependencies={"customer": Provide(provide_customer)},
     # Signed-in pages: never kept by the browser, so Back after "Salir" cannot show them again.
