@@ -40,10 +40,10 @@ def status_for(total: int, applied: int, voided: bool = False) -> str:
     """The status an invoice's numbers imply; the one rule every writer uses."""
     if voided:
         return "void"
+    if applied >= total and (applied > 0 or total <= 0):
+        return "paid"  # also an invoice credit notes took down to zero: nothing is owed
     if applied <= 0:
         return "open"
-    if applied >= total:
-        return "paid"
     return "partially_paid"
 
 
