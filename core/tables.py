@@ -73,6 +73,10 @@ class Customer(TenantOwned, Table, tablename="customer"):
     consents = JSON(default="{}")
     payment_reference = Varchar(length=40, default="")
     created_at = Timestamptz()
+    # Migration 0015 (records): one short label, and tags lowercased between commas
+    # (``,vip,pago tardío,``) so a tag filter is a portable ``LIKE '%,vip,%'``.
+    segment = Varchar(length=40, default="", index=True)
+    tags = Varchar(length=500, default="")
 
 
 # --- invoices -----------------------------------------------------------------------------------
@@ -456,4 +460,31 @@ class InvoiceAttachment(TenantOwned, Table, tablename="invoice_attachment"):
     sha256 = Varchar(length=64)
     content = Bytea()
     uploaded_by = Varchar(length=100, default="")
+
+# --- records (back-office customers and invoices; migration 0015) -------------------------------
+
+
+class CustomerNote(TenantOwned, Table, tablename="customer_note"):
+    """A staff note on a customer, shown in the customer's timeline. Never shown to the customer."""
+
+    customer = ForeignKey(Customer, on_delete=OnDelete.cascade, index=True, null=False)
+    author = ForeignKey(StaffUser, on_delete=OnDelete.set_null, null=True, default=None)
+    body = Text(default="")
+    created_at = Timestamptz()
+
+
+class CreditNote(TenantOwned, Table, tablename="credit_note"):
+    """Part of an invoice taken back by the business (``core/billing/credit_notes.py``).
+
+    Issuing one lowers the invoice's ``total`` by ``amount`` in the ledger's transaction, so the
+    invoice's balance (``total - amount_applied``) and every statement follow; what was first
+    invoiced is ``subtotal + tax``.
+    """
+
+    invoice = ForeignKey(Invoice, on_delete=OnDelete.restrict, index=True, null=False)
+    number = Varchar(length=80)
+    amount = BigInt()
+    currency = Varchar(length=3)
+    reason = Varchar(length=500)
+    created_by = Varchar(length=100, default="")
     created_at = Timestamptz()

@@ -45,7 +45,8 @@ def status_for(total: int, applied: int, voided: bool = False, written_off: int 
     """
     if voided:
         return "void"
-    if applied >= total and applied > 0:
+    if applied >= total and (applied > 0 or total <= 0):
+        # closed: by money alone "paid" (also an invoice credit notes took down to zero)
         return "written_off" if written_off > 0 else "paid"
     if applied - written_off <= 0:
         return "open"
