@@ -461,6 +461,7 @@ class InvoiceAttachment(TenantOwned, Table, tablename="invoice_attachment"):
     content = Bytea()
     uploaded_by = Varchar(length=100, default="")
 
+
 # --- records (back-office customers and invoices; migration 0015) -------------------------------
 
 
