@@ -489,3 +489,43 @@ class CreditNote(TenantOwned, Table, tablename="credit_note"):
     reason = Varchar(length=500)
     created_by = Varchar(length=100, default="")
     created_at = Timestamptz()
+
+
+# --- team: one-time staff links, two-factor sign-in, team policy (migration 18) -----------------
+
+
+class StaffToken(TenantOwned, Table, tablename="staff_token"):
+    """A one-time staff link (``invite``, ``reset``) or a sign-in awaiting its code (``login2fa``).
+
+    Only the SHA-256 of the token is stored; it is claimed once by a conditional update
+    (``used_at IS NULL``), so two concurrent uses cannot both succeed.
+    """
+
+    kind = Varchar(length=10)  # invite, reset, login2fa
+    email = Varchar(length=254)
+    role = Varchar(length=20, default="")
+    token_hash = Varchar(length=64, unique=True)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    created_by = Varchar(length=100, default="")
+    created_at = Timestamptz()
+
+
+class StaffTotp(TenantOwned, Table, tablename="staff_totp"):
+    """A staff user's TOTP secret (encrypted) and the last time step a code was accepted for."""
+
+    staff = ForeignKey(StaffUser, on_delete=OnDelete.cascade, unique=True, index=True)
+    secret = Text(default="")  # encrypted with a key derived from RECAUDO_SECRET_KEY
+    enabled = Boolean(default=False)
+    last_step = BigInt(default=0)
+    recovery = JSON(default="[]")  # SHA-256 of the unused one-time recovery codes
+    created_at = Timestamptz()
+    enabled_at = Timestamptz(null=True, default=None)
+
+
+class TeamPolicy(TenantOwned, Table, tablename="team_policy"):
+    """Per-tenant team settings: owners must use 2FA; the onboarding checklist was dismissed."""
+
+    owners_require_2fa = Boolean(default=False)
+    checklist_dismissed = Boolean(default=False)
+    updated_at = Timestamptz()

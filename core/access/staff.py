@@ -22,6 +22,7 @@ from recaudo.tenants.scoped import TenantScope
 
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10
+MAX_PASSWORD = 1024
 # Verifying against this keeps the response time the same whether or not the email exists.
 _DUMMY_HASH = _hasher.hash("recaudo-timing-equaliser")
 
@@ -48,13 +49,26 @@ async def create_staff(
         raise StaffError(f"email {email!r}: not an email address")
     if role not in STAFF_ROLES:
         raise StaffError(f"role {role!r}: use one of {', '.join(STAFF_ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise StaffError(f"password: at least {MIN_PASSWORD} characters")
+    check_password(password)
     if await scope.exists(StaffUser).where(StaffUser.email == email):
         raise StaffError(f"email {email!r}: already a staff user of this tenant")
-    user = StaffUser(email=email, name=name, password_hash=_hasher.hash(password), role=role)
+    user = StaffUser(email=email, name=name, password_hash=hash_password(password), role=role)
     await scope.add(user)
     return user
+
+
+def check_password(password: str) -> None:
+    """The password rules (length); the message names the field."""
+    if len(password) < MIN_PASSWORD:
+        raise StaffError(f"password: at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise StaffError(f"password: at most {MAX_PASSWORD} characters")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of a password that passed :func:`check_password`."""
+    check_password(password)
+    return _hasher.hash(password)
 
 
 async def authenticate(scope: TenantScope, email: str, password: str) -> StaffUser | None:

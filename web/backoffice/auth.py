@@ -17,11 +17,13 @@ from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Response, Template
 
+from recaudo.core.access import totp
 from recaudo.core.access.staff import LOGIN_WINDOW, authenticate, begin_login, login_succeeded
 from recaudo.core.common.audit import record
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.backoffice.common import form_data, safe_next, staff_base
+from recaudo.web.backoffice.team import second_factor
 from recaudo.web.sessions import current_session, end_session, start_session
 from recaudo.web.templating import render
 
@@ -30,6 +32,8 @@ SUCCEEDED = "staff.login"
 BAD_CREDENTIALS = "Correo o contraseña incorrectos."
 TOO_MANY = "Demasiados intentos fallidos. Espera 15 minutos e inténtalo de nuevo."
 MISSING = "Escribe tu correo y tu contraseña."
+PASSWORD_CHANGED = "Listo: tu contraseña cambió. Entra con la nueva."  # noqa: S105
+SIGN_IN_AGAIN = "Tu inicio de sesión venció. Escribe de nuevo tu correo y contraseña."
 
 
 def client_ip(request: Request) -> str:
@@ -61,7 +65,10 @@ async def login_form(
 ) -> Template | Redirect:
     if await current_session(request, tenant_scope, "staff") is not None:
         return Redirect(f"{staff_base(request)}/", status_code=303)
-    return await _login_page(request, tenant)
+    query = request.query_params
+    notice = PASSWORD_CHANGED if query.get("restablecida") else None
+    notice = SIGN_IN_AGAIN if query.get("vencido") else notice
+    return await _login_page(request, tenant, notice=notice)
 
 
 @post("/login", name="staff:login_submit", operation_id="staff_login", status_code=303)
@@ -87,6 +94,8 @@ async def login(
             request, tenant, 401, error=BAD_CREDENTIALS, email=email, next=target
         )
     await login_succeeded(attempt)
+    if await totp.enabled_for(tenant_scope, int(user.id)):
+        return await second_factor(request, tenant_scope, user)  # the code, then a session
     await record(tenant_scope, f"staff:{user.id}", SUCCEEDED, _subject(email), ip=ip)
     response = Redirect(target or f"{staff_base(request)}/", status_code=303)
     await start_session(

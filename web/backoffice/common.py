@@ -36,6 +36,14 @@ class LoginRequired(Exception):
     """No valid staff session for this tenant; answered with a redirect to the login page."""
 
 
+class EnrollmentRequired(Exception):
+    """An owner must switch on 2FA (tenant policy) before anything else: sent to do it."""
+
+
+# What an owner who must enrol in 2FA may still reach: the enrolment itself and "Salir".
+ENROLL_PATHS = ("/cuenta/seguridad", "/logout")
+
+
 def staff_base(request: Request) -> str:
     """``/t/<slug>/staff`` (or ``/staff`` on the tenant's own host): links and the cookie path."""
     if request.scope.get(PREFIX_KEY) == "host":  # type: ignore[misc]
@@ -50,6 +58,12 @@ async def provide_staff(request: Request, tenant_scope: NamedDependency[TenantSc
     user = await tenant_scope.get(StaffUser, session.subject_id)
     if user is None or not user.active:
         raise LoginRequired
+    if str(user.role) == "owner":
+        from recaudo.core.access.totp import must_enroll
+
+        rest = request.url.path[len(staff_base(request)) :]
+        if not rest.startswith(ENROLL_PATHS) and await must_enroll(tenant_scope, user):
+            raise EnrollmentRequired
     return user
 
 
@@ -111,6 +125,13 @@ def login_required_handler(request: Request, _exc: LoginRequired) -> Response[An
         if _safe_next(request, target):
             return Redirect(f"{login}?next={_quote(target)}", status_code=303)
     return Redirect(login, status_code=303)
+
+
+def enrollment_required_handler(request: Request, _exc: EnrollmentRequired) -> Response[Any]:
+    target = f"{staff_base(request)}/cuenta/seguridad"
+    if request.headers.get("hx-request") == "true":
+        return Response(b"", status_code=200, headers={"HX-Redirect": target})
+    return Redirect(target, status_code=303)
 
 
 def _quote(value: str) -> str:
@@ -182,6 +203,7 @@ def conflict_handler(request: Request, exc: inbox.Conflict) -> Response[Any]:
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     LoginRequired: login_required_handler,
+    EnrollmentRequired: enrollment_required_handler,
     HTTPException: http_error_handler,
     inbox.NotFound: not_found_handler,
     inbox.InboxError: bad_input_handler,

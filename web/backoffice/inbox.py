@@ -25,6 +25,7 @@ from recaudo.tenants.scoped import TenantScope
 from recaudo.web.amounts import page_locale, read_amount
 from recaudo.web.backoffice.common import form_data, staff_base, staff_page
 from recaudo.web.backoffice.plugins import tenant_failures
+from recaudo.web.backoffice.team import checklist_for
 from recaudo.web.portal.common import tenant_today
 from recaudo.workers import dead_jobs
 
@@ -66,6 +67,7 @@ async def inbox_page(
         counts=await inbox.counts(tenant_scope),
         failed_jobs=await dead_jobs.tenant_failed_count(tenant_scope),
         plugin_failures=0 if fragment else await _plugin_failures(tenant_scope, staff),
+        checklist=None if fragment else await checklist_for(tenant_scope, tenant, staff),
         **await _tab_items(tenant_scope, tab),
     )
 
