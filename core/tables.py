@@ -514,7 +514,7 @@ class StaffToken(TenantOwned, Table, tablename="staff_token"):
 class StaffTotp(TenantOwned, Table, tablename="staff_totp"):
     """A staff user's TOTP secret (encrypted) and the last time step a code was accepted for."""
 
-    staff = ForeignKey(StaffUser, on_delete=OnDelete.cascade, unique=True, index=True)
+    staff = ForeignKey(StaffUser, on_delete=OnDelete.cascade, unique=True, index=True, null=False)
     secret = Text(default="")  # encrypted with a key derived from RECAUDO_SECRET_KEY
     enabled = Boolean(default=False)
     last_step = BigInt(default=0)

@@ -183,8 +183,22 @@ def tenants() -> None:
     is_flag=True,
     help="A test tenant: gets the sandbox gateway, and every portal page says 'modo de prueba'.",
 )
+@click.option(
+    "--owner-email",
+    default="",
+    help="Invite this person as the tenant's owner: prints a one-time link (valid 72 hours).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def tenants_create(
-    slug: str, name: str, country: str, currency: str, locale: str, timezone: str, test: bool
+    slug: str,
+    name: str,
+    country: str,
+    currency: str,
+    locale: str,
+    timezone: str,
+    test: bool,
+    owner_email: str,
+    as_json: bool,
 ) -> None:
     """Create a tenant with the email channel and branding enabled.
 
@@ -198,18 +212,44 @@ def tenants_create(
 
     settings = _settings()
 
-    async def go() -> tuple[Any, list[str]]:
+    from recaudo.core.access import staff_links
+
+    if owner_email:
+        try:
+            owner_email = staff_links.normalise_email(owner_email)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--owner-email") from None
+
+    async def go() -> tuple[Any, list[str], str]:
         new = NewTenant(slug, name, country, currency, locale, timezone, test=test)
         tenant = await create_tenant(new)
-        plugins = await enable_default_plugins(TenantScope(int(tenant.id)), settings, test=test)
-        return tenant, plugins
+        scope = TenantScope(int(tenant.id))
+        plugins = await enable_default_plugins(scope, settings, test=test)
+        link = ""
+        if owner_email:
+            _row, token = await staff_links.invite(scope, owner_email, "owner", "cli")
+            link = staff_links.link_for(settings.base_url, str(tenant.slug), "invite", token)
+        return tenant, plugins, link
 
-    tenant, plugins = _run(settings, go)
+    tenant, plugins, link = _run(settings, go)
+    if as_json:
+        data = _tenant_data(tenant)
+        data["portal"] = f"{settings.base_url}/t/{tenant.slug}/"
+        data["staff"] = f"{settings.base_url}/t/{tenant.slug}/staff/"
+        data["plugins"] = plugins
+        data["owner_invitation"] = (
+            {"email": owner_email, "role": "owner", "link": link} if link else None
+        )
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
     kind = "test tenant" if tenant.test else "tenant"
     click.echo(
         f"created {kind} {tenant.slug} (id {tenant.id}): {settings.base_url}/t/{tenant.slug}/"
     )
     click.echo(f"  plugins enabled: {', '.join(plugins)}")
+    if link:
+        click.echo(f"  owner invitation for {owner_email} (one-time link, valid 72 hours):")
+        click.echo(f"  {link}")
     if not tenant.test:
         click.echo(
             "  no payment method yet; switch one on once configured, e.g. "
@@ -479,6 +519,45 @@ def staff_create(tenant_slug: str, email: str, role: str, name: str, password: s
 
     user = _run(settings, go)
     click.echo(f"created {user.role} {user.email} for {tenant_slug}")
+
+
+@staff.command("invite")
+@click.argument("tenant_slug")
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice(["owner", "collector", "viewer"]),
+    default="collector",
+    show_default=True,
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def staff_invite(tenant_slug: str, email: str, role: str, as_json: bool) -> None:
+    """Invite someone to a tenant's team: prints a one-time link (valid 72 hours).
+
+    The person opens it, chooses a name and password, and is signed in with ROLE.
+    """
+    from recaudo.core.access import staff_links
+    from recaudo.tenants.resolve import tenant_by_slug
+    from recaudo.tenants.scoped import TenantScope
+
+    settings = _settings()
+
+    async def go() -> str:
+        tenant = await tenant_by_slug(tenant_slug.strip().lower())
+        if tenant is None:
+            raise LookupError(f"tenant {tenant_slug!r} not found (see 'recaudo tenants list')")
+        scope = TenantScope(int(tenant.id))
+        _row, token = await staff_links.invite(scope, email, role, "cli")
+        return staff_links.link_for(settings.base_url, str(tenant.slug), "invite", token)
+
+    link = _run(settings, go)
+    address = email.strip().lower()
+    if as_json:
+        data = {"tenant": tenant_slug, "email": address, "role": role, "link": link}
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"invited {address} as {role} to {tenant_slug} (one-time link, valid 72 hours):")
+    click.echo(link)
 
 
 @main.group()

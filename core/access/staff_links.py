@@ -25,6 +25,7 @@ from recaudo.core.common import ratelimit
 from recaudo.core.common.audit import record
 from recaudo.core.common.ratelimit import Limit
 from recaudo.core.tables import STAFF_ROLES, PortalSession, StaffToken, StaffUser
+from recaudo.tenants.models import RateLimitHit
 from recaudo.tenants.scoped import TenantScope
 
 Kind = Literal["invite", "reset", "login2fa"]
@@ -302,7 +303,7 @@ async def _lock_team(scope: TenantScope) -> None:
             "big",
             signed=True,
         )
-        await StaffUser.raw("SELECT pg_advisory_xact_lock({})", key)
+        await RateLimitHit.raw("SELECT pg_advisory_xact_lock({})", key)  # any table's engine
 
 
 async def _member(scope: TenantScope, user_id: int) -> StaffUser:
