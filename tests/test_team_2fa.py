@@ -9,10 +9,12 @@ import time
 
 import httpx
 import pyotp
+import pytest
 
 from recaudo.core.access import totp
 from recaudo.core.common.jsonfield import loads
 from recaudo.core.tables import AuditEvent, StaffTotp, StaffUser
+from tests.team_support import team_world  # noqa: F401  (fixture)
 from tests.test_staff_http import (
     Side,
     World,
@@ -20,10 +22,14 @@ from tests.test_staff_http import (
     login,
     post,
     signed_in,
-    world,  # noqa: F401  (fixture)
 )
 
 SECRET_KEY = "x" * 40  # the world app's RECAUDO_SECRET_KEY
+
+
+@pytest.fixture
+def world(team_world: World) -> World:  # noqa: F811
+    return team_world
 
 
 def code_at(secret: str, offset: int = 0) -> str:

@@ -1,4 +1,4 @@
-"""Every Spanish string of the team area has an English entry (in ``team.po``), placeholders kept."""
+"""Every Spanish string of the team area has an English entry (team.po), placeholders kept."""
 
 from __future__ import annotations
 

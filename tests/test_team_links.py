@@ -14,10 +14,8 @@ import httpx
 import pytest
 
 from recaudo.core.access import staff_links
-from recaudo.core.config import Settings
-from recaudo.core.platform.host import PluginHost
 from recaudo.core.tables import AuditEvent, NotificationLog, PortalSession, StaffToken, StaffUser
-from recaudo.tenants.plugin_config import set_plugin
+from tests.team_support import team_world  # noqa: F401  (fixture)
 from tests.test_staff_http import (
     BASE,
     PASSWORD,
@@ -27,19 +25,14 @@ from tests.test_staff_http import (
     login,
     post,
     signed_in,
-    world,  # noqa: F401  (fixture)
 )
 
 NEW_PASSWORD = "otra-clave-segura-456"
 
 
-@pytest.fixture(autouse=True)
-async def email_on(world: World, host: PluginHost) -> None:
-    """Tenants made by ``tenants create`` have the email channel; the test ones get it here."""
-    settings = Settings(env="development", database_url="", secret_key="x" * 40, base_url=BASE)
-    host.results("recaudo_startup", settings=settings)  # the dev outbox is the delivery
-    for side in (world.a, world.b):
-        await set_plugin(side.scope, "email", enabled=True, secret_key=settings.secret_key)
+@pytest.fixture
+def world(team_world: World) -> World:  # noqa: F811
+    return team_world
 
 
 async def _mailed_link(side: Side, to: str, kind: str) -> str:
