@@ -161,6 +161,7 @@ async def invite(scope: TenantScope, email: str, role: str, actor: str) -> tuple
         token = await issue(scope, "invite", email, role, actor)
         await record(scope, actor, "staff.invited", f"invite:{email}"[:100], role=role)
     row = await scope.objects(StaffToken).where(StaffToken.token_hash == token_hash(token)).first()
+    assert row is not None  # just written
     return row, token
 
 

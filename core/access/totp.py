@@ -210,7 +210,7 @@ async def policy(scope: TenantScope) -> TeamPolicy | None:
 
 async def set_policy(scope: TenantScope, actor: str, **values: bool) -> None:
     """Change team policy flags (``owners_require_2fa``, ``checklist_dismissed``), audited."""
-    columns = {getattr(TeamPolicy, key): bool(value) for key, value in values.items()}
+    columns: dict[Any, Any] = {getattr(TeamPolicy, k): bool(v) for k, v in values.items()}
     columns[TeamPolicy.updated_at] = _now()
     async with db.transaction():
         if await policy(scope) is None:
