@@ -59,6 +59,20 @@ def test_owner_invitation_to_the_checklist(browser: Any, live_server: LiveServer
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360, f"the staff home scrolls sideways at 360 px ({width} px)"
     page.screenshot(path=str(ARTIFACTS / "team-onboarding-checklist-360.png"), full_page=True)
+    # the team page and the 2FA enrolment, on the same phone-sized screen
+    for path, name, shot in (
+        ("/equipo", "Equipo", "team-360"),
+        ("/cuenta/seguridad", "Seguridad de tu cuenta", "security-360"),
+    ):
+        page.goto(f"{live_server.base_url}/t/panaderia-sol/staff{path}")
+        page.get_by_role("heading", name=name, exact=True).wait_for()
+        if path == "/cuenta/seguridad":
+            page.get_by_role("button", name="Activar verificación en dos pasos").click()
+            page.locator("#totp-secret").wait_for()
+            assert page.locator(".totp-qr svg").count() == 1
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360, f"{path} scrolls sideways at 360 px ({width} px)"
+        page.screenshot(path=str(ARTIFACTS / f"team-{shot}.png"), full_page=True)
     # the link worked once
     page.goto(link)
     page.get_by_role("heading", name="Enlace no válido").wait_for()
