@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 from recaudo.cli import main
 from recaudo.core.billing.customers import NewCustomer, create_customer
 from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
-from recaudo.core.tables import AuditEvent, StaffToken, TeamPolicy
+from recaudo.core.tables import AuditEvent, Payment, StaffToken, TeamPolicy
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import set_plugin
 from tests.team_support import SECRET_KEY, team_world  # noqa: F401  (fixture)
@@ -155,6 +155,23 @@ async def test_the_owner_checklist_follows_real_data(world: World) -> None:
         items = _items(later.text)
         assert items["branding"] and items["customers"] and items["payment_method"], items
         assert not items["first_payment"]
+
+        def payment(method: str, n: int) -> Payment:
+            return Payment(
+                customer=customer.id,
+                method=method,
+                status="approved",
+                currency="MXN",
+                amount=10_000,
+                idempotency_key=f"k{n}",
+                requested_invoices=[],
+                checkout={},
+            )
+
+        await a.scope.add(payment("cash", 1))  # recorded by hand: not online
+        assert not _items((await owner.get(f"{a.staff}/")).text)["first_payment"]
+        await a.scope.add(payment("mercadopago", 2))
+        assert "onboarding-checklist" not in (await owner.get(f"{a.staff}/")).text  # all done
 
 
 async def test_only_owners_see_the_checklist_and_dismissing_it_is_audited(world: World) -> None:

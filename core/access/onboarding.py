@@ -9,16 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from recaudo.core.access import staff_links, totp
+from recaudo.core.casework.review.common import PROOF_METHOD
 from recaudo.core.common.jsonfield import loads
+from recaudo.core.payments.manual import MANUAL_METHODS
 from recaudo.core.tables import Customer, Invoice, Payment, StaffUser
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import tenant_info
 
 # Statuses of money actually received through a payment method (not pending, not refused).
-PAID_STATUSES = ("approved", "confirmed", "partially_refunded", "refunded")
-# Payments staff record by hand are not "online".
-OFFLINE_METHODS = ("manual", "cash", "cheque", "transfer", "proof", "bank_proof")
+PAID_STATUSES = ("approved", "partially_refunded", "refunded", "charged_back")
+# Payments staff record by hand (cash, cheque, transfer; a confirmed proof) are not "online".
+OFFLINE_METHODS = (*MANUAL_METHODS, PROOF_METHOD)
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ async def checklist(scope: TenantScope, tenant: Tenant) -> Checklist:
             Item(
                 "first_payment",
                 "Recibe el primer pago en línea",
-                "/clientes",
+                "/pagos",
                 bool(paid_online),
             ),
         )
