@@ -103,6 +103,19 @@ async def test_concurrent_uses_of_one_code_let_one_through(world: World) -> None
     assert sorted(r or "" for r in results) == ["", "", "", "totp"]
 
 
+async def test_concurrent_uses_of_one_recovery_code_let_one_through(world: World) -> None:
+    a = world.a
+    user = await _user(a, "viewer")
+    secret = await totp.start_enrolment(a.scope, user, SECRET_KEY)
+    codes = await totp.confirm_enrolment(a.scope, user, code_at(secret, -1), SECRET_KEY)
+    assert codes
+    results = await asyncio.gather(
+        *(totp.verify(a.scope, int(user.id), codes[0], SECRET_KEY) for _ in range(4))
+    )
+    assert sorted(r or "" for r in results) == ["", "", "", "recovery"]
+    assert await totp.recovery_left(a.scope, int(user.id)) == totp.RECOVERY_CODES - 1
+
+
 async def test_wrong_codes_are_limited(world: World) -> None:
     a = world.a
     user = await _user(a, "collector")

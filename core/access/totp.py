@@ -29,6 +29,7 @@ from recaudo.core.common.audit import record
 from recaudo.core.common.jsonfield import loads
 from recaudo.core.common.ratelimit import Limit
 from recaudo.core.tables import StaffTotp, StaffUser, TeamPolicy
+from recaudo.tenants.models import RateLimitHit
 from recaudo.tenants.plugin_config import decrypt, encrypt
 from recaudo.tenants.scoped import TenantScope
 
@@ -121,6 +122,14 @@ async def _use_step(scope: TenantScope, row_id: int, step: int) -> bool:
     return bool(done)
 
 
+async def _lock_user(scope: TenantScope, user_id: int) -> None:
+    """Serialise read-modify-writes of one user's row (SQLite's write transactions already are)."""
+    if db.engine().engine_type in ("postgres", "cockroach"):
+        digest = hashlib.sha256(f"recaudo-totp:{scope.tenant_id}:{user_id}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        await RateLimitHit.raw("SELECT pg_advisory_xact_lock({})", key)  # any table's engine
+
+
 def new_recovery_codes() -> list[str]:
     return [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODES)]
 
@@ -161,6 +170,7 @@ async def verify(scope: TenantScope, user_id: int, code: str, secret_key: str) -
     if len(cleaned) != 12:
         return None
     async with db.transaction():
+        await _lock_user(scope, user_id)  # one recovery code, one use, even concurrently
         fresh = await state_of(scope, user_id)
         left: list[Any] = list(loads(fresh.recovery, []) or []) if fresh else []
         wanted = _hash(cleaned)
