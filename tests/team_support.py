@@ -31,7 +31,7 @@ def password_hash() -> str:
     return hash_password(PASSWORD)
 
 
-def team_settings(database_url: str = "sqlite:///var/unused.sqlite3") -> Settings:
+def team_settings(database_url: str) -> Settings:
     return Settings(
         env="development", database_url=database_url, secret_key=SECRET_KEY, base_url=BASE
     )

@@ -185,13 +185,11 @@ def test_routes_are_found_with_their_role_checks(world: World) -> None:  # noqa:
     assert table_for("user_id")._meta.tablename == "staff_user"
 
 
-def test_every_post_checks_a_role_or_is_known_self_service() -> None:
+def test_every_post_checks_a_role_or_is_known_self_service(database: str) -> None:
     from recaudo.core.config import Settings
     from recaudo.web.app import create_app
 
-    settings = Settings(
-        env="development", database_url="sqlite:///var/unused.sqlite3", secret_key="x" * 40
-    )
+    settings = Settings(env="development", database_url=database, secret_key="x" * 40)
     unchecked = [
         f"{r.method} {r.path} ({r.name})"
         for r in staff_routes(create_app(settings, embedded_workers=False))
