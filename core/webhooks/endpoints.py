@@ -90,39 +90,47 @@ def check_url(url: str, *, development: bool | None = None) -> str:
     dev = is_development() if development is None else development
     url = (url or "").strip()
     if not url:
-        raise WebhookError("url: required")
+        raise WebhookError("url: escribe la dirección que recibirá los eventos.")
     if len(url) > MAX_URL:
-        raise WebhookError(f"url: at most {MAX_URL} characters")
+        raise WebhookError("url: máximo 2000 caracteres.")
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
-        raise WebhookError("url: must not contain spaces or control characters")
+        raise WebhookError("url: no puede tener espacios ni caracteres de control.")
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise WebhookError("url: not a valid URL") from None
+        raise WebhookError("url: no es una dirección válida.") from None
     allowed = ("https", "http") if dev else ("https",)
     if parts.scheme not in allowed:
         raise WebhookError(
-            "url: must start with https://" if not dev else "url: must be http:// or https://"
+            "url: debe empezar con https://."
+            if not dev
+            else "url: debe empezar con http:// o https://."
         )
     host = parts.hostname or ""
     if not host:
-        raise WebhookError("url: needs a host")
+        raise WebhookError("url: no es una dirección válida.")
     if parts.username or parts.password:
-        raise WebhookError("url: must not contain a user or password")
+        raise WebhookError("url: no puede incluir usuario ni contraseña.")
     if port == 0:
-        raise WebhookError("url: invalid port")
+        raise WebhookError("url: no es una dirección válida.")
     if not dev:
         try:
             literal = ipaddress.ip_address(host)
         except ValueError:
             literal = None
         if literal is not None and blocked_address(str(literal)):
-            raise WebhookError("url: private, loopback and link-local addresses are not allowed")
+            raise WebhookError(
+                "url: no se permiten direcciones privadas, locales ni de enlace local."
+            )
         if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-            raise WebhookError("url: local host names are not allowed")
+            raise WebhookError(
+                "url: no se permiten direcciones privadas, locales ni de enlace local."
+            )
         if "." not in host and literal is None:
-            raise WebhookError("url: needs a fully qualified host name")
+            raise WebhookError(
+                "url: usa un nombre de dominio completo (por ejemplo, erp.ejemplo.com)."
+            )
     return url
 
 
@@ -130,12 +138,12 @@ def check_events(chosen: list[str]) -> list[str]:
     """The chosen event types, known ones only, in catalogue order; ``["*"]`` for all."""
     chosen = [c.strip() for c in chosen if c and c.strip()]
     if not chosen:
-        raise WebhookError("events: choose at least one event, or all")
+        raise WebhookError("events: elige al menos un evento, o todos.")
     if "*" in chosen:
         return ["*"]
     unknown = [c for c in chosen if c not in EVENT_TYPES]
     if unknown:
-        raise WebhookError(f"events: unknown event {unknown[0][:50]!r}")
+        raise WebhookError("events: hay un evento desconocido.")
     return [t for t in EVENT_TYPES if t in chosen]
 
 
@@ -159,9 +167,9 @@ async def create_endpoint(
     chosen = check_events(events)
     description = (description or "").strip()
     if len(description) > MAX_DESCRIPTION:
-        raise WebhookError(f"description: at most {MAX_DESCRIPTION} characters")
+        raise WebhookError("description: máximo 200 caracteres.")
     if await scope.count(WebhookEndpoint) >= MAX_ENDPOINTS:
-        raise WebhookError(f"url: at most {MAX_ENDPOINTS} endpoints per account")
+        raise WebhookError("url: máximo 20 destinos por cuenta.")
     secret = new_secret()
     endpoint = WebhookEndpoint(
         url=url,

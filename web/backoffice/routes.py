@@ -23,6 +23,7 @@ from recaudo.web.backoffice import (
     plugins,
     proofs,
     recurring,
+    webhooks,
 )
 from recaudo.web.backoffice.common import (
     EXCEPTION_HANDLERS,
@@ -44,6 +45,7 @@ staff_router = Router(
         *payments.ROUTES,
         *recurring.ROUTES,
         *attachments.ROUTES,
+        *webhooks.ROUTES,
     ],
     dependencies={
         "staff": Provide(provide_staff),
