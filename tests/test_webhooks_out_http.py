@@ -189,6 +189,8 @@ async def test_bad_url_is_a_400_naming_the_field_and_changes_nothing(world: Worl
             headers={"accept": "text/html"},
         )
         assert english.status_code == 400
+        assert "url: enter the address that will receive the events." in english.text
+        assert "Add an endpoint" in english.text
         bad_state = await post(c, a, f"{a.hooks}/{a.endpoint}/estado", {"active": "maybe"})
         assert bad_state.status_code == 400 and "active" in bad_state.text
         assert await a.scope.count(WebhookEndpoint) == before
@@ -250,6 +252,9 @@ async def test_others_read_the_log_but_change_nothing(world: World, role: str) -
         assert 'id="new-endpoint"' not in page.text
         detail = await c.get(f"{a.hooks}/{a.endpoint}")
         assert detail.status_code == 200 and "/reenviar" not in detail.text
+        assert "Registro de entregas" in detail.text
+        english = await c.get(f"{a.hooks}/{a.endpoint}?lang=en")
+        assert "Delivery log" in english.text and "Test (ping)" in english.text
         before = await a.scope.count(WebhookDelivery)
         audit = await a.scope.count(AuditEvent)
         _reads, writes = routes(a, a)

@@ -32,8 +32,8 @@ from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import enabled_plugins
 from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import tenant_info
-from recaudo.workers.jobs import CURRENT_JOB
 from recaudo.workers import webhooks
+from recaudo.workers.jobs import CURRENT_JOB
 from recaudo.workers.plugin_context import plugin_context
 
 INVOICE_HOOK = "recaudo_invoice_event"

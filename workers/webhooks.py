@@ -9,13 +9,16 @@ per :data:`~recaudo.core.webhooks.delivery.WEBHOOK_POLICY` (3 days, then dead). 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from recaudo.core.platform.jobs import Job
-from recaudo.core.tables import OutboxJob
+from recaudo.core.collections.plan_book import open_promise_rows
+from recaudo.core.platform.jobs import Job, Schedule
+from recaudo.core.tables import OutboxJob, WebhookEndpoint
 from recaudo.core.webhooks import delivery, events
-from recaudo.tenants.scoped import TenantScope
+from recaudo.tenants.models import Tenant
+from recaudo.tenants.scoped import TenantScope, unscoped
 from recaudo.workers.jobs import CURRENT_JOB
 
 
@@ -60,7 +63,7 @@ async def from_payment_event(scope: TenantScope, payload: dict[str, Any]) -> int
         return 0
     key, created = await _parent(scope)
     # What changed, as of the change (the payment may have moved on since the job was queued).
-    extra = {
+    extra: dict[str, Any] = {
         key_: payload[key_] for key_ in ("status", "amount", "amount_refunded") if key_ in payload
     }
     return await events.fan_out(
@@ -74,7 +77,47 @@ async def from_payment_event(scope: TenantScope, payload: dict[str, Any]) -> int
     )
 
 
+def _today(tenant: Tenant, now: datetime) -> Any:
+    try:
+        return now.astimezone(ZoneInfo(str(tenant.timezone))).date()
+    except (KeyError, ValueError):
+        return now.astimezone(UTC).date()
+
+
+async def promises_for_tenant(scope: TenantScope, tenant: Tenant, now: datetime) -> int:
+    """``promise.kept`` / ``promise.broken`` for the tenant's open promises that became so
+    (each once: the key names the promise and the outcome); returns how many were queued."""
+    queued = 0
+    today = _today(tenant, now)
+    for row in await open_promise_rows(scope, str(tenant.currency)):
+        state = row.state(today)
+        outcome = {"kept": "kept", "missed": "broken"}.get(state)
+        if outcome is None:
+            continue
+        queued += await events.emit(
+            scope,
+            f"promise.{outcome}",
+            "promise",
+            row.id,
+            key=f"promise:{row.id}:{outcome}",
+            extra={"status": outcome, "balance_due": row.balance_due, "currency": row.currency},
+        )
+    return queued
+
+
+async def check_promises(_ctx: None, payload: dict[str, Any]) -> None:
+    """Hourly, for tenants with an active endpoint: promises kept or broken since last time."""
+    now = datetime.fromisoformat(str(payload["now"])) if "now" in payload else datetime.now(UTC)
+    table = unscoped(WebhookEndpoint)
+    rows = await table.select(table.tenant).where(table.active.eq(True)).distinct()
+    for tenant_id in sorted({int(r["tenant"]) for r in rows}):
+        tenant = await Tenant.objects().where(Tenant.id == tenant_id).first()
+        if tenant is not None:
+            await promises_for_tenant(TenantScope(tenant_id), tenant, now)
+
+
 JOBS = [
+    Job("webhook_promises", check_promises, queue="events", time_limit=timedelta(minutes=10)),
     Job("webhook_event", webhook_event, queue="events"),
     Job(
         "webhook_deliver",
@@ -83,4 +126,7 @@ JOBS = [
         retry=delivery.JOB_POLICY,
         time_limit=timedelta(seconds=60),
     ),
+]
+SCHEDULES = [
+    Schedule("webhook_promises", "webhook_promises", every=timedelta(hours=1), per_tenant=False),
 ]

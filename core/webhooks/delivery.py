@@ -29,6 +29,7 @@ import logging
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -221,7 +222,7 @@ async def _update(
     attempts: int | None = None,
     next_at: datetime | None = None,
 ) -> None:
-    values = {
+    values: dict[Any, Any] = {
         WebhookDelivery.status: status,
         WebhookDelivery.next_attempt_at: next_at,
         WebhookDelivery.last_error: (outcome.error if outcome else error)[:300],

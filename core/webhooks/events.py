@@ -221,12 +221,12 @@ async def fan_out(
 ) -> int:
     """One delivery and one job per active endpoint subscribed to ``event_type``; returns how
     many were added (0 on a re-run: the event id derives from ``key``)."""
-    endpoints = [
+    targets = [
         e
         for e in await scope.objects(WebhookEndpoint).where(WebhookEndpoint.active.eq(True))
         if subscribed(e, event_type)
     ]
-    if not endpoints:
+    if not targets:
         return 0
     data = await SNAPSHOTS[obj](scope, obj_id)
     if data is None:
@@ -238,7 +238,7 @@ async def fan_out(
     )
     added = 0
     async with db.transaction():
-        for endpoint in endpoints:
+        for endpoint in targets:
             if await scope.exists(WebhookDelivery).where(
                 (WebhookDelivery.endpoint == endpoint.id) & (WebhookDelivery.event_id == event_id)
             ):

@@ -1,0 +1,46 @@
+"""The webhooks pages speak Spanish first and English from ``webhooks.po``, every string."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOG = ROOT / "core/messaging/locale/en/LC_MESSAGES/webhooks.po"
+
+
+def _translated() -> dict[str, str]:
+    with CATALOG.open("rb") as fh:
+        catalog = read_po(fh, locale="en")
+    return {str(m.id): str(m.string) for m in catalog if m.id and m.string}
+
+
+def test_every_webhooks_text_has_an_english_translation() -> None:
+    wanted: set[str] = set()
+    for template in (ROOT / "web/templates/staff/webhooks").glob("*.html"):
+        text = template.read_text()
+        wanted |= set(re.findall(r'_\("([^"]+)"\)', text))
+        wanted |= set(re.findall(r"_\('([^']+)'\)", text))
+    for module in (ROOT / "core/webhooks/endpoints.py", ROOT / "web/backoffice/webhooks.py"):
+        source = module.read_text()
+        wanted |= set(re.findall(r'WebhookError\(\s*"([^"]+)"', source))
+        wanted |= set(re.findall(r'(?:Exception)\("([^"]+)"\)', source))
+        wanted |= set(re.findall(r'^[A-Z_]+ = "([^"]+)"', source, flags=re.M))
+        wanted |= {
+            m
+            for pair in re.findall(r'"([^"]+)"\s+if not dev\s+else "([^"]+)"', source)
+            for m in pair
+        }
+    wanted -= {"ping"}
+    translated = _translated()
+    missing = sorted(w for w in wanted if w not in translated)
+    assert not missing, f"add to webhooks.po: {missing}"
+
+
+def test_translations_keep_their_placeholders() -> None:
+    for source, english in _translated().items():
+        assert sorted(re.findall(r"%\(\w+\)\w", source)) == sorted(
+            re.findall(r"%\(\w+\)\w", english)
+        ), source
