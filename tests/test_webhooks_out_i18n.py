@@ -44,3 +44,23 @@ def test_translations_keep_their_placeholders() -> None:
         assert sorted(re.findall(r"%\(\w+\)\w", source)) == sorted(
             re.findall(r"%\(\w+\)\w", english)
         ), source
+
+
+def test_the_documented_verification_snippet_accepts_our_signatures() -> None:
+    """docs/webhooks.md's Python snippet, run against a signature Recaudo makes."""
+    import time
+
+    from recaudo.core.webhooks.delivery import signature
+
+    doc = (ROOT / "docs/webhooks.md").read_text()
+    snippet = re.search(r"```python\n(.*?)```", doc, flags=re.S)
+    assert snippet is not None
+    namespace: dict[str, object] = {}
+    exec(snippet.group(1), namespace)  # our own docs
+    verify = namespace["verify"]
+    body = b'{"id":"x","type":"ping"}'
+    now = int(time.time())
+    header = signature(body, now, ["whsec_new", "whsec_old"])
+    assert verify(header, body, "whsec_new") and verify(header, body, "whsec_old")  # type: ignore[operator]
+    assert not verify(header, body + b" ", "whsec_new")  # type: ignore[operator]
+    assert not verify(signature(body, now - 3600, ["whsec_new"]), body, "whsec_new")  # type: ignore[operator]
