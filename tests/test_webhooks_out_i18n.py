@@ -64,3 +64,21 @@ def test_the_documented_verification_snippet_accepts_our_signatures() -> None:
     assert verify(header, body, "whsec_new") and verify(header, body, "whsec_old")  # type: ignore[operator]
     assert not verify(header, body + b" ", "whsec_new")  # type: ignore[operator]
     assert not verify(signature(body, now - 3600, ["whsec_new"]), body, "whsec_new")  # type: ignore[operator]
+
+
+def test_shared_strings_translate_the_same_as_in_other_catalogs() -> None:
+    """Catalogs are merged at start-up: a different English for the same Spanish would change
+    another page's text depending on file order."""
+    mine = _translated()
+    clashes = []
+    for path in sorted(CATALOG.parent.glob("*.po")):
+        if path == CATALOG:
+            continue
+        with path.open("rb") as fh:
+            for message in read_po(fh, locale="en"):
+                theirs = str(message.string)
+                if message.id in mine and theirs and mine[str(message.id)] != theirs:
+                    clashes.append(
+                        f"{path.name}: {message.id!r} {theirs!r} vs {mine[str(message.id)]!r}"
+                    )
+    assert not clashes, clashes
