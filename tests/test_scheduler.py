@@ -84,7 +84,7 @@ async def test_two_schedulers_racing_fire_each_slot_once(
         "housekeeping",
         "recurring_invoices",
         "sweep",
-        "webhook_promises",
+        "webhooks_hourly",
     ]
     assert sorted(quiet_core) == ["housekeeping", "recurring_invoices", "sweep"], (
         "the inline schedules ran once"
@@ -113,7 +113,7 @@ async def test_two_schedulers_racing_fire_each_slot_once(
         "housekeeping",
         "recurring_invoices",
         "sweep",
-        "webhook_promises",
+        "webhooks_hourly",
     ]
     assert len(await _digest_jobs()) == 4
 

@@ -302,7 +302,7 @@ async def test_production_delivery_refuses_a_host_resolving_inside(
 async def test_promises_broken_then_kept_are_announced_once_each(
     active_settings: Settings, hook: Receiver
 ) -> None:
-    from recaudo.workers.webhooks import check_promises
+    from recaudo.workers.webhooks import webhooks_hourly
 
     scope, customer = await _shop()
     await endpoints.create_endpoint(
@@ -318,13 +318,13 @@ async def test_promises_broken_then_kept_are_announced_once_each(
         reason="lost_income",
         promise_date=today + timedelta(days=2),
     )
-    await check_promises(None, {"now": datetime.now(UTC).isoformat()})  # not due yet
+    await webhooks_hourly(None, {"now": datetime.now(UTC).isoformat()})  # not due yet
     await drain_jobs()
     assert hook.requests == []
 
     later = (datetime.now(UTC) + timedelta(days=4)).isoformat()
-    await check_promises(None, {"now": later})
-    await check_promises(None, {"now": later})  # hourly runs: still one event
+    await webhooks_hourly(None, {"now": later})
+    await webhooks_hourly(None, {"now": later})  # hourly runs: still one event
     await drain_jobs()
     assert [e["type"] for e in _events(hook)] == ["promise.broken"]
 
@@ -337,9 +337,26 @@ async def test_promises_broken_then_kept_are_announced_once_each(
         reference="late",
         invoice_ids=[invoice_id],
     )
-    await check_promises(None, {"now": later})
+    await webhooks_hourly(None, {"now": later})
     await drain_jobs()
     kinds = [e["type"] for e in _events(hook)]
     assert kinds == ["promise.broken", "promise.kept"]
     kept = _events(hook)[-1]
     assert kept["data"]["id"] == int(row.id) and kept["data"]["status"] == "kept"
+
+
+async def test_old_finished_deliveries_are_pruned_hourly(
+    active_settings: Settings, hook: Receiver
+) -> None:
+    from recaudo.workers.webhooks import KEEP_DELIVERIES, webhooks_hourly
+
+    scope, customer = await _shop()
+    await endpoints.create_endpoint(scope, hook.url, ["invoice.created"], "", "staff:1")
+    await _invoice(scope, customer, "F-1", 5_000)
+    await drain_jobs()
+    assert await scope.count(WebhookDelivery) == 1
+    await webhooks_hourly(None, {"now": datetime.now(UTC).isoformat()})
+    assert await scope.count(WebhookDelivery) == 1  # recent: kept
+    later = datetime.now(UTC) + KEEP_DELIVERIES + timedelta(days=1)
+    await webhooks_hourly(None, {"now": later.isoformat()})
+    assert await scope.count(WebhookDelivery) == 0

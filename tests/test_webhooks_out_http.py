@@ -113,7 +113,7 @@ def routes(side: Side, other: Side) -> tuple[list[str], list[tuple[str, dict[str
     reads = [f"{side.hooks}/{e}", f"{side.hooks}/{e}?estado=failed&pagina=2"]
     writes = [
         (f"{side.hooks}/{e}/estado", {"active": "0"}),
-        (f"{side.hooks}/{e}/eliminar", {}),
+        (f"{side.hooks}/{e}/eliminar", {"confirm": "1"}),
         (f"{side.hooks}/{e}/rotar", {}),
         (f"{side.hooks}/{e}/probar", {}),
         (f"{side.hooks}/{e}/entregas/{d}/reenviar", {}),
@@ -212,7 +212,10 @@ async def test_disable_enable_rotate_resend_delete_are_audited(world: World) -> 
         log = await c.get(f"{base}?estado=delivered")
         assert log.status_code == 200 and 'data-status="delivered"' in log.text
         assert 'data-status="pending"' not in log.text
-        assert (await post(c, a, f"{base}/eliminar")).status_code == 303
+        unconfirmed = await post(c, a, f"{base}/eliminar")
+        assert unconfirmed.status_code == 400 and "confirm" in unconfirmed.text
+        assert await a.scope.get(WebhookEndpoint, a.endpoint) is not None
+        assert (await post(c, a, f"{base}/eliminar", {"confirm": "1"})).status_code == 303
         assert await a.scope.get(WebhookEndpoint, a.endpoint) is None
         assert (await c.get(base)).status_code == 404
     actions = [r.action for r in await a.scope.objects(AuditEvent).order_by(AuditEvent.id)]
@@ -284,7 +287,9 @@ async def test_posts_need_the_csrf_token(world: World) -> None:
     a = world.a
     async with signed_in(world, a, "owner") as c:
         response = await c.post(
-            f"{a.hooks}/{a.endpoint}/eliminar", data={}, headers={"accept": "text/html"}
+            f"{a.hooks}/{a.endpoint}/eliminar",
+            data={"confirm": "1"},
+            headers={"accept": "text/html"},
         )
         assert response.status_code == 403
     assert await a.scope.get(WebhookEndpoint, a.endpoint) is not None

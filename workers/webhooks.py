@@ -14,8 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from recaudo.core.collections.plan_book import open_promise_rows
+from recaudo.core.common.jsonfield import loads
 from recaudo.core.platform.jobs import Job, Schedule
-from recaudo.core.tables import OutboxJob, WebhookEndpoint
+from recaudo.core.tables import OutboxJob, WebhookDelivery, WebhookEndpoint
 from recaudo.core.webhooks import delivery, events
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope, unscoped
@@ -105,19 +106,36 @@ async def promises_for_tenant(scope: TenantScope, tenant: Tenant, now: datetime)
     return queued
 
 
-async def check_promises(_ctx: None, payload: dict[str, Any]) -> None:
-    """Hourly, for tenants with an active endpoint: promises kept or broken since last time."""
+#: Delivered and dead deliveries are kept this long in the log, then pruned.
+KEEP_DELIVERIES = timedelta(days=90)
+
+
+async def webhooks_hourly(_ctx: None, payload: dict[str, Any]) -> None:
+    """Hourly: promises kept or broken since last time, for tenants with an active endpoint
+    that listens to them; and old delivered or dead deliveries are pruned from the log."""
     now = datetime.fromisoformat(str(payload["now"])) if "now" in payload else datetime.now(UTC)
     table = unscoped(WebhookEndpoint)
-    rows = await table.select(table.tenant).where(table.active.eq(True)).distinct()
-    for tenant_id in sorted({int(r["tenant"]) for r in rows}):
+    rows = await table.select(table.tenant, table.events).where(table.active.eq(True))
+    listening = sorted(
+        {
+            int(r["tenant"])
+            for r in rows
+            if {"*", "promise.kept", "promise.broken"} & set(loads(r["events"], []) or [])
+        }
+    )
+    for tenant_id in listening:
         tenant = await Tenant.objects().where(Tenant.id == tenant_id).first()
         if tenant is not None:
             await promises_for_tenant(TenantScope(tenant_id), tenant, now)
+    log_table = unscoped(WebhookDelivery)
+    await log_table.delete().where(
+        log_table.status.is_in(["delivered", "dead"])
+        & (log_table.created_at < now - KEEP_DELIVERIES)
+    )
 
 
 JOBS = [
-    Job("webhook_promises", check_promises, queue="events", time_limit=timedelta(minutes=10)),
+    Job("webhooks_hourly", webhooks_hourly, queue="events", time_limit=timedelta(minutes=10)),
     Job("webhook_event", webhook_event, queue="events"),
     Job(
         "webhook_deliver",
@@ -128,5 +146,5 @@ JOBS = [
     ),
 ]
 SCHEDULES = [
-    Schedule("webhook_promises", "webhook_promises", every=timedelta(hours=1), per_tenant=False),
+    Schedule("webhooks_hourly", "webhooks_hourly", every=timedelta(hours=1), per_tenant=False),
 ]

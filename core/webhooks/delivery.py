@@ -139,16 +139,19 @@ async def post(url: str, body: bytes, headers: dict[str, str], *, development: b
                 headers={**headers, "Host": host_header},
                 extensions=extensions,
             )
-            response = await client.send(request, stream=True)
-            try:
-                excerpt = b""
-                async for chunk in response.aiter_bytes():
-                    excerpt += chunk
-                    if len(excerpt) >= EXCERPT:
-                        break
-            finally:
-                await response.aclose()
-    except httpx.TimeoutException:
+            # One deadline for the whole exchange: a server trickling bytes cannot hold a
+            # worker longer than TIMEOUT (httpx's own timeouts are per read).
+            async with asyncio.timeout(TIMEOUT):
+                response = await client.send(request, stream=True)
+                try:
+                    excerpt = b""
+                    async for chunk in response.aiter_bytes():
+                        excerpt += chunk
+                        if len(excerpt) >= EXCERPT:
+                            break
+                finally:
+                    await response.aclose()
+    except (httpx.TimeoutException, TimeoutError):
         return Outcome(None, "", f"timeout after {TIMEOUT:g} s")
     except httpx.HTTPError as exc:
         return Outcome(None, "", f"{type(exc).__name__}: {exc}"[:300])

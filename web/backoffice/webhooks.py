@@ -17,6 +17,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
+from piccolo.query.functions.aggregate import Count
 
 from recaudo.core.common.jsonfield import loads
 from recaudo.core.tables import StaffUser, WebhookDelivery, WebhookEndpoint
@@ -66,10 +67,12 @@ async def _list_page(
     rows = await scope.objects(WebhookEndpoint).order_by(WebhookEndpoint.id)
     counts: dict[int, dict[str, int]] = {}
     for row in await scope.select(
-        WebhookDelivery, WebhookDelivery.endpoint, WebhookDelivery.status
-    ):
-        per = counts.setdefault(int(row["endpoint"]), {})
-        per[row["status"]] = per.get(row["status"], 0) + 1
+        WebhookDelivery,
+        WebhookDelivery.endpoint,
+        WebhookDelivery.status,
+        Count(alias="n"),
+    ).group_by(WebhookDelivery.endpoint, WebhookDelivery.status):
+        counts.setdefault(int(row["endpoint"]), {})[str(row["status"])] = int(row["n"])
     context.setdefault("form", {})
     context.setdefault("chosen", [])
     return await staff_page(
@@ -238,6 +241,11 @@ async def webhook_delete(
     endpoint_id: FromPath[str],
 ) -> Redirect:
     endpoint = await _endpoint(tenant_scope, endpoint_id)
+    fields, _chosen = await _form(request)
+    if fields.get("confirm") != "1":
+        raise ValidationException(
+            "confirm: marca la casilla para confirmar que quieres eliminarlo."
+        )
     await hooks.delete_endpoint(tenant_scope, endpoint, _actor(owner_staff))
     return Redirect(_base(request), status_code=303)
 
