@@ -360,3 +360,64 @@ async def test_old_finished_deliveries_are_pruned_hourly(
     later = datetime.now(UTC) + KEEP_DELIVERIES + timedelta(days=1)
     await webhooks_hourly(None, {"now": later.isoformat()})
     assert await scope.count(WebhookDelivery) == 0
+
+
+async def test_slow_redirecting_or_chatty_receivers(
+    active_settings: Settings, hook: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A redirect is a failure (never followed), a slow answer times out, and only the first
+    KiB of a response is kept."""
+    scope, _customer = await _shop()
+    made = await endpoints.create_endpoint(scope, hook.url, ["*"], "", "staff:1")
+
+    async def attempt() -> WebhookDelivery:
+        delivery = await events.ping(scope, made.endpoint, "staff:1")
+        with pytest.raises(webhook_delivery.DeliveryFailed):
+            await webhook_delivery.deliver(scope, int(delivery.id))
+        row = await scope.get(WebhookDelivery, delivery.id)
+        assert row is not None and row.status == "failed"
+        return row
+
+    hook.status, hook.headers = 302, {"location": "http://169.254.169.254/latest/meta-data"}
+    redirected = await attempt()
+    assert redirected.last_status_code == 302 and redirected.last_error == "HTTP 302"
+    assert len(hook.requests) == 1  # the Location was not visited
+
+    hook.status, hook.headers, hook.reply = 500, {}, b"x" * 5000
+    chatty = await attempt()
+    assert len(chatty.response_excerpt) == 1024 and chatty.last_status_code == 500
+
+    monkeypatch.setattr(webhook_delivery, "TIMEOUT", 0.3)
+    hook.status, hook.delay = 200, 1.0
+    slow = await attempt()
+    assert slow.last_status_code is None and slow.last_error.startswith("timeout")
+
+
+async def test_plan_decisions_are_announced(active_settings: Settings, hook: Receiver) -> None:
+    from recaudo.core.access.staff import create_staff
+    from recaudo.core.casework.review.hardship import review_plan
+    from recaudo.core.tables import PaymentPlan
+
+    scope, customer = await _shop()
+    await endpoints.create_endpoint(scope, hook.url, ["plan.created", "plan.cancelled"], "", "x")
+    user = await create_staff(scope, "owner@tienda.example", "clave-de-prueba-123", "owner")
+    plans = []
+    for _ in range(2):
+        plan = PaymentPlan(
+            customer=customer,
+            status="review",
+            currency="MXN",
+            total=50_000,
+            down_payment=0,
+            installments_count=3,
+            invoice_ids=[],
+            reason="lost_income",
+        )
+        await scope.add(plan)
+        plans.append(int(plan.id))
+    await review_plan(scope, user, plans[0], "approve", "")
+    await review_plan(scope, user, plans[1], "decline", "")
+    await review_plan(scope, user, plans[1], "decline", "")  # the same decision again: no event
+    await drain_jobs()
+    got = sorted((e["type"], e["data"]["id"], e["data"]["status"]) for e in _events(hook))
+    assert got == [("plan.cancelled", plans[1], "cancelled"), ("plan.created", plans[0], "active")]

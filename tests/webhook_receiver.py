@@ -29,6 +29,8 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     status: int = 200
     reply: bytes = b'{"ok":true}'
+    delay: float = 0.0  # seconds to wait before answering
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @contextmanager
@@ -41,7 +43,11 @@ def receiver() -> Iterator[Receiver]:
             body = self.rfile.read(length)
             headers = {k.lower(): v for k, v in self.headers.items()}
             box.requests.append(Received(self.path, headers, body))
+            if box.delay:
+                time.sleep(box.delay)
             self.send_response(box.status)
+            for name, value in box.headers.items():
+                self.send_header(name, value)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(box.reply)))
             self.end_headers()
