@@ -421,3 +421,16 @@ async def test_plan_decisions_are_announced(active_settings: Settings, hook: Rec
     await drain_jobs()
     got = sorted((e["type"], e["data"]["id"], e["data"]["status"]) for e in _events(hook))
     assert got == [("plan.cancelled", plans[1], "cancelled"), ("plan.created", plans[0], "active")]
+
+
+async def test_a_voided_invoice_is_announced(active_settings: Settings, hook: Receiver) -> None:
+    from recaudo.core.billing.invoice_changes import void_invoice
+
+    scope, customer = await _shop()
+    await endpoints.create_endpoint(scope, hook.url, ["invoice.voided"], "", "staff:1")
+    invoice_id = await _invoice(scope, customer, "F-1", 5_000)
+    await void_invoice(scope, invoice_id, "Emitida por error", "staff:1")
+    await drain_jobs()
+    (event,) = _events(hook)
+    assert event["type"] == "invoice.voided"
+    assert event["data"]["id"] == invoice_id and event["data"]["status"] == "void"

@@ -24,10 +24,13 @@ from recaudo.tenants.scoped import TenantScope
 #: Every event type an endpoint can subscribe to ("*" subscribes to all, including new ones).
 EVENT_TYPES = (
     "invoice.created",
+    "invoice.updated",
     "invoice.paid",
     "invoice.partially_paid",
     "invoice.reopened",
     "invoice.voided",
+    "invoice.credited",
+    "invoice.written_off",
     "payment.approved",
     "payment.refunded",
     "payment.failed",

@@ -41,12 +41,15 @@ NAMESPACE = uuid.UUID("0b6f2a4e-6c1d-4f55-9a53-5d3f0f6b2c11")
 #: ``invoice_event`` kinds (what the ledger and invoice services enqueue) → event types.
 INVOICE_KINDS = {
     "created": "invoice.created",
+    "updated": "invoice.updated",
+    "open": "invoice.updated",  # applied grew without closing it (a partial write-off)
     "paid": "invoice.paid",
     "partially_paid": "invoice.partially_paid",
     "reopened": "invoice.reopened",
-    "open": "invoice.reopened",
     "void": "invoice.voided",
     "voided": "invoice.voided",
+    "credited": "invoice.credited",
+    "written_off": "invoice.written_off",
 }
 #: Payment statuses → event types (``pending``/``in_process`` are not announced).
 PAYMENT_KINDS = {
