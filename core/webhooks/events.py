@@ -26,6 +26,7 @@ from recaudo.core.tables import (
     Customer,
     HardshipRequest,
     Invoice,
+    OutboxJob,
     Payment,
     PaymentPlan,
     WebhookDelivery,
@@ -198,7 +199,16 @@ async def emit(
         "created": _iso(endpoints.now()),
         "extra": extra or {},
     }
-    return await outbox.enqueue(scope, "webhook_event", payload, key=f"webhook_event:{key}")
+    # ON CONFLICT DO NOTHING rather than check-then-insert: two requests that see the same
+    # change at once (``sync_plans`` runs on page reads) queue one event, and neither fails.
+    job = OutboxJob(
+        key=f"webhook_event:{key}",
+        actor="webhook_event",
+        payload=payload,
+        status="pending",
+        available_at=outbox.now(),
+    )
+    return await scope.add_unless_exists(job) is not None
 
 
 def body_of(event_id: str, event_type: str, created: str, slug: str, data: dict[str, Any]) -> str:
