@@ -239,6 +239,10 @@ async def test_log_is_paginated_and_filtered_newest_first(world: World) -> None:
         first = await c.get(f"{a.hooks}/{a.endpoint}")
         second = await c.get(f"{a.hooks}/{a.endpoint}?pagina=2")
         junk = await c.get(f"{a.hooks}/{a.endpoint}?pagina=abc&estado=nope&evento=<x>")
+        by_event = await c.get(f"{a.hooks}/{a.endpoint}?evento=invoice.created")
+        pings = await c.get(f"{a.hooks}/{a.endpoint}?evento=ping&estado=pending&pagina=9")
+    assert "data-delivery=" not in by_event.text and "No hay entregas" in by_event.text
+    assert len(re.findall(r'data-delivery="(\d+)"', pings.text)) == 6  # page 9 → the last page
     ids1 = [int(i) for i in re.findall(r'data-delivery="(\d+)"', first.text)]
     ids2 = [int(i) for i in re.findall(r'data-delivery="(\d+)"', second.text)]
     assert len(ids1) == 25 and len(ids2) == 6
