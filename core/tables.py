@@ -529,3 +529,40 @@ class TeamPolicy(TenantOwned, Table, tablename="team_policy"):
     owners_require_2fa = Boolean(default=False)
     checklist_dismissed = Boolean(default=False)
     updated_at = Timestamptz()
+
+
+# --- webhooks (outbound, to the tenant's own systems) -------------------------------------------
+
+
+class WebhookEndpoint(TenantOwned, Table, tablename="webhook_endpoint"):
+    """A URL of the tenant's systems that receives signed events (``core/webhooks``).
+
+    ``secret`` and ``previous_secret`` are encrypted at rest like plugin secrets; the previous
+    one still signs (a second ``v1``) until ``previous_expires_at`` after a rotation.
+    """
+
+    url = Varchar(length=2000)
+    description = Varchar(length=200, default="")
+    events = JSON(default='["*"]')  # event types, "*" = all
+    active = Boolean(default=True)
+    secret = Text(default="")
+    previous_secret = Text(default="")
+    previous_expires_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class WebhookDelivery(TenantOwned, Table, tablename="webhook_delivery"):
+    """One event sent (or being sent) to one endpoint; ``payload`` is the exact JSON body."""
+
+    endpoint = ForeignKey(WebhookEndpoint, on_delete=OnDelete.cascade, index=True, null=False)
+    event_id = Varchar(length=36, index=True)
+    event_type = Varchar(length=50)
+    payload = Text(default="")
+    status = Varchar(length=20, default="pending", index=True)  # pending delivered failed dead
+    attempts = Integer(default=0)
+    last_status_code = Integer(null=True, default=None)
+    last_error = Varchar(length=300, default="")
+    response_excerpt = Text(default="")
+    next_attempt_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    delivered_at = Timestamptz(null=True, default=None)

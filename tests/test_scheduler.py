@@ -84,6 +84,7 @@ async def test_two_schedulers_racing_fire_each_slot_once(
         "housekeeping",
         "recurring_invoices",
         "sweep",
+        "webhooks_hourly",
     ]
     assert sorted(quiet_core) == ["housekeeping", "recurring_invoices", "sweep"], (
         "the inline schedules ran once"
@@ -112,6 +113,7 @@ async def test_two_schedulers_racing_fire_each_slot_once(
         "housekeeping",
         "recurring_invoices",
         "sweep",
+        "webhooks_hourly",
     ]
     assert len(await _digest_jobs()) == 4
 

@@ -32,6 +32,7 @@ from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import enabled_plugins
 from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import tenant_info
+from recaudo.workers import webhooks
 from recaudo.workers.jobs import CURRENT_JOB
 from recaudo.workers.plugin_context import plugin_context
 
@@ -77,6 +78,7 @@ async def invoice_event(scope: TenantScope, payload: dict[str, Any]) -> None:
         "balance": {"currency": invoice.currency, "amount": int(invoice.balance)},
     }
     await _fan_out(scope, INVOICE_HOOK, event)
+    await webhooks.from_invoice_event(scope, payload)
 
 
 async def payment_event(scope: TenantScope, payload: dict[str, Any]) -> None:
@@ -91,6 +93,7 @@ async def payment_event(scope: TenantScope, payload: dict[str, Any]) -> None:
         "method": payment.method,
     }
     await _fan_out(scope, PAYMENT_HOOK, event)
+    await webhooks.from_payment_event(scope, payload)
 
 
 def _event(hook: str, tenant: Tenant, data: dict[str, Any]) -> InvoiceEvent | PaymentEvent:

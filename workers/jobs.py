@@ -47,6 +47,7 @@ CORE_MODULES = (
     "recaudo.workers.events",
     "recaudo.workers.scheduler",
     "recaudo.workers.recurring",
+    "recaudo.workers.webhooks",
 )
 
 #: The id of the outbox job being run (handlers use it to key the jobs they fan out).

@@ -27,6 +27,7 @@ from recaudo.core.tables import (
     PaymentPlan,
     PlanInstallment,
 )
+from recaudo.core.webhooks import events as webhook_events
 from recaudo.tenants.scoped import TenantScope
 
 REASONS = ("lost_income", "illness", "dispute", "other")
@@ -270,6 +271,9 @@ async def create_plan(
     await scope.update(Invoice, {Invoice.plan_id: int(plan.id)}).where(
         Invoice.id.is_in(list(offer.invoice_ids))
     )
+    await webhook_events.emit(
+        scope, "plan.created", "plan", int(plan.id), key=f"plan:{plan.id}:created"
+    )
     return plan
 
 
@@ -296,6 +300,9 @@ async def record_promise(
         created_at=datetime.now(UTC),
     )
     await scope.add(row)
+    await webhook_events.emit(
+        scope, "promise.created", "promise", int(row.id), key=f"promise:{row.id}:created"
+    )
     return row
 
 
@@ -411,6 +418,9 @@ async def sync_plans(
         if installments and done:
             await scope.update(PaymentPlan, {PaymentPlan.status: "completed"}).where(
                 PaymentPlan.id == plan.id
+            )
+            await webhook_events.emit(
+                scope, "plan.completed", "plan", int(plan.id), key=f"plan:{plan.id}:completed"
             )
         else:
             active.append((plan, installments))

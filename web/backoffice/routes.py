@@ -24,6 +24,7 @@ from recaudo.web.backoffice import (
     proofs,
     recurring,
     team,
+    webhooks,
 )
 from recaudo.web.backoffice.common import (
     EXCEPTION_HANDLERS,
@@ -46,6 +47,7 @@ staff_router = Router(
         *recurring.ROUTES,
         *attachments.ROUTES,
         *team.ROUTES,
+        *webhooks.ROUTES,
     ],
     dependencies={
         "staff": Provide(provide_staff),

@@ -27,6 +27,7 @@ from recaudo.core.tables import (
     PlanInstallment,
     StaffUser,
 )
+from recaudo.core.webhooks import events as webhook_events
 from recaudo.tenants.scoped import TenantScope
 
 REVIEW_DECISIONS = {"approve": "approved", "approve_plan": "approved", "decline": "declined"}
@@ -115,6 +116,9 @@ async def _decide_plan(scope: TenantScope, row: PaymentPlan, status: str) -> Non
                 & (Invoice.customer == row.customer)
                 & Invoice.plan_id.is_null()
             )
+        await webhook_events.emit(
+            scope, "plan.created", "plan", int(row.id), key=f"plan:{row.id}:created"
+        )
     else:
         await scope.update(PaymentPlan, {PaymentPlan.status: "cancelled"}).where(
             PaymentPlan.id == row.id
@@ -122,6 +126,9 @@ async def _decide_plan(scope: TenantScope, row: PaymentPlan, status: str) -> Non
         await scope.update(Invoice, {Invoice.plan_id: None}).where(Invoice.plan_id == row.id)
         await scope.update(PlanInstallment, {PlanInstallment.status: "cancelled"}).where(
             (PlanInstallment.plan == row.id) & (PlanInstallment.status == "open")
+        )
+        await webhook_events.emit(
+            scope, "plan.cancelled", "plan", int(row.id), key=f"plan:{row.id}:cancelled"
         )
 
 
