@@ -23,10 +23,11 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from piccolo.columns import Varchar
@@ -187,6 +188,8 @@ _CHANNEL_ALIASES = {"correo": "email", "e_mail": "email", "mensaje": "sms", "wa"
 
 #: Rows checked against the database per query, and written per insert.
 BATCH = 500
+#: Checked rows kept for writing without reading the file again (beyond: read twice).
+KEEP_IN_MEMORY = 100_000
 #: A file with more bad rows than this is listed up to here (and says how many more).
 MAX_ERRORS = 5_000
 
@@ -413,8 +416,14 @@ def parse_amount(text: str, currency: str) -> int:
     return int(scaled)
 
 
+@lru_cache(maxsize=4096)  # a file's dates repeat: each distinct text is parsed once
 def parse_date(text: str) -> date:
     raw = text.strip()
+    if len(raw) == 10 and raw[4] == "-" and raw[7] == "-":
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            pass
     value = raw[:10] if len(raw) > 10 and raw[10] in "T " else raw
     for pattern in _DATE_FORMATS:
         try:
@@ -437,14 +446,19 @@ def _split(message: str) -> tuple[str, str]:
     return name, f"{detail} {rest}".strip() if detail else rest
 
 
+@lru_cache(maxsize=8)
+def _max_lengths(table: type[Table]) -> dict[str, int]:
+    return {c._meta.name: int(c.length) for c in table._meta.columns if isinstance(c, Varchar)}
+
+
 def _lengths(table: type[Table], values: dict[str, Any]) -> None:
+    limits = _max_lengths(table)
     for name, value in values.items():
-        column = table._meta.get_column_by_name(name)
-        if isinstance(value, str):
-            if "\x00" in value:
-                raise _RowProblem(name, "contains binary data (NUL)")
-            if isinstance(column, Varchar) and len(value) > column.length:
-                raise _RowProblem(name, f"at most {column.length} characters")
+        if "\x00" in value:
+            raise _RowProblem(name, "contains binary data (NUL)")
+        limit = limits.get(name)
+        if limit is not None and len(value) > limit:
+            raise _RowProblem(name, f"at most {limit} characters")
 
 
 # --- rows ----------------------------------------------------------------------------------------
@@ -634,13 +648,13 @@ async def run_import(
     result = ImportResult(kind=kind, dry_run=dry_run, columns=columns, ignored=ignored)
     report = _Report(progress, sheet.total_estimate)
     customers: dict[str, int | None] = {}
-    await _check(scope, ctx, sheet, result, customers, report)
+    kept = await _check(scope, ctx, sheet, result, customers, report)
     if dry_run or result.errors:
         return result
     try:
         async with transaction():
-            sheet = open_sheet(source, filename)
-            imported = await _write(scope, ctx, sheet, customers, report)
+            rows = kept if kept is not None else _reparse(ctx, open_sheet(source, filename))
+            imported = await _write(scope, ctx, rows, customers, report)
             await record(
                 scope,
                 actor,
@@ -672,10 +686,12 @@ async def _check(
     result: ImportResult,
     customers: dict[str, int | None],
     report: _Report,
-) -> None:
+) -> list[Any] | None:
+    """Check every row; returns the parsed rows when few enough to keep (else ``None``)."""
     seen: dict[str, int] = {}
     batch: list[tuple[int, Any]] = []
     bad_lines: set[int] = set()
+    kept: list[Any] | None = []
 
     def fail(line: int, name: str, reason: str) -> None:
         if line not in bad_lines and len(bad_lines) >= MAX_ERRORS:
@@ -692,7 +708,8 @@ async def _check(
         numbers = [row.number if ctx.kind == "customers" else row.data.number for _, row in batch]
         table: Any = Customer if ctx.kind == "customers" else Invoice
         taken = {
-            r["number"] for r in await scope.select(table, table.number).where(table.number.is_in(numbers))
+            r["number"]
+            for r in await scope.select(table, table.number).where(table.number.is_in(numbers))
         }
         if ctx.kind == "invoices":
             wanted = sorted({row.customer for _, row in batch} - customers.keys())
@@ -741,6 +758,10 @@ async def _check(
                 seen[number] = line
         if parsed is not None and not problems:
             batch.append((line, parsed))
+            if kept is not None:
+                kept.append(parsed)
+                if len(kept) > KEEP_IN_MEMORY:
+                    kept = None  # a very large file: read it again to write it
         if len(batch) >= BATCH:
             await flush()
             await report(done, "checking")
@@ -748,6 +769,23 @@ async def _check(
     result.rows = done
     result.errors.sort(key=lambda e: e.line)
     await report(done, "checking")
+    return kept
+
+
+def _reparse(ctx: _Context, sheet: Sheet) -> Iterator[Any]:
+    """The rows of a file already checked, parsed again (for files too big to keep)."""
+    for _line, cells in _rows(sheet):
+        if isinstance(cells, BadRow):  # pragma: no cover - the check found none
+            raise ImportFileError("the file changed while importing; nothing was imported")
+        values = _values(ctx, cells)
+        parsed: Any
+        if ctx.kind == "invoices":
+            parsed, problems = _parse_invoice(ctx, values)
+        else:
+            parsed, problems = _parse_customer(ctx, values)
+        if parsed is None or problems:  # pragma: no cover - the check found none
+            raise ImportFileError("the file changed while importing; nothing was imported")
+        yield parsed
 
 
 _INVOICE_COLUMNS = (
@@ -802,7 +840,7 @@ _CUSTOMER_COLUMNS = (
 async def _write(
     scope: TenantScope,
     ctx: _Context,
-    sheet: Sheet,
+    rows: Iterable[Any],
     customers: dict[str, int | None],
     report: _Report,
 ) -> int:
@@ -890,19 +928,9 @@ async def _write(
         batch.clear()
 
     done = 0
-    for _line, cells in _rows(sheet):
+    for parsed in rows:
         done += 1
-        if isinstance(cells, BadRow):  # pragma: no cover - the check found none
-            raise ImportFileError("the file changed while importing; nothing was imported")
-        values = _values(ctx, cells)
-        parsed: Any
-        if ctx.kind == "invoices":
-            parsed, problems = _parse_invoice(ctx, values)
-            if parsed is not None and customers.get(parsed.customer) is None:
-                parsed = None
-        else:
-            parsed, problems = _parse_customer(ctx, values)
-        if parsed is None or problems:
+        if ctx.kind == "invoices" and customers.get(parsed.customer) is None:
             raise ImportFileError("the file changed while importing; nothing was imported")
         batch.append(parsed)
         if len(batch) >= BATCH * 2:
