@@ -281,8 +281,8 @@ def clean_mapping(kind: str, mapping: dict[str, str]) -> dict[str, str]:
             value = ""
         elif value not in COLUMNS[kind]:
             raise ImportFileError(
-                f"mapping: {target!r} (for column {column!r}) is not a {kind} field; use one of "
-                f"{', '.join(COLUMNS[kind])}, or leave it empty to skip the column"
+                f"mapping: {target!r} (for column {column!r}) is not a {kind[:-1]} field; use "
+                f"one of {', '.join(COLUMNS[kind])}, or leave it empty to skip the column"
             )
         if key:
             out[key] = value
@@ -376,18 +376,24 @@ _DECIMAL_COMMA = re.compile(r"\d+,\d{1,2}")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")
 
 
+def _q(value: str) -> str:
+    """A value quoted for a message, shortened when long."""
+    text = value if len(value) <= 40 else value[:40] + "…"
+    return '"' + text.replace('"', "'") + '"'
+
+
 def parse_amount(text: str, currency: str) -> int:
     """A decimal amount in major units (``1500.00``, ``1,500.00``, ``1.500,00``) as exact minor
     units of ``currency``; never through a float. Raises :class:`ValueError` saying why not."""
     raw = text.strip()
     value = raw.replace(" ", "").replace("\u00a0", "").removeprefix("$")
     if value.startswith("-"):
-        raise ValueError(f"{raw!r} is negative")
+        raise ValueError(f"{_q(raw)} is negative")
     if "," in value and "." in value:
         whole, _, _frac = value.rpartition("," if value.rfind(",") > value.rfind(".") else ".")
         groups = _COMMA_GROUPS if value.rfind(".") > value.rfind(",") else _DOT_GROUPS
         if not groups.fullmatch(whole):
-            raise ValueError(f"{raw!r} is not an amount")
+            raise ValueError(f"{_q(raw)} is not an amount")
         if value.rfind(",") > value.rfind("."):
             value = value.replace(".", "").replace(",", ".")
         else:
@@ -398,21 +404,21 @@ def parse_amount(text: str, currency: str) -> int:
         elif _DECIMAL_COMMA.fullmatch(value):
             value = value.replace(",", ".")
         else:
-            raise ValueError(f"{raw!r} is not an amount")
+            raise ValueError(f"{_q(raw)} is not an amount")
     elif value.count(".") > 1 and _DOT_GROUPS.fullmatch(value):
         value = value.replace(".", "")
     if not _DIGITS.fullmatch(value):
-        raise ValueError(f"{raw!r} is not an amount")
+        raise ValueError(f"{_q(raw)} is not an amount")
     number = Decimal(value)
     digits = exponent(currency)
     try:
         scaled = number.scaleb(digits)
     except ArithmeticError:  # pragma: no cover - Decimal of digits cannot fail here
-        raise ValueError(f"{raw!r} is not an amount") from None
+        raise ValueError(f"{_q(raw)} is not an amount") from None
     if number > 10**12:
-        raise ValueError(f"{raw!r} is too large")
+        raise ValueError(f"{_q(raw)} is too large")
     if scaled != scaled.to_integral_value():
-        raise ValueError(f"{raw!r} has more than {digits} decimal digits for {currency}")
+        raise ValueError(f"{_q(raw)} has more than {digits} decimal digits for {currency}")
     return int(scaled)
 
 
@@ -430,7 +436,7 @@ def parse_date(text: str) -> date:
             return datetime.strptime(value, pattern).date()
         except ValueError:
             continue
-    raise ValueError(f"{raw!r} is not a date (use YYYY-MM-DD or DD/MM/YYYY)")
+    raise ValueError(f"{_q(raw)} is not a date (use YYYY-MM-DD or DD/MM/YYYY)")
 
 
 def _split(message: str) -> tuple[str, str]:
@@ -558,12 +564,12 @@ def _parse_customer(ctx: _Context, v: dict[str, str]) -> tuple[NewCustomer | Non
         return None, [
             _RowProblem(
                 "preferred_channel",
-                f"{v.get('preferred_channel')!r} is not one of {', '.join(CHANNELS)}",
+                f"{_q(v.get('preferred_channel', ''))} is not one of {', '.join(CHANNELS)}",
             )
         ]
     country = v.get("tax_country", "").upper()
     if country and not (len(country) == 2 and country.isascii() and country.isalpha()):
-        return None, [_RowProblem("tax_country", f"{country!r} is not a two-letter country code")]
+        return None, [_RowProblem("tax_country", f"{_q(country)} is not a two-letter country code")]
     data = NewCustomer(
         number=v.get("number", ""),
         name=v.get("name", ""),
@@ -724,9 +730,9 @@ async def _check(
         for line, row in batch:
             number = row.number if ctx.kind == "customers" else row.data.number
             if number in taken:
-                fail(line, "number", f"{number!r} already exists")
+                fail(line, "number", f"{_q(number)} already exists")
             if ctx.kind == "invoices" and customers.get(row.customer) is None:
-                fail(line, "customer", f"{row.customer!r} is not a customer number")
+                fail(line, "customer", f"{_q(row.customer)} is not a customer number")
         batch.clear()
 
     done = 0
@@ -752,7 +758,7 @@ async def _check(
         if number:
             first = seen.get(number)
             if first is not None:
-                fail(line, "number", f"{number!r} repeats line {first}")
+                fail(line, "number", f"{_q(number)} repeats line {first}")
                 parsed = None
             else:
                 seen[number] = line
