@@ -140,7 +140,7 @@ def test_overrides_beat_saved_mapping_and_defaults() -> None:
         "amount": 4,
     }
     assert ignored == ["Valor"]
-    with pytest.raises(ImportFileError, match="not an? invoice field"):
+    with pytest.raises(ImportFileError, match="not a field of invoices"):
         resolve_mapping("invoices", header, overrides={"Doc": "numerito"})
     with pytest.raises(ImportFileError, match="no column 'nada'"):
         resolve_mapping("invoices", header, overrides={"nada": "number"})

@@ -281,7 +281,7 @@ def clean_mapping(kind: str, mapping: dict[str, str]) -> dict[str, str]:
             value = ""
         elif value not in COLUMNS[kind]:
             raise ImportFileError(
-                f"mapping: {target!r} (for column {column!r}) is not a {kind[:-1]} field; use "
+                f"mapping: {target!r} (for column {column!r}) is not a field of {kind}; use "
                 f"one of {', '.join(COLUMNS[kind])}, or leave it empty to skip the column"
             )
         if key:
