@@ -311,8 +311,8 @@ def resolve_mapping(
             f"(its columns: {', '.join(h for h in header if h)})"
         )
     saved_clean: dict[str, str] = {}
-    for column, target in (saved or {}).items():
-        value = normalise(target or "")
+    for column, wanted in (saved or {}).items():
+        value = normalise(wanted or "")
         if value == "" or value in COLUMNS[kind]:
             saved_clean[normalise(column)] = value
     pairs: list[tuple[int, str]] = []
@@ -454,7 +454,11 @@ def _split(message: str) -> tuple[str, str]:
 
 @lru_cache(maxsize=8)
 def _max_lengths(table: type[Table]) -> dict[str, int]:
-    return {c._meta.name: int(c.length) for c in table._meta.columns if isinstance(c, Varchar)}
+    return {
+        c._meta.name: int(c.length)
+        for c in table._meta.columns
+        if isinstance(c, Varchar) and c.length is not None
+    }
 
 
 def _lengths(table: type[Table], values: dict[str, Any]) -> None:
