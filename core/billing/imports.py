@@ -639,11 +639,13 @@ async def run_import(
     overrides: dict[str, str] | None = None,
     progress: Progress | None = None,
     actor: str = "import",
+    finish: Callable[[ImportResult], Awaitable[None]] | None = None,
 ) -> ImportResult:
     """Check ``source`` and, unless ``dry_run`` or a row is bad, import every row at once.
 
     File-level problems (unreadable file, missing required column, bad mapping) raise
     :class:`ImportFileError`; row problems come back in :attr:`ImportResult.errors`.
+    ``finish(result)`` runs inside the import's transaction, after the rows are written.
     """
     check_kind(kind)
     sheet = open_sheet(source, filename)
@@ -661,6 +663,7 @@ async def run_import(
     kept = await _check(scope, ctx, sheet, result, customers, report)
     if dry_run or result.errors:
         return result
+    await report(0, "importing")
     try:
         async with transaction():
             rows = kept if kept is not None else _reparse(ctx, open_sheet(source, filename))
@@ -673,6 +676,9 @@ async def run_import(
                 rows=imported,
                 columns=columns,
             )
+            result.imported = imported
+            if finish is not None:
+                await finish(result)
     except Exception as exc:
         if not integrity_error(exc):
             raise
@@ -684,8 +690,8 @@ async def run_import(
                 "imported, try again",
             )
         )
+        result.imported = 0
         return result
-    result.imported = imported
     return result
 
 
@@ -699,7 +705,7 @@ async def _check(
 ) -> list[Any] | None:
     """Check every row; returns the parsed rows when few enough to keep (else ``None``)."""
     seen: dict[str, int] = {}
-    batch: list[tuple[int, Any]] = []
+    batch: list[tuple[int, str, str]] = []  # line, number, customer reference
     bad_lines: set[int] = set()
     kept: list[Any] | None = []
 
@@ -713,30 +719,30 @@ async def _check(
             result.errors.append(RowError(line, name, reason))
 
     async def flush() -> None:
+        # Every row with a number or a customer is looked up, bad or not, so each row's every
+        # problem is reported at once: one query per batch for numbers, one for customers.
         if not batch:
             return
-        numbers = [row.number if ctx.kind == "customers" else row.data.number for _, row in batch]
+        numbers = [number for _, number, _ in batch if number]
         table: Any = Customer if ctx.kind == "customers" else Invoice
-        taken = {
-            r["number"]
-            for r in await scope.select(table, table.number).where(table.number.is_in(numbers))
-        }
-        if ctx.kind == "invoices":
-            wanted = sorted({row.customer for _, row in batch} - customers.keys())
-            if wanted:
-                found = await scope.select(Customer, Customer.id, Customer.number).where(
-                    Customer.number.is_in(wanted)
-                )
-                for r in found:
-                    customers[r["number"]] = int(r["id"])
-                for ref in wanted:
-                    customers.setdefault(ref, None)
-        for line, row in batch:
-            number = row.number if ctx.kind == "customers" else row.data.number
+        taken: set[str] = set()
+        if numbers:
+            query = scope.select(table, table.number).where(table.number.is_in(numbers))
+            taken = {r["number"] for r in await query}
+        wanted = sorted({ref for _, _, ref in batch if ref} - customers.keys())
+        if wanted:
+            found = await scope.select(Customer, Customer.id, Customer.number).where(
+                Customer.number.is_in(wanted)
+            )
+            for r in found:
+                customers[r["number"]] = int(r["id"])
+            for ref in wanted:
+                customers.setdefault(ref, None)
+        for line, number, ref in batch:
             if number in taken:
                 fail(line, "number", f"{_q(number)} already exists")
-            if ctx.kind == "invoices" and customers.get(row.customer) is None:
-                fail(line, "customer", f"{_q(row.customer)} is not a customer number")
+            if ref and customers.get(ref) is None:
+                fail(line, "customer", f"{_q(ref)} is not a customer number")
         batch.clear()
 
     done = 0
@@ -766,8 +772,10 @@ async def _check(
                 parsed = None
             else:
                 seen[number] = line
+        ref = values.get("customer", "") if ctx.kind == "invoices" else ""
+        if number or ref:
+            batch.append((line, number, ref))
         if parsed is not None and not problems:
-            batch.append((line, parsed))
             if kept is not None:
                 kept.append(parsed)
                 if len(kept) > KEEP_IN_MEMORY:

@@ -16,6 +16,7 @@ from recaudo.web.backoffice import (
     attachments,
     auth,
     chat,
+    imports,
     inbox,
     jobs,
     payments,
@@ -44,6 +45,7 @@ staff_router = Router(
         *payments.ROUTES,
         *recurring.ROUTES,
         *attachments.ROUTES,
+        *imports.ROUTES,
     ],
     dependencies={
         "staff": Provide(provide_staff),
