@@ -152,6 +152,8 @@ async def process_run(scope: TenantScope, payload: dict[str, Any]) -> None:
     last: list[Any] = [0.0, ""]
 
     async def progress(done: int, total: int, phase: str) -> None:
+        if last[1] == "finished":
+            return  # finish() holds the run's row lock: another connection would wait on us
         moment = time.monotonic()
         if moment - last[0] < 0.5 and done < total and phase == last[1]:
             return
@@ -164,6 +166,7 @@ async def process_run(scope: TenantScope, payload: dict[str, Any]) -> None:
 
     async def finish(result: imports.ImportResult) -> None:
         # Inside the import's transaction: the run is done exactly when the rows are stored.
+        last[1] = "finished"
         await _set(
             scope,
             run_id,
