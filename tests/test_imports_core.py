@@ -388,3 +388,16 @@ async def test_a_large_file_is_streamed(database: str, tmp_path: Path) -> None:
     assert await scope.count(OutboxJob) == 20_000
     last = await scope.objects(Invoice).where(Invoice.number == "B-19999").first()
     assert last is not None and last.total == 1999950
+
+
+async def test_files_too_big_to_keep_are_read_again_to_write(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recaudo.core.billing import imports
+
+    monkeypatch.setattr(imports, "KEEP_IN_MEMORY", 10)
+    scope = await _tenant()
+    rows = "".join(f"R-{i},C2,,2027-12-31,MXN,{i + 1},,,\n" for i in range(25))
+    result = await _import(scope, "invoices", f"{HEADER}\n{rows}".encode())
+    assert result.ok and result.imported == 25
+    assert await scope.count(InvoiceLine) == 25
