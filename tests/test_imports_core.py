@@ -401,3 +401,29 @@ async def test_files_too_big_to_keep_are_read_again_to_write(
     result = await _import(scope, "invoices", f"{HEADER}\n{rows}".encode())
     assert result.ok and result.imported == 25
     assert await scope.count(InvoiceLine) == 25
+
+
+async def test_customer_may_be_named_by_its_recaudo_id(database: str) -> None:
+    scope = await _tenant()
+    c2 = await scope.objects(Customer).where(Customer.number == "C2").first()
+    assert c2 is not None
+    content = (
+        f"number,customer_id,due_date,amount\nI-1,{c2.id},2027-12-31,5\nI-2,99999,2027-12-31,5\n"
+    )
+    result = await _import(scope, "invoices", content.encode())
+    assert [(e.line, e.field) for e in result.errors] == [(3, "customer")]
+    by_number = await _import(scope, "invoices", content.replace("I-2,99999", "I-2,C1").encode())
+    assert [(e.line, e.field) for e in by_number.errors] == [(3, "customer")]  # ids only here
+    fixed = content.replace("I-2,99999", f"I-2,{c2.id}").encode()
+    assert (await _import(scope, "invoices", fixed)).imported == 2
+    invoice = await scope.objects(Invoice).where(Invoice.number == "I-1").first()
+    assert invoice is not None and invoice.customer == c2.id
+
+
+async def test_a_numeric_customer_number_never_matches_an_id(database: str) -> None:
+    scope = await _tenant()
+    c1 = await scope.objects(Customer).where(Customer.number == "C1").first()
+    assert c1 is not None
+    content = f"number,customer,due_date,amount\nJ-1,{c1.id},2027-12-31,5\n".encode()
+    result = await _import(scope, "invoices", content)
+    assert [(e.line, e.field) for e in result.errors] == [(2, "customer")]

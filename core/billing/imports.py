@@ -124,6 +124,7 @@ ALIASES: dict[str, dict[str, str]] = {
         "codigo_cliente": "customer",
         "id_cliente": "customer",
         "customer_number": "customer",
+        "customer_id": "customer",
         "fecha": "issue_date",
         "fecha_emision": "issue_date",
         "fecha_de_emision": "issue_date",
@@ -337,7 +338,7 @@ def resolve_mapping(
     missing = [f for f in REQUIRED[kind] if f not in taken]
     if missing:
         raise ImportFileError(
-            f"columns: no column for {', '.join(missing)} (the file's columns: "
+            f"line 1: columns: no column for {', '.join(missing)} (the file's columns: "
             f"{', '.join(h for h in header if h) or 'none'}); name a column so or map one to it"
         )
     return pairs, columns, ignored
@@ -490,6 +491,7 @@ class _Context:
     default_country: str
     default_currency: str
     today: date
+    by_id: bool = False  # the customer column holds Recaudo's customer ids
 
 
 def _values(ctx: _Context, cells: list[str]) -> dict[str, str]:
@@ -657,6 +659,9 @@ async def run_import(
     ctx = _Context(
         kind, pairs, len(sheet.header), default_country, default_currency, datetime.now(UTC).date()
     )
+    ctx.by_id = any(
+        field == "customer" and normalise(sheet.header[i]) == "customer_id" for i, field in pairs
+    )
     result = ImportResult(kind=kind, dry_run=dry_run, columns=columns, ignored=ignored)
     report = _Report(progress, sheet.total_estimate)
     customers: dict[str, int | None] = {}
@@ -731,13 +736,7 @@ async def _check(
             taken = {r["number"] for r in await query}
         wanted = sorted({ref for _, _, ref in batch if ref} - customers.keys())
         if wanted:
-            found = await scope.select(Customer, Customer.id, Customer.number).where(
-                Customer.number.is_in(wanted)
-            )
-            for r in found:
-                customers[r["number"]] = int(r["id"])
-            for ref in wanted:
-                customers.setdefault(ref, None)
+            customers.update(await _find_customers(scope, wanted, ctx.by_id))
         for line, number, ref in batch:
             if number in taken:
                 fail(line, "number", f"{_q(number)} already exists")
@@ -788,6 +787,36 @@ async def _check(
     result.errors.sort(key=lambda e: e.line)
     await report(done, "checking")
     return kept
+
+
+async def _find_customers(
+    scope: TenantScope, refs: list[str], by_id: bool = False
+) -> dict[str, int | None]:
+    """Customer ids for references: the customer's number, else its external id (when the
+    customer table has one). ``by_id`` (a column headed ``customer_id``): Recaudo's ids only, so a
+    mistyped number can never land on the customer whose id it happens to be."""
+    found: dict[str, int | None] = {}
+    if by_id:
+        ids = {int(ref): ref for ref in refs if ref.isascii() and ref.isdigit() and len(ref) <= 9}
+        if ids:
+            rows = await scope.select(Customer, Customer.id).where(Customer.id.is_in(list(ids)))
+            for r in rows:
+                found[ids[int(r["id"])]] = int(r["id"])
+        return {ref: found.get(ref) for ref in refs}
+    rows = await scope.select(Customer, Customer.id, Customer.number).where(
+        Customer.number.is_in(refs)
+    )
+    for r in rows:
+        found[r["number"]] = int(r["id"])
+    left = [ref for ref in refs if ref not in found]
+    external = getattr(Customer, "external_id", None)
+    if left and external is not None:
+        rows = await scope.select(Customer, Customer.id, external).where(external.is_in(left))
+        for r in rows:
+            found.setdefault(str(r["external_id"]), int(r["id"]))
+    for ref in refs:
+        found.setdefault(ref, None)
+    return found
 
 
 def _reparse(ctx: _Context, sheet: Sheet) -> Iterator[Any]:
