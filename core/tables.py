@@ -489,6 +489,8 @@ class CreditNote(TenantOwned, Table, tablename="credit_note"):
     reason = Varchar(length=500)
     created_by = Varchar(length=100, default="")
     created_at = Timestamptz()
+
+
 # --- imports (area: imports, migration 0016) ----------------------------------------------------
 
 
