@@ -107,7 +107,7 @@ async def queue_run(
         run.mode = mode
         run.status = "queued"
         run.rows_done = 0
-        run.errors = []
+        run.errors = "[]"
         run.updated_at = now()
         await scope.save(run)
         attempt = int(time.time() * 1000)
