@@ -133,3 +133,23 @@ async def test_missing_file_and_unknown_tenant_fail_clearly(database: str, tmp_p
     assert out.returncode == 1 and "Traceback" not in out.stderr
     out = recaudo(database, tmp_path, "import", "customers", str(good), "--tenant", "ferre")
     assert out.returncode == 0 and "imported 1 customer" in out.stdout
+
+
+def test_the_progress_bar_draws_on_a_terminal_only(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from recaudo.cli import _ImportBar
+
+    quiet = _ImportBar()
+    quiet(5, 10, "checking")
+    quiet.close()
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    bar = _ImportBar()
+    for done in (0, 500, 1000):
+        bar(done, 1000, "checking")
+    for done in (0, 1000):
+        bar(done, 1000, "importing")
+    bar.close()
+    err = capsys.readouterr().err
+    assert "checking" in err and "importing" in err
