@@ -170,6 +170,11 @@ async def test_bad_uploads_and_mappings_get_clear_4xx(
     assert garbage.status_code == 400 and "UTF-8" in garbage.text
     broken = await upload(client, token, b"PK\x03\x04nope", "x.xlsx")
     assert broken.status_code == 400 and "XLSX" in broken.text
+    odd_name = await upload(client, token, GOOD, name="a\x00b\u202e" + "x" * 300 + ".csv")
+    assert odd_name.status_code == 303
+    run = await scope.objects(ImportRun).first()
+    assert run is not None and len(run.filename) == 200
+    assert all(ch.isprintable() for ch in run.filename) and "\u202e" not in run.filename
     no_kind = await upload(client, token, GOOD, kind="pagos")
     assert no_kind.status_code == 400 and "kind" in no_kind.text
     run_url = (await upload(client, token, GOOD)).headers["location"]
@@ -181,7 +186,7 @@ async def test_bad_uploads_and_mappings_get_clear_4xx(
         f"{run_url}/revisar", data={"_csrf_token": token, "col0": "inventado"}, headers=HTML
     )
     assert wrong.status_code == 400 and "inventado" in wrong.text
-    assert await scope.count(ImportRun) == 1 and await saved_mapping(scope, "invoices") == {}
+    assert await scope.count(ImportRun) == 2 and await saved_mapping(scope, "invoices") == {}
     assert (await client.get(f"{STAFF}/importar/999999", headers=HTML)).status_code == 404
     assert (await client.get(f"{STAFF}/importar/99999999999", headers=HTML)).status_code == 404
 
@@ -303,3 +308,16 @@ async def test_the_page_in_english(scope: TenantScope, client: httpx.AsyncClient
     await login(client, "owner")
     page = await client.get(f"{STAFF}/importar?lang=en", headers=HTML)
     assert "Import customers and invoices" in page.text
+
+
+def test_import_translations_keep_their_placeholders() -> None:
+    from recaudo.core.messaging.i18n import translations
+
+    en = translations("en")
+    with (ROOT / "core/messaging/locale/en/LC_MESSAGES/imports.po").open("rb") as fh:
+        for message in read_po(fh, locale="en"):
+            for msgid in message.id if isinstance(message.id, tuple) else (message.id,):
+                if not msgid:
+                    continue
+                names = set(re.findall(r"%\((\w+)\)", msgid))
+                assert names == set(re.findall(r"%\((\w+)\)", en.gettext(msgid))), msgid

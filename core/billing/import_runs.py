@@ -64,7 +64,7 @@ async def create_run(
         raise imports.ImportFileError("file: the first line must name the columns")
     run = ImportRun(
         kind=kind,
-        filename=(filename or "archivo")[:200],
+        filename=("".join(ch for ch in filename if ch.isprintable()) or "archivo")[:200],
         content=content,
         mapping={},
         mode="dry_run",

@@ -140,7 +140,7 @@ async def imports_upload(
             tenant_scope, kind, upload.filename or "", content, f"staff:{acting_staff.id}"
         )
     except imports.ImportFileError as exc:
-        return await fail(f"archivo: {exc}")
+        return await fail(f"archivo: {str(exc).removeprefix('file: ')}")
     return Redirect(f"{staff_base(request)}/importar/{run.id}", status_code=303)
 
 
