@@ -152,8 +152,13 @@ async def test_bad_rows_are_listed_and_import_is_refused(
     assert 'id="import-errors"' in page.text and 'id="import-now"' not in page.text
     table = page.text[page.text.index('id="import-errors"') :]
     assert '<td data-label="Línea">3</td>' in table
-    assert "&#34;x&#34; is not an amount" in table or "&quot;x&quot; is not an amount" in table
-    assert "NADIE" in table
+    assert "«x» no es un importe" in table  # the usual problems in Spanish
+    assert "«NADIE» no es un número de cliente" in table
+    english = await client.get(f"{run_url}?lang=en", headers=HTML)
+    assert (
+        "&#34;x&#34; is not an amount" in english.text
+        or "&quot;x&quot; is not an amount" in english.text
+    )
     refused = await client.post(f"{run_url}/importar", data={"_csrf_token": token}, headers=HTML)
     assert refused.status_code == 409
     await drain_jobs()
@@ -321,3 +326,15 @@ def test_import_translations_keep_their_placeholders() -> None:
                     continue
                 names = set(re.findall(r"%\((\w+)\)", msgid))
                 assert names == set(re.findall(r"%\((\w+)\)", en.gettext(msgid))), msgid
+
+
+def test_usual_row_problems_read_in_spanish() -> None:
+    from recaudo.web.backoffice.imports import reason_es
+
+    assert reason_es('"F-1" repeats line 2') == "«F-1» repite la línea 2"
+    assert reason_es("'a@' not an email address") == "«a@» no es un correo electrónico"
+    assert reason_es('"10.5" has more than 0 decimal digits for CLP') == (
+        "«10.5» tiene más de 0 decimales para CLP"
+    )
+    assert reason_es("before issue_date") == "anterior a la fecha de emisión"
+    assert reason_es("something new") == "something new"

@@ -9,6 +9,7 @@ Everyone on the team can look; owners and collectors (``acting_staff``) can impo
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import Request, get, post
@@ -49,6 +50,55 @@ FIELD_LABELS = {
     "tax_country": "País fiscal",
     "preferred_channel": "Canal preferido",
 }
+
+
+#: The import service words row problems in English (the CLI's language); the page shows the
+#: usual ones in Spanish. Anything not listed here is shown as it is.
+_V = r"(?P<v>\"[^\"]*\"|'[^']*')"
+REASONS_ES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(f"^{pattern}$"), spanish)
+    for pattern, spanish in (
+        ("required", "obligatorio"),
+        ("required, at most (?P<n>\\d+) characters", "obligatorio, máximo {n} caracteres"),
+        (f"{_V} is not an amount", "{v} no es un importe"),
+        (f"{_V} is negative", "{v} es negativo"),
+        (f"{_V} is too large", "{v} es demasiado grande"),
+        (
+            f"{_V} has more than (?P<n>\\d+) decimal digits for (?P<c>\\w+)",
+            "{v} tiene más de {n} decimales para {c}",
+        ),
+        (
+            f"{_V} is not a date \\(use YYYY-MM-DD or DD/MM/YYYY\\)",
+            "{v} no es una fecha (usa AAAA-MM-DD o DD/MM/AAAA)",
+        ),
+        (f"{_V} already exists", "{v} ya existe"),
+        (f"{_V} repeats line (?P<n>\\d+)", "{v} repite la línea {n}"),
+        (f"{_V} is not a customer number", "{v} no es un número de cliente"),
+        ("before issue_date", "anterior a la fecha de emisión"),
+        ("must be more than zero", "debe ser mayor que cero"),
+        ("at most (?P<n>\\d+) characters", "máximo {n} caracteres"),
+        ("contains binary data \\(NUL\\)", "contiene datos binarios (NUL)"),
+        (
+            "has (?P<n>\\d+) values, the header has (?P<m>\\d+) columns",
+            "tiene {n} valores y el encabezado {m} columnas",
+        ),
+        (f"{_V} not an email address", "{v} no es un correo electrónico"),
+        (f"{_V} is not a two-letter country code", "{v} no es un código de país de dos letras"),
+        (f"{_V} is not one of (?P<l>.+)", "{v} no es uno de: {l}"),
+    )
+)
+
+
+def reason_es(reason: str) -> str:
+    """A row problem in Spanish when it is one of the usual ones, else as the service said it."""
+    for pattern, spanish in REASONS_ES:
+        found = pattern.match(reason)
+        if found:
+            values = found.groupdict()
+            if "v" in values:
+                values["v"] = "«" + values["v"][1:-1] + "»"
+            return spanish.format(**values)
+    return reason
 
 
 async def _recent(scope: TenantScope) -> list[dict[str, Any]]:
@@ -203,6 +253,7 @@ async def _run_page(
         errors=loads(run.errors, []) or [],
         result=loads(run.result, {}) or {},
         active=run.status in import_runs.ACTIVE,
+        reason_es=reason_es,
     )
 
 
