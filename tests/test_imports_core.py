@@ -427,3 +427,18 @@ async def test_a_numeric_customer_number_never_matches_an_id(database: str) -> N
     content = f"number,customer,due_date,amount\nJ-1,{c1.id},2027-12-31,5\n".encode()
     result = await _import(scope, "invoices", content)
     assert [(e.line, e.field) for e in result.errors] == [(2, "customer")]
+
+
+async def test_two_imports_of_the_same_numbers_at_once_store_them_once(database: str) -> None:
+    import asyncio
+
+    scope = await _tenant()
+    rows = "".join(f"K-{i},C1,,2027-12-31,MXN,{i + 1},,,\n" for i in range(300))
+    content = f"{HEADER}\n{rows}".encode()
+    first, second = await asyncio.gather(
+        _import(scope, "invoices", content), _import(scope, "invoices", content)
+    )
+    assert sorted([first.imported, second.imported]) == [0, 300]
+    loser = first if first.imported == 0 else second
+    assert loser.errors and loser.errors[0].field == "number"
+    assert await scope.count(Invoice) == 300 and await scope.count(OutboxJob) == 300
