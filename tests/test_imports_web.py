@@ -338,3 +338,29 @@ def test_usual_row_problems_read_in_spanish() -> None:
     )
     assert reason_es("before issue_date") == "anterior a la fecha de emisión"
     assert reason_es("something new") == "something new"
+
+
+async def test_customers_with_the_saved_mapping_prefilled(
+    scope: TenantScope, client: httpx.AsyncClient
+) -> None:
+    from recaudo.core.billing.imports import save_mapping
+    from recaudo.core.tables import Customer
+
+    await save_mapping(scope, "customers", {"Clave": "number", "Razon": "name", "Nota": ""}, "t")
+    token = await login(client, "owner")
+    content = "Clave,Razón,Nota,Correo\nK-1,Kiosco Uno,x,uno@example.com\n".encode()
+    run_url = (await upload(client, token, content, kind="customers")).headers["location"]
+    page = await client.get(run_url, headers=HTML)
+    for index, field in ((0, "number"), (1, "name"), (3, "email")):
+        assert re.search(rf'name="col{index}".*?<option value="{field}" selected', page.text, re.S)
+    assert not re.search(
+        r'name="col2".*?<option value="\w+" selected.*?name="col3"', page.text, re.S
+    )
+    form = {"_csrf_token": token, "col0": "number", "col1": "name", "col2": "", "col3": "email"}
+    await client.post(f"{run_url}/revisar", data=form, headers=HTML)
+    await drain_jobs()
+    await client.post(f"{run_url}/importar", data={"_csrf_token": token}, headers=HTML)
+    await drain_jobs()
+    assert "Se importó 1 fila." in (await client.get(run_url, headers=HTML)).text
+    kiosco = await scope.objects(Customer).where(Customer.number == "K-1").first()
+    assert kiosco is not None and kiosco.email == "uno@example.com"
