@@ -566,3 +566,39 @@ class WebhookDelivery(TenantOwned, Table, tablename="webhook_delivery"):
     next_attempt_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     delivered_at = Timestamptz(null=True, default=None)
+
+
+# --- imports (area: imports, migration 0016) ----------------------------------------------------
+
+
+class ImportMapping(TenantOwned, Table, tablename="import_mapping"):
+    """A tenant's saved column mapping for one kind of import: ``{file column: field}``.
+
+    Unique per (tenant, kind) (``uq_import_mapping_tenant_kind``, migration 0016).
+    """
+
+    kind = Varchar(length=20)  # customers, invoices
+    mapping = JSON(default="{}")
+    updated_at = Timestamptz()
+
+
+class ImportRun(TenantOwned, Table, tablename="import_run"):
+    """One upload in the back office: its file, then a dry run or an import run as a job.
+
+    The job reports progress here (``rows_done`` of ``rows_total``) for the page to poll; the file
+    is kept until the import is done so the same upload can be checked and then imported.
+    """
+
+    kind = Varchar(length=20)
+    filename = Varchar(length=200, default="")
+    content = Bytea(default=b"")
+    mapping = JSON(default="{}")
+    mode = Varchar(length=20, default="dry_run")  # dry_run, import
+    status = Varchar(length=20, default="queued")  # queued, running, checked, done, failed
+    rows_done = Integer(default=0)
+    rows_total = Integer(default=0)
+    errors = JSON(default="[]")
+    result = JSON(default="{}")
+    actor = Varchar(length=100, default="")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()

@@ -48,6 +48,7 @@ CORE_MODULES = (
     "recaudo.workers.scheduler",
     "recaudo.workers.recurring",
     "recaudo.workers.webhooks",
+    "recaudo.workers.import_runs",
 )
 
 #: The id of the outbox job being run (handlers use it to key the jobs they fan out).

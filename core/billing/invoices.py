@@ -75,6 +75,15 @@ def validate_invoice(data: NewInvoice) -> None:
         raise InvoiceError("tax: must be zero or more minor units")
 
 
+def invoice_totals(data: NewInvoice) -> tuple[int, int]:
+    """``(subtotal, total)`` of a valid invoice; a total of zero or less is refused."""
+    subtotal = sum(line.quantity * line.unit_amount for line in data.lines)
+    total = subtotal + data.tax
+    if total <= 0:
+        raise InvoiceError("total: must be more than zero")
+    return subtotal, total
+
+
 async def create_invoice(scope: TenantScope, data: NewInvoice) -> Invoice:
     validate_invoice(data)
     customer = await scope.get(Customer, data.customer_id)
@@ -82,10 +91,7 @@ async def create_invoice(scope: TenantScope, data: NewInvoice) -> Invoice:
         raise InvoiceError(f"customer {data.customer_id}: not found")
     if await scope.exists(Invoice).where(Invoice.number == data.number.strip()):
         raise InvoiceError(f"number {data.number!r}: already used")
-    subtotal = sum(line.quantity * line.unit_amount for line in data.lines)
-    total = subtotal + data.tax
-    if total <= 0:
-        raise InvoiceError("total: must be more than zero")
+    subtotal, total = invoice_totals(data)
     invoice = Invoice(
         customer=customer.id,
         number=data.number.strip(),

@@ -16,6 +16,7 @@ from recaudo.web.backoffice import (
     attachments,
     auth,
     chat,
+    imports,
     inbox,
     jobs,
     payments,
@@ -48,6 +49,7 @@ staff_router = Router(
         *attachments.ROUTES,
         *team.ROUTES,
         *webhooks.ROUTES,
+        *imports.ROUTES,
     ],
     dependencies={
         "staff": Provide(provide_staff),
