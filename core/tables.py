@@ -488,6 +488,24 @@ class CreditNote(TenantOwned, Table, tablename="credit_note"):
     currency = Varchar(length=3)
     reason = Varchar(length=500)
     created_by = Varchar(length=100, default="")
+
+
+# --- settings (owner settings of the back office) ---------------------------------------------
+
+
+class TenantLogo(TenantOwned, Table, tablename="tenant_logo"):
+    """The logo an owner uploaded in Ajustes → Marca, served at ``/t/<slug>/logo/<digest>.<ext>``.
+
+    One row per tenant (a new upload replaces it). ``content_type`` is sniffed from the bytes
+    (PNG, JPEG or WebP; SVG is refused), never taken from the browser; ``digest`` (SHA-256 of the
+    bytes, hex) names the URL, so a new logo has a new address and caches never show the old one.
+    """
+
+    content_type = Varchar(length=30)
+    content = Bytea()
+    digest = Varchar(length=64)
+    width = Integer(default=0)
+    height = Integer(default=0)
     created_at = Timestamptz()
 
 

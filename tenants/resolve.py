@@ -82,3 +82,9 @@ async def resolve_host(hostname: str, base_host: str) -> HostMatch | None:
     if row is None:
         return None
     return HostMatch(str(row["slug"]), str(row["domain"]))
+
+
+def forget_tenant(slug: str) -> None:
+    """Drop this process's cached row of a tenant (after a settings change): the next request
+    reads it afresh, so the change shows at once here and within a few seconds elsewhere."""
+    _by_slug.forget(slug)

@@ -14,7 +14,31 @@ from recaudo.core.platform.host import call_impl, get_host
 from recaudo.core.platform.values import Branding, TenantInfo
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# A logo uploaded in the back office (Ajustes → Marca), served by this site.
+_OWN_LOGO = re.compile(r"^/t/[a-z0-9-]{1,63}/logo/[0-9a-f]{64}\.(png|jpg|webp)$")
 _DEFAULT = Branding(display_name="")
+# Pages paint white text on the primary colour (header, buttons) and on the accent colour (the
+# sub-navigation), and the accent colour as text on white (secondary buttons): each pair must
+# reach WCAG 2's 4.5:1 for normal text.
+TEXT_ON_BRAND = "#ffffff"
+MIN_CONTRAST = 4.5
+
+
+def luminance(colour: str) -> float:
+    """Relative luminance of ``#rrggbb`` (WCAG 2 definition)."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two ``#rrggbb`` colours, from 1 to 21."""
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def valid_color(value: str) -> bool:
+    return isinstance(value, str) and bool(_COLOR.match(value))
 
 
 def _color(value: str, fallback: str) -> str:
@@ -24,6 +48,8 @@ def _color(value: str, fallback: str) -> str:
 def _url(value: str) -> str:
     if not isinstance(value, str) or len(value) > 500 or any(c in value for c in "\"'<> \\"):
         return ""
+    if _OWN_LOGO.match(value):
+        return value
     return value if value.startswith(("https://", "/static/")) else ""
 
 
@@ -42,6 +68,7 @@ def sanitize(branding: Branding, tenant: TenantInfo) -> Branding:
         support_email=_text(branding.support_email, 254),
         support_phone=_text(branding.support_phone, 32),
         support_whatsapp=_text(branding.support_whatsapp, 32),
+        support_hours=_text(branding.support_hours, 120),
     )
 
 

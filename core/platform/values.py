@@ -63,6 +63,7 @@ class Branding:
     support_email: str = ""
     support_phone: str = ""
     support_whatsapp: str = ""
+    support_hours: str = ""  # e.g. "lunes a viernes, 9 a 18 h"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ FIELDS = (
     "support_email",
     "support_phone",
     "support_whatsapp",
+    "support_hours",
 )
 
 

@@ -24,6 +24,7 @@ from recaudo.web.backoffice import (
     plugins,
     proofs,
     recurring,
+    settings,
     team,
     webhooks,
 )
@@ -50,6 +51,7 @@ staff_router = Router(
         *team.ROUTES,
         *webhooks.ROUTES,
         *imports.ROUTES,
+        *settings.ROUTES,
     ],
     dependencies={
         "staff": Provide(provide_staff),

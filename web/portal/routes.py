@@ -12,7 +12,7 @@ from litestar import Router
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 
-from recaudo.web.portal import access, account, attachments, claims, hardship, help, pay
+from recaudo.web.portal import access, account, attachments, claims, hardship, help, logo, pay
 from recaudo.web.portal.common import LoginRequired, login_redirect, provide_customer
 
 portal_router = Router(
@@ -25,6 +25,7 @@ portal_router = Router(
         *help.ROUTES,
         *hardship.ROUTES,
         *attachments.ROUTES,
+        *logo.ROUTES,
     ],
     dependencies={"customer": Provide(provide_customer)},
     # Signed-in pages: never kept by the browser, so Back after "Salir" cannot show them again.
