@@ -208,7 +208,9 @@ def sniff_image(data: bytes) -> Image:
     head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith((b"<?xml", b"<svg", b"<!doctype", b"<")) or b"<svg" in head:
         raise FormErrors(
-            {"logo": "Los logos SVG no se aceptan (pueden llevar código): sube un PNG, JPEG o WebP."}
+            {
+                "logo": "Los logos SVG no se aceptan (pueden llevar código): sube un PNG, JPEG o WebP."
+            }
         )
     found: tuple[str, str, tuple[int, int] | None] | None = None
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -224,9 +226,7 @@ def sniff_image(data: bytes) -> Image:
         raise FormErrors({"logo": "No se pudo leer la imagen: el archivo parece dañado."})
     width, height = size
     if not (MIN_LOGO_SIDE <= width <= MAX_LOGO_SIDE and MIN_LOGO_SIDE <= height <= MAX_LOGO_SIDE):
-        raise FormErrors(
-            {"logo": "El logo debe medir entre 16 y 4096 píxeles de ancho y de alto."}
-        )
+        raise FormErrors({"logo": "El logo debe medir entre 16 y 4096 píxeles de ancho y de alto."})
     return Image(extension, content_type, width, height)
 
 

@@ -77,8 +77,10 @@ def check_domain(domain: str, base_host: str) -> str:
 
 
 async def tenant_domains(tenant: Tenant) -> list[TenantDomain]:
-    return await TenantDomain.objects().where(TenantDomain.tenant == tenant.id).order_by(
-        TenantDomain.domain
+    return (
+        await TenantDomain.objects()
+        .where(TenantDomain.tenant == tenant.id)
+        .order_by(TenantDomain.domain)
     )
 
 

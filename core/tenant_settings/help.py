@@ -133,7 +133,8 @@ def parse_links(text: str, field: str) -> list[list[str]]:
         label, url = label.strip(), url.strip()
         if not sep or not label or len(label) > MAX_LABEL:
             raise FormErrors(
-                {field: "Línea %(line)d: escribe «Etiqueta | https://…»."}, {field: {"line": number}}
+                {field: "Línea %(line)d: escribe «Etiqueta | https://…»."},
+                {field: {"line": number}},
             )
         if (
             not url.startswith("https://")

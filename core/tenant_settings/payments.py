@@ -226,4 +226,3 @@ async def switch_payment_method(
         await disable_plugin(scope, name)
     action = "settings.payment_method.enabled" if on else "settings.payment_method.disabled"
     await record(scope, actor, action, f"plugin:{name}")
-

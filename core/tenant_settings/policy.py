@@ -74,8 +74,10 @@ def clean_policy(form: Mapping[str, str]) -> dict[str, int]:
     down = 0
     try:
         percent = Decimal(text)
-        if not percent.is_finite() or not 0 <= percent <= 100 or percent != percent.quantize(
-            Decimal("0.01")
+        if (
+            not percent.is_finite()
+            or not 0 <= percent <= 100
+            or percent != percent.quantize(Decimal("0.01"))
         ):
             raise InvalidOperation
         down = int(percent * 100)

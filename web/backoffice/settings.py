@@ -564,7 +564,9 @@ async def faq_move(
 ) -> Template | Redirect:
     form = await form_data(request)
     try:
-        await faq_help.move_entry(tenant_scope, entry_id, form.get("direction", ""), actor(owner_staff))
+        await faq_help.move_entry(
+            tenant_scope, entry_id, form.get("direction", ""), actor(owner_staff)
+        )
     except SettingNotFound as exc:
         raise _not_found(exc) from None
     except FormErrors as exc:
@@ -574,9 +576,7 @@ async def faq_move(
     return _back(request, "ayuda")
 
 
-@post(
-    "/ajustes/ayuda/consejos", name="staff:settings_advice", operation_id="staff_settings_advice"
-)
+@post("/ajustes/ayuda/consejos", name="staff:settings_advice", operation_id="staff_settings_advice")
 async def advice_save(
     request: Request,
     tenant: NamedDependency[Tenant],
