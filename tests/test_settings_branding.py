@@ -8,8 +8,11 @@ import re
 from recaudo.core.messaging.branding import contrast_ratio
 from recaudo.core.tables import TenantLogo
 from recaudo.tenants.plugin_config import set_plugin
+from tests import test_staff_http
 from tests.settings_support import BRAND_FORM, actions, branding_of, jpeg, png, upload
-from tests.test_staff_http import World, client, post, signed_in, world  # noqa: F401
+from tests.test_staff_http import World, client, post, signed_in
+
+world = test_staff_http.world  # the two-tenant fixture of the staff HTTP tests
 
 
 async def test_settings_index_links_every_settings_page(world: World) -> None:

@@ -22,6 +22,7 @@ ERROR = re.compile(
     r"""(?:\{\s*(?:"[\w_]+"|field|key)\s*:|errors\[[^\]]+\]\s*=|SettingNotFound\(|error = |"""
     r"""return |, error = \{\}, )\s*"([^"]+)\""""
 )
+CONSTANT = re.compile(r'^[A-Z_]+ = "([^"]+)"', re.M)
 MESSAGE = re.compile(r"""^\s+\("[\w_]+",\s*"([^"]+)"\),?$""", re.M)
 
 
@@ -33,8 +34,9 @@ def wanted() -> set[str]:
         text = path.read_text()
         messages = {m.group(1) for m in ERROR.finditer(text)}
         messages |= {m.group(1) for m in MESSAGE.finditer(text)}
-        # Codes and separators the scan also meets ("ok", "missing", "\\n") are not messages.
-        found |= {s for s in messages if not re.fullmatch(r"[a-z_]+|\\n", s)}
+        messages |= {m.group(1) for m in CONSTANT.finditer(text)}
+        # Codes the scan also meets ("ok", "logo-grande", "#1f6feb") are not messages.
+        found |= {s for s in messages if " " in s or s[0].isupper()}
     return found
 
 

@@ -34,6 +34,7 @@ DEFAULT_ACCENT = "#0b3d91"
 MAX_LOGO_BYTES = 512 * 1024
 MIN_LOGO_SIDE = 16
 MAX_LOGO_SIDE = 4096
+SVG_REFUSED = "Los logos SVG no se aceptan (pueden llevar código): sube un PNG, JPEG o WebP."
 _EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$")
 _PHONE = re.compile(r"^\+?[0-9 ()-]{7,20}$")
 
@@ -207,11 +208,7 @@ def sniff_image(data: bytes) -> Image:
         raise FormErrors({"logo": "El logo pesa más de 512 KB: usa una imagen más ligera."})
     head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith((b"<?xml", b"<svg", b"<!doctype", b"<")) or b"<svg" in head:
-        raise FormErrors(
-            {
-                "logo": "Los logos SVG no se aceptan (pueden llevar código): sube un PNG, JPEG o WebP."
-            }
-        )
+        raise FormErrors({"logo": SVG_REFUSED})
     found: tuple[str, str, tuple[int, int] | None] | None = None
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         found = ("png", "image/png", _png(data))
