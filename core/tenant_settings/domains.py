@@ -37,10 +37,10 @@ class DnsRecord:
 
 
 def normalize(domain: str) -> str:
-    value = (domain or "").strip().lower().rstrip(".")
+    value = (domain or "").strip().lower()
     for scheme in ("https://", "http://"):
         value = value.removeprefix(scheme)
-    return value.rstrip("/")
+    return value.rstrip("/").rstrip(".")
 
 
 def _is_ip(value: str) -> bool:
