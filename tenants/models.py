@@ -46,6 +46,7 @@ class TenantDomain(Table, tablename="tenant_domain"):
 
     tenant = ForeignKey(Tenant, on_delete=OnDelete.cascade, index=True)
     domain = Varchar(length=253, unique=True, index=True)
+    id: Any  # Piccolo adds the primary key column; declared for type checkers only
 
 
 class RateLimitHit(Table, tablename="rate_limit_hit"):

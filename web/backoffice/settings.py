@@ -616,7 +616,8 @@ async def audit_page(
         wanted = audit_log.read_filter(params)
     except FormErrors as exc:
         errors, wanted = exc, audit_log.AuditFilter()
-    rows, more = ([], False)
+    rows: list[audit_log.AuditRow] = []
+    more = False
     if errors is None:
         rows, more = await audit_log.audit_page(tenant_scope, wanted, str(tenant.timezone))
     return await staff_page(
