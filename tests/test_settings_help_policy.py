@@ -128,7 +128,7 @@ async def test_advice_links_per_language(world: World) -> None:
             a,
             f"{a.staff}/ajustes/ayuda/consejos",
             {
-                "advice_es": "Orientación | https://example.org/orientacion\n\n",
+                "advice_es": "Orientación <b>gratis</b> | https://example.org/orientacion\n\n",
                 "advice_en": "Free advice | https://example.org/advice",
             },
         )
@@ -144,6 +144,16 @@ async def test_advice_links_per_language(world: World) -> None:
         assert bad.status_code == 400 and 'id="advice_es-error"' in bad.text
         assert "Línea 2" in bad.text
     policy = policy_of((await tenant_row(a)).policy)
-    assert policy.advice_for("es") == (("Orientación", "https://example.org/orientacion"),)
+    assert policy.advice_for("es") == (
+        ("Orientación <b>gratis</b>", "https://example.org/orientacion"),
+    )
     assert policy.advice_for("en") == (("Free advice", "https://example.org/advice"),)
     assert "settings.advice_links.updated" in await actions(a)
+    # The portal's help page shows each language's links, escaped.
+    async with client(world) as visitor:
+        page = await visitor.get(f"/t/{a.slug}/ayuda?lang=es")
+        assert "Orientación &lt;b&gt;gratis&lt;/b&gt;" in page.text and "<b>gratis" not in page.text
+        assert 'href="https://example.org/orientacion"' in page.text
+        english = await visitor.get(f"/t/{a.slug}/ayuda?lang=en")
+        assert 'href="https://example.org/advice"' in english.text
+        assert "https://example.org/orientacion" not in english.text

@@ -12,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Response, Template
 
 from recaudo.core.billing.customers import CHANNELS
+from recaudo.core.collections.plans import policy_of
 from recaudo.core.casework.help import HelpError, chat_history, create_ticket, faq, post_chat
 from recaudo.core.messaging.preferences import PreferenceError, consents_of, save_consents
 from recaudo.core.tables import Customer
@@ -47,6 +48,7 @@ async def _help_page(
         status_code=status_code,
         customer=customer,
         faq=await faq(scope, language),
+        advice=policy_of(tenant.policy).advice_for(language),
         error=error,
         error_field=error_field,
         form=form or {},
