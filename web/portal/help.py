@@ -12,8 +12,8 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Response, Template
 
 from recaudo.core.billing.customers import CHANNELS
-from recaudo.core.collections.plans import policy_of
 from recaudo.core.casework.help import HelpError, chat_history, create_ticket, faq, post_chat
+from recaudo.core.collections.plans import policy_of
 from recaudo.core.messaging.preferences import PreferenceError, consents_of, save_consents
 from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
