@@ -36,6 +36,8 @@ async def test_settings_index_links_every_settings_page(world: World) -> None:
         page = await c.get(f"{a.staff}/ajustes")
     assert page.status_code == 200 and 'id="owner-only"' in page.text
     assert f'href="{a.staff}/ajustes/marca"' not in page.text
+    # A read-only summary: name, domains, methods on, plan limits.
+    assert 'id="settings-summary"' in page.text and a.slug.title() in page.text
     english = await _english_index(world)
     assert "Branding" in english and "Payment methods" in english
 

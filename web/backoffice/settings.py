@@ -60,14 +60,23 @@ def _not_found(exc: SettingNotFound) -> NotFoundException:
 async def settings_index(
     request: Request,
     tenant: NamedDependency[Tenant],
+    tenant_scope: NamedDependency[TenantScope],
     staff: NamedDependency[StaffUser],
 ) -> Template:
+    """Links to every settings page, and a read-only summary any staff member may see."""
+    methods = await payments.payment_plugins(
+        tenant_scope, tenant_info(tenant), settings_of(request).secret_key
+    )
     return await staff_page(
         request,
         "staff/settings/index.html",
         tenant,
         staff,
         is_owner=str(staff.role) == "owner",
+        brand=branding.brand_values(tenant),
+        domains=[str(d.domain) for d in await domains.tenant_domains(tenant)],
+        methods=[m for m in methods if m.enabled],
+        limits=policy.policy_values(tenant),
     )
 
 
