@@ -460,6 +460,7 @@ class InvoiceAttachment(TenantOwned, Table, tablename="invoice_attachment"):
     sha256 = Varchar(length=64)
     content = Bytea()
     uploaded_by = Varchar(length=100, default="")
+    created_at = Timestamptz()
 
 
 # --- records (back-office customers and invoices; migration 0015) -------------------------------
