@@ -407,8 +407,8 @@ class WriteOff(TenantOwned, Table, tablename="write_off"):
     the balance) and ``status_for`` tells a written-off invoice from a paid one by these rows.
     """
 
-    invoice = ForeignKey(Invoice, on_delete=OnDelete.restrict, index=True)
-    customer = ForeignKey(Customer, on_delete=OnDelete.restrict, index=True)
+    invoice = ForeignKey(Invoice, on_delete=OnDelete.restrict, index=True, null=False)
+    customer = ForeignKey(Customer, on_delete=OnDelete.restrict, index=True, null=False)
     currency = Varchar(length=3)
     amount = BigInt()
     reason = Varchar(length=500)
@@ -420,7 +420,7 @@ class RecurringInvoice(TenantOwned, Table, tablename="recurring_invoice"):
     """A "mensualidad": an invoice issued every month (day of month, clamped to the month's end)
     or every week from ``next_issue_date`` until paused, ended or past ``end_date``."""
 
-    customer = ForeignKey(Customer, on_delete=OnDelete.restrict, index=True)
+    customer = ForeignKey(Customer, on_delete=OnDelete.restrict, index=True, null=False)
     description = Varchar(length=500)
     currency = Varchar(length=3)
     amount = BigInt()  # subtotal per period, minor units
@@ -443,7 +443,7 @@ class RecurringIssue(TenantOwned, Table, tablename="recurring_issue"):
     """One issued period of a recurring invoice; ``key`` (``<recurring id>:<period date>``) is
     unique, so two schedulers never issue the same period twice."""
 
-    recurring = ForeignKey(RecurringInvoice, on_delete=OnDelete.cascade, index=True)
+    recurring = ForeignKey(RecurringInvoice, on_delete=OnDelete.cascade, index=True, null=False)
     key = Varchar(length=60, unique=True)
     period = Date()
     invoice = ForeignKey(Invoice, on_delete=OnDelete.restrict, null=True, default=None)
@@ -453,13 +453,14 @@ class RecurringIssue(TenantOwned, Table, tablename="recurring_issue"):
 class InvoiceAttachment(TenantOwned, Table, tablename="invoice_attachment"):
     """A PDF or XML (CFDI, DIAN…) file from the ERP, attached to an invoice; type from its bytes."""
 
-    invoice = ForeignKey(Invoice, on_delete=OnDelete.cascade, index=True)
+    invoice = ForeignKey(Invoice, on_delete=OnDelete.cascade, index=True, null=False)
     filename = Varchar(length=200)
     content_type = Varchar(length=100)
     size = Integer(default=0)
     sha256 = Varchar(length=64)
     content = Bytea()
     uploaded_by = Varchar(length=100, default="")
+    created_at = Timestamptz()
 
 
 # --- records (back-office customers and invoices; migration 0015) -------------------------------

@@ -14,6 +14,7 @@ from recaudo.core.billing.attachments import (
     list_attachments,
     sniff_attachment,
 )
+from recaudo.core.payments.manual import write_off
 from recaudo.core.tables import AuditEvent, InvoiceAttachment
 from tests import test_staff_http
 from tests.portal_support import login, open_env
@@ -144,6 +145,14 @@ async def test_the_customer_downloads_only_their_own(database: str) -> None:
             response = await env.client.get(url)
             assert response.status_code == 404, url
             assert b"Comprobante" not in response.content
+        # A write-off shows in the portal: the invoice is closed and leaves the statement.
+        written = shop.invoices[int(mine.id)][1]
+        await write_off(shop.scope, written, None, "Incobrable", "staff:1")
+        closed = await env.client.get(f"{shop.prefix}/facturas/{written}")
+        assert closed.status_code == 200 and "Cerrada" in closed.text
+        statement = await env.client.get(f"{shop.prefix}/estado-de-cuenta")
+        assert f'/facturas/{written}"' not in statement.text
+        assert f'/facturas/{my_invoice}"' in statement.text
         anonymous = await (await env.new_client()).get(link)
         assert anonymous.status_code in (302, 303) and anonymous.content != PDF
     finally:

@@ -272,3 +272,16 @@ def test_received_on_in_the_future_is_refused() -> None:
 
     with pytest.raises(PaymentError, match="received_on"):
         asyncio.run(go())
+
+
+async def test_credit_notes_and_write_offs_share_the_status_rule(database: str) -> None:
+    from recaudo.core.billing.credit_notes import issue_credit_note
+
+    w = await world()
+    inv = await w.invoice(10_000)
+    await write_off(w.scope, inv, 3_000, "Parte incobrable", ACTOR)
+    await issue_credit_note(w.scope, inv, 2_000, "Descuento", ACTOR)
+    assert await w.applied(inv) == (3_000, "open")  # nothing paid: still open, 5,000 owed
+    await issue_credit_note(w.scope, inv, 5_000, "Devolución", ACTOR)
+    assert await w.applied(inv) == (3_000, "written_off")  # closed, partly by a write-off
+    await check_money(w.scope)

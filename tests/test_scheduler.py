@@ -61,9 +61,6 @@ def quiet_core(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return ran
 
 
-ALL_FIRED = ["digest.hourly", "housekeeping", "recurring_invoices", "sweep"]
-
-
 async def _digest_jobs() -> list[tuple[int, str]]:
     table = unscoped(OutboxJob)
     rows = await table.select(table.tenant, table.key).where(table.actor == "digest.send")

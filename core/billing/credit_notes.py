@@ -28,6 +28,7 @@ from recaudo.core.billing.invoices import InvoiceError, status_for
 from recaudo.core.common.atomic import atomic
 from recaudo.core.common.audit import record
 from recaudo.core.common.outbox import enqueue
+from recaudo.core.payments.ledger import written_off_total
 from recaudo.core.tables import CreditNote, Invoice, StaffUser
 from recaudo.tenants.scoped import TenantScope
 
@@ -77,7 +78,11 @@ async def issue_credit_note(
         )
         await scope.add(note)
         total = int(invoice.total) - amount
-        status = status_for(total, int(invoice.amount_applied))
+        status = status_for(
+            total,
+            int(invoice.amount_applied),
+            written_off=await written_off_total(scope, invoice.id),
+        )
         await scope.update(
             Invoice,
             {Invoice.total: total, Invoice.status: status, Invoice.updated_at: datetime.now(UTC)},

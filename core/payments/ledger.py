@@ -589,7 +589,8 @@ async def _advance(
 # --- allocation and reversal --------------------------------------------------------------------
 
 
-async def _written_off(scope: TenantScope, invoice_id: int) -> int:
+async def written_off_total(scope: TenantScope, invoice_id: int) -> int:
+    """How much of an invoice was written off (``write_off`` rows); part of ``amount_applied``."""
     row = (
         await scope.select(WriteOff, Sum(WriteOff.amount, alias="total"))
         .where(WriteOff.invoice == invoice_id)
@@ -601,7 +602,7 @@ async def _written_off(scope: TenantScope, invoice_id: int) -> int:
 async def _set_applied(scope: TenantScope, invoice: Invoice, applied: int) -> None:
     if applied < 0 or applied > int(invoice.total):
         raise AssertionError(f"invoice {invoice.id} would have {applied} applied")  # never
-    written_off = await _written_off(scope, int(invoice.id))
+    written_off = await written_off_total(scope, int(invoice.id))
     if applied < written_off:
         raise AssertionError(f"invoice {invoice.id} would have less applied than written off")
     status = status_for(
@@ -864,4 +865,5 @@ __all__ = [
     "customer_statement",
     "invoice_balance",
     "record_staff_payment",
+    "written_off_total",
 ]

@@ -86,7 +86,8 @@ class DeliveryResult:
 
 @dataclass(frozen=True)
 class InvoiceEvent:
-    """Something happened to an invoice (``created``, ``paid``, ``reopened``, ``voided``…)."""
+    """Something happened to an invoice (``created``, ``paid``, ``written_off``, ``reopened``,
+    ``voided``…)."""
 
     tenant: TenantInfo
     invoice_id: int
