@@ -127,4 +127,4 @@ def test_every_staff_text_has_an_english_translation() -> None:
         wanted |= set(re.findall(r'_get\([^)]*"([^"]+)"\)', source))
     wanted -= {"staff.login_failed", "staff.login", "banktransfer", "pending"}
     missing = sorted(w for w in wanted if w not in translated)
-    assert not missing, f"add to staff.po: {missing}"
+    assert not missing, f"add to your area's catalog (e.g. staff.po): {missing}"

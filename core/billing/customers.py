@@ -11,7 +11,7 @@ from recaudo.core.billing.errors import RecordNotFound, actor_name
 from recaudo.core.billing.taxids import TaxIdError, validate_tax_id
 from recaudo.core.common.audit import record
 from recaudo.core.db import transaction
-from recaudo.core.tables import Customer, StaffUser
+from recaudo.core.tables import Customer, CustomerNote, StaffUser
 from recaudo.tenants.scoped import TenantScope
 
 CHANNELS = ("email", "sms", "whatsapp")
@@ -234,3 +234,30 @@ async def update_customer(
     for column, value in values.items():
         setattr(customer, column._meta.name, value)
     return customer
+
+
+MAX_NOTE = 2000
+
+
+async def add_note(
+    scope: TenantScope, customer_id: int, body: str, actor: StaffUser
+) -> CustomerNote:
+    """A staff note on a customer (shown in the timeline, never to the customer); audited."""
+    text = (body or "").strip() if isinstance(body, str) else ""
+    if not text:
+        raise CustomerError("body: write the note")
+    if len(text) > MAX_NOTE:
+        raise CustomerError(f"body: at most {MAX_NOTE} characters")
+    if await scope.get(Customer, customer_id) is None:
+        raise RecordNotFound(f"customer {customer_id}: not found")
+    note = CustomerNote(customer=customer_id, author=actor.id, body=text)
+    async with transaction():
+        await scope.add(note)
+        await record(
+            scope,
+            actor_name(actor),
+            "customer.note_added",
+            f"customer:{customer_id}",
+            note=int(note.id),
+        )
+    return note

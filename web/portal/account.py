@@ -25,6 +25,7 @@ from recaudo.core.billing.account import (
     payment_history,
 )
 from recaudo.core.billing.attachments import list_attachments
+from recaudo.core.billing.credit_notes import customer_credit_notes, invoice_credit_notes
 from recaudo.core.billing.invoices import age_bucket
 from recaudo.core.common.local_cache import LocalCache
 from recaudo.core.payments import expiry
@@ -133,6 +134,7 @@ async def statement(
         live=live,
         notice=notice if notice in NOTICES else None,
         can_pay_online=await can_pay_online(tenant_scope, tenant),
+        credit_notes=await customer_credit_notes(tenant_scope, int(customer.id), limit=10),
     )
 
 
@@ -164,6 +166,7 @@ async def invoice_detail(
         lines=await invoice_lines(tenant_scope, int(invoice.id)),
         applied=await invoice_payments(tenant_scope, int(invoice.id)),
         attachments=await list_attachments(tenant_scope, int(invoice.id)),
+        credit_notes=await invoice_credit_notes(tenant_scope, int(invoice.id)),
     )
 
 

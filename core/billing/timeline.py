@@ -1,0 +1,234 @@
+"""A customer's timeline for the back office: everything that happened with them, newest first.
+
+Merges invoices, payments, credit notes, messages sent (``notification_log``, matched by the
+customer's e-mail address or phone: the log keeps recipients, not customer ids), chat messages,
+disputes, proofs of payment, payment plans, promises to pay and other "No puedo pagar" answers,
+staff notes and audit events about the customer or their invoices. Each source is read newest
+first with a limit, so a long history costs a bounded number of small queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from recaudo.core.tables import (
+    AuditEvent,
+    ChatMessage,
+    CreditNote,
+    Customer,
+    CustomerNote,
+    Dispute,
+    HardshipRequest,
+    Invoice,
+    NotificationLog,
+    Payment,
+    PaymentPlan,
+    PaymentProof,
+)
+from recaudo.tenants.scoped import TenantScope
+
+KINDS = (
+    "invoice",
+    "payment",
+    "credit_note",
+    "message",
+    "chat",
+    "dispute",
+    "proof",
+    "plan",
+    "promise",
+    "hardship",
+    "note",
+    "audit",
+)
+PER_SOURCE = 50
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    at: datetime
+    row_id: int
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return datetime.min.replace(tzinfo=UTC)
+
+
+async def customer_timeline(
+    scope: TenantScope, customer: Customer, limit: int = 100, kinds: tuple[str, ...] = KINDS
+) -> list[Entry]:
+    """The customer's timeline, newest first, at most ``limit`` entries."""
+    cid = int(customer.id)
+    entries: list[Entry] = []
+
+    def newest(query: Any, column: Any) -> Any:
+        return query.order_by(column, ascending=False).limit(PER_SOURCE)
+
+    invoices = await newest(
+        scope.select(
+            Invoice,
+            Invoice.id,
+            Invoice.number,
+            Invoice.total,
+            Invoice.currency,
+            Invoice.status,
+            Invoice.due_date,
+            Invoice.created_at,
+        ).where(Invoice.customer == cid),
+        Invoice.id,
+    )
+    if "invoice" in kinds:
+        entries += [Entry("invoice", _aware(r["created_at"]), int(r["id"]), r) for r in invoices]
+    if "payment" in kinds:
+        rows = await newest(
+            scope.select(
+                Payment,
+                Payment.id,
+                Payment.method,
+                Payment.status,
+                Payment.amount,
+                Payment.amount_refunded,
+                Payment.currency,
+                Payment.created_at,
+            ).where(Payment.customer == cid),
+            Payment.id,
+        )
+        entries += [Entry("payment", _aware(r["created_at"]), int(r["id"]), r) for r in rows]
+    if "credit_note" in kinds:
+        rows = await newest(
+            scope.select(
+                CreditNote,
+                CreditNote.id,
+                CreditNote.number,
+                CreditNote.amount,
+                CreditNote.currency,
+                CreditNote.reason,
+                CreditNote.invoice,
+                CreditNote.invoice.number.as_alias("invoice_number"),
+                CreditNote.created_at,
+            ).where(CreditNote.invoice.customer == cid),
+            CreditNote.id,
+        )
+        entries += [Entry("credit_note", _aware(r["created_at"]), int(r["id"]), r) for r in rows]
+    recipients = [str(v) for v in (customer.email, customer.phone) if v]
+    if "message" in kinds and recipients:
+        rows = await newest(
+            scope.select(
+                NotificationLog,
+                NotificationLog.id,
+                NotificationLog.channel,
+                NotificationLog.recipient,
+                NotificationLog.subject,
+                NotificationLog.status,
+                NotificationLog.created_at,
+            ).where(NotificationLog.recipient.is_in(recipients)),
+            NotificationLog.id,
+        )
+        entries += [Entry("message", _aware(r["created_at"]), int(r["id"]), r) for r in rows]
+    if "chat" in kinds:
+        rows = await newest(
+            scope.select(
+                ChatMessage,
+                ChatMessage.id,
+                ChatMessage.sender,
+                ChatMessage.body,
+                ChatMessage.created_at,
+            ).where(ChatMessage.customer == cid),
+            ChatMessage.id,
+        )
+        entries += [Entry("chat", _aware(r["created_at"]), int(r["id"]), r) for r in rows]
+    if "dispute" in kinds:
+        rows = await newest(
+            scope.select(
+                Dispute,
+                Dispute.id,
+                Dispute.reason,
+                Dispute.status,
+                Dispute.message,
+                Dispute.invoice.number.as_alias("invoice_number"),
+                Dispute.created_at,
+            ).where(Dispute.customer == cid),
+            Dispute.id,
+        )
+        entries += [Entry("dispute", _aware(r["created_at"]), int(r["id"]), r) for r in rows]
+    if "proof" in kinds:
+        rows = await newest(
+            scope.select(
+                PaymentProof,
+                PaymentProof.id,
+                PaymentProof.amount,
+                PaymentProof.currency,
+                PaymentProof.status,
+                PaymentProof.created_at,
+            ).where(PaymentProof.customer == cid),
+            PaymentProof.id,
+        )
+        entries += [Entry("proof", _aware(r["created_at"]), int(r["id"]), r) for r in rows]
+    if "plan" in kinds:
+        rows = await newest(
+            scope.select(
+                PaymentPlan,
+                PaymentPlan.id,
+                PaymentPlan.status,
+                PaymentPlan.total,
+                PaymentPlan.currency,
+                PaymentPlan.installments_count,
+                PaymentPlan.created_at,
+            ).where(PaymentPlan.customer == cid),
+            PaymentPlan.id,
+        )
+        entries += [Entry("plan", _aware(r["created_at"]), int(r["id"]), r) for r in rows]
+    if "promise" in kinds or "hardship" in kinds:
+        rows = await newest(
+            scope.select(
+                HardshipRequest,
+                HardshipRequest.id,
+                HardshipRequest.reason,
+                HardshipRequest.outcome,
+                HardshipRequest.promise_date,
+                HardshipRequest.status,
+                HardshipRequest.message,
+                HardshipRequest.created_at,
+            ).where(HardshipRequest.customer == cid),
+            HardshipRequest.id,
+        )
+        for r in rows:
+            kind = "promise" if r["outcome"] == "promise" else "hardship"
+            if kind in kinds:
+                entries.append(Entry(kind, _aware(r["created_at"]), int(r["id"]), r))
+    if "note" in kinds:
+        rows = await newest(
+            scope.select(
+                CustomerNote,
+                CustomerNote.id,
+                CustomerNote.body,
+                CustomerNote.author.email.as_alias("author_email"),
+                CustomerNote.created_at,
+            ).where(CustomerNote.customer == cid),
+            CustomerNote.id,
+        )
+        entries += [Entry("note", _aware(r["created_at"]), int(r["id"]), r) for r in rows]
+    if "audit" in kinds:
+        subjects = [f"customer:{cid}", *(f"invoice:{r['id']}" for r in invoices)]
+        rows = await newest(
+            scope.select(
+                AuditEvent,
+                AuditEvent.id,
+                AuditEvent.actor,
+                AuditEvent.action,
+                AuditEvent.subject,
+                AuditEvent.created_at,
+            ).where(AuditEvent.subject.is_in(subjects)),
+            AuditEvent.id,
+        )
+        entries += [Entry("audit", _aware(r["created_at"]), int(r["id"]), r) for r in rows]
+    entries.sort(key=lambda e: (e.at, KINDS.index(e.kind), e.row_id), reverse=True)
+    return entries[:limit]
