@@ -39,9 +39,20 @@ TODAY = date.today()
 
 
 @pytest.fixture
-async def world(database: str, host: PluginHost) -> World:
-    """Two tenants seeded as ``tests/test_staff_http.py`` does (MX "a", CO "b")."""
+async def world(database: str, host: PluginHost, monkeypatch: pytest.MonkeyPatch) -> World:
+    """Two tenants seeded as ``tests/test_staff_http.py`` does (MX "a", CO "b").
+
+    Staff passwords use the cheapest argon2 parameters here: these tests are about records, and
+    six full-strength hashes plus a login per test would be most of their time.
+    """
+    from argon2 import PasswordHasher
+
+    from recaudo.core.access import staff as staff_accounts
     from recaudo.web.app import create_asgi
+
+    monkeypatch.setattr(
+        staff_accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
     settings = Settings(
         env="development", database_url=database, secret_key="x" * 40, base_url=BASE
