@@ -254,3 +254,18 @@ async def test_credit_notes_refused_on_void_and_other_tenants(database: str) -> 
     await void_invoice(scope, inv, "error", "staff:1")
     with pytest.raises(RecordConflict, match="void"):
         await issue_credit_note(scope, inv, 100, "x", "staff:1")
+
+
+async def test_credit_note_after_a_partial_write_off_keeps_the_write_off_status(
+    database: str,
+) -> None:
+    from recaudo.core.payments.manual import write_off
+
+    scope, customer = await setup()
+    inv = await invoice(scope, customer, 10_000)
+    await write_off(scope, inv, 4_000, "Acuerdo", "staff:1")
+    await issue_credit_note(scope, inv, 6_000, "Descuento", "staff:1")
+    row = await scope.get(Invoice, inv)
+    assert row is not None and (row.balance, row.status) == (0, "written_off")
+    with pytest.raises(RecordConflict, match="written off"):
+        await issue_credit_note(scope, inv, 1, "más", "staff:1")

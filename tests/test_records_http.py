@@ -118,7 +118,8 @@ async def test_staff_navigation_links_every_area(world: World) -> None:
         page = await c.get(f"{world.a.staff}/clientes")
     assert page.status_code == 200
     nav = page.text.split('id="staff-nav"', 1)[1].split("</ul>", 1)[0]
-    for path in ("/", "/clientes", "/facturas", "/pagos", "/importar", "/equipo", "/ajustes"):
+    paths = ("/", "/clientes", "/facturas", "/mensualidades", "/pagos", "/importar", "/equipo")
+    for path in (*paths, "/ajustes"):
         assert f'href="{world.a.staff}{path}"' in nav, path
     assert f'href="{world.a.staff}/clientes" aria-current="page"' in nav
     for label in ("Bandeja", "Clientes", "Facturas", "Pagos", "Importar", "Equipo", "Ajustes"):

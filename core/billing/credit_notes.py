@@ -60,6 +60,8 @@ async def issue_credit_note(
         if invoice.status == "void":
             raise RecordConflict(f"invoice {invoice.number}: void, nothing to credit")
         balance = int(invoice.total) - int(invoice.amount_applied)
+        if invoice.status == "written_off":
+            raise RecordConflict(f"invoice {invoice.number}: written off, nothing to credit")
         if invoice.status == "paid" or balance <= 0:
             raise RecordConflict(f"invoice {invoice.number}: paid, nothing to credit")
         if invoice.plan_id is not None:
