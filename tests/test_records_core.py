@@ -269,3 +269,25 @@ async def test_credit_note_after_a_partial_write_off_keeps_the_write_off_status(
     assert row is not None and (row.balance, row.status) == (0, "written_off")
     with pytest.raises(RecordConflict, match="written off"):
         await issue_credit_note(scope, inv, 1, "más", "staff:1")
+
+
+async def test_timeline_is_newest_first_and_limited(database: str) -> None:
+    from recaudo.core.access.staff import create_staff
+    from recaudo.core.billing.customers import add_note
+    from recaudo.core.billing.timeline import customer_timeline
+
+    scope, customer = await setup()
+    staff = await create_staff(scope, "n@example.com", "una-clave-larga", "collector")
+    first = await invoice(scope, customer, 1_000, "F-1")
+    await add_note(scope, customer, "primera", staff)
+    await invoice(scope, customer, 2_000, "F-2")
+    await void_invoice(scope, first, "error", staff)
+    row = await scope.get(Customer, customer)
+    assert row is not None
+    entries = await customer_timeline(scope, row)
+    assert [e.at for e in entries] == sorted((e.at for e in entries), reverse=True)
+    assert {e.kind for e in entries} == {"invoice", "note", "audit"}
+    assert entries[0].kind == "audit" and entries[0].data["action"] == "invoice.voided"
+    assert len(await customer_timeline(scope, row, limit=2)) == 2
+    other, _ = await setup()
+    assert await customer_timeline(other, row) == []  # another tenant's scope sees nothing

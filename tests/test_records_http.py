@@ -263,7 +263,7 @@ async def test_timeline_has_every_kind(world: World) -> None:
     assert kinds == set(KINDS), set(KINDS) - kinds
     assert "Llamó &lt;hoy&gt;" in page.text
     times = re.findall(r'<li data-kind="\w+">\s*<span class="meta">([^·]+)·', page.text)
-    assert times  # newest first is checked in the core test; here: each entry shows its time
+    assert times  # each entry shows its time (newest first: tests/test_records_core.py)
     assert await a.scope.count(CustomerNote) == 1
     assert await a.scope.count(AuditEvent).where(AuditEvent.action == "customer.note_added") == 1
 
