@@ -382,6 +382,8 @@ async def test_invoice_filters(world: World) -> None:
         assert await found(estado="overdue") == set(a.invoices)
         assert await found(estado="paid") == {paid}
         assert await found(cliente=str(other)) == {future, paid}
+        assert await found(numero_cliente="I-2") == {future, paid}
+        assert await found(numero_cliente="NADIE") == set()
         assert await found(q="fx-1") == {future}
         start, end = TODAY + timedelta(days=1), TODAY + timedelta(days=30)
         assert await found(desde=start.isoformat(), hasta=end.isoformat()) == {future, paid}

@@ -186,6 +186,7 @@ INVOICE_FILTER_STATUSES = (*INVOICE_STATUSES, "overdue")
 class InvoiceFilters:
     status: str = ""  # one of INVOICE_STATUSES, "overdue" or "" (all)
     customer: int | None = None
+    customer_number: str = ""  # a customer's number typed in the filter form
     due_from: date | None = None
     due_to: date | None = None
     q: str = ""  # number
@@ -221,6 +222,7 @@ class InvoiceFilters:
             due_from=day("desde"),
             due_to=day("hasta"),
             q=str(params.get("q") or "").strip()[:MAX_QUERY],
+            customer_number=str(params.get("numero_cliente") or "").strip()[:64],
             page=_page(params.get("pagina")),
             problems=tuple(problems),
         )
@@ -229,6 +231,7 @@ class InvoiceFilters:
         out = {
             "estado": self.status,
             "cliente": str(self.customer) if self.customer else "",
+            "numero_cliente": self.customer_number,
             "desde": self.due_from.isoformat() if self.due_from else "",
             "hasta": self.due_to.isoformat() if self.due_to else "",
             "q": self.q,
@@ -265,6 +268,8 @@ async def invoice_page(
         where.append(Invoice.status == filters.status)
     if filters.customer:
         where.append(Invoice.customer == filters.customer)
+    if filters.customer_number:
+        where.append(Invoice.customer.number == filters.customer_number)
     if filters.due_from:
         where.append(Invoice.due_date >= filters.due_from)
     if filters.due_to:
