@@ -489,6 +489,7 @@ class CreditNote(TenantOwned, Table, tablename="credit_note"):
     currency = Varchar(length=3)
     reason = Varchar(length=500)
     created_by = Varchar(length=100, default="")
+    created_at = Timestamptz()
 
 
 # --- settings (owner settings of the back office) ---------------------------------------------
