@@ -69,7 +69,7 @@ class _Manager(MigrationManager):
 def _tenant():
     return _params(
         None,
-        null=True,
+        null=False,
         index=True,
         references=Tenant,
         on_delete=OnDelete.cascade,
