@@ -622,3 +622,42 @@ class ImportRun(TenantOwned, Table, tablename="import_run"):
     actor = Varchar(length=100, default="")
     created_at = Timestamptz()
     updated_at = Timestamptz()
+
+
+# --- REST API: keys and idempotency (api area, migration 0013) ---------------------------------
+
+API_KEY_SCOPES = ("read", "write")
+
+
+class ApiKey(TenantOwned, Table, tablename="api_key"):
+    """A key for ``/api/v1``. The key decides the tenant; only the SHA-256 of its secret is kept.
+
+    The full key reads ``rk_<prefix>_<secret>``: ``prefix`` is the public, unique lookup part.
+    """
+
+    name = Varchar(length=100, default="")
+    prefix = Varchar(length=32, unique=True)
+    secret_hash = Varchar(length=64)
+    scope = Varchar(length=10, default="read")  # read | write
+    created_by = Varchar(length=100, default="")
+    created_at = Timestamptz()
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class IdempotencyRecord(TenantOwned, Table, tablename="idempotency_record"):
+    """One ``Idempotency-Key`` of a tenant and the response it got (replayed for 24 hours).
+
+    ``lookup`` is ``"<tenant id>:<key>"`` under a unique index: the first request to insert it
+    owns the key, so concurrent requests with one key execute once.
+    """
+
+    lookup = Varchar(length=280, unique=True)
+    key = Varchar(length=255)
+    api_key_id = Integer(default=0)
+    request = Varchar(length=300)  # "POST /api/v1/invoices"
+    body_hash = Varchar(length=64)
+    state = Varchar(length=20, default="started")  # started | done
+    response_status = Integer(default=0)
+    response_body = Text(default="")
+    created_at = Timestamptz(index=True)
