@@ -956,5 +956,14 @@ def _safe_url(url: str) -> str:
     return url
 
 
+def _register_apikeys() -> None:
+    from recaudo.cli_apikeys import apikeys
+
+    main.add_command(apikeys)
+
+
+_register_apikeys()
+
+
 if __name__ == "__main__":
     main()

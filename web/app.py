@@ -187,10 +187,13 @@ def create_asgi(
     settings: Settings, host: PluginHost | None = None, embedded_workers: bool = True
 ) -> Any:
     """The app as served: security headers and host-based tenant routing around Litestar."""
+    from recaudo.web.api.app import ApiDispatch, create_api_app
+
     app = create_app(settings, host, embedded_workers)
-    return SecurityHeaders(
-        RejectNulBytes(HostTenantRewrite(app, settings.base_host)), hsts=settings.secure_cookies
-    )
+    # The REST API (/api/v1) is its own app, with its own OpenAPI document; the key, not the
+    # host, decides its tenant, so it is dispatched before the host-based rewrite.
+    routed = ApiDispatch(create_api_app(), HostTenantRewrite(app, settings.base_host))
+    return SecurityHeaders(RejectNulBytes(routed), hsts=settings.secure_cookies)
 
 
 __all__ = ["create_app", "create_asgi"]

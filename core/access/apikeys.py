@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from recaudo.core import db
 from recaudo.core.common.audit import record
 from recaudo.core.tables import API_KEY_SCOPES, ApiKey
 from recaudo.tenants.models import Tenant
@@ -45,6 +46,9 @@ class ApiCaller:
     key_id: int
     scope: str
     name: str
+    country: str = "MX"
+    currency: str = "MXN"
+    timezone: str = "America/Mexico_City"
 
     @property
     def can_write(self) -> bool:
@@ -83,8 +87,11 @@ async def create_api_key(
         created_by=actor[:100],
         created_at=datetime.now(UTC),
     )
-    await scope.add(row)
-    await record(scope, actor, "apikey.created", f"api_key:{row.id}", scope=key_scope, name=clean)
+    async with db.transaction():
+        await scope.add(row)
+        await record(
+            scope, actor, "apikey.created", f"api_key:{row.id}", key_scope=key_scope, name=clean
+        )
     return IssuedKey(row, f"{KEY_PREFIX}_{prefix}_{secret}")
 
 
@@ -100,8 +107,9 @@ async def revoke_api_key(scope: TenantScope, key_id: object, actor: str) -> ApiK
         raise LookupError(f"API key {key_id}: not found")
     if row.revoked_at is None:
         row.revoked_at = datetime.now(UTC)
-        await scope.save(row)
-        await record(scope, actor, "apikey.revoked", f"api_key:{row.id}", name=str(row.name))
+        async with db.transaction():
+            await scope.save(row)
+            await record(scope, actor, "apikey.revoked", f"api_key:{row.id}", name=str(row.name))
     return row
 
 
@@ -139,10 +147,20 @@ async def authenticate(raw: str) -> ApiCaller | None:
     now = datetime.now(UTC)
     last = row.last_used_at
     if last is None or now - _aware(last) >= LAST_USED_EVERY:
-        await TenantScope(tenant_id).update(ApiKey, {ApiKey.last_used_at: now}).where(
-            ApiKey.id == row.id
+        await (
+            TenantScope(tenant_id)
+            .update(ApiKey, {ApiKey.last_used_at: now})
+            .where(ApiKey.id == row.id)
         )
-    return ApiCaller(tenant_id, int(row.id), str(row.scope), str(row.name))
+    return ApiCaller(
+        tenant_id,
+        int(row.id),
+        str(row.scope),
+        str(row.name),
+        str(tenant.country),
+        str(tenant.currency),
+        str(tenant.timezone),
+    )
 
 
 def _aware(value: datetime) -> datetime:

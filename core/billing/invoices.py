@@ -5,14 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from recaudo.core import db
 from recaudo.core.common.money import MoneyError, check_currency
 from recaudo.core.common.outbox import enqueue
 from recaudo.core.tables import Customer, Invoice, InvoiceLine
 from recaudo.tenants.scoped import TenantScope
 
 
+# Far beyond any real invoice, far below a 64-bit column: a typo or an attack.
+MAX_TOTAL = 10**15
+
+
 class InvoiceError(ValueError):
     """Invalid invoice data; the message names the field."""
+
+
+class BulkInvoiceError(InvoiceError):
+    """Some invoices of a batch are invalid: ``errors`` holds (position, error) pairs."""
+
+    def __init__(self, errors: list[tuple[int, InvoiceError]]) -> None:
+        super().__init__("; ".join(f"invoices[{i}]: {e}" for i, e in errors))
+        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,8 @@ def validate_invoice(data: NewInvoice) -> None:
             raise InvoiceError(f"line {i}: unit amount must be zero or more minor units")
     if not isinstance(data.tax, int) or data.tax < 0:
         raise InvoiceError("tax: must be zero or more minor units")
+    if sum(line.quantity * line.unit_amount for line in data.lines) + data.tax > MAX_TOTAL:
+        raise InvoiceError(f"total: at most {MAX_TOTAL} minor units")
 
 
 def invoice_totals(data: NewInvoice) -> tuple[int, int]:
@@ -127,6 +142,36 @@ async def create_invoice(scope: TenantScope, data: NewInvoice) -> Invoice:
         key=f"invoice_event:{invoice.id}:created",
     )
     return invoice
+
+
+async def create_invoices(scope: TenantScope, items: list[NewInvoice]) -> list[Invoice]:
+    """Create every invoice or none (one transaction); errors name each bad item's position."""
+    errors: list[tuple[int, InvoiceError]] = []
+    first: dict[str, int] = {}
+    for i, data in enumerate(items):
+        try:
+            validate_invoice(data)
+        except InvoiceError as exc:
+            errors.append((i, exc))
+            continue
+        number = data.number.strip()
+        if number in first:
+            errors.append(
+                (i, InvoiceError(f"number {number!r}: repeated (see invoices[{first[number]}])"))
+            )
+        first.setdefault(number, i)
+    if errors:
+        raise BulkInvoiceError(errors)
+    created: list[Invoice] = []
+    async with db.transaction():
+        for i, data in enumerate(items):
+            try:
+                created.append(await create_invoice(scope, data))
+            except BulkInvoiceError:
+                raise
+            except InvoiceError as exc:
+                raise BulkInvoiceError([(i, exc)]) from None
+    return created
 
 
 def age_bucket(due: date, today: date) -> str:

@@ -60,8 +60,7 @@ class Outcome:
 def check_key(key: str) -> str:
     if not key or len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
         raise BadKey(
-            f"Idempotency-Key: 1 to {MAX_KEY_LENGTH} printable ASCII characters "
-            "(e.g. a UUID)"
+            f"Idempotency-Key: 1 to {MAX_KEY_LENGTH} printable ASCII characters (e.g. a UUID)"
         )
     return key
 
@@ -129,9 +128,7 @@ async def run_once(
 
 
 async def _find(scope: TenantScope, lookup: str) -> IdempotencyRecord | None:
-    return (
-        await scope.objects(IdempotencyRecord).where(IdempotencyRecord.lookup == lookup).first()
-    )
+    return await scope.objects(IdempotencyRecord).where(IdempotencyRecord.lookup == lookup).first()
 
 
 def _replay(found: IdempotencyRecord, request: str, digest: str) -> Outcome:

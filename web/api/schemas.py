@@ -1,0 +1,220 @@
+"""Request and response bodies of ``/api/v1`` (msgspec Structs; they are the OpenAPI schemas).
+
+Money is always an integer amount in the currency's minor units (centavos: ``123450`` MXN is
+$1,234.50) next to an ISO 4217 ``currency`` code; never a float or a decimal string.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta, Struct
+
+from recaudo.tenants.scoped import MAX_ID
+
+MINOR = "Integer amount in minor units of `currency` (e.g. 123450 MXN = $1,234.50)."
+MAX_AMOUNT = 10**15  # minor units; far beyond any invoice, far below a 64-bit column
+
+Id = Annotated[int, Meta(ge=1, le=MAX_ID, description="Row id (1 … 2³¹−1).")]
+Amount = Annotated[int, Meta(ge=0, le=MAX_AMOUNT, description=MINOR)]
+Currency = Annotated[
+    str, Meta(pattern="^[A-Z]{3}$", description="ISO 4217 currency code, e.g. MXN, COP.")
+]
+
+
+def text(max_length: int, description: str, min_length: int = 0) -> object:
+    return Meta(min_length=min_length, max_length=max_length, description=description)
+
+
+# --- errors and pages ---------------------------------------------------------------------------
+
+
+class FieldError(Struct):
+    field: Annotated[
+        str, Meta(description="The field at fault, e.g. `number` or `invoices[3].due_date`.")
+    ]
+    message: str
+
+
+class ErrorBody(Struct):
+    """Every 4xx answer: a status, a summary and the errors field by field."""
+
+    status_code: int
+    detail: str
+    errors: list[FieldError] = msgspec.field(default_factory=list)
+
+
+# --- customers ----------------------------------------------------------------------------------
+
+Channel = Annotated[
+    str, Meta(pattern="^(email|sms|whatsapp)$", description="email, sms or whatsapp.")
+]
+
+
+class CustomerIn(Struct, forbid_unknown_fields=True):
+    """A new customer (debtor). Its tax id is validated for its country (python-stdnum)."""
+
+    number: Annotated[str, text(64, "The tenant's own customer number; unique.", 1)]
+    name: Annotated[str, text(200, "Name or business name.", 1)]
+    email: Annotated[str, text(254, "Where reminders and sign-in links go.")] = ""
+    phone: Annotated[str, text(32, "Digits, optionally with a leading +.")] = ""
+    tax_id: Annotated[str, text(32, "RFC, NIT, RUT… validated for `tax_country`.")] = ""
+    tax_country: Annotated[
+        str, Meta(pattern="^([A-Za-z]{2})?$", description="ISO 3166 code; the tenant's by default.")
+    ] = ""
+    preferred_channel: Channel = "email"
+
+
+class CustomerPatch(Struct, forbid_unknown_fields=True):
+    """Fields to change; those left out keep their value. The number cannot change."""
+
+    name: Annotated[str, text(200, "Name or business name.", 1)] | None = None
+    email: Annotated[str, text(254, "Email; empty to remove.")] | None = None
+    phone: Annotated[str, text(32, "Phone; empty to remove.")] | None = None
+    tax_id: Annotated[str, text(32, "Tax id; empty to remove.")] | None = None
+    tax_country: (
+        Annotated[str, Meta(pattern="^([A-Za-z]{2})?$", description="ISO 3166 code.")] | None
+    ) = None
+    preferred_channel: Channel | None = None
+
+
+class CustomerOut(Struct):
+    id: int
+    number: str
+    name: str
+    email: str
+    phone: str
+    tax_id: str
+    tax_country: str
+    preferred_channel: str
+    created_at: datetime | None
+
+
+class CustomerPage(Struct):
+    data: list[CustomerOut]
+    next: Annotated[
+        str | None, Meta(description="Pass as `cursor` for the next page; null on the last.")
+    ]
+
+
+# --- invoices -----------------------------------------------------------------------------------
+
+
+class LineIn(Struct, forbid_unknown_fields=True):
+    description: Annotated[str, text(500, "What is charged.", 1)]
+    unit_amount: Annotated[int, Meta(ge=0, le=MAX_AMOUNT, description=MINOR)]
+    quantity: Annotated[int, Meta(ge=1, le=1_000_000, description="Whole units.")] = 1
+
+
+class InvoiceIn(Struct, forbid_unknown_fields=True):
+    """A new invoice. `total` = Σ quantity × unit_amount + `tax`, all in minor units."""
+
+    customer_id: Annotated[int, Meta(ge=1, le=MAX_ID, description="The customer's id.")]
+    number: Annotated[str, text(64, "Invoice number (folio); unique per tenant.", 1)]
+    due_date: Annotated[date, Meta(description="YYYY-MM-DD.")]
+    lines: Annotated[list[LineIn], Meta(min_length=1, max_length=200)]
+    issue_date: Annotated[date | None, Meta(description="YYYY-MM-DD; today by default.")] = None
+    currency: (
+        Annotated[str, Meta(pattern="^[A-Z]{3}$", description="ISO 4217; the tenant's default.")]
+        | None
+    ) = None
+    tax: Annotated[int, Meta(ge=0, le=MAX_AMOUNT, description="Tax, " + MINOR)] = 0
+    description: Annotated[str, text(500, "Shown to the customer.")] = ""
+    external_id: Annotated[str, text(100, "The id in your ERP; filter lists by it.", 1)] | None = (
+        None
+    )
+
+
+class BulkInvoicesIn(Struct, forbid_unknown_fields=True):
+    """Up to 1,000 invoices created all together or not at all."""
+
+    invoices: Annotated[list[InvoiceIn], Meta(min_length=1, max_length=1000)]
+
+
+class LineOut(Struct):
+    description: str
+    quantity: int
+    unit_amount: Annotated[int, Meta(description=MINOR)]
+    amount: Annotated[int, Meta(description=MINOR)]
+
+
+class InvoiceOut(Struct):
+    id: int
+    customer_id: int
+    number: str
+    status: Annotated[str, Meta(description="open, partially_paid, paid or void.")]
+    currency: str
+    subtotal: Annotated[int, Meta(description=MINOR)]
+    tax: Annotated[int, Meta(description=MINOR)]
+    total: Annotated[int, Meta(description=MINOR)]
+    amount_paid: Annotated[int, Meta(description="Applied payments and credits; " + MINOR)]
+    balance: Annotated[int, Meta(description="Still owed (total − amount_paid); " + MINOR)]
+    issue_date: date
+    due_date: date
+    description: str
+    external_id: str | None
+    disputed: bool
+    lines: list[LineOut]
+    created_at: datetime | None
+
+
+class InvoicePage(Struct):
+    data: list[InvoiceOut]
+    next: Annotated[
+        str | None, Meta(description="Pass as `cursor` for the next page; null on the last.")
+    ]
+
+
+class BulkInvoicesOut(Struct):
+    data: list[InvoiceOut]
+
+
+# --- payments and plans -------------------------------------------------------------------------
+
+
+class PaymentOut(Struct):
+    id: int
+    customer_id: int
+    method: str
+    status: str
+    currency: str
+    amount: Annotated[int, Meta(description=MINOR)]
+    amount_refunded: Annotated[int, Meta(description=MINOR)]
+    created_at: datetime | None
+
+
+class PaymentPage(Struct):
+    data: list[PaymentOut]
+    next: Annotated[
+        str | None, Meta(description="Pass as `cursor` for the next page; null on the last.")
+    ]
+
+
+class InstallmentOut(Struct):
+    number: int
+    due_date: date
+    amount: Annotated[int, Meta(description=MINOR)]
+    amount_paid: Annotated[int, Meta(description=MINOR)]
+    status: str
+
+
+class PlanOut(Struct):
+    id: int
+    customer_id: int
+    status: Annotated[str, Meta(description="active, completed, cancelled or review.")]
+    currency: str
+    total: Annotated[int, Meta(description=MINOR)]
+    down_payment: Annotated[int, Meta(description=MINOR)]
+    installments_count: int
+    invoice_ids: list[int]
+    installments: list[InstallmentOut]
+    created_at: datetime | None
+
+
+class PlanPage(Struct):
+    data: list[PlanOut]
+    next: Annotated[
+        str | None, Meta(description="Pass as `cursor` for the next page; null on the last.")
+    ]
