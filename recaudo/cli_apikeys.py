@@ -65,7 +65,8 @@ def apikeys_create(slug: str, key_scope: str, name: str, as_json: bool) -> None:
         click.echo(json.dumps(data, ensure_ascii=False))
         return
     click.echo(
-        f"created {key_scope} key {data['id']} for {tenant.slug}; store it now, it is not shown again:"
+        f"created {key_scope} key {data['id']} for {tenant.slug}; "
+        "store it now, it is not shown again:"
     )
     click.echo(issued.plaintext)
 

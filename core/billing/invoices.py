@@ -11,7 +11,6 @@ from recaudo.core.common.outbox import enqueue
 from recaudo.core.tables import Customer, Invoice, InvoiceLine
 from recaudo.tenants.scoped import TenantScope
 
-
 # Far beyond any real invoice, far below a 64-bit column: a typo or an attack.
 MAX_TOTAL = 10**15
 

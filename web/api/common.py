@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
+from litestar.params import Parameter
 from litestar.response import Response
 
 from recaudo.core import db
@@ -19,6 +20,17 @@ from recaudo.core.common.idempotency import IdempotencyError, run_once
 from recaudo.tenants.scoped import TenantScope, as_id
 from recaudo.web.api.errors import JSON, ApiError, encode_error, field_error
 
+IdempotencyKey = Annotated[
+    str | None,
+    Parameter(
+        header="Idempotency-Key",
+        max_length=255,
+        description=(
+            "Any unique string (e.g. a UUID). Repeating it with the same body replays the first "
+            "response for 24 hours; with another body the answer is 422."
+        ),
+    ),
+]
 READ_ONLY = "this API key is read-only; use a key with scope write"
 
 

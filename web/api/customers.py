@@ -10,6 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 from litestar.response import Response
 
+from recaudo.core import db
 from recaudo.core.access.apikeys import ApiCaller
 from recaudo.core.billing.customers import (
     CustomerError,
@@ -19,10 +20,9 @@ from recaudo.core.billing.customers import (
 )
 from recaudo.core.common.audit import record
 from recaudo.core.tables import Customer
-from recaudo.core import db
 from recaudo.tenants.scoped import TenantScope
-from recaudo.web.api.common import check_text, idempotent_post, page
-from recaudo.web.api.errors import from_domain
+from recaudo.web.api.common import IdempotencyKey, check_text, idempotent_post, page
+from recaudo.web.api.errors import ERROR_RESPONSES, POST_RESPONSES, from_domain
 from recaudo.web.api.schemas import CustomerIn, CustomerOut, CustomerPage, CustomerPatch
 
 Limit = Annotated[int, Parameter(ge=1, le=500, description="Items per page (1–500).")]
@@ -46,7 +46,12 @@ def customer_out(c: Customer) -> CustomerOut:
     )
 
 
-@get("/customers", summary="List customers", description="Newest first; cursor-paginated.")
+@get(
+    "/customers",
+    responses=ERROR_RESPONSES,
+    summary="List customers",
+    description="Newest first; cursor-paginated.",
+)
 async def list_customers(
     api_scope: TenantScope,
     limit: Limit = 50,
@@ -63,7 +68,7 @@ async def list_customers(
     return CustomerPage([customer_out(r) for r in rows], nxt)
 
 
-@get("/customers/{customer_id:int}", summary="Get a customer")
+@get("/customers/{customer_id:int}", responses=ERROR_RESPONSES, summary="Get a customer")
 async def get_customer(api_scope: TenantScope, customer_id: int) -> CustomerOut:
     row = await api_scope.get(Customer, customer_id)
     if row is None:
@@ -73,12 +78,17 @@ async def get_customer(api_scope: TenantScope, customer_id: int) -> CustomerOut:
 
 @post(
     "/customers",
+    responses=POST_RESPONSES,
     summary="Create a customer",
     description="Send an `Idempotency-Key` header to retry safely.",
     status_code=201,
 )
 async def create_customer_route(
-    request: Request[Any, Any, Any], writer: ApiCaller, api_scope: TenantScope, data: CustomerIn
+    request: Request[Any, Any, Any],
+    writer: ApiCaller,
+    idempotency_key: IdempotencyKey,
+    api_scope: TenantScope,
+    data: CustomerIn,
 ) -> Response[CustomerOut]:
     check_text(data)
 
@@ -103,7 +113,7 @@ async def create_customer_route(
     return await idempotent_post(request, writer, api_scope, action)
 
 
-@patch("/customers/{customer_id:int}", summary="Update a customer")
+@patch("/customers/{customer_id:int}", responses=ERROR_RESPONSES, summary="Update a customer")
 async def update_customer_route(
     writer: ApiCaller, api_scope: TenantScope, customer_id: int, data: CustomerPatch
 ) -> CustomerOut:

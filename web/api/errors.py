@@ -1,4 +1,6 @@
-"""Every error of ``/api/v1`` is JSON: ``{"status_code", "detail", "errors": [{"field", "message"}]}``.
+"""Every error of ``/api/v1`` is JSON: ``{"status_code", "detail", "errors": [...]}``.
+
+Each item of ``errors`` is ``{"field", "message"}``.
 
 Input that cannot be stored or parsed (bad JSON, wrong types, too big, NUL characters) is a 4xx
 naming the field; only our own bugs are a 500, logged, with a generic message.
@@ -14,6 +16,7 @@ import asyncpg
 import msgspec
 from litestar import Request
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Response
 
 from recaudo.web.api.schemas import ErrorBody, FieldError
@@ -78,6 +81,7 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
     for item in extra:
         if isinstance(item, dict):
             key = str(item.get("key") or item.get("source") or "body")
+            key = "body" if key == "data" else key
             errors.append(FieldError(key, str(item.get("message", "invalid value"))))
     if not errors:
         errors.append(FieldError("body", str(exc.detail)))
@@ -89,6 +93,28 @@ UNSTORABLE_TEXT = (
     asyncpg.exceptions.UntranslatableCharacterError,
     UnicodeDecodeError,
 )
+
+
+ERROR_RESPONSES: dict[int, ResponseSpec] = {
+    code: ResponseSpec(data_container=ErrorBody, description=text)
+    for code, text in (
+        (400, "Malformed input: the errors name each field."),
+        (401, "Missing, unknown or revoked API key."),
+        (403, "A read-only key tried to change something."),
+        (404, "No such row for this key's tenant."),
+    )
+}
+POST_RESPONSES: dict[int, ResponseSpec] = {
+    **ERROR_RESPONSES,
+    409: ResponseSpec(
+        data_container=ErrorBody, description="Number already used, or key in progress."
+    ),
+    413: ResponseSpec(data_container=ErrorBody, description="Body larger than 2 MiB."),
+    422: ResponseSpec(
+        data_container=ErrorBody,
+        description="Invalid values, or an Idempotency-Key reused with another body.",
+    ),
+}
 
 
 def api_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
@@ -106,7 +132,10 @@ def api_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Respon
         if exc.status_code == 413:
             detail = "body: request body too large"
             return _json(ApiError(413, detail, [FieldError("body", "too large")]))
-        return _json(ApiError(exc.status_code, detail))
+        errors = [] if exc.status_code in (404, 405) else [FieldError("body", detail)]
+        return _json(ApiError(exc.status_code, detail, errors))
+    if isinstance(exc, RecursionError):  # JSON nested thousands of levels deep
+        return _json(field_error(400, "body", "JSON nested too deeply"))
     if isinstance(exc, UNSTORABLE_TEXT):
         return _json(field_error(400, "body", "text contains characters that cannot be stored"))
     log.exception("unhandled API error on %s %s", request.method, request.url.path)

@@ -23,9 +23,15 @@ from recaudo.core.billing.invoices import (
 from recaudo.core.common.audit import record
 from recaudo.core.tables import INVOICE_STATUSES, Invoice, InvoiceLine
 from recaudo.tenants.scoped import TenantScope
-from recaudo.web.api.common import check_text, idempotent_post, page
+from recaudo.web.api.common import IdempotencyKey, check_text, idempotent_post, page
 from recaudo.web.api.customers import Cursor, Limit
-from recaudo.web.api.errors import ApiError, field_error, from_domain
+from recaudo.web.api.errors import (
+    ERROR_RESPONSES,
+    POST_RESPONSES,
+    ApiError,
+    field_error,
+    from_domain,
+)
 from recaudo.web.api.schemas import (
     BulkInvoicesIn,
     BulkInvoicesOut,
@@ -68,7 +74,7 @@ async def invoices_out(scope: TenantScope, rows: list[Invoice]) -> list[InvoiceO
             tax=int(r.tax),
             total=int(r.total),
             amount_paid=int(r.amount_applied),
-            balance=int(r.total) - int(r.amount_applied),
+            balance=0 if r.status == "void" else int(r.total) - int(r.amount_applied),
             issue_date=r.issue_date,
             due_date=r.due_date,
             description=str(r.description),
@@ -106,6 +112,7 @@ def _invoice_error(exc: InvoiceError, prefix: str = "") -> ApiError:
 
 @get(
     "/invoices",
+    responses=ERROR_RESPONSES,
     summary="List invoices",
     description="Newest first; cursor-paginated; amounts in minor units.",
 )
@@ -149,7 +156,7 @@ async def list_invoices(
     return InvoicePage(await invoices_out(api_scope, rows), nxt)
 
 
-@get("/invoices/{invoice_id:int}", summary="Get an invoice")
+@get("/invoices/{invoice_id:int}", responses=ERROR_RESPONSES, summary="Get an invoice")
 async def get_invoice(api_scope: TenantScope, invoice_id: int) -> InvoiceOut:
     row = await api_scope.get(Invoice, invoice_id)
     if row is None:
@@ -159,12 +166,17 @@ async def get_invoice(api_scope: TenantScope, invoice_id: int) -> InvoiceOut:
 
 @post(
     "/invoices",
+    responses=POST_RESPONSES,
     summary="Create an invoice",
     description="Amounts in minor units. Send an `Idempotency-Key` header to retry safely.",
     status_code=201,
 )
 async def create_invoice_route(
-    request: Request[Any, Any, Any], writer: ApiCaller, api_scope: TenantScope, data: InvoiceIn
+    request: Request[Any, Any, Any],
+    writer: ApiCaller,
+    idempotency_key: IdempotencyKey,
+    api_scope: TenantScope,
+    data: InvoiceIn,
 ) -> Response[InvoiceOut]:
     check_text(data)
 
@@ -181,6 +193,7 @@ async def create_invoice_route(
 
 @post(
     "/invoices/bulk",
+    responses=POST_RESPONSES,
     summary="Create up to 1,000 invoices",
     description=(
         "All or nothing: one bad item and none is created; errors name the item as "
@@ -191,6 +204,7 @@ async def create_invoice_route(
 async def create_invoices_bulk(
     request: Request[Any, Any, Any],
     writer: ApiCaller,
+    idempotency_key: IdempotencyKey,
     api_scope: TenantScope,
     data: BulkInvoicesIn,
 ) -> Response[BulkInvoicesOut]:

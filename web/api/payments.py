@@ -14,6 +14,7 @@ from recaudo.core.tables import Payment, PaymentPlan, PlanInstallment
 from recaudo.tenants.scoped import MAX_ID, TenantScope
 from recaudo.web.api.common import page
 from recaudo.web.api.customers import Cursor, Limit
+from recaudo.web.api.errors import ERROR_RESPONSES
 from recaudo.web.api.schemas import (
     InstallmentOut,
     PaymentOut,
@@ -42,7 +43,12 @@ def payment_out(p: Payment) -> PaymentOut:
     )
 
 
-@get("/payments", summary="List payments", description="Newest first; cursor-paginated.")
+@get(
+    "/payments",
+    responses=ERROR_RESPONSES,
+    summary="List payments",
+    description="Newest first; cursor-paginated.",
+)
 async def list_payments(
     api_scope: TenantScope,
     limit: Limit = 50,
@@ -66,7 +72,7 @@ async def list_payments(
     return PaymentPage([payment_out(r) for r in rows], nxt)
 
 
-@get("/payments/{payment_id:int}", summary="Get a payment")
+@get("/payments/{payment_id:int}", responses=ERROR_RESPONSES, summary="Get a payment")
 async def get_payment(api_scope: TenantScope, payment_id: int) -> PaymentOut:
     row = await api_scope.get(Payment, payment_id)
     if row is None:
@@ -114,7 +120,12 @@ async def plans_out(scope: TenantScope, rows: list[PaymentPlan]) -> list[PlanOut
     ]
 
 
-@get("/plans", summary="List payment plans", description="Newest first; cursor-paginated.")
+@get(
+    "/plans",
+    responses=ERROR_RESPONSES,
+    summary="List payment plans",
+    description="Newest first; cursor-paginated.",
+)
 async def list_plans(
     api_scope: TenantScope,
     limit: Limit = 50,
@@ -131,7 +142,7 @@ async def list_plans(
     return PlanPage(await plans_out(api_scope, rows), nxt)
 
 
-@get("/plans/{plan_id:int}", summary="Get a payment plan")
+@get("/plans/{plan_id:int}", responses=ERROR_RESPONSES, summary="Get a payment plan")
 async def get_plan(api_scope: TenantScope, plan_id: int) -> PlanOut:
     row = await api_scope.get(PaymentPlan, plan_id)
     if row is None:
