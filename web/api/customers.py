@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, patch, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.response import Response
 
 from recaudo.core import db
@@ -53,7 +54,7 @@ def customer_out(c: Customer) -> CustomerOut:
     description="Newest first; cursor-paginated.",
 )
 async def list_customers(
-    api_scope: TenantScope,
+    api_scope: NamedDependency[TenantScope],
     limit: Limit = 50,
     cursor: Cursor = None,
     number: Annotated[str | None, Parameter(max_length=64, description="Exact number.")] = None,
@@ -69,7 +70,9 @@ async def list_customers(
 
 
 @get("/customers/{customer_id:int}", responses=ERROR_RESPONSES, summary="Get a customer")
-async def get_customer(api_scope: TenantScope, customer_id: int) -> CustomerOut:
+async def get_customer(
+    api_scope: NamedDependency[TenantScope], customer_id: FromPath[int]
+) -> CustomerOut:
     row = await api_scope.get(Customer, customer_id)
     if row is None:
         raise NotFoundException(NOT_FOUND)
@@ -85,9 +88,9 @@ async def get_customer(api_scope: TenantScope, customer_id: int) -> CustomerOut:
 )
 async def create_customer_route(
     request: Request[Any, Any, Any],
-    writer: ApiCaller,
+    writer: NamedDependency[ApiCaller],
     idempotency_key: IdempotencyKey,
-    api_scope: TenantScope,
+    api_scope: NamedDependency[TenantScope],
     data: CustomerIn,
 ) -> Response[CustomerOut]:
     check_text(data)
@@ -115,7 +118,10 @@ async def create_customer_route(
 
 @patch("/customers/{customer_id:int}", responses=ERROR_RESPONSES, summary="Update a customer")
 async def update_customer_route(
-    writer: ApiCaller, api_scope: TenantScope, customer_id: int, data: CustomerPatch
+    writer: NamedDependency[ApiCaller],
+    api_scope: NamedDependency[TenantScope],
+    customer_id: int,
+    data: CustomerPatch,
 ) -> CustomerOut:
     check_text(data)
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}

@@ -75,14 +75,34 @@ def _json(err: ApiError, headers: dict[str, str] | None = None) -> Response[Any]
     )
 
 
+_AT = re.compile(r" - at `\$\.?(.*)`$")
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+
+
+def _body_field(key: str, message: str) -> tuple[str, str]:
+    """The field a msgspec message is about, as ``lines[0].unit_amount``; and the message."""
+    path = ""
+    at = _AT.search(message)
+    if at:
+        path, message = at.group(1), message[: at.start()]
+    missing = _MISSING.search(message)
+    if missing:
+        path = f"{path}.{missing.group(1)}" if path else missing.group(1)
+    if path:
+        return path, message
+    return ("body" if key in ("data", "body", "") else key), message
+
+
 def _validation_errors(exc: ValidationException) -> list[FieldError]:
     errors = []
     extra = exc.extra if isinstance(exc.extra, list) else []
     for item in extra:
         if isinstance(item, dict):
-            key = str(item.get("key") or item.get("source") or "body")
-            key = "body" if key == "data" else key
-            errors.append(FieldError(key, str(item.get("message", "invalid value"))))
+            key = str(item.get("key") or "")
+            message = str(item.get("message", "invalid value"))
+            if item.get("source") == "body" or key in ("", "data"):
+                key, message = _body_field(key, message)
+            errors.append(FieldError(key, message))
     if not errors:
         errors.append(FieldError("body", str(exc.detail)))
     return errors

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.response import Response
 
 from recaudo.core.access.apikeys import ApiCaller
@@ -117,7 +118,7 @@ def _invoice_error(exc: InvoiceError, prefix: str = "") -> ApiError:
     description="Newest first; cursor-paginated; amounts in minor units.",
 )
 async def list_invoices(
-    api_scope: TenantScope,
+    api_scope: NamedDependency[TenantScope],
     limit: Limit = 50,
     cursor: Cursor = None,
     status: Annotated[
@@ -157,7 +158,9 @@ async def list_invoices(
 
 
 @get("/invoices/{invoice_id:int}", responses=ERROR_RESPONSES, summary="Get an invoice")
-async def get_invoice(api_scope: TenantScope, invoice_id: int) -> InvoiceOut:
+async def get_invoice(
+    api_scope: NamedDependency[TenantScope], invoice_id: FromPath[int]
+) -> InvoiceOut:
     row = await api_scope.get(Invoice, invoice_id)
     if row is None:
         raise NotFoundException(NOT_FOUND)
@@ -173,9 +176,9 @@ async def get_invoice(api_scope: TenantScope, invoice_id: int) -> InvoiceOut:
 )
 async def create_invoice_route(
     request: Request[Any, Any, Any],
-    writer: ApiCaller,
+    writer: NamedDependency[ApiCaller],
     idempotency_key: IdempotencyKey,
-    api_scope: TenantScope,
+    api_scope: NamedDependency[TenantScope],
     data: InvoiceIn,
 ) -> Response[InvoiceOut]:
     check_text(data)
@@ -203,9 +206,9 @@ async def create_invoice_route(
 )
 async def create_invoices_bulk(
     request: Request[Any, Any, Any],
-    writer: ApiCaller,
+    writer: NamedDependency[ApiCaller],
     idempotency_key: IdempotencyKey,
-    api_scope: TenantScope,
+    api_scope: NamedDependency[TenantScope],
     data: BulkInvoicesIn,
 ) -> Response[BulkInvoicesOut]:
     check_text(data)
@@ -215,11 +218,13 @@ async def create_invoices_bulk(
         try:
             rows = await create_invoices(api_scope, items)
         except BulkInvoiceError as exc:
-            errors = []
+            errors, statuses = [], set()
             for index, error in exc.errors:
-                errors += _invoice_error(error, prefix=f"invoices[{index}]").errors
+                each = _invoice_error(error, prefix=f"invoices[{index}]")
+                errors += each.errors
+                statuses.add(each.status_code)
             detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:20])
-            raise ApiError(422, detail, errors) from None
+            raise ApiError(409 if statuses == {409} else 422, detail, errors) from None
         await record(
             api_scope, writer.actor, "invoice.bulk_created", "invoice", count=len(rows), via="api"
         )

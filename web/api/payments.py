@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from litestar import get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from recaudo.core.tables import Payment, PaymentPlan, PlanInstallment
 from recaudo.tenants.scoped import MAX_ID, TenantScope
@@ -50,7 +51,7 @@ def payment_out(p: Payment) -> PaymentOut:
     description="Newest first; cursor-paginated.",
 )
 async def list_payments(
-    api_scope: TenantScope,
+    api_scope: NamedDependency[TenantScope],
     limit: Limit = 50,
     cursor: Cursor = None,
     status: StatusFilter = None,
@@ -73,7 +74,9 @@ async def list_payments(
 
 
 @get("/payments/{payment_id:int}", responses=ERROR_RESPONSES, summary="Get a payment")
-async def get_payment(api_scope: TenantScope, payment_id: int) -> PaymentOut:
+async def get_payment(
+    api_scope: NamedDependency[TenantScope], payment_id: FromPath[int]
+) -> PaymentOut:
     row = await api_scope.get(Payment, payment_id)
     if row is None:
         raise NotFoundException("payment: not found")
@@ -127,7 +130,7 @@ async def plans_out(scope: TenantScope, rows: list[PaymentPlan]) -> list[PlanOut
     description="Newest first; cursor-paginated.",
 )
 async def list_plans(
-    api_scope: TenantScope,
+    api_scope: NamedDependency[TenantScope],
     limit: Limit = 50,
     cursor: Cursor = None,
     status: StatusFilter = None,
@@ -143,7 +146,7 @@ async def list_plans(
 
 
 @get("/plans/{plan_id:int}", responses=ERROR_RESPONSES, summary="Get a payment plan")
-async def get_plan(api_scope: TenantScope, plan_id: int) -> PlanOut:
+async def get_plan(api_scope: NamedDependency[TenantScope], plan_id: FromPath[int]) -> PlanOut:
     row = await api_scope.get(PaymentPlan, plan_id)
     if row is None:
         raise NotFoundException("plan: not found")

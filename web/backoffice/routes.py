@@ -13,6 +13,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 
 from recaudo.web.backoffice import (
+    apikeys,
     attachments,
     auth,
     chat,
@@ -56,6 +57,7 @@ staff_router = Router(
         *settings.ROUTES,
         *customers.ROUTES,
         *invoices.ROUTES,
+        *apikeys.ROUTES,
     ],
     dependencies={
         "staff": Provide(provide_staff),
