@@ -93,6 +93,9 @@ def _body_field(key: str, message: str) -> tuple[str, str]:
     return ("body" if key in ("data", "body", "") else key), message
 
 
+HEADER_NAMES = {"idempotency_key": "Idempotency-Key"}
+
+
 def _validation_errors(exc: ValidationException) -> list[FieldError]:
     errors = []
     extra = exc.extra if isinstance(exc.extra, list) else []
@@ -102,6 +105,7 @@ def _validation_errors(exc: ValidationException) -> list[FieldError]:
             message = str(item.get("message", "invalid value"))
             if item.get("source") == "body" or key in ("", "data"):
                 key, message = _body_field(key, message)
+            key = HEADER_NAMES.get(key, key)
             errors.append(FieldError(key, message))
     if not errors:
         errors.append(FieldError("body", str(exc.detail)))
