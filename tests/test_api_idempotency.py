@@ -9,7 +9,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from recaudo.core.tables import Customer, IdempotencyRecord, Invoice
-from tests.api_support import ApiWorld, api, api_world, invoice_body  # noqa: F401
+from tests import api_support
+from tests.api_support import ApiWorld, invoice_body
+
+api_world = api_support.api_world  # two tenants with data and keys
+api = api_support.api  # an HTTP client to the whole app
 
 
 async def test_same_key_same_body_replays_byte_for_byte(

@@ -9,8 +9,13 @@ import httpx
 
 from recaudo.core.access.apikeys import create_api_key, revoke_api_key
 from recaudo.core.tables import ApiKey, AuditEvent, Customer
-from tests.api_support import ApiWorld, api, api_world  # noqa: F401
-from tests.test_staff_http import World, client, post, world  # noqa: F401
+from tests import api_support, test_staff_http
+from tests.api_support import ApiWorld
+from tests.test_staff_http import World, client, post
+
+api_world = api_support.api_world  # two tenants with data and keys
+api = api_support.api  # an HTTP client to the whole app
+world = test_staff_http.world  # tenants with staff of every role
 
 
 class Result:

@@ -12,14 +12,18 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from recaudo.core.tables import Customer, Invoice
-from tests.api_support import ApiWorld, api, api_world  # noqa: F401
+from tests import api_support
+from tests.api_support import ApiWorld
+
+api_world = api_support.api_world  # two tenants with data and keys
+api = api_support.api  # an HTTP client to the whole app
 
 SCHEMA = "/api/v1/schema/openapi.json"
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
-async def _doc(api: httpx.AsyncClient) -> dict[str, Any]:
-    r = await api.get(SCHEMA)
+async def _doc(c: httpx.AsyncClient) -> dict[str, Any]:
+    r = await c.get(SCHEMA)
     assert r.status_code == 200
     return r.json()
 

@@ -8,7 +8,11 @@ from datetime import date, timedelta
 import httpx
 
 from recaudo.core.tables import AuditEvent, Customer, Invoice
-from tests.api_support import ApiWorld, api, api_world, invoice_body  # noqa: F401
+from tests import api_support
+from tests.api_support import ApiWorld, invoice_body
+
+api_world = api_support.api_world  # two tenants with data and keys
+api = api_support.api  # an HTTP client to the whole app
 
 
 async def test_create_get_update_and_list_customers(

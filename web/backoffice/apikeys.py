@@ -86,9 +86,7 @@ async def apikeys_create(
             error_field=field,
             form={"name": name, "scope": key_scope},
         )
-    return await _page(
-        request, tenant, tenant_scope, owner_staff, status_code=201, new_key=issued
-    )
+    return await _page(request, tenant, tenant_scope, owner_staff, status_code=201, new_key=issued)
 
 
 @post(
