@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from recaudo.core import db
 from recaudo.core.common.money import MoneyError, check_currency
-from recaudo.core.common.outbox import enqueue
-from recaudo.core.tables import Customer, Invoice, InvoiceLine
-from recaudo.tenants.scoped import TenantScope
+from recaudo.core.common.outbox import enqueue, now
+from recaudo.core.tables import Customer, Invoice, InvoiceLine, OutboxJob
+from recaudo.tenants.scoped import TenantScope, as_id
 
 # Far beyond any real invoice, far below a 64-bit column: a typo or an attack.
 MAX_TOTAL = 10**15
@@ -100,51 +101,19 @@ def invoice_totals(data: NewInvoice) -> tuple[int, int]:
 
 async def create_invoice(scope: TenantScope, data: NewInvoice) -> Invoice:
     validate_invoice(data)
-    customer = await scope.get(Customer, data.customer_id)
-    if customer is None:
-        raise InvoiceError(f"customer {data.customer_id}: not found")
-    if await scope.exists(Invoice).where(Invoice.number == data.number.strip()):
-        raise InvoiceError(f"number {data.number!r}: already used")
-    subtotal, total = invoice_totals(data)
-    invoice = Invoice(
-        customer=customer.id,
-        number=data.number.strip(),
-        issue_date=data.issue_date,
-        due_date=data.due_date,
-        currency=check_currency(data.currency),
-        subtotal=subtotal,
-        tax=data.tax,
-        total=total,
-        amount_applied=0,
-        status="open",
-        description=data.description,
-        external_id=data.external_id,
-    )
-    await scope.add(invoice)
-    await scope.add(
-        *[
-            InvoiceLine(
-                invoice=invoice.id,
-                position=i,
-                description=line.description,
-                quantity=line.quantity,
-                unit_amount=line.unit_amount,
-                amount=line.quantity * line.unit_amount,
-            )
-            for i, line in enumerate(data.lines)
-        ]
-    )
-    await enqueue(
-        scope,
-        "invoice_event",
-        {"invoice_id": int(invoice.id), "kind": "created"},
-        key=f"invoice_event:{invoice.id}:created",
-    )
+    try:
+        (invoice,) = await _insert(scope, [data])
+    except BulkInvoiceError as exc:
+        raise exc.errors[0][1] from None
     return invoice
 
 
 async def create_invoices(scope: TenantScope, items: list[NewInvoice]) -> list[Invoice]:
-    """Create every invoice or none (one transaction); errors name each bad item's position."""
+    """Create every invoice or none (one transaction); errors name each bad item's position.
+
+    The same checks as :func:`create_invoice`, made with a few set-wise queries instead of a
+    few per invoice, so a batch of 1,000 costs about what ten single invoices do.
+    """
     errors: list[tuple[int, InvoiceError]] = []
     first: dict[str, int] = {}
     for i, data in enumerate(items):
@@ -161,16 +130,96 @@ async def create_invoices(scope: TenantScope, items: list[NewInvoice]) -> list[I
         first.setdefault(number, i)
     if errors:
         raise BulkInvoiceError(errors)
-    created: list[Invoice] = []
     async with db.transaction():
-        for i, data in enumerate(items):
-            try:
-                created.append(await create_invoice(scope, data))
-            except BulkInvoiceError:
-                raise
-            except InvoiceError as exc:
-                raise BulkInvoiceError([(i, exc)]) from None
-    return created
+        return await _insert(scope, items)
+
+
+CHUNK = 500  # values per IN (…) or multi-row INSERT: well within SQLite's variable limit
+
+
+def _chunks(values: list[Any]) -> list[list[Any]]:
+    return [values[i : i + CHUNK] for i in range(0, len(values), CHUNK)]
+
+
+async def _insert(scope: TenantScope, items: list[NewInvoice]) -> list[Invoice]:
+    """Check customers, numbers and totals of validated ``items`` set-wise, then insert them."""
+    wanted = sorted({pk for d in items if (pk := as_id(d.customer_id)) is not None})
+    customers: set[int] = set()
+    for chunk in _chunks(wanted):
+        rows = await scope.select(Customer, Customer.id).where(Customer.id.is_in(chunk))
+        customers |= {int(r["id"]) for r in rows}
+    numbers = sorted({d.number.strip() for d in items})
+    taken: set[str] = set()
+    for chunk in _chunks(numbers):
+        rows = await scope.select(Invoice, Invoice.number).where(Invoice.number.is_in(chunk))
+        taken |= {str(r["number"]) for r in rows}
+    errors: list[tuple[int, InvoiceError]] = []
+    for i, data in enumerate(items):
+        if as_id(data.customer_id) not in customers:
+            errors.append((i, InvoiceError(f"customer {data.customer_id}: not found")))
+        elif data.number.strip() in taken:
+            errors.append((i, InvoiceError(f"number {data.number!r}: already used")))
+        elif sum(x.quantity * x.unit_amount for x in data.lines) + data.tax <= 0:
+            errors.append((i, InvoiceError("total: must be more than zero")))
+    if errors:
+        raise BulkInvoiceError(errors)
+    invoices = []
+    for data in items:
+        subtotal = sum(line.quantity * line.unit_amount for line in data.lines)
+        invoices.append(
+            Invoice(
+                customer=as_id(data.customer_id),
+                number=data.number.strip(),
+                issue_date=data.issue_date,
+                due_date=data.due_date,
+                currency=check_currency(data.currency),
+                subtotal=subtotal,
+                tax=data.tax,
+                total=subtotal + data.tax,
+                amount_applied=0,
+                status="open",
+                description=data.description,
+                external_id=data.external_id,
+            )
+        )
+    for chunk in _chunks(invoices):
+        await scope.add(*chunk)
+    lines = [
+        InvoiceLine(
+            invoice=invoice.id,
+            position=i,
+            description=line.description,
+            quantity=line.quantity,
+            unit_amount=line.unit_amount,
+            amount=line.quantity * line.unit_amount,
+        )
+        for invoice, data in zip(invoices, items, strict=True)
+        for i, line in enumerate(data.lines)
+    ]
+    for chunk in _chunks(lines):
+        await scope.add(*chunk)
+    if len(invoices) == 1:
+        invoice = invoices[0]
+        await enqueue(
+            scope,
+            "invoice_event",
+            {"invoice_id": int(invoice.id), "kind": "created"},
+            key=f"invoice_event:{invoice.id}:created",
+        )
+    else:  # new ids: their keys cannot exist yet, so no look-up per job
+        jobs = [
+            OutboxJob(
+                key=f"invoice_event:{invoice.id}:created",
+                actor="invoice_event",
+                payload={"invoice_id": int(invoice.id), "kind": "created"},
+                status="pending",
+                available_at=now(),
+            )
+            for invoice in invoices
+        ]
+        for chunk in _chunks(jobs):
+            await scope.add(*chunk)
+    return invoices
 
 
 def age_bucket(due: date, today: date) -> str:

@@ -50,11 +50,14 @@ async def invoices_out(scope: TenantScope, rows: list[Invoice]) -> list[InvoiceO
     """Invoices with their lines (one query for the lines of all of them)."""
     lines: dict[int, list[LineOut]] = {int(r.id): [] for r in rows}
     if rows:
-        found = (
-            await scope.objects(InvoiceLine)
-            .where(InvoiceLine.invoice.is_in(list(lines)))
-            .order_by(InvoiceLine.position)
-        )
+        ids = list(lines)
+        found = []
+        for start in range(0, len(ids), 500):  # within SQLite's limit of bound values
+            found += await (
+                scope.objects(InvoiceLine)
+                .where(InvoiceLine.invoice.is_in(ids[start : start + 500]))
+                .order_by(InvoiceLine.position)
+            )
         for line in found:
             lines[int(line.invoice)].append(  # type: ignore[arg-type]
                 LineOut(
