@@ -11,14 +11,15 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, Parameter
 from litestar.response import Response
 
-from recaudo.core import db
 from recaudo.core.access.apikeys import ApiCaller
 from recaudo.core.billing.customers import (
     CustomerError,
     NewCustomer,
     create_customer,
-    patch_customer,
+    tags_of,
+    update_customer,
 )
+from recaudo.core.billing.errors import RecordNotFound
 from recaudo.core.common.audit import record
 from recaudo.core.tables import Customer
 from recaudo.tenants.scoped import TenantScope
@@ -43,6 +44,8 @@ def customer_out(c: Customer) -> CustomerOut:
         tax_id=str(c.tax_id),
         tax_country=str(c.tax_country),
         preferred_channel=str(c.preferred_channel),
+        segment=str(c.segment or ""),
+        tags=list(tags_of(c)),
         created_at=c.created_at,
     )
 
@@ -104,6 +107,8 @@ async def create_customer_route(
             email=data.email,
             phone=data.phone,
             preferred_channel=data.preferred_channel,
+            segment=data.segment,
+            tags=tuple(data.tags),
         )
         try:
             row = await create_customer(api_scope, new, writer.country)
@@ -120,26 +125,23 @@ async def create_customer_route(
 async def update_customer_route(
     writer: NamedDependency[ApiCaller],
     api_scope: NamedDependency[TenantScope],
-    customer_id: int,
+    customer_id: FromPath[int],
     data: CustomerPatch,
 ) -> CustomerOut:
     check_text(data)
-    changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
-    async with db.transaction():
-        try:
-            row = await patch_customer(api_scope, customer_id, changes, writer.country)
-        except LookupError:
-            raise NotFoundException(NOT_FOUND) from None
-        except CustomerError as exc:
-            raise from_domain(exc) from None
-        await record(
-            api_scope,
-            writer.actor,
-            "customer.updated",
-            f"customer:{row.id}",
-            fields=sorted(changes),
-            via="api",
+    changes: dict[str, Any] = {
+        k: v for k, v in msgspec.structs.asdict(data).items() if v is not None
+    }
+    if "tags" in changes:
+        changes["tags"] = tuple(changes["tags"])
+    try:
+        row = await update_customer(
+            api_scope, customer_id, changes, writer.actor, default_country=writer.country
         )
+    except RecordNotFound:
+        raise NotFoundException(NOT_FOUND) from None
+    except CustomerError as exc:
+        raise from_domain(exc, status=409 if "already used" in str(exc) else 422) from None
     return customer_out(row)
 
 

@@ -65,10 +65,15 @@ class CustomerIn(Struct, forbid_unknown_fields=True):
         str, Meta(pattern="^([A-Za-z]{2})?$", description="ISO 3166 code; the tenant's by default.")
     ] = ""
     preferred_channel: Channel = "email"
+    segment: Annotated[str, text(40, "One short label, e.g. `mayoreo`.")] = ""
+    tags: Annotated[list[Annotated[str, Meta(max_length=30)]], Meta(max_length=20)] = msgspec.field(
+        default_factory=list
+    )
 
 
 class CustomerPatch(Struct, forbid_unknown_fields=True):
-    """Fields to change; those left out keep their value. The number cannot change."""
+    number: Annotated[str, text(64, "A new customer number; unique.", 1)] | None = None
+    """Fields to change; those left out keep their value."""
 
     name: Annotated[str, text(200, "Name or business name.", 1)] | None = None
     email: Annotated[str, text(254, "Email; empty to remove.")] | None = None
@@ -78,6 +83,8 @@ class CustomerPatch(Struct, forbid_unknown_fields=True):
         Annotated[str, Meta(pattern="^([A-Za-z]{2})?$", description="ISO 3166 code.")] | None
     ) = None
     preferred_channel: Channel | None = None
+    segment: Annotated[str, text(40, "One short label; empty to remove.")] | None = None
+    tags: Annotated[list[Annotated[str, Meta(max_length=30)]], Meta(max_length=20)] | None = None
 
 
 class CustomerOut(Struct):
@@ -89,6 +96,8 @@ class CustomerOut(Struct):
     tax_id: str
     tax_country: str
     preferred_channel: str
+    segment: str
+    tags: list[str]
     created_at: datetime | None
 
 
