@@ -16,7 +16,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from recaudo.web.api import customers, invoices, payments
+from recaudo.web.api import changes, customers, invoices, payments
 from recaudo.web.api.common import provide_api_scope, provide_caller, provide_writer
 from recaudo.web.api.errors import api_error_handler
 from recaudo.web.ids import ids_in_range
@@ -41,7 +41,7 @@ Recaudo's REST API. Authenticate with `Authorization: Bearer KEY` (keys from
 def create_api_app(debug: bool = False) -> Litestar:
     api = Router(
         path=PREFIX,
-        route_handlers=[*customers.ROUTES, *invoices.ROUTES, *payments.ROUTES],
+        route_handlers=[*customers.ROUTES, *invoices.ROUTES, *payments.ROUTES, *changes.ROUTES],
         dependencies={
             "caller": Provide(provide_caller),
             "writer": Provide(provide_writer),

@@ -227,3 +227,47 @@ class PlanPage(Struct):
     next: Annotated[
         str | None, Meta(description="Pass as `cursor` for the next page; null on the last.")
     ]
+
+
+# --- changes: manual payments, voids, credit notes ----------------------------------------------
+
+
+class ManualPaymentIn(Struct, forbid_unknown_fields=True):
+    """Money the customer paid outside the portal, applied at once through the ledger.
+
+    The same `method` and `reference` twice record one payment (a retry returns it)."""
+
+    customer_id: Annotated[int, Meta(ge=1, le=MAX_ID, description="The customer's id.")]
+    amount: Annotated[int, Meta(ge=1, le=MAX_AMOUNT, description=MINOR)]
+    method: Annotated[
+        str, Meta(pattern="^(cash|cheque|transfer)$", description="cash, cheque or transfer.")
+    ]
+    reference: Annotated[str, text(80, "Receipt, cheque or transfer number.", 1)]
+    currency: (
+        Annotated[str, Meta(pattern="^[A-Z]{3}$", description="ISO 4217; the tenant's default.")]
+        | None
+    ) = None
+    invoice_ids: Annotated[
+        list[Annotated[int, Meta(ge=1, le=MAX_ID)]],
+        Meta(max_length=200, description="Apply to these first, in order; then oldest due."),
+    ] = msgspec.field(default_factory=list)
+    received_on: Annotated[date | None, Meta(description="YYYY-MM-DD; today by default.")] = None
+
+
+class VoidIn(Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, text(500, "Why the invoice is void (kept in the audit log).", 1)]
+
+
+class CreditNoteIn(Struct, forbid_unknown_fields=True):
+    amount: Annotated[int, Meta(ge=1, le=MAX_AMOUNT, description="At most the balance; " + MINOR)]
+    reason: Annotated[str, text(500, "Why the amount is taken back.", 1)]
+
+
+class CreditNoteOut(Struct):
+    id: int
+    invoice_id: int
+    number: str
+    amount: Annotated[int, Meta(description=MINOR)]
+    currency: str
+    reason: str
+    created_at: datetime | None
