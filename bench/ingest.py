@@ -255,31 +255,44 @@ async def bench_bulk_api(url: str, data: list[dict[str, Any]]) -> tuple[float, i
     app = create_asgi(settings, embedded_workers=False)
     transport = httpx.ASGITransport(app=app)
     headers = {"authorization": f"Bearer {key}", "x-api-key": str(key)}
-    payloads = [
-        {
-            "invoices": [
-                {
-                    "customer": r["customer"],
-                    "number": f"API-{r['i']}",
-                    "issue_date": r["issue_date"].isoformat(),
-                    "due_date": r["due_date"].isoformat(),
-                    "currency": r["currency"],
-                    "lines": [
-                        {"description": r["description"], "quantity": 1, "unit_amount": r["amount"]}
-                    ],
-                    "tax": r["tax"],
-                    "description": r["description"],
-                    "external_id": f"API-{r['external_id']}",
-                }
-                for r in data[start : start + 1000]
-            ]
-        }
-        for start in range(0, len(data), 1000)
-    ]
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         probe = await client.post("/api/v1/invoices/bulk", json={"invoices": []}, headers=headers)
         if probe.status_code in (404, 405):
             return "not available (no POST /api/v1/invoices/bulk)"
+        ids: dict[str, int] = {}
+        cursor = None
+        while True:  # the API takes customer ids: read them once, untimed, as an ERP keeps them
+            params = {"limit": "500", **({"cursor": cursor} if cursor else {})}
+            page = (await client.get("/api/v1/customers", params=params, headers=headers)).json()
+            ids.update({c["number"]: c["id"] for c in page.get("data", [])})
+            cursor = page.get("next")
+            if not cursor:
+                break
+        payloads = [
+            {
+                "invoices": [
+                    {
+                        "customer_id": ids[r["customer"]],
+                        "number": f"API-{r['i']}",
+                        "issue_date": r["issue_date"].isoformat(),
+                        "due_date": r["due_date"].isoformat(),
+                        "currency": r["currency"],
+                        "lines": [
+                            {
+                                "description": r["description"],
+                                "quantity": 1,
+                                "unit_amount": r["amount"],
+                            }
+                        ],
+                        "tax": r["tax"],
+                        "description": r["description"],
+                        "external_id": f"API-{r['external_id']}",
+                    }
+                    for r in data[start : start + 1000]
+                ]
+            }
+            for start in range(0, len(data), 1000)
+        ]
         started = time.perf_counter()
         for body in payloads:
             response = await client.post("/api/v1/invoices/bulk", json=body, headers=headers)
