@@ -12,7 +12,7 @@ from typing import Any
 
 from litestar import Request, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, JSONBody
 from litestar.response import Response
 
 from recaudo.core.access.apikeys import ApiCaller
@@ -62,7 +62,7 @@ async def record_payment_route(
     writer: NamedDependency[ApiCaller],
     idempotency_key: IdempotencyKey,
     api_scope: NamedDependency[TenantScope],
-    data: ManualPaymentIn,
+    data: JSONBody[ManualPaymentIn],
 ) -> Response[PaymentOut]:
     check_text(data)
 
@@ -104,7 +104,7 @@ async def void_invoice_route(
     idempotency_key: IdempotencyKey,
     api_scope: NamedDependency[TenantScope],
     invoice_id: FromPath[int],
-    data: VoidIn,
+    data: JSONBody[VoidIn],
 ) -> Response[InvoiceOut]:
     check_text(data)
 
@@ -131,7 +131,7 @@ async def credit_note_route(
     idempotency_key: IdempotencyKey,
     api_scope: NamedDependency[TenantScope],
     invoice_id: FromPath[int],
-    data: CreditNoteIn,
+    data: JSONBody[CreditNoteIn],
 ) -> Response[CreditNoteOut]:
     check_text(data)
 

@@ -11,7 +11,7 @@ import msgspec
 from litestar import Request
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 from litestar.response import Response
 
 from recaudo.core import db
@@ -22,8 +22,8 @@ from recaudo.web.api.errors import JSON, ApiError, encode_error, field_error
 
 IdempotencyKey = Annotated[
     str | None,
-    Parameter(
-        header="Idempotency-Key",
+    HeaderParameter(
+        name="Idempotency-Key",
         max_length=255,
         description=(
             "Any unique string (e.g. a UUID). Repeating it with the same body replays the first "

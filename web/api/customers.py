@@ -8,7 +8,7 @@ import msgspec
 from litestar import Request, get, patch, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 from litestar.response import Response
 
 from recaudo.core.access.apikeys import ApiCaller
@@ -94,7 +94,7 @@ async def create_customer_route(
     writer: NamedDependency[ApiCaller],
     idempotency_key: IdempotencyKey,
     api_scope: NamedDependency[TenantScope],
-    data: CustomerIn,
+    data: JSONBody[CustomerIn],
 ) -> Response[CustomerOut]:
     check_text(data)
 
@@ -126,7 +126,7 @@ async def update_customer_route(
     writer: NamedDependency[ApiCaller],
     api_scope: NamedDependency[TenantScope],
     customer_id: FromPath[int],
-    data: CustomerPatch,
+    data: JSONBody[CustomerPatch],
 ) -> CustomerOut:
     check_text(data)
     changes: dict[str, Any] = {

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 from litestar.response import Response
 
 from recaudo.core.access.apikeys import ApiCaller
@@ -182,7 +182,7 @@ async def create_invoice_route(
     writer: NamedDependency[ApiCaller],
     idempotency_key: IdempotencyKey,
     api_scope: NamedDependency[TenantScope],
-    data: InvoiceIn,
+    data: JSONBody[InvoiceIn],
 ) -> Response[InvoiceOut]:
     check_text(data)
 
@@ -212,7 +212,7 @@ async def create_invoices_bulk(
     writer: NamedDependency[ApiCaller],
     idempotency_key: IdempotencyKey,
     api_scope: NamedDependency[TenantScope],
-    data: BulkInvoicesIn,
+    data: JSONBody[BulkInvoicesIn],
 ) -> Response[BulkInvoicesOut]:
     check_text(data)
 

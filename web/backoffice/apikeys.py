@@ -11,6 +11,7 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from recaudo.core.access.apikeys import (
@@ -98,7 +99,7 @@ async def apikeys_revoke(
     request: Request,
     tenant_scope: NamedDependency[TenantScope],
     owner_staff: NamedDependency[StaffUser],
-    key_id: int,
+    key_id: FromPath[int],
 ) -> Redirect:
     try:
         await revoke_api_key(tenant_scope, key_id, _actor(owner_staff))
