@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from recaudo.core.access.apikeys import create_api_key
+from recaudo.core.billing.attachments import add_attachment
 from recaudo.core.billing.customers import NewCustomer, create_customer
 from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
 from recaudo.core.config import Settings
@@ -21,6 +22,7 @@ from recaudo.tenants.scoped import TenantScope
 from tests.conftest import make_tenant
 
 BASE = "http://testserver"
+SEED_PDF = b"%PDF-1.7\n% seeded\n%%EOF\n"
 
 
 @dataclass
@@ -34,6 +36,7 @@ class Side:
     invoices: list[int] = field(default_factory=list)
     payment: int = 0
     plan: int = 0
+    document: int = 0
 
     @property
     def w(self) -> dict[str, str]:
@@ -50,6 +53,7 @@ class Side:
             "invoice_id": self.invoices[0],
             "payment_id": self.payment,
             "plan_id": self.plan,
+            "document_id": self.document,
         }
 
 
@@ -107,6 +111,8 @@ async def seed(slug: str, country: str, currency: str) -> Side:
             )
         )
     side.payment, side.plan = int(payment.id), int(plan.id)
+    document = await add_attachment(scope, side.invoices[0], "F-1.pdf", SEED_PDF, "test")
+    side.document = int(document.id)
     return side
 
 

@@ -16,13 +16,14 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from recaudo.web.api import changes, customers, invoices, payments
+from recaudo.web.api import changes, customers, documents, invoices, payments
 from recaudo.web.api.common import provide_api_scope, provide_caller, provide_writer
 from recaudo.web.api.errors import api_error_handler
 from recaudo.web.ids import ids_in_range
 
 PREFIX = "/api/v1"
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a bulk of 1,000 invoices fits with room to spare
+# (POST /invoices/{id}/documents alone takes up to 14 MiB: documents.MAX_DOCUMENT_BODY)
 
 DESCRIPTION = """\
 Recaudo's REST API. Authenticate with `Authorization: Bearer KEY` (keys from
@@ -41,7 +42,13 @@ Recaudo's REST API. Authenticate with `Authorization: Bearer KEY` (keys from
 def create_api_app(debug: bool = False) -> Litestar:
     api = Router(
         path=PREFIX,
-        route_handlers=[*customers.ROUTES, *invoices.ROUTES, *payments.ROUTES, *changes.ROUTES],
+        route_handlers=[
+            *customers.ROUTES,
+            *invoices.ROUTES,
+            *payments.ROUTES,
+            *changes.ROUTES,
+            *documents.ROUTES,
+        ],
         dependencies={
             "caller": Provide(provide_caller),
             "writer": Provide(provide_writer),

@@ -271,3 +271,40 @@ class CreditNoteOut(Struct):
     currency: str
     reason: str
     created_at: datetime | None
+
+
+# --- documents (invoice attachments) ------------------------------------------------------------
+
+
+class DocumentIn(Struct, forbid_unknown_fields=True):
+    """A PDF or XML file from the ERP, its bytes in standard base64."""
+
+    filename: Annotated[str, text(255, "The file's name, e.g. `F-1.pdf` (for display).", 1)]
+    content_base64: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            description=(
+                "The file's bytes in standard base64 (RFC 4648; line breaks allowed). A PDF or "
+                "an XML document, told by its first bytes; at most 10 MB decoded."
+            ),
+        ),
+    ]
+
+
+class DocumentOut(Struct):
+    id: int
+    invoice_id: int
+    filename: str
+    content_type: Annotated[str, Meta(description="`application/pdf` or `application/xml`.")]
+    size: Annotated[int, Meta(description="Bytes.")]
+    sha256: Annotated[str, Meta(description="SHA-256 of the bytes, hex.")]
+    created_at: datetime | None
+    download_url: Annotated[str, Meta(description="GET it (same key) for the file's bytes.")]
+
+
+class DocumentPage(Struct):
+    data: list[DocumentOut]
+    next: Annotated[
+        str | None, Meta(description="Always `null`: an invoice has at most 20 documents.")
+    ] = None
