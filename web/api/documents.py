@@ -63,16 +63,18 @@ UPLOAD_RESPONSES: dict[int, ResponseSpec] = {
 
 
 def document_out(row: InvoiceAttachment | dict[str, Any], invoice_id: int) -> DocumentOut:
-    get_ = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
-    pk = int(get_("id"))
+    """A document as the API shows it: a stored row, or one of :func:`list_attachments`."""
+    names = ("id", "filename", "content_type", "size", "sha256", "created_at")
+    values = row if isinstance(row, dict) else {n: getattr(row, n) for n in names}
+    pk = int(values["id"])
     return DocumentOut(
         id=pk,
         invoice_id=int(invoice_id),
-        filename=str(get_("filename")),
-        content_type=str(get_("content_type")),
-        size=int(get_("size")),
-        sha256=str(get_("sha256")),
-        created_at=get_("created_at"),
+        filename=str(values["filename"]),
+        content_type=str(values["content_type"]),
+        size=int(values["size"]),
+        sha256=str(values["sha256"]),
+        created_at=values["created_at"],
         download_url=f"/api/v1/documents/{pk}",
     )
 
