@@ -33,12 +33,15 @@ from recaudo.core.payments.method import (
 from recaudo.core.platform.apps import PLATFORM_WIDE
 from recaudo.core.platform.context import PluginContext
 from recaudo.core.platform.errors import PluginError
-from recaudo.core.platform.extensions import EInvoiceBackend, NotificationChannel
+from recaudo.core.platform.extensions import ContactRule, EInvoiceBackend, NotificationChannel
 from recaudo.core.platform.hookspecs import hookimpl
 from recaudo.core.platform.jobs import Job, RetryPolicy, Schedule
 from recaudo.core.platform.routes import plugin_context
 from recaudo.core.platform.values import (
+    Attachment,
     Branding,
+    ContactAttempt,
+    ContactRequest,
     DeliveryResult,
     EInvoiceRequest,
     EInvoiceResult,
@@ -46,6 +49,7 @@ from recaudo.core.platform.values import (
     OutgoingMessage,
     PaymentEvent,
     PluginSettingsSchema,
+    RuleDecision,
     SettingField,
     TenantInfo,
 )
@@ -56,9 +60,13 @@ __all__ = [
     "API_VERSION",
     "PAYMENT_STATUSES",
     "PLATFORM_WIDE",
+    "Attachment",
     "Branding",
     "Checkout",
     "CheckoutResult",
+    "ContactAttempt",
+    "ContactRequest",
+    "ContactRule",
     "DeliveryResult",
     "EInvoiceBackend",
     "EInvoiceRequest",
@@ -78,6 +86,7 @@ __all__ = [
     "ProviderPayment",
     "RefundResult",
     "RetryPolicy",
+    "RuleDecision",
     "SavedInstrument",
     "Schedule",
     "SettingField",

@@ -1,4 +1,4 @@
-"""Base classes for plugin authors: notification channels and e-invoicing backends.
+"""Base classes for plugin authors: notification channels, contact rules and e-invoicing backends.
 
 Payment methods have their own, richer contract in :mod:`recaudo.core.payments.method`.
 """
@@ -8,10 +8,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from recaudo.core.platform.values import (
+    ContactRequest,
     DeliveryResult,
     EInvoiceRequest,
     EInvoiceResult,
     OutgoingMessage,
+    RuleDecision,
     SettingField,
 )
 
@@ -38,6 +40,26 @@ class NotificationChannel:
 
     async def send(self, ctx: PluginContext, message: OutgoingMessage) -> DeliveryResult:
         """Deliver ``message`` for ``ctx.tenant`` with the channel's ``ctx.settings``."""
+        raise NotImplementedError
+
+
+class ContactRule:
+    """When a collection message may reach a customer (law is regional, hence plugins).
+
+    Rules of every loaded plugin apply to the tenants of their ``countries`` (empty: every
+    tenant), whether or not the tenant enabled the plugin: a business cannot switch the law off.
+    ``check`` returns ``None`` when it has no objection, else a :class:`RuleDecision` naming the
+    earliest moment it allows. The engine moves the moment forward until every rule agrees, so a
+    rule only needs to answer for the moment it is given. Must be pure (no I/O) and fast.
+    ``ctx.settings`` holds the tenant's settings for the plugin (e.g. a configurable window).
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    countries: ClassVar[tuple[str, ...]] = ()
+    settings_schema: ClassVar[tuple[SettingField, ...]] = ()
+
+    def check(self, ctx: PluginContext, request: ContactRequest) -> RuleDecision | None:
         raise NotImplementedError
 
 

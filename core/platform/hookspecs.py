@@ -26,7 +26,11 @@ if TYPE_CHECKING:
     from recaudo.core.config import Settings
     from recaudo.core.payments.method import PaymentMethod
     from recaudo.core.platform.context import PluginContext
-    from recaudo.core.platform.extensions import EInvoiceBackend, NotificationChannel
+    from recaudo.core.platform.extensions import (
+        ContactRule,
+        EInvoiceBackend,
+        NotificationChannel,
+    )
     from recaudo.core.platform.jobs import Job, Schedule
     from recaudo.core.platform.values import (
         Branding,
@@ -111,6 +115,16 @@ def recaudo_notification_channels() -> list[NotificationChannel]:
     :returns: a list of :class:`~recaudo.core.platform.extensions.NotificationChannel`
         instances; all lists are concatenated. The one-time login link and reminders use the
         tenant's enabled channels.
+    """
+
+
+@hookspec
+def recaudo_contact_rules() -> list[ContactRule]:
+    """Offer rules on when collection messages may be sent (a country's law, a tenant's window).
+
+    :returns: a list of :class:`~recaudo.core.platform.extensions.ContactRule` instances;
+        concatenated. A rule applies to the tenants of its ``countries`` whether or not they
+        enabled the plugin; a message it objects to is deferred to the moment it allows.
     """
 
 

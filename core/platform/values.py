@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from recaudo.core.common.money import Money
@@ -67,21 +67,88 @@ class Branding:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message (a formal reminder letter as PDF). Channels that cannot carry
+    files send the message without it and say so in its text (``OutgoingMessage.link``)."""
+
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
-    """A message for one recipient, already rendered in the recipient's language."""
+    """A message for one recipient, already rendered in the recipient's language.
+
+    Template-based channels (WhatsApp Business only sends pre-approved templates outside a
+    conversation) use ``template`` and ``params`` instead of ``text``; every channel may use
+    ``link``, the page the message opens. ``idempotency_key`` is stable across retries of the same
+    message: channels pass it to providers that accept one, so a retry never delivers twice.
+    """
 
     to: str
     subject: str
     text: str
     html: str = ""
     kind: str = "generic"  # login_link, receipt, reminder, …
+    language: str = ""  # e.g. "es", "en": the language the text is in
+    template: str = ""  # a provider-side template name, e.g. "recordatorio_pago"
+    params: tuple[str, ...] = ()  # the template's positional parameters
+    link: str = ""
+    idempotency_key: str = ""
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
 class DeliveryResult:
+    """What a channel did with a message.
+
+    ``ok=True``: accepted (``provider_id`` identifies it for delivery-status callbacks).
+    ``ok=False``: refused for good for this recipient (bad number, opted out): not retried, and
+    the message falls back to the customer's next authorised channel when it may. A transient
+    problem (network, provider 5xx) is an exception instead, so the job retries with backoff.
+    """
+
     ok: bool
     provider_id: str = ""
     error: str = ""
+    permanent: bool = True  # only meaningful when ok is False
+
+
+@dataclass(frozen=True)
+class ContactAttempt:
+    """A contact already made with a customer (delivered or accepted by the channel)."""
+
+    at: datetime  # aware
+    channel: str
+
+
+@dataclass(frozen=True)
+class ContactRequest:
+    """A collection message the dunning engine would send at ``moment``, for contact rules to
+    judge. Rules are pure functions of this value: no I/O, so a plan over many customers is cheap
+    and ``recaudo reminders plan --at`` answers for any moment, past or future."""
+
+    tenant: TenantInfo
+    customer_id: int
+    channel: str
+    moment: datetime  # aware
+    timezone: str  # the customer's IANA time zone (the tenant's when the customer has none)
+    authorized_channels: tuple[str, ...] = ()
+    quiet_hours: tuple[str, str] | None = None  # ("21:00", "08:00") local to ``timezone``
+    history: tuple[ContactAttempt, ...] = ()  # this customer's contacts of the last 14 days
+
+
+@dataclass(frozen=True)
+class RuleDecision:
+    """A rule's objection. ``not_before`` is the earliest moment it would allow (the message is
+    deferred, never dropped); ``None`` with ``channel_refused`` means this channel can never be
+    used for the request (not authorised), so the engine tries the customer's next channel."""
+
+    rule: str  # a stable id, e.g. "co.ley2300.sunday"
+    reason: str  # why, in Spanish, for staff and the plan
+    not_before: datetime | None = None
+    channel_refused: bool = False
 
 
 @dataclass(frozen=True)
