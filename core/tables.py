@@ -41,6 +41,8 @@ UNIQUE_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("outbox_job", ("tenant", "key")),
     ("plan_installment", ("plan", "number")),
     ("plugin_setting", ("tenant", "plugin")),
+    ("contact_attempt", ("tenant", "key")),
+    ("promise_invoice", ("promise", "invoice")),
 )
 
 
@@ -76,6 +78,7 @@ class Customer(TenantOwned, Table, tablename="customer"):
     # Migration 0015 (records): one short label, and tags lowercased between commas
     # (``,vip,pago tardío,``) so a tag filter is a portable ``LIKE '%,vip,%'``.
     segment = Varchar(length=40, default="", index=True)
+    timezone = Varchar(length=64, default="")  # IANA name; "" means the tenant's
     tags = Varchar(length=500, default="")
 
 
@@ -373,6 +376,13 @@ class NotificationLog(TenantOwned, Table, tablename="notification_log"):
     sealed = Text(default="")
     claimed_at = Timestamptz(null=True, default=None)  # a relay took the waiting message to send
     created_at = Timestamptz()
+    # Following a message after the channel accepted it (issue #11): the provider's id for its
+    # delivery-status callbacks, what the message was, the contact it belongs to (reminders).
+    provider_id = Varchar(length=120, default="", index=True)
+    kind = Varchar(length=30, default="")
+    contact = BigInt(null=True, default=None, index=True)
+    delivery_status = Varchar(length=20, default="")  # "", delivered, read, failed
+    error = Varchar(length=500, default="")
 
 
 # --- read models --------------------------------------------------------------------------------
@@ -661,3 +671,59 @@ class IdempotencyRecord(TenantOwned, Table, tablename="idempotency_record"):
     response_status = Integer(default=0)
     response_body = Text(default="")
     created_at = Timestamptz(index=True)
+
+
+# --- contacts and promises (issue #11) ----------------------------------------------------------
+
+
+class ContactAttempt(TenantOwned, Table, tablename="contact_attempt"):
+    """One collection contact with a customer: planned, deferred by a rule, sent, delivered or
+    failed. ``key`` (unique per tenant) is written *before* sending, so a crashed worker never
+    sends the same contact twice; ``rule``/``reason`` say why it waits."""
+
+    customer = ForeignKey(Customer, on_delete=OnDelete.cascade, index=True, null=False)
+    key = Varchar(length=200)
+    kind = Varchar(length=30, default="reminder")  # reminder, letter, upcoming_charge, …
+    stage = BigInt(null=True, default=None)
+    invoice_ids = JSON(default="[]")
+    channel = Varchar(length=30, default="")
+    # planned, deferred, sending, sent, delivered, failed, skipped
+    status = Varchar(length=20, default="planned", index=True)
+    scheduled_for = Timestamptz(index=True)
+    rule = Varchar(length=200, default="")
+    reason = Varchar(length=500, default="")
+    notification = ForeignKey(
+        NotificationLog, on_delete=OnDelete.set_null, null=True, default=None, index=False
+    )
+    provider_id = Varchar(length=120, default="")
+    error = Varchar(length=500, default="")
+    attempts = Integer(default=0)
+    claimed_at = Timestamptz(null=True, default=None)
+    sent_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class PaymentPromise(TenantOwned, Table, tablename="payment_promise"):
+    """A customer's promise to pay invoices by a date: ``pending`` until it is ``kept`` (paid on
+    time) or ``broken``; reminders pause for its invoices while it is pending and not due."""
+
+    customer = ForeignKey(Customer, on_delete=OnDelete.cascade, index=True, null=False)
+    currency = Varchar(length=3)
+    amount = BigInt(default=0)
+    promised_date = Date(index=True)
+    status = Varchar(length=20, default="pending", index=True)  # pending, kept, broken, cancelled
+    source = Varchar(length=30, default="")  # hardship, staff, api
+    source_id = BigInt(null=True, default=None)
+    note = Varchar(length=500, default="")
+    created_by = Varchar(length=100, default="")
+    created_at = Timestamptz()
+    resolved_at = Timestamptz(null=True, default=None)
+    staff_told = Boolean(default=False)
+
+
+class PromiseInvoice(TenantOwned, Table, tablename="promise_invoice"):
+    """Which invoices a promise covers (a join table, so the reminder sweep stays set-based)."""
+
+    promise = ForeignKey(PaymentPromise, on_delete=OnDelete.cascade, index=True, null=False)
+    invoice = ForeignKey(Invoice, on_delete=OnDelete.cascade, index=True, null=False)

@@ -147,6 +147,20 @@ def invoice_target(invoice_id: int) -> str:
     return f"/facturas/{int(invoice_id)}"
 
 
+def pay_target(invoice_ids: list[int]) -> str:
+    """The pay page with exactly these invoices selected (a reminder's link). Too many to fit a
+    link's target: the pay page with everything due selected."""
+    target = "/pagar?" + "&".join(f"factura={int(i)}" for i in sorted(set(invoice_ids)))
+    return target if invoice_ids and len(target) <= 300 else "/pagar?todo=1"
+
+
+async def pay_link(scope: TenantScope, base: str, customer_id: int, invoice_ids: list[int]) -> str:
+    """An absolute one-time link that signs the customer in and opens the pay page with
+    ``invoice_ids`` selected: the reminder's "pay now" (open, confirm, pay)."""
+    token = await issue_link(scope, customer_id, pay_target(invoice_ids))
+    return f"{base.rstrip('/')}/acceso/{token}"
+
+
 async def deep_link(
     scope: TenantScope, base: str, customer_id: int, invoice_id: int | None = None
 ) -> str:
