@@ -43,6 +43,8 @@ UNIQUE_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("plugin_setting", ("tenant", "plugin")),
     ("contact_attempt", ("tenant", "key")),
     ("promise_invoice", ("promise", "invoice")),
+    ("dunning_mark", ("invoice", "stage")),
+    ("dunning_policy", ("tenant", "segment")),
 )
 
 
@@ -727,3 +729,47 @@ class PromiseInvoice(TenantOwned, Table, tablename="promise_invoice"):
 
     promise = ForeignKey(PaymentPromise, on_delete=OnDelete.cascade, index=True, null=False)
     invoice = ForeignKey(Invoice, on_delete=OnDelete.cascade, index=True, null=False)
+
+
+class DunningPolicy(TenantOwned, Table, tablename="dunning_policy"):
+    """A tenant's reminder policy for one customer ``segment`` ("" is the default policy)."""
+
+    name = Varchar(length=100, default="")
+    segment = Varchar(length=40, default="")
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class DunningStage(TenantOwned, Table, tablename="dunning_stage"):
+    """One step of a policy, ``offset_days`` from the due date (negative: before it).
+
+    ``channels`` lists channel names in order of preference; ``templates`` maps a language to
+    ``{"subject", "body"}`` per form of address (see :mod:`recaudo.core.collections.policies`);
+    ``action`` is "", ``call`` (flag for a call), ``late_fee``, ``letter``, ``pause_autopay`` or
+    ``handoff``; ``fallback`` lets a permanently failed message go through the next channel.
+    """
+
+    policy = ForeignKey(DunningPolicy, on_delete=OnDelete.cascade, index=True, null=False)
+    position = Integer(default=0)
+    offset_days = Integer(default=0)
+    name = Varchar(length=100, default="")
+    channels = JSON(default="[]")
+    templates = JSON(default="{}")
+    action = Varchar(length=30, default="")
+    fallback = Boolean(default=True)
+    created_at = Timestamptz()
+
+
+class DunningMark(TenantOwned, Table, tablename="dunning_mark"):
+    """That an invoice got (or skipped) a stage: unique per invoice and stage, so no stage is
+    ever sent twice, whatever the number of workers. Written in the transaction that plans the
+    contact."""
+
+    invoice = ForeignKey(Invoice, on_delete=OnDelete.cascade, index=True, null=False)
+    stage = ForeignKey(DunningStage, on_delete=OnDelete.cascade, index=True, null=False)
+    contact = ForeignKey(
+        ContactAttempt, on_delete=OnDelete.set_null, null=True, default=None, index=True
+    )
+    status = Varchar(length=20, default="sent")  # sent (planned or sent), skipped
+    created_at = Timestamptz()

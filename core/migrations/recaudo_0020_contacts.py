@@ -46,6 +46,9 @@ Customer = _stub("Customer", "customer")
 StaffUser = _stub("StaffUser", "staff_user")
 Invoice = _stub("Invoice", "invoice")
 NotificationLog = _stub("NotificationLog", "notification_log")
+DunningPolicy = _stub("DunningPolicy", "dunning_policy")
+DunningStage = _stub("DunningStage", "dunning_stage")
+ContactAttemptStub = _stub("ContactAttempt", "contact_attempt")
 
 ID = "2026-12-01T00:00:20:000000"
 VERSION = "1.38.0"
@@ -87,6 +90,26 @@ def _plain(default, null=False, index=False, unique=False, **extra):
 TENANT = ("tenant", ForeignKey, _fk(Tenant, on_delete=OnDelete.cascade))
 
 TABLES = {
+    ("DunningPolicy", "dunning_policy"): [
+        TENANT,
+        ("name", Varchar, _plain("", length=100)),
+        ("segment", Varchar, _plain("", length=40)),
+        ("active", Boolean, _plain(True)),
+        ("created_at", Timestamptz, _plain(TimestamptzNow())),
+        ("updated_at", Timestamptz, _plain(TimestamptzNow())),
+    ],
+    ("DunningStage", "dunning_stage"): [
+        TENANT,
+        ("policy", ForeignKey, _fk(DunningPolicy, on_delete=OnDelete.cascade)),
+        ("position", Integer, _plain(0)),
+        ("offset_days", Integer, _plain(0)),
+        ("name", Varchar, _plain("", length=100)),
+        ("channels", JSON, _plain("[]")),
+        ("templates", JSON, _plain("{}")),
+        ("action", Varchar, _plain("", length=30)),
+        ("fallback", Boolean, _plain(True)),
+        ("created_at", Timestamptz, _plain(TimestamptzNow())),
+    ],
     ("ContactAttempt", "contact_attempt"): [
         TENANT,
         ("customer", ForeignKey, _fk(Customer, on_delete=OnDelete.cascade)),
@@ -163,6 +186,24 @@ async def forwards():
         manager.add_table(class_name=class_name, tablename=tablename, schema=None, columns=None)
         _columns(manager, class_name, tablename, columns)
     PaymentPromise = _stub("PaymentPromise", "payment_promise")
+    manager.add_table(class_name="DunningMark", tablename="dunning_mark", schema=None, columns=None)
+    _columns(
+        manager,
+        "DunningMark",
+        "dunning_mark",
+        [
+            TENANT,
+            ("invoice", ForeignKey, _fk(Invoice, on_delete=OnDelete.cascade)),
+            ("stage", ForeignKey, _fk(DunningStage, on_delete=OnDelete.cascade)),
+            (
+                "contact",
+                ForeignKey,
+                _fk(ContactAttemptStub, null=True, on_delete=OnDelete.set_null),
+            ),
+            ("status", Varchar, _plain("sent", length=20)),
+            ("created_at", Timestamptz, _plain(TimestamptzNow())),
+        ],
+    )
     manager.add_table(
         class_name="PromiseInvoice", tablename="promise_invoice", schema=None, columns=None
     )

@@ -17,6 +17,10 @@ STATEMENTS = (
     '("customer", "sent_at")',
     'CREATE UNIQUE INDEX IF NOT EXISTS uq_promise_invoice_promise_invoice ON "promise_invoice" '
     '("promise", "invoice")',
+    'CREATE UNIQUE INDEX IF NOT EXISTS uq_dunning_mark_invoice_stage ON "dunning_mark" '
+    '("invoice", "stage")',
+    'CREATE UNIQUE INDEX IF NOT EXISTS uq_dunning_policy_tenant_segment ON "dunning_policy" '
+    '("tenant", "segment")',
 )
 
 
