@@ -107,17 +107,25 @@ async def send_to_customer(
     secrets: Iterable[str] = (),
     keep_secrets_in_log: bool = False,
     prefer: Iterable[str] = (),
+    only: Iterable[str] | None = None,
+    contact_id: int | None = None,
 ) -> NotificationLog | None:
     """Deliver ``message`` (its ``to`` is filled here) and log it; ``None`` without a channel.
 
+    ``only`` restricts the channels (a reminder goes only where the contact rules allowed it);
+    ``contact_id`` links the log to its :class:`ContactAttempt` for delivery-status callbacks.
     Never raises for delivery problems: a failed attempt is logged with status ``failed``.
     """
     routes = await routes_for(scope, customer, prefer)
+    if only is not None:
+        allowed = set(only)
+        routes = [route for route in routes if route.channel.name in allowed]
     if not routes:
         log.info("customer %s of tenant %s has no usable channel", customer.id, tenant.slug)
         return None
     hidden = () if keep_secrets_in_log else tuple(secrets)
     status = "failed"
+    result = None
     # A channel whose plugin raises or hangs is recorded by the guard and the next one is tried;
     # one that cannot deliver yet keeps the message waiting for it.
     for route in routes:
@@ -128,7 +136,7 @@ async def send_to_customer(
                 route.plugin,
                 customer.id,
             )
-            waiting = _log_entry(route, outgoing, hidden, "waiting")
+            waiting = _log_entry(route, outgoing, hidden, "waiting", contact_id=contact_id)
             waiting.sealed = encrypt(json.dumps(asdict(outgoing)), secret_key)
             await scope.add(waiting)
             return waiting
@@ -145,15 +153,25 @@ async def send_to_customer(
                 "%s could not deliver to customer %s: %s", route.plugin, customer.id, result.error
             )
         break
-    entry = _log_entry(route, outgoing, hidden, status)
+    entry = _log_entry(route, outgoing, hidden, status, contact_id=contact_id)
+    if result is not None:
+        entry.provider_id = result.provider_id[:120]
+        entry.error = result.error[:500]
     await scope.add(entry)
     return entry
 
 
 def _log_entry(
-    route: Route, outgoing: OutgoingMessage, hidden: tuple[str, ...], status: str
+    route: Route,
+    outgoing: OutgoingMessage,
+    hidden: tuple[str, ...],
+    status: str,
+    *,
+    contact_id: int | None = None,
 ) -> NotificationLog:
     return NotificationLog(
+        kind=outgoing.kind[:30],
+        contact=contact_id,
         channel=route.channel.name,
         recipient=route.address[:254],
         subject=outgoing.subject[:300],
