@@ -124,7 +124,10 @@ def window_from_settings(settings: Mapping[str, Any]) -> tuple[Window, str]:
         return DEFAULT, "configuración no válida: se usa el horario predeterminado"
     opens, closes = _clock(start_text), _clock(end_text)
     if closes <= opens:
-        return DEFAULT, "la hora de fin no es posterior a la de inicio: se usa el horario predeterminado"
+        return (
+            DEFAULT,
+            "la hora de fin no es posterior a la de inicio: se usa el horario predeterminado",
+        )
     days, label = DAYS[days_key]
     return Window(days, opens, closes, label), ""
 

@@ -42,7 +42,9 @@ def quiet_end_after(local: datetime, start: time, end: time) -> datetime:
     zone = local.tzinfo
     day = local.date()
     for offset in range(3):
-        candidate = datetime.combine(day + timedelta(days=offset), end, tzinfo=zone)
-        if candidate.astimezone(UTC) > local.astimezone(UTC):
-            return candidate.astimezone(UTC).astimezone(zone)
+        for fold in (0, 1):  # a wall time repeated when clocks go back: its first occurrence first
+            candidate = datetime.combine(day + timedelta(days=offset), end, tzinfo=zone)
+            candidate = candidate.replace(fold=fold)
+            if candidate.astimezone(UTC) > local.astimezone(UTC):
+                return candidate.astimezone(UTC).astimezone(zone)
     raise AssertionError("unreachable: the end time recurs every day")  # pragma: no cover
