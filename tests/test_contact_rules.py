@@ -215,6 +215,21 @@ def test_at_most_one_contact_a_day() -> None:
     assert check(Ley2300(), later) is None
 
 
+def test_a_naive_history_time_is_read_as_utc() -> None:
+    # 03:00 UTC on the 10th is 22:00 on the 9th in Bogotá: yesterday, not today.
+    naive = datetime(2026, 12, 10, 3, 0)
+    assert (
+        check(Ley2300(), request(at("2026-12-10 08:00", BOGOTA), history=((naive, "email"),)))
+        is None
+    )
+    same_day = datetime(2026, 12, 10, 13, 0)  # 08:00 in Bogotá
+    deferred(
+        check(Ley2300(), request(at("2026-12-10 10:00", BOGOTA), history=((same_day, "email"),))),
+        "co.ley2300.daily_limit",
+        at("2026-12-11 07:00", BOGOTA),
+    )
+
+
 def test_the_day_is_the_customers_day() -> None:
     # 23:30 in Bogotá on the 9th is 22:30 in Monterrey: still the 9th there, so a contact then
     # and one at 07:00 Monterrey on the 10th fall on different days.

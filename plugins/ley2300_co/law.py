@@ -55,7 +55,12 @@ def week_start(day: date) -> date:
 
 
 def _local_days(request: ContactRequest, zone: ZoneInfo) -> list[tuple[date, str]]:
-    return [(c.at.astimezone(zone).date(), c.channel) for c in request.history]
+    """Each past contact's day on the customer's clock; a naive time is read as UTC (what the
+    database stores), never as this server's local time."""
+    return [
+        ((c.at if c.at.tzinfo else c.at.replace(tzinfo=UTC)).astimezone(zone).date(), c.channel)
+        for c in request.history
+    ]
 
 
 def contacted_on(days: list[tuple[date, str]], day: date) -> bool:
