@@ -461,3 +461,24 @@ def test_mexican_rules_do_not_apply_to_colombia_and_vice_versa() -> None:
     # Sunday 10:00 in Mexico is a Mexican default-window matter, not a Colombian one.
     when, named = plan(request(at("2026-12-06 10:00", MEXICO), tenant=MX), rules_for(MX))
     assert when == at("2026-12-07 08:00", MEXICO) and named == ["mx.condusef.days"]
+
+
+def test_the_example_rule_in_the_docs_runs() -> None:
+    """docs/contact-rules.md shows a third party's rule; it must keep working as written."""
+    text = (Path(__file__).resolve().parent.parent / "docs/contact-rules.md").read_text()
+    section = text.split("## Adding a rule for another country", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {"__name__": "contact_cl"}
+    exec(compile(code, "docs/contact-rules.md", "exec"), namespace)
+    [rule] = namespace["recaudo_contact_rules"]()
+    santiago = "America/Santiago"
+    cl = TenantInfo(3, "sur", "Pagos Sur", "CL", "CLP", "es_CL", santiago)
+    assert rule.countries == ("CL",)
+    for local, until in (
+        ("2026-12-06 10:00", "2026-12-07 08:00"),  # Sunday
+        ("2026-12-12 21:00", "2026-12-14 08:00"),  # Saturday night
+        ("2026-12-08 07:00", "2026-12-08 08:00"),
+    ):
+        decision = rule.check(None, request(at(local, santiago), tenant=cl))
+        deferred(decision, "cl.hours", at(until, santiago))
+    assert rule.check(None, request(at("2026-12-09 12:00", santiago), tenant=cl)) is None
