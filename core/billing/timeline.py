@@ -3,7 +3,9 @@
 Merges invoices, payments, credit notes, messages sent (``notification_log``, matched by the
 customer's e-mail address or phone: the log keeps recipients, not customer ids), chat messages,
 disputes, proofs of payment, payment plans, promises to pay and other "No puedo pagar" answers,
-staff notes and audit events about the customer or their invoices. Each source is read newest
+staff notes, audit events about the customer or their invoices, and collection contacts
+(``contact_attempt``: reminders planned, deferred, sent or failed, calls; a message sent for a
+contact is shown once, as the contact). Each source is read newest
 first with a limit, so a long history costs a bounded number of small queries.
 """
 
@@ -16,10 +18,12 @@ from typing import Any
 from recaudo.core.tables import (
     AuditEvent,
     ChatMessage,
+    ContactAttempt,
     CreditNote,
     Customer,
     CustomerNote,
     Dispute,
+    DunningStage,
     HardshipRequest,
     Invoice,
     NotificationLog,
@@ -42,6 +46,7 @@ KINDS = (
     "hardship",
     "note",
     "audit",
+    "contact",
 )
 PER_SOURCE = 50
 
@@ -120,18 +125,18 @@ async def customer_timeline(
         entries += [Entry("credit_note", _aware(r["created_at"]), int(r["id"]), r) for r in rows]
     recipients = [str(v) for v in (customer.email, customer.phone) if v]
     if "message" in kinds and recipients:
-        rows = await newest(
-            scope.select(
-                NotificationLog,
-                NotificationLog.id,
-                NotificationLog.channel,
-                NotificationLog.recipient,
-                NotificationLog.subject,
-                NotificationLog.status,
-                NotificationLog.created_at,
-            ).where(NotificationLog.recipient.is_in(recipients)),
+        query = scope.select(
+            NotificationLog,
             NotificationLog.id,
-        )
+            NotificationLog.channel,
+            NotificationLog.recipient,
+            NotificationLog.subject,
+            NotificationLog.status,
+            NotificationLog.created_at,
+        ).where(NotificationLog.recipient.is_in(recipients))
+        if "contact" in kinds:  # a reminder's message is shown once, as its contact
+            query = query.where(NotificationLog.contact.is_null())
+        rows = await newest(query, NotificationLog.id)
         entries += [Entry("message", _aware(r["created_at"]), int(r["id"]), r) for r in rows]
     if "chat" in kinds:
         rows = await newest(
@@ -230,5 +235,44 @@ async def customer_timeline(
             AuditEvent.id,
         )
         entries += [Entry("audit", _aware(r["created_at"]), int(r["id"]), r) for r in rows]
+    if "contact" in kinds:
+        entries += await _contacts(scope, cid, newest)
     entries.sort(key=lambda e: (e.at, KINDS.index(e.kind), e.row_id), reverse=True)
     return entries[:limit]
+
+
+async def _contacts(scope: TenantScope, cid: int, newest: Any) -> list[Entry]:
+    """Collection contacts, at the moment they were sent (or are planned for)."""
+    rows = await newest(
+        scope.select(
+            ContactAttempt,
+            ContactAttempt.id,
+            ContactAttempt.kind,
+            ContactAttempt.stage,
+            ContactAttempt.channel,
+            ContactAttempt.status,
+            ContactAttempt.scheduled_for,
+            ContactAttempt.sent_at,
+            ContactAttempt.rule,
+            ContactAttempt.reason,
+            ContactAttempt.error,
+        ).where(ContactAttempt.customer == cid),
+        ContactAttempt.id,
+    )
+    stage_ids = sorted({int(r["stage"]) for r in rows if r["stage"] is not None})
+    names = {
+        int(s["id"]): str(s["name"])
+        for s in (
+            await scope.select(DunningStage, DunningStage.id, DunningStage.name).where(
+                DunningStage.id.is_in(stage_ids)
+            )
+            if stage_ids
+            else []
+        )
+    }
+    out = []
+    for r in rows:
+        data = {**r, "stage_name": names.get(int(r["stage"] or 0), "")}
+        at = r["sent_at"] or r["scheduled_for"]
+        out.append(Entry("contact", _aware(at), int(r["id"]), data))
+    return out

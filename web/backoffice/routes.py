@@ -27,6 +27,7 @@ from recaudo.web.backoffice import (
     plugins,
     proofs,
     recurring,
+    reminders,
     settings,
     team,
     webhooks,
@@ -58,6 +59,7 @@ staff_router = Router(
         *customers.ROUTES,
         *invoices.ROUTES,
         *apikeys.ROUTES,
+        *reminders.ROUTES,
     ],
     dependencies={
         "staff": Provide(provide_staff),
