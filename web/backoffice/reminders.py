@@ -249,7 +249,7 @@ async def _stage_page(
         channels=policy_edit.CHANNELS,
         actions=ACTIONS,
         action_labels=policy_edit.ACTION_LABELS,
-        languages=LANGUAGES,
+        text_languages=LANGUAGES,
         forms=ADDRESS_FORMS,
         placeholders=PLACEHOLDERS,
         **await _preview(request, tenant, scope, values),
