@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -23,6 +23,7 @@ from recaudo.core.payments.ledger import record_staff_payment
 from recaudo.core.platform.host import PluginHost
 from recaudo.core.tables import (
     AuditEvent,
+    ContactAttempt,
     CreditNote,
     Customer,
     CustomerNote,
@@ -246,6 +247,19 @@ async def test_timeline_has_every_kind(world: World) -> None:
         HardshipRequest(
             customer=a.customer, reason="lost_income", outcome="promise", promise_date=TODAY
         ),
+    )
+    now = datetime.now(UTC)
+    await a.scope.add(  # a reminder the engine deferred (issue #11)
+        ContactAttempt(
+            customer=a.customer,
+            key="r-1",
+            channel="whatsapp",
+            status="deferred",
+            rule="quiet_hours",
+            scheduled_for=now,
+            created_at=now,
+            updated_at=now,
+        )
     )
     async with signed_in(world, a) as c:
         note = await post(c, a, f"{a.staff}/clientes/{a.customer}/notas", {"body": "Llamó <hoy>"})
