@@ -309,7 +309,7 @@ async def customer_messages(
         .limit(500)
     ]
     recipients = [str(v) for v in (customer.email, customer.phone) if v]
-    condition = None
+    condition: Any = None
     if recipients:
         condition = NotificationLog.recipient.is_in(recipients)
     if contact_ids:
