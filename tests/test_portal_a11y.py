@@ -120,7 +120,14 @@ async def test_statement_checkboxes_survive_the_live_refresh(env: Env) -> None:
 @pytest.mark.parametrize("lang", ["es", "en"])
 async def test_pages_have_no_duplicate_ids(env: Env, lang: str) -> None:
     await login(env.client, env.shop, env.customer)
-    for path in ("/estado-de-cuenta", "/pagar?monto=1", "/pagos", "/ayuda", "/ayuda/chat"):
+    for path in (
+        "/estado-de-cuenta",
+        "/pagar?monto=1",
+        "/pagos",
+        "/ayuda",
+        "/ayuda/chat",
+        "/mensajes",
+    ):
         page = await env.client.get(
             f"{env.shop.prefix}{path}{'&' if '?' in path else '?'}lang={lang}"
         )

@@ -7,7 +7,9 @@ built separately); policies are seeded by the editor itself on first visit.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +27,7 @@ from recaudo.core.tables import (
 from recaudo.tenants.scoped import TenantScope
 from tests.portal_support import login as portal_login
 from tests.portal_support import open_env
+from tests.test_portal_a11y import duplicate_ids
 from tests.test_staff_http import Side, World, post, signed_in, world  # noqa: F401
 
 
@@ -227,6 +230,10 @@ async def test_viewers_and_collectors_read_but_cannot_edit(world: World) -> None
         async with signed_in(world, a, role) as c:
             page = await c.get(url, headers={"accept": "text/html"})
             assert page.status_code == 200 and "Recordatorio de atraso" in page.text
+            for path in ("", "/envios", "/llamadas"):
+                other = await c.get(f"{a.staff}/recordatorios{path}?lang=en")
+                assert other.status_code == 200 and duplicate_ids(other.text) == [], path
+            assert duplicate_ids(page.text) == []
             assert '<fieldset class="card stack" disabled>' in page.text
             assert 'id="save"' not in page.text
             preview = await c.get(f"{url}/vista-previa?idioma=en", headers={"hx-request": "true"})
@@ -410,3 +417,38 @@ async def test_the_customers_of_a_segment_see_their_policy_name_in_the_editor(
     async with signed_in(world, a, "owner") as owner:
         page = await owner.get(f"{a.staff}/recordatorios")
         assert '<option value="Mayoreo">' in page.text
+
+
+# --- English ------------------------------------------------------------------------------------
+
+CALL = re.compile(r"""(?<![\w.])_\(\s*(["'])(.+?)\1\s*[,)]""", re.S)
+ROOT = Path(__file__).resolve().parent.parent
+SAME_IN_ENGLISH = {"SMS", "WhatsApp", "Chat"}
+
+
+def test_every_reminders_string_has_an_english_translation() -> None:
+    from recaudo.core.collections import contact_log, policies, policy_edit
+    from recaudo.core.messaging.i18n import translations
+
+    templates = [
+        *sorted((ROOT / "web/templates/staff/reminders").glob("*.html")),
+        ROOT / "web/templates/portal/messages.html",
+    ]
+    wanted: set[str] = set()
+    for path in templates:
+        wanted |= {m.group(2) for m in CALL.finditer(path.read_text())}
+    wanted |= set(policy_edit.ACTION_LABELS.values()) | set(contact_log.OUTCOMES.values())
+    wanted |= set(policies.PLACEHOLDERS.values())
+    for module in ("core/collections/policy_edit.py", "core/collections/contact_log.py"):
+        text = (ROOT / module).read_text()
+        wanted |= set(re.findall(r'PolicyError\(\s*"[^"]+",\s*"([^"]+)"', text))
+        wanted |= set(re.findall(r'(?:Contact\w+|PolicyNotFound)\(\s*"([^"]+)"', text))
+    assert (
+        "Los días deben estar entre −60 y 365." in wanted
+        and "Esta llamada ya se registró." in wanted
+    )
+    english = translations("en")
+    missing = sorted(s for s in wanted - SAME_IN_ENGLISH if english.gettext(s) == s)
+    assert not missing, "add to core/messaging/locale/en/LC_MESSAGES/reminders_staff.po:\n" + (
+        "\n".join(missing)
+    )
