@@ -26,6 +26,7 @@ from recaudo.core.collections.policies import (
     stage_text,
     unknown_placeholders,
 )
+from recaudo.core.common.atomic import locked
 from recaudo.core.common.audit import record
 from recaudo.core.common.jsonfield import loads
 from recaudo.core.db import transaction
@@ -229,6 +230,12 @@ async def _renumber(scope: TenantScope, policy_id: int) -> None:
         )
 
 
+async def _lock(scope: TenantScope, policy_id: int) -> None:
+    """Serialise edits of one policy (PostgreSQL row lock; SQLite's write transaction already
+    does), so two owners cannot both give a new stage the same number of days."""
+    await locked(scope.objects(DunningPolicy).where(DunningPolicy.id == policy_id)).first()
+
+
 async def _touch(scope: TenantScope, policy_id: int) -> None:
     await scope.update(DunningPolicy, {DunningPolicy.updated_at: datetime.now(UTC)}).where(
         DunningPolicy.id == policy_id
@@ -244,6 +251,7 @@ async def update_stage(
     current, policy = await get_stage(scope, stage_id)
     form = parse_stage(values)
     async with transaction():
+        await _lock(scope, int(policy.id))
         if await _offset_taken(scope, int(policy.id), form.offset_days, but=stage_id):
             raise PolicyError("offset_days", "Ya hay otra etapa con esos días en esta política.")
         await scope.update(
@@ -308,6 +316,7 @@ async def add_stage(scope: TenantScope, policy_id: int, raw_offset: str, actor: 
 
     model = min(DEFAULT_STAGES, key=lambda s: abs(s.offset_days - offset))
     async with transaction():
+        await _lock(scope, policy_id)
         if await _offset_taken(scope, policy_id, offset):
             raise PolicyError("offset_days", "Ya hay otra etapa con esos días en esta política.")
         stage = DunningStage(
@@ -367,15 +376,16 @@ async def create_segment_policy(scope: TenantScope, raw_segment: str, actor: Sta
     stages = await scope.select(DunningStage).where(DunningStage.policy == default_id)
     now = datetime.now(UTC)
     async with transaction():
-        if await scope.exists(DunningPolicy).where(DunningPolicy.segment == segment):
-            raise PolicyError("segment", "Ese segmento ya tiene su política.")
         policy = DunningPolicy(name=f"Segmento {segment}", segment=segment, active=True)
         policy.created_at = policy.updated_at = now  # type: ignore[assignment]
-        await scope.add(policy)
+        # the unique (tenant, segment) index decides, also between two owners at once
+        policy_id = await scope.add_unless_exists(policy)
+        if policy_id is None:
+            raise PolicyError("segment", "Ese segmento ya tiene su política.")
         for row in stages:
             await scope.add(
                 DunningStage(
-                    policy=policy.id,
+                    policy=policy_id,
                     position=int(row["position"]),
                     offset_days=int(row["offset_days"]),
                     name=str(row["name"]),
@@ -390,10 +400,10 @@ async def create_segment_policy(scope: TenantScope, raw_segment: str, actor: Sta
             scope,
             actor_name(actor),
             "reminders.policy_created",
-            f"dunning_policy:{policy.id}",
+            f"dunning_policy:{policy_id}",
             segment=segment,
         )
-    return int(policy.id)
+    return policy_id
 
 
 async def delete_segment_policy(scope: TenantScope, policy_id: int, actor: StaffUser) -> None:
