@@ -292,7 +292,7 @@ async def test_contact_log_says_what_happened_and_why_it_waits(world: World) -> 
         channel="whatsapp",
         status="deferred",
         scheduled_for=monday,
-        rule="ley2300_co.sunday",
+        rule="co.ley2300.sunday",
         reason="Domingo: no se permite contactar",
     )
     await contact(
@@ -309,23 +309,23 @@ async def test_contact_log_says_what_happened_and_why_it_waits(world: World) -> 
         page = await viewer.get(f"{a.staff}/recordatorios/envios")
         assert page.status_code == 200
         text = page.text
-        assert "Aplazado" in text and "ley2300_co.sunday" in text
+        assert "Aplazado" in text and "co.ley2300.sunday" in text
         assert "Domingo: no se permite contactar" in text and "Recordatorio de atraso" in text
         assert "F-1" in text and "Cliente &lt;b&gt;Uno&lt;/b&gt;" in text
         assert "Falló" in text and "Número inválido" in text
         assert "secret-b" not in text
-        assert text.index("ley2300_co.sunday") < text.index("Número inválido")  # newest first
+        assert text.index("co.ley2300.sunday") < text.index("Número inválido")  # newest first
         failed = await viewer.get(f"{a.staff}/recordatorios/envios?estado=failed")
-        assert "Número inválido" in failed.text and "ley2300_co.sunday" not in failed.text
+        assert "Número inválido" in failed.text and "co.ley2300.sunday" not in failed.text
         by_channel = await viewer.get(f"{a.staff}/recordatorios/envios?canal=whatsapp")
-        assert "ley2300_co.sunday" in by_channel.text and "Número inválido" not in by_channel.text
+        assert "co.ley2300.sunday" in by_channel.text and "Número inválido" not in by_channel.text
         junk = await viewer.get(
             f"{a.staff}/recordatorios/envios?estado=%3Cx%3E&pagina=-3&cliente=x"
         )
         assert junk.status_code == 200
         # the customer's timeline shows the contacts too
         timeline = await viewer.get(f"{a.staff}/clientes/{a.customer}")
-        assert 'data-kind="contact"' in timeline.text and "ley2300_co.sunday" in timeline.text
+        assert 'data-kind="contact"' in timeline.text and "co.ley2300.sunday" in timeline.text
 
 
 async def test_collector_records_a_call_once_with_a_note(world: World) -> None:  # noqa: F811
