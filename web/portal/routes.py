@@ -12,7 +12,17 @@ from litestar import Router
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 
-from recaudo.web.portal import access, account, attachments, claims, hardship, help, logo, pay
+from recaudo.web.portal import (
+    access,
+    account,
+    attachments,
+    autopay,
+    claims,
+    hardship,
+    help,
+    logo,
+    pay,
+)
 from recaudo.web.portal.common import LoginRequired, login_redirect, provide_customer
 
 portal_router = Router(
@@ -26,6 +36,7 @@ portal_router = Router(
         *hardship.ROUTES,
         *attachments.ROUTES,
         *logo.ROUTES,
+        *autopay.ROUTES,
     ],
     dependencies={"customer": Provide(provide_customer)},
     # Signed-in pages: never kept by the browser, so Back after "Salir" cannot show them again.
