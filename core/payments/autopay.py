@@ -74,10 +74,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 # --- policy -------------------------------------------------------------------------------------
 
 
@@ -250,7 +246,7 @@ async def complete_enrollment(
             f"customer:{int(enrollment.customer)}",
             enrollment=int(enrollment.id),
             method=str(enrollment.method),
-            scope=str(enrollment.scope),
+            covers=str(enrollment.scope),
             days_before_reminder=int(enrollment.days_before_reminder),
             instrument=instrument.label[:100],
             terms_version=str(enrollment.terms_version),
@@ -520,7 +516,8 @@ async def _plan_charge(
             "autopay_charge",
             {"charge_id": charge_id},
             key=f"autopay_charge:{charge_id}",
-            delay=max(when - _now(), timedelta(0)),
+            # A first attempt is due now; a retry waits its days (from the failure's clock).
+            delay=max(when - _now(), timedelta(0)) if attempt > 1 else None,
         )
     return charge_id
 
@@ -548,8 +545,8 @@ async def run_charge(scope: TenantScope, charge_id: int, now: datetime | None = 
         return "missing"
     if charge.status not in OPEN_CHARGE:
         return str(charge.status)
-    if _aware(charge.scheduled_for) > now:
-        return str(charge.status)
+    # No check of ``scheduled_for`` here: the job's ``available_at`` is the gate (a retry's job
+    # is enqueued with its delay), which keeps the outbox the one clock.
     enrollment = await scope.get(AutopayEnrollment, charge.enrollment)
     if charge.status == "planned" and (enrollment is None or enrollment.status != "active"):
         await _set(scope, charge_id, status="cancelled", error="enrollment not active")
