@@ -62,6 +62,9 @@ REMINDER_DAYS = (1, 2, 3, 5, 7)
 DEFAULT_REMINDER_DAYS = 3
 DEFAULT_RETRY_DAYS = (1, 3, 7)
 OPEN_CHARGE = ("planned", "charging")
+#: How long a worker's claim on a charge holds; longer than the charge job's time limit, so a
+#: live worker is never overtaken, and a killed one's charge is taken over after it.
+CLAIM_LEASE = timedelta(minutes=3)
 REJECTED_PAYMENT = ("rejected", "cancelled", "expired")
 ACTOR = "autopay"
 
@@ -525,11 +528,45 @@ async def _plan_charge(
 # --- one charge ---------------------------------------------------------------------------------
 
 
-async def _set(scope: TenantScope, charge_id: int, **values: Any) -> None:
-    await scope.update(
-        AutopayCharge,
-        {getattr(AutopayCharge, k): v for k, v in {**values, "updated_at": _now()}.items()},
-    ).where(AutopayCharge.id == charge_id)
+async def _end_planned(scope: TenantScope, charge_id: int, status: str, error: str) -> bool:
+    """End a charge that was never sent to the provider (conditional: only while ``planned``)."""
+    done = await (
+        scope.update(
+            AutopayCharge,
+            {
+                AutopayCharge.status: status,
+                AutopayCharge.error: error[:500],
+                AutopayCharge.updated_at: _now(),
+            },
+        )
+        .where(AutopayCharge.id == charge_id, AutopayCharge.status == "planned")
+        .returning(AutopayCharge.id)
+    )
+    return bool(done)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def _reclaim(scope: TenantScope, charge: AutopayCharge, now: datetime) -> bool:
+    """Take over a ``charging`` charge whose worker let go (its call failed) or died (the
+    claim is older than :data:`CLAIM_LEASE`); one taker wins. A live claim is left alone, so
+    two workers never call the provider for the same charge at the same time."""
+    held = charge.claimed_at
+    if held is not None and _aware(held) > now - CLAIM_LEASE:
+        return False
+    condition = (
+        AutopayCharge.claimed_at.is_null()
+        if held is None
+        else AutopayCharge.claimed_at == held
+    )
+    done = await (
+        scope.update(AutopayCharge, {AutopayCharge.claimed_at: now, AutopayCharge.updated_at: _now()})
+        .where(AutopayCharge.id == charge.id, AutopayCharge.status == "charging", condition)
+        .returning(AutopayCharge.id)
+    )
+    return bool(done)
 
 
 async def run_charge(scope: TenantScope, charge_id: int, now: datetime | None = None) -> str:
@@ -549,15 +586,19 @@ async def run_charge(scope: TenantScope, charge_id: int, now: datetime | None = 
     # is enqueued with its delay), which keeps the outbox the one clock.
     enrollment = await scope.get(AutopayEnrollment, charge.enrollment)
     if charge.status == "planned" and (enrollment is None or enrollment.status != "active"):
-        await _set(scope, charge_id, status="cancelled", error="enrollment not active")
-        return "cancelled"
+        await _end_planned(scope, charge_id, "cancelled", "enrollment not active")
+        return str((await scope.get(AutopayCharge, charge_id) or charge).status)
     assert enrollment is not None
     owner = _owner(str(enrollment.method))
     if owner is None or owner[0] not in await enabled_plugins(scope):
-        await _set(scope, charge_id, status="failed", error="payment method not available")
-        await _after_failure(scope, charge, now)
-        return "failed"
+        if charge.status == "planned":
+            if await _end_planned(scope, charge_id, "failed", "payment method not available"):
+                await _after_failure(scope, charge, now)
+            return str((await scope.get(AutopayCharge, charge_id) or charge).status)
+        raise RuntimeError(f"autopay charge {charge_id}: method {enrollment.method} unavailable")
     plugin, method = owner
+    if charge.status == "charging" and not await _reclaim(scope, charge, now):
+        return "charging"  # another worker holds it
     payment = await _payment_for(scope, charge, enrollment)
     if payment is None:
         return str((await scope.get(AutopayCharge, charge_id) or charge).status)
@@ -581,7 +622,15 @@ async def run_charge(scope: TenantScope, charge_id: int, now: datetime | None = 
             return str((await scope.get(AutopayCharge, charge_id) or charge).status)
     if payment.status in MONEY_STATUSES or payment.status in REJECTED_PAYMENT:
         return await settle(scope, charge_id, now)  # decided before a crash: nothing to call
-    state = await _call_provider(scope, plugin, method, payment, enrollment)
+    try:
+        state = await _call_provider(scope, plugin, method, payment, enrollment)
+    except Exception as exc:
+        # Let go of the claim so the job's retry (same idempotency key) may take it again.
+        await scope.update(
+            AutopayCharge,
+            {AutopayCharge.claimed_at: None, AutopayCharge.error: f"{type(exc).__name__}: {exc}"[:500]},
+        ).where(AutopayCharge.id == charge_id, AutopayCharge.status == "charging")
+        raise
     await apply_provider_payment(scope, method.name, state, source="autopay")
     return await settle(scope, charge_id, now)
 
@@ -596,7 +645,7 @@ async def _payment_for(
             return found
     target = await _target_now(scope, charge)
     if target is None:
-        await _set(scope, int(charge.id), status="cancelled", error="nothing left to charge")
+        await _end_planned(scope, int(charge.id), "cancelled", "nothing left to charge")
         return None
     if target.kind == "invoice":
         invoice_ids: list[int] | None = list(target.invoice_ids)
@@ -613,7 +662,7 @@ async def _payment_for(
             amount=target.amount,
         )
     except PaymentError as exc:
-        await _set(scope, int(charge.id), status="failed", error=str(exc)[:500])
+        await _end_planned(scope, int(charge.id), "failed", str(exc))
         return None
 
 

@@ -220,15 +220,19 @@ class SandboxMethod(PaymentMethod):
         card = read_card(ctx.tenant.slug, instrument.provider_instrument_id)
         if card is None:
             raise ValueError("unknown sandbox card")
+        # Like a provider honouring an idempotency key: the same key is the same charge, even
+        # for two calls at once (the id derives from the key and is unique).
+        digest = hashlib.sha256(f"{ctx.tenant.id}:{checkout.idempotency_key}".encode())
+        provider_id = "sbx_ap_" + digest.hexdigest()[:24]
         existing = (
             await ctx.db.objects(SandboxCharge)
-            .where(SandboxCharge.our_payment_id == checkout.payment_id)
+            .where(SandboxCharge.provider_id == provider_id)
             .first()
         )
         if existing is None:
-            [existing] = await ctx.db.add(
+            await ctx.db.add_unless_exists(
                 SandboxCharge(
-                    provider_id="sbx_" + secrets.token_hex(12),
+                    provider_id=provider_id,
                     our_payment_id=checkout.payment_id,
                     currency=checkout.amount.currency,
                     amount=checkout.amount.amount,
@@ -238,6 +242,13 @@ class SandboxMethod(PaymentMethod):
                     description=checkout.description[:300],
                 )
             )
+            existing = (
+                await ctx.db.objects(SandboxCharge)
+                .where(SandboxCharge.provider_id == provider_id)
+                .first()
+            )
+        if existing is None:
+            raise LookupError(f"sandbox charge {provider_id} not found")
         return _state(existing)
 
 
