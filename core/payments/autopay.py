@@ -116,8 +116,14 @@ async def saved_instrument_methods(
     return [
         (plugin, method, ctx)
         for plugin, method, ctx in await usable_methods(scope, tenant_info(tenant), currency)
-        if method.supports_saved_instruments
+        if method.supports_saved_instruments and can_enroll(method)
     ]
+
+
+def can_enroll(method: PaymentMethod) -> bool:
+    """Whether the portal can send a customer to the method's own "save card" page."""
+    own = type(method).start_instrument_setup
+    return own is not PaymentMethod.start_instrument_setup
 
 
 def _owner(method_name: str) -> tuple[str, PaymentMethod] | None:
@@ -698,7 +704,10 @@ async def _call_provider(
         base, portal = "", ""
     checkout = Checkout(
         payment_id=int(payment.id),
-        idempotency_key=str(payment.idempotency_key),
+        # Stable for this payment (a re-run sends the same), and naming the payment row too so
+        # another database on the same provider account (a restored staging copy) never
+        # collides with it.
+        idempotency_key=f"{payment.idempotency_key}:p{int(payment.id)}",
         amount=Money(str(payment.currency), int(payment.amount)),
         description=f"Pago automático a {tenant.name}"[:300],
         customer_name=str(customer.name),
