@@ -22,7 +22,6 @@ from recaudo.core.payments.autopay import (
 )
 from recaudo.core.payments.registry import all_methods
 from recaudo.core.platform.context import context_for
-from recaudo.tenants.service import tenant_info
 from recaudo.core.platform.jobs import Job
 from recaudo.core.tables import (
     AuditEvent,
@@ -37,6 +36,7 @@ from recaudo.core.tables import (
 )
 from recaudo.plugins.sandbox import card_token
 from recaudo.plugins.sandbox.tables import SandboxCharge
+from recaudo.tenants.service import tenant_info
 from recaudo.workers import jobs
 from tests.clock_support import drain_at
 from tests.portal_support import Env, login, make_shop, open_env, post_form
@@ -70,13 +70,17 @@ async def enroll(env: Env, card: str = "4242424242424242", what: str = "both") -
     outcome = "approve" if card != DECLINED else "decline"
     token = card_token(env.shop.slug, "Visa", outcome, card[-4:], "12/30")
     ctx = await context_for(tenant_info(env.shop.tenant), plugin)
-    instrument = await method.save_instrument(ctx, setup_checkout(row, env.customer, "MXN", ""), token)
+    instrument = await method.save_instrument(
+        ctx, setup_checkout(row, env.customer, "MXN", ""), token
+    )
     return await complete_enrollment(env.shop.scope, row, instrument, actor="test")
 
 
 async def charges(env: Env) -> list[AutopayCharge]:
-    return await env.shop.scope.objects(AutopayCharge).where(AutopayCharge.attempt > 0).order_by(
-        AutopayCharge.id
+    return (
+        await env.shop.scope.objects(AutopayCharge)
+        .where(AutopayCharge.attempt > 0)
+        .order_by(AutopayCharge.id)
     )
 
 
@@ -132,6 +136,8 @@ async def test_enroll_on_the_sandbox_page_then_see_and_cancel(env: Env) -> None:
     assert await current_enrollment(env.shop.scope, int(env.customer.id)) is None
     after = await env.client.get(base)
     assert 'id="autopay-enrollment"' not in after.text and "Activar pago automático" in after.text
+    english = await env.client.get(base + "?lang=en")
+    assert "Turn on automatic payment" in english.text and "I accept these terms" in english.text
 
 
 async def test_portal_bad_input_changes_nothing(env: Env) -> None:
@@ -164,7 +170,9 @@ async def test_return_with_another_tenants_or_customers_enrollment_is_404(env: E
     # Another tenant's pending enrollment, with its right state: 404 here too.
     foreign_shop = await make_shop("otra")
     await login(other_client, foreign_shop, foreign_shop.customers[0])
-    started = await post_form(other_client, foreign_shop.prefix + "/pago-automatico/inscribir", form)
+    started = await post_form(
+        other_client, foreign_shop.prefix + "/pago-automatico/inscribir", form
+    )
     assert started.status_code == 303
     foreign = await foreign_shop.scope.objects(AutopayEnrollment).first()
     query = f"?estado={foreign.setup_token}&token={token}"
@@ -173,9 +181,7 @@ async def test_return_with_another_tenants_or_customers_enrollment_is_404(env: E
     assert (await env.client.get(f"{base}/tarjeta/99999999999999999999")).status_code == 404
     # Nothing was activated anywhere.
     for scope in (env.shop.scope, foreign_shop.scope):
-        assert not await scope.exists(AutopayEnrollment).where(
-            AutopayEnrollment.status == "active"
-        )
+        assert not await scope.exists(AutopayEnrollment).where(AutopayEnrollment.status == "active")
     await other_client.aclose()
 
 
@@ -221,9 +227,7 @@ async def test_reminder_before_the_charge_then_the_charge_on_the_due_date(env: E
     await drain_at(now + MINUTE)
 
     async def reminders() -> list[dict[str, Any]]:
-        rows = await env.shop.scope.objects(OutboxJob).where(
-            OutboxJob.actor == "customer_message"
-        )
+        rows = await env.shop.scope.objects(OutboxJob).where(OutboxJob.actor == "customer_message")
         return [loads(r.payload, {}) for r in rows]
 
     assert await reminders() == [], "10 days ahead is beyond the 3 days of notice"
@@ -238,9 +242,7 @@ async def test_reminder_before_the_charge_then_the_charge_on_the_due_date(env: E
     invoice = await env.shop.scope.get(Invoice, ids[2])
     assert reminder["charge_date"] == invoice.due_date.isoformat()
     assert reminder["customer_id"] == int(env.customer.id)
-    assert not await env.shop.scope.exists(AutopayCharge).where(
-        AutopayCharge.target_id == ids[2]
-    )
+    assert not await env.shop.scope.exists(AutopayCharge).where(AutopayCharge.target_id == ids[2])
 
     await plan_tenant(env.shop.scope, now + timedelta(days=11))
     await drain_at(now + timedelta(days=11))
@@ -266,7 +268,10 @@ async def test_plan_installments_are_charged_once_each_not_their_invoices(env: E
     first, second = (
         PlanInstallment(plan=plan.id, number=1, due_date=today, amount=75_000, status="open"),
         PlanInstallment(
-            plan=plan.id, number=2, due_date=today + timedelta(days=30), amount=75_000,
+            plan=plan.id,
+            number=2,
+            due_date=today + timedelta(days=30),
+            amount=75_000,
             status="open",
         ),
     )

@@ -115,7 +115,9 @@ async def test_saved_card_is_charged_with_the_idempotency_key(
     for charge_id in created:
         got = await run_charge(env.shop.scope, charge_id)
         pays = await env.shop.scope.objects(Payment)
-        assert got == "approved", [(p.status, p.provider_payment_id, p.amount, p.method) for p in pays]
+        assert got == "approved", [
+            (p.status, p.provider_payment_id, p.amount, p.method) for p in pays
+        ]
     for invoice_id in env.invoice_ids()[:2]:
         assert (await env.shop.scope.get(Invoice, invoice_id)).status == "paid"
 
@@ -167,7 +169,9 @@ async def test_sigkill_while_charging_applies_the_charge_once(
     await scope.update(AutopayCharge, {AutopayCharge.status: "cancelled"}).where(
         AutopayCharge.id == other
     )
-    job = await scope.objects(OutboxJob).where(OutboxJob.key == f"autopay_charge:{charge_id}").first()
+    job = (
+        await scope.objects(OutboxJob).where(OutboxJob.key == f"autopay_charge:{charge_id}").first()
+    )
     charge = await scope.get(AutopayCharge, charge_id)
     assert charge.target_id == invoice_id
 

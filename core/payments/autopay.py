@@ -272,7 +272,11 @@ async def _end(scope: TenantScope, row: AutopayEnrollment, why: str) -> None:
     ).where(AutopayEnrollment.id == row.id)
     await scope.update(
         AutopayCharge,
-        {AutopayCharge.status: "cancelled", AutopayCharge.error: why, AutopayCharge.updated_at: _now()},
+        {
+            AutopayCharge.status: "cancelled",
+            AutopayCharge.error: why,
+            AutopayCharge.updated_at: _now(),
+        },
     ).where(AutopayCharge.enrollment == row.id, AutopayCharge.status == "planned")
 
 
@@ -377,9 +381,7 @@ class Target:
     invoice_ids: tuple[int, ...]
 
 
-async def targets(
-    scope: TenantScope, enrollment: AutopayEnrollment, until: date
-) -> list[Target]:
+async def targets(scope: TenantScope, enrollment: AutopayEnrollment, until: date) -> list[Target]:
     """What the enrollment covers that falls due on or before ``until`` and still owes money.
 
     Invoices under a payment plan or in dispute are left to the plan / the dispute.
@@ -407,7 +409,11 @@ async def targets(
                 if row.status == "open" and left > 0 and row.due_date <= until:
                     out.append(
                         Target(
-                            "installment", int(row.id), row.due_date, left, str(plan.currency),
+                            "installment",
+                            int(row.id),
+                            row.due_date,
+                            left,
+                            str(plan.currency),
                             covered,
                         )
                     )
@@ -428,15 +434,19 @@ async def _target_now(scope: TenantScope, charge: AutopayCharge) -> Target | Non
             or row.plan_id is not None
         ):
             return None
-        return Target("invoice", int(row.id), row.due_date, row.balance, str(row.currency), (int(row.id),))
+        return Target(
+            "invoice", int(row.id), row.due_date, row.balance, str(row.currency), (int(row.id),)
+        )
     for plan, installments in await sync_plans(scope, customer_id):
-        for row in installments:
-            if int(row.id) == int(charge.target_id):
-                left = int(row.amount) - int(row.amount_paid)
-                if row.status != "open" or left <= 0:
+        for item in installments:
+            if int(item.id) == int(charge.target_id):
+                left = int(item.amount) - int(item.amount_paid)
+                if item.status != "open" or left <= 0:
                     return None
                 covered = tuple(int(i) for i in loads(plan.invoice_ids, []) or [])
-                return Target("installment", int(row.id), row.due_date, left, str(plan.currency), covered)
+                return Target(
+                    "installment", int(item.id), item.due_date, left, str(plan.currency), covered
+                )
     return None
 
 
@@ -454,9 +464,7 @@ async def plan_tenant(scope: TenantScope, now: datetime | None = None) -> list[i
         return []
     await settle_open(scope)
     created: list[int] = []
-    enrollments = await scope.objects(AutopayEnrollment).where(
-        AutopayEnrollment.status == "active"
-    )
+    enrollments = await scope.objects(AutopayEnrollment).where(AutopayEnrollment.status == "active")
     for enrollment in enrollments:
         customer = await scope.get(Customer, enrollment.customer)
         if customer is None:
@@ -563,12 +571,12 @@ async def _reclaim(scope: TenantScope, charge: AutopayCharge, now: datetime) -> 
     if held is not None and _aware(held) > now - CLAIM_LEASE:
         return False
     condition = (
-        AutopayCharge.claimed_at.is_null()
-        if held is None
-        else AutopayCharge.claimed_at == held
+        AutopayCharge.claimed_at.is_null() if held is None else AutopayCharge.claimed_at == held
     )
     done = await (
-        scope.update(AutopayCharge, {AutopayCharge.claimed_at: now, AutopayCharge.updated_at: _now()})
+        scope.update(
+            AutopayCharge, {AutopayCharge.claimed_at: now, AutopayCharge.updated_at: _now()}
+        )
         .where(AutopayCharge.id == charge.id, AutopayCharge.status == "charging", condition)
         .returning(AutopayCharge.id)
     )
@@ -634,7 +642,10 @@ async def run_charge(scope: TenantScope, charge_id: int, now: datetime | None = 
         # Let go of the claim so the job's retry (same idempotency key) may take it again.
         await scope.update(
             AutopayCharge,
-            {AutopayCharge.claimed_at: None, AutopayCharge.error: f"{type(exc).__name__}: {exc}"[:500]},
+            {
+                AutopayCharge.claimed_at: None,
+                AutopayCharge.error: f"{type(exc).__name__}: {exc}"[:500],
+            },
         ).where(AutopayCharge.id == charge_id, AutopayCharge.status == "charging")
         raise
     await apply_provider_payment(scope, method.name, state, source="autopay")

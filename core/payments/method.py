@@ -260,7 +260,9 @@ class PaymentMethod:
         """
         raise NotImplementedError(f"{self.name} does not save instruments")
 
-    async def start_instrument_setup(self, ctx: PluginContext, checkout: Checkout) -> CheckoutResult:
+    async def start_instrument_setup(
+        self, ctx: PluginContext, checkout: Checkout
+    ) -> CheckoutResult:
         """Send the customer to the provider's own page to save a card (autopay enrollment).
 
         ``checkout.amount`` is zero and ``checkout.return_url`` is where the provider must send

@@ -481,7 +481,11 @@ class MercadoPagoMethod(PaymentMethod):
                 "payer": {"type": "customer", "id": customer_id},
                 "external_reference": str(checkout.payment_id),
                 "metadata": {"tenant": ctx.tenant.slug, "payment_id": checkout.payment_id},
-                **({"notification_url": checkout.notification_url} if checkout.notification_url else {}),
+                **(
+                    {"notification_url": checkout.notification_url}
+                    if checkout.notification_url
+                    else {}
+                ),
             }
             created = sdk.payment().create(body, call_options(checkout.idempotency_key))
             return to_provider_payment(_body(created))

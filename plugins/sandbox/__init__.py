@@ -197,7 +197,9 @@ class SandboxMethod(PaymentMethod):
         if not ctx.tenant.test:
             raise ValueError("the sandbox gateway is only for test tenants")
         setup = setup_id(ctx.tenant.slug, checkout.return_url, time.time() + SETUP_TTL_S)
-        return CheckoutResult(kind="redirect", redirect_url=f"/sandbox/tarjetas/{ctx.tenant.slug}/{setup}")
+        return CheckoutResult(
+            kind="redirect", redirect_url=f"/sandbox/tarjetas/{ctx.tenant.slug}/{setup}"
+        )
 
     async def save_instrument(
         self, ctx: PluginContext, checkout: Checkout, provider_token: str
@@ -298,7 +300,11 @@ def read_setup(slug: str, setup: str) -> str | None:
 
 def card_token(slug: str, brand: str, outcome: str, last4: str, exp: str) -> str:
     """What the page hands back: a signed token naming the test card, never its number."""
-    body = _b64(json.dumps({"b": brand, "o": outcome, "l": last4, "x": exp, "n": secrets.token_hex(6)}).encode())
+    body = _b64(
+        json.dumps(
+            {"b": brand, "o": outcome, "l": last4, "x": exp, "n": secrets.token_hex(6)}
+        ).encode()
+    )
     return f"sbxcard.{body}.{_mac('card', slug, body)}"
 
 

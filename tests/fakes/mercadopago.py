@@ -426,8 +426,11 @@ class FakeMercadoPago:
         parts = [p for p in path.split("/") if p]
         if parts[:2] in (["v1", "customers"], ["v1", "card_tokens"]):
             return self._saved_cards(method, parts, query, payload)
-        if method == "POST" and parts == ["v1", "payments"] and isinstance(payload, dict) and (
-            payload.get("token")
+        if (
+            method == "POST"
+            and parts == ["v1", "payments"]
+            and isinstance(payload, dict)
+            and (payload.get("token"))
         ):
             return self._create_card_payment(payload)
         if method == "POST" and parts == ["checkout", "preferences"]:

@@ -107,7 +107,9 @@ async def autopay_enroll(
         )
 
     if form_text(form, "acepto", 5) != "si":
-        return await fail("Para activar el pago automático debes aceptar las condiciones.", "acepto")
+        return await fail(
+            "Para activar el pago automático debes aceptar las condiciones.", "acepto"
+        )
     chosen = form_text(form, "metodo", 60)
     methods = await saved_instrument_methods(tenant_scope, tenant, str(tenant.currency))
     found = next(((p, m, c) for p, m, c in methods if m.name == chosen), None)
@@ -134,7 +136,9 @@ async def autopay_enroll(
             result = await method.start_instrument_setup(ctx, checkout)
     except Exception:
         checkout_log.warning("autopay setup with %s failed", plugin, exc_info=True)
-        return await fail("El medio de pago no respondió. Intenta de nuevo o elige otro.", status=503)
+        return await fail(
+            "El medio de pago no respondió. Intenta de nuevo o elige otro.", status=503
+        )
     url = str(result.redirect_url or "")
     if result.kind != "redirect" or not (
         url.startswith("https://") or (url.startswith("/") and not url.startswith("//"))
