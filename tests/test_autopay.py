@@ -359,6 +359,18 @@ async def test_cancel_stops_planned_charges_and_a_paid_invoice_is_not_charged(en
     assert await env.shop.scope.count(Payment) == 0
     assert (await env.shop.scope.get(Invoice, ids[0])).status == "open"
 
+    # Enrolling again: what was cancelled before reaching the provider is charged (a new
+    # attempt); the invoice the customer paid by hand meanwhile is not.
+    await env.shop.scope.update(Invoice, {Invoice.status: "paid"}).where(Invoice.id == ids[1])
+    await enroll(env, what="invoices")
+    assert len(await plan_tenant(env.shop.scope, now)) == 1
+    await drain_at(now + MINUTE)
+    rows = await charges(env)
+    assert sorted((int(r.target_id), r.attempt, r.status) for r in rows) == sorted(
+        [(ids[0], 1, "cancelled"), (ids[1], 1, "cancelled"), (ids[0], 2, "approved")]
+    )
+    assert await plan_tenant(env.shop.scope, now + timedelta(hours=1)) == []
+
 
 def test_retry_policy_reads_the_tenant_policy_safely() -> None:
     assert retry_days({}) == (1, 3, 7)

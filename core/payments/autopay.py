@@ -475,10 +475,34 @@ async def plan_tenant(scope: TenantScope, now: datetime | None = None) -> list[i
             if target.due > today:
                 await _remind(scope, enrollment, target)
                 continue
-            charge_id = await _plan_charge(scope, enrollment, target, 1, now)
+            attempt = await _next_attempt(scope, target)
+            if attempt is None:
+                continue
+            charge_id = await _plan_charge(scope, enrollment, target, attempt, now)
             if charge_id is not None:
                 created.append(charge_id)
     return created
+
+
+async def _next_attempt(scope: TenantScope, target: Target) -> int | None:
+    """The attempt the sweep may plan for ``target``: 1 when it was never attempted, the next
+    one when its last attempt was cancelled before reaching the provider (the customer changed
+    the card or re-enrolled), else ``None`` (in flight, settled, or left to the retry policy)."""
+    last = await (
+        scope.objects(AutopayCharge)
+        .where(
+            AutopayCharge.target_kind == target.kind,
+            AutopayCharge.target_id == target.id,
+            AutopayCharge.attempt > 0,
+        )
+        .order_by(AutopayCharge.attempt, ascending=False)
+        .first()
+    )
+    if last is None:
+        return 1
+    if last.status == "cancelled" and last.payment is None:
+        return int(last.attempt) + 1
+    return None
 
 
 async def _remind(scope: TenantScope, enrollment: AutopayEnrollment, target: Target) -> None:
