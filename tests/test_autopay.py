@@ -92,6 +92,7 @@ async def test_enroll_on_the_sandbox_page_then_see_and_cancel(env: Env) -> None:
     page = await env.client.get(base)
     assert page.status_code == 200
     assert "Activar pago automático" in page.text and 'id="autopay-terms"' in page.text
+    assert "a los 1, 3, 7 días de cada intento" in page.text, "the tenant's retry policy"
     assert 'value="sandbox"' in page.text
 
     # Without consent: a clear 400 and nothing recorded.
@@ -375,6 +376,8 @@ async def test_cancel_stops_planned_charges_and_a_paid_invoice_is_not_charged(en
 def test_retry_policy_reads_the_tenant_policy_safely() -> None:
     assert retry_days({}) == (1, 3, 7)
     assert retry_days({"autopay_retry_days": [2, 5]}) == (2, 5)
+    assert retry_days({"autopay_retry_days": []}) == (), "a tenant may switch retries off"
+    assert retry_days('{"autopay_retry_days": [4]}') == (4,)
     assert retry_days({"autopay_retry_days": [0, 5]}) == (1, 3, 7)
     assert retry_days({"autopay_retry_days": "1,3"}) == (1, 3, 7)
     assert retry_days({"autopay_retry_days": [1] * 9}) == (1, 3, 7)

@@ -26,6 +26,7 @@ from recaudo.core.payments.autopay import (
     current_enrollment,
     customer_charges,
     pending_enrollment,
+    retry_days,
     saved_instrument_methods,
     setup_checkout,
 )
@@ -69,6 +70,7 @@ async def _page(
         methods=[{"plugin": p, "method": m} for p, m, _ctx in methods],
         scopes=SCOPES,
         reminder_days=REMINDER_DAYS,
+        retry_days=retry_days(tenant.policy),
         notice=notice if notice in NOTICES else "",
         error=error,
         error_field=error_field,
