@@ -672,7 +672,13 @@ async def run_charge(scope: TenantScope, charge_id: int, now: datetime | None = 
             },
         ).where(AutopayCharge.id == charge_id, AutopayCharge.status == "charging")
         raise
-    await apply_provider_payment(scope, method.name, state, source="autopay")
+    if await apply_provider_payment(scope, method.name, state, source="autopay") is None:
+        # The provider answered about a payment that is not this one: never guess; the job
+        # retries and, if it keeps happening, dies where staff see it.
+        await scope.update(AutopayCharge, {AutopayCharge.claimed_at: None}).where(
+            AutopayCharge.id == charge_id, AutopayCharge.status == "charging"
+        )
+        raise PaymentError(f"autopay charge {charge_id}: the provider's answer is not ours")
     return await settle(scope, charge_id, now)
 
 
