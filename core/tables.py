@@ -773,3 +773,56 @@ class DunningMark(TenantOwned, Table, tablename="dunning_mark"):
     )
     status = Varchar(length=20, default="sent")  # sent (planned or sent), skipped
     created_at = Timestamptz()
+
+
+class AutopayEnrollment(TenantOwned, Table, tablename="autopay_enrollment"):
+    """A customer's consent to be charged automatically on a saved instrument (autopay).
+
+    ``status``: ``pending`` (sent to the provider's hosted "save card" page, ``setup_token``
+    binds the return), ``active``, ``paused`` or ``cancelled``. ``scope`` says what is charged:
+    ``invoices`` (open invoices on their due date), ``plan`` (plan installments) or ``both``.
+    Only the provider's instrument id is kept, never card data.
+    """
+
+    customer = ForeignKey(Customer, on_delete=OnDelete.cascade, index=True, null=False)
+    plugin = Varchar(length=50)
+    method = Varchar(length=50)
+    provider_instrument_id = Varchar(length=200, default="")
+    provider_customer_id = Varchar(length=120, default="")
+    label = Varchar(length=100, default="")
+    expires = Varchar(length=10, default="")
+    scope = Varchar(length=20, default="both")
+    days_before_reminder = Integer(default=3)
+    status = Varchar(length=20, default="pending", index=True)
+    setup_token = Varchar(length=64, default="")
+    terms_version = Varchar(length=20, default="")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class AutopayCharge(TenantOwned, Table, tablename="autopay_charge"):
+    """One automatic charge attempt for one target (an invoice or a plan installment).
+
+    ``key`` is unique (``t<tenant>:<kind>:<target>:<attempt>``) and written *before* the
+    provider is called: a second worker or a re-run after a crash finds it and cannot charge
+    the same target twice; the payment's idempotency key derives from it, so a repeated call
+    to the provider is answered with the same provider payment.
+    ``status``: planned, charging, approved, rejected, failed, cancelled or paused.
+    """
+
+    enrollment = ForeignKey(AutopayEnrollment, on_delete=OnDelete.cascade, index=True, null=False)
+    customer = ForeignKey(Customer, on_delete=OnDelete.cascade, index=True, null=False)
+    target_kind = Varchar(length=20)  # invoice | installment
+    target_id = BigInt(index=True)
+    invoice_ids = JSON(default="[]")
+    attempt = Integer(default=1)
+    key = Varchar(length=120, unique=True)
+    payment = ForeignKey(Payment, on_delete=OnDelete.set_null, null=True, default=None, index=True)
+    currency = Varchar(length=3, default="")
+    amount = BigInt(default=0)
+    status = Varchar(length=20, default="planned", index=True)
+    scheduled_for = Timestamptz(index=True)
+    error = Varchar(length=500, default="")
+    claimed_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()

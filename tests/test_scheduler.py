@@ -77,6 +77,7 @@ async def test_two_schedulers_racing_fire_each_slot_once(
 
     fired = await asyncio.gather(first.tick(NOW), second.tick(NOW))
     assert sorted(fired[0] + fired[1]) == [
+        "autopay_charges",
         "digest.hourly",
         "housekeeping",
         "recurring_invoices",
@@ -106,6 +107,7 @@ async def test_two_schedulers_racing_fire_each_slot_once(
         first.tick(NOW + timedelta(hours=1)), second.tick(NOW + timedelta(hours=1))
     )
     assert sorted(fired[0] + fired[1]) == [
+        "autopay_charges",
         "digest.hourly",
         "housekeeping",
         "recurring_invoices",

@@ -259,3 +259,15 @@ class PaymentMethod:
         Return the provider's state; the host applies it like any other provider event.
         """
         raise NotImplementedError(f"{self.name} does not save instruments")
+
+    async def start_instrument_setup(
+        self, ctx: PluginContext, checkout: Checkout
+    ) -> CheckoutResult:
+        """Send the customer to the provider's own page to save a card (autopay enrollment).
+
+        ``checkout.amount`` is zero and ``checkout.return_url`` is where the provider must send
+        the customer back, adding ``token=<provider token>`` to its query; the host then calls
+        :meth:`save_instrument` with that token. Card numbers are typed on the provider's page,
+        never on Recaudo's. Only for methods with ``supports_saved_instruments``.
+        """
+        raise NotImplementedError(f"{self.name} does not save instruments")

@@ -26,6 +26,7 @@ from recaudo.api import (
     PluginContext,
     ProviderPayment,
     RefundResult,
+    SavedInstrument,
     SettingField,
     TenantInfo,
     WebhookRejected,
@@ -209,6 +210,7 @@ class MercadoPagoMethod(PaymentMethod):
     }
     settings_schema = SETTINGS_FIELDS
     supports_refunds = True
+    supports_saved_instruments = True
 
     def options_for(self, tenant: TenantInfo) -> tuple[tuple[str, str], ...]:
         return options_for(tenant.country)
@@ -420,6 +422,75 @@ class MercadoPagoMethod(PaymentMethod):
         ]
 
     # --- authoritative state ---------------------------------------------------------------
+
+    # --- saved cards (autopay): Customers & Cards API -----------------------------------------
+    #
+    # The card number is typed into Mercado Pago's own Card Form / Card Payment Brick, which
+    # hands back a one-time card token; only that token reaches Recaudo. We attach it to a
+    # Mercado Pago customer (``POST /v1/customers/{id}/cards``) and keep "customer:card" ids.
+
+    async def save_instrument(
+        self, ctx: PluginContext, checkout: Checkout, provider_token: str
+    ) -> SavedInstrument:
+        def save() -> SavedInstrument:
+            sdk = make_sdk(ctx.settings, self.api_base)
+            email = checkout.customer_email.strip()
+            if not email:
+                raise ValueError("Mercado Pago needs the customer's e-mail to save a card")
+            found = _body(sdk.customer().search({"email": email})).get("results") or []
+            if found and isinstance(found[0], dict):
+                customer_id = str(found[0]["id"])
+            else:
+                first, _, last = checkout.customer_name.strip().partition(" ")
+                created = sdk.customer().create(
+                    {"email": email, "first_name": first, "last_name": last},
+                    call_options(f"autopay-customer:{ctx.tenant.id}:{checkout.customer_id}"),
+                )
+                customer_id = str(_body(created)["id"])
+            card = _body(sdk.card().create(customer_id, {"token": provider_token}))
+            brand = str((card.get("payment_method") or {}).get("name") or "Tarjeta")
+            month, year = card.get("expiration_month"), card.get("expiration_year")
+            expires = f"{int(month):02d}/{int(year) % 100:02d}" if month and year else ""
+            return SavedInstrument(
+                provider_instrument_id=f"{customer_id}:{card['id']}",
+                label=f"{brand} •••• {card.get('last_four_digits') or ''}".strip(),
+                expires=expires,
+            )
+
+        return await asyncio.to_thread(save)
+
+    async def charge_instrument(
+        self, ctx: PluginContext, checkout: Checkout, instrument: SavedInstrument
+    ) -> ProviderPayment:
+        """``POST /v1/payments`` with a token of the saved card, payer type ``customer`` and the
+        charge's ``X-Idempotency-Key``: the same key returns Mercado Pago's first payment."""
+        customer_id, _, card_id = instrument.provider_instrument_id.partition(":")
+        if not customer_id or not card_id:
+            raise ValueError("not a Mercado Pago saved card")
+
+        def charge() -> ProviderPayment:
+            sdk = make_sdk(ctx.settings, self.api_base)
+            token = _body(
+                sdk.card_token().create({"card_id": card_id, "customer_id": customer_id})
+            )["id"]
+            body = {
+                "transaction_amount": json_number(checkout.amount.to_decimal()),
+                "token": str(token),
+                "installments": 1,
+                "description": checkout.description or f"Pago {checkout.payment_id}",
+                "payer": {"type": "customer", "id": customer_id},
+                "external_reference": str(checkout.payment_id),
+                "metadata": {"tenant": ctx.tenant.slug, "payment_id": checkout.payment_id},
+                **(
+                    {"notification_url": checkout.notification_url}
+                    if checkout.notification_url
+                    else {}
+                ),
+            }
+            created = sdk.payment().create(body, call_options(checkout.idempotency_key))
+            return to_provider_payment(_body(created))
+
+        return await asyncio.to_thread(charge)
 
     async def fetch_status(self, ctx: PluginContext, provider_payment_id: str) -> ProviderPayment:
         def fetch() -> ProviderPayment:

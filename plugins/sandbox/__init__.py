@@ -9,8 +9,10 @@ the whole payment flow works in the demo and in tests.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import secrets
 import time
 from collections.abc import Mapping
@@ -28,6 +30,7 @@ from recaudo.api import (
     PluginSettingsSchema,
     ProviderPayment,
     RefundResult,
+    SavedInstrument,
     SettingField,
     WebhookRejected,
     WebhookRequest,
@@ -81,6 +84,7 @@ class SandboxMethod(PaymentMethod):
     }
     settings_schema = SETTINGS_FIELDS
     supports_refunds = True
+    supports_saved_instruments = True
     test_only = True  # anyone can "approve" a sandbox charge: never for a real business
 
     def fees(self, amount: Money, settings: Mapping[str, Any]) -> list[Fee]:
@@ -183,6 +187,145 @@ class SandboxMethod(PaymentMethod):
             provider_refund_id=f"{provider_payment_id}:r:{idempotency_key}",
             amount=amount.amount,
         )
+
+    # --- saved test cards (autopay) ---------------------------------------------------------
+
+    async def start_instrument_setup(
+        self, ctx: PluginContext, checkout: Checkout
+    ) -> CheckoutResult:
+        """Our own "guardar tarjeta" page, where the tester types a test card number."""
+        if not ctx.tenant.test:
+            raise ValueError("the sandbox gateway is only for test tenants")
+        setup = setup_id(ctx.tenant.slug, checkout.return_url, time.time() + SETUP_TTL_S)
+        return CheckoutResult(
+            kind="redirect", redirect_url=f"/sandbox/tarjetas/{ctx.tenant.slug}/{setup}"
+        )
+
+    async def save_instrument(
+        self, ctx: PluginContext, checkout: Checkout, provider_token: str
+    ) -> SavedInstrument:
+        card = read_card(ctx.tenant.slug, provider_token)
+        if card is None:
+            raise ValueError("unknown sandbox card token")
+        return SavedInstrument(
+            provider_instrument_id=provider_token,
+            label=f"{card['brand']} •••• {card['last4']}",
+            expires=card["exp"],
+        )
+
+    async def charge_instrument(
+        self, ctx: PluginContext, checkout: Checkout, instrument: SavedInstrument
+    ) -> ProviderPayment:
+        """Approve or decline at once, by test card; one charge per payment of ours."""
+        if not ctx.tenant.test:
+            raise ValueError("the sandbox gateway is only for test tenants")
+        card = read_card(ctx.tenant.slug, instrument.provider_instrument_id)
+        if card is None:
+            raise ValueError("unknown sandbox card")
+        # Like a provider honouring an idempotency key: the same key is the same charge, even
+        # for two calls at once (the id derives from the key and is unique).
+        digest = hashlib.sha256(f"{ctx.tenant.id}:{checkout.idempotency_key}".encode())
+        provider_id = "sbx_ap_" + digest.hexdigest()[:24]
+        existing = (
+            await ctx.db.objects(SandboxCharge)
+            .where(SandboxCharge.provider_id == provider_id)
+            .first()
+        )
+        if existing is None:
+            await ctx.db.add_unless_exists(
+                SandboxCharge(
+                    provider_id=provider_id,
+                    our_payment_id=checkout.payment_id,
+                    currency=checkout.amount.currency,
+                    amount=checkout.amount.amount,
+                    status="approved" if card["outcome"] == "approve" else "rejected",
+                    notification_url=checkout.notification_url[:500],
+                    return_url=checkout.return_url[:500],
+                    description=checkout.description[:300],
+                )
+            )
+            existing = (
+                await ctx.db.objects(SandboxCharge)
+                .where(SandboxCharge.provider_id == provider_id)
+                .first()
+            )
+        if existing is None:
+            raise LookupError(f"sandbox charge {provider_id} not found")
+        return _state(existing)
+
+
+#: The test cards the "guardar tarjeta" page accepts: number → (brand, outcome of each charge).
+TEST_CARDS = {
+    "4242424242424242": ("Visa", "approve"),
+    "5555555555554444": ("Mastercard", "approve"),
+    "4000000000000002": ("Visa", "decline"),
+}
+SETUP_TTL_S = 1800
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac(purpose: str, slug: str, body: str) -> str:
+    raw = hmac.new(_signing_key(), f"{purpose}:{slug}:{body}".encode(), hashlib.sha256).digest()
+    return _b64(raw[:18])
+
+
+def setup_id(slug: str, return_url: str, until: float) -> str:
+    """A signed, expiring reference to a "save card" visit: where to send the tester back."""
+    body = _b64(json.dumps({"r": return_url, "e": int(until)}).encode())
+    return f"{body}.{_mac('setup', slug, body)}"
+
+
+def read_setup(slug: str, setup: str) -> str | None:
+    """The return URL of a genuine, unexpired setup id of tenant ``slug``; else ``None``."""
+    body, _, mac = setup.partition(".")
+    try:
+        if not hmac.compare_digest(_mac("setup", slug, body), mac):
+            return None
+        data = json.loads(_unb64(body))
+    except (ValueError, WebhookRejected):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("r"), str):
+        return None
+    if not isinstance(data.get("e"), int) or data["e"] < time.time():
+        return None
+    return str(data["r"])
+
+
+def card_token(slug: str, brand: str, outcome: str, last4: str, exp: str) -> str:
+    """What the page hands back: a signed token naming the test card, never its number."""
+    body = _b64(
+        json.dumps(
+            {"b": brand, "o": outcome, "l": last4, "x": exp, "n": secrets.token_hex(6)}
+        ).encode()
+    )
+    return f"sbxcard.{body}.{_mac('card', slug, body)}"
+
+
+def read_card(slug: str, token: str) -> dict[str, str] | None:
+    parts = token.split(".")
+    if len(parts) != 3 or parts[0] != "sbxcard":
+        return None
+    try:
+        if not hmac.compare_digest(_mac("card", slug, parts[1]), parts[2]):
+            return None
+        data = json.loads(_unb64(parts[1]))
+    except (ValueError, WebhookRejected):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return {
+        "brand": str(data.get("b", "")),
+        "outcome": str(data.get("o", "")),
+        "last4": str(data.get("l", "")),
+        "exp": str(data.get("x", "")),
+    }
 
 
 def _bp(settings: Mapping[str, Any]) -> int:

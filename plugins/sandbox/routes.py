@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from litestar.response import Redirect
 from litestar.template.base import csrf_token
 
 from recaudo.api import Money, PluginContext, plugin_context
-from recaudo.plugins.sandbox import fee_for, sign
+from recaudo.plugins.sandbox import TEST_CARDS, card_token, fee_for, read_setup, sign
 from recaudo.plugins.sandbox.tables import SandboxCharge
 
 log = logging.getLogger(__name__)
@@ -147,4 +148,65 @@ async def decide(
     return Redirect(charge.return_url, status_code=303)
 
 
-ROUTES = [checkout_page, decide]
+# --- "guardar tarjeta": the page where a tester saves a test card for autopay ------------------
+
+_EXP = re.compile(r"^(0[1-9]|1[0-2])\s*/\s*(\d{2})$")
+
+
+async def _setup(request: Request, slug: str, setup: str) -> tuple[PluginContext, str]:
+    ctx = await plugin_context(request, "sandbox", slug)
+    back = read_setup(slug, setup) if ctx is not None and ctx.tenant.test else None
+    if ctx is None or back is None:
+        raise NotFoundException("Página vencida o inexistente")
+    return ctx, back
+
+
+async def _card_page(
+    request: Request, ctx: PluginContext, back: str, error: str = "", status_code: int = 200
+) -> Response[str]:
+    html = await ctx.render(
+        "sandbox/card.html",
+        back=back,
+        error=error,
+        cards=[(f"{n[:4]} {n[4:8]} {n[8:12]} {n[12:]}", b, o) for n, (b, o) in TEST_CARDS.items()],
+        csrf_token=csrf_token({"request": request}),
+    )
+    return Response(html, media_type=MediaType.HTML, status_code=status_code)
+
+
+@get("/sandbox/tarjetas/{slug:str}/{setup:str}", name="sandbox:card", operation_id="sandbox_card")
+async def card_page(request: Request, slug: FromPath[str], setup: FromPath[str]) -> Response[str]:
+    ctx, back = await _setup(request, slug, setup)
+    return await _card_page(request, ctx, back)
+
+
+@post(
+    "/sandbox/tarjetas/{slug:str}/{setup:str}",
+    name="sandbox:card_save",
+    operation_id="sandbox_card_save",
+)
+async def card_save(
+    request: Request,
+    slug: FromPath[str],
+    setup: FromPath[str],
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Redirect | Response[str]:
+    """Check the test card and send the tester back with a token (the number stays here)."""
+    ctx, back = await _setup(request, slug, setup)
+    number = re.sub(r"[\s-]", "", str(data.get("numero", "")))[:30]
+    exp = str(data.get("vence", "")).strip()[:10]
+    match = _EXP.match(exp)
+    if data.get("accion") == "cancelar":
+        return Redirect(back + ("&" if "?" in back else "?") + "cancelado=1", status_code=303)
+    if number not in TEST_CARDS:
+        return await _card_page(
+            request, ctx, back, "Usa uno de los números de prueba de la lista.", 400
+        )
+    if match is None:
+        return await _card_page(request, ctx, back, "Escribe el vencimiento así: 12/30.", 400)
+    brand, outcome = TEST_CARDS[number]
+    token = card_token(slug, brand, outcome, number[-4:], f"{match[1]}/{match[2]}")
+    return Redirect(back + ("&" if "?" in back else "?") + "token=" + token, status_code=303)
+
+
+ROUTES = [checkout_page, decide, card_page, card_save]

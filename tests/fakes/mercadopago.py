@@ -10,6 +10,14 @@ uses, with Mercado Pago's JSON shapes, and keeps everything in memory:
 * ``GET  /v1/payments/search?external_reference=…``
 * ``POST /v1/payments/{id}/refunds``        — full or partial; ``x-idempotency-key`` honoured
 * ``GET  /v1/payments/{id}/refunds``
+* ``GET  /v1/customers/search?email=…``, ``POST /v1/customers``, ``POST /v1/customers/{id}/cards``
+  (with a card token) and ``POST /v1/card_tokens`` (``card_id`` + ``customer_id``): saved cards
+* ``POST /v1/payments`` with a ``token``: a card payment, approved unless the test card
+  declines (:meth:`FakeMercadoPago.card_form_token` plays the hosted Card Form / Brick)
+
+``payment_delay`` (seconds) makes ``POST /v1/payments`` answer late *after* acting, as a slow
+provider does: a client killed while waiting finds the payment made when it retries with the
+same idempotency key.
 
 Every POST honours ``x-idempotency-key`` like Mercado Pago: the same key on the same path replays
 the first answer without acting again (even if the body differs, e.g. a fresher timestamp).
@@ -128,6 +136,10 @@ class FakeMercadoPago:
     #: error; ``"reset"`` drops each connection unanswered, as a timeout or crash looks to a
     #: client. See :meth:`go_down` and :meth:`come_back`.
     down: int | str | None = None
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    card_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payment_delay: float = 0.0
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -295,6 +307,22 @@ class FakeMercadoPago:
                 payment["date_approved"] = payment["date_last_updated"]
             return self._public(payment)
 
+    def card_form_token(
+        self, last4: str = "4242", *, decline: bool = False, brand: str = "visa"
+    ) -> str:
+        """What Mercado Pago's Card Form / Card Payment Brick returns in the browser: a one-time
+        token for the card typed there (the number itself never leaves Mercado Pago)."""
+        with self._lock:
+            token = uuid.uuid4().hex
+            self.card_tokens[token] = {
+                "last_four_digits": last4,
+                "payment_method": {"id": brand, "name": brand.capitalize()},
+                "expiration_month": 12,
+                "expiration_year": 2030,
+                "decline": decline,
+            }
+            return token
+
     def go_down(self, how: int | str = 503) -> None:
         """Start an outage: every call fails (``how``: an HTTP status or ``"reset"``)."""
         self.down = how
@@ -396,6 +424,15 @@ class FakeMercadoPago:
         self, method: str, path: str, query: dict[str, str], payload: Any
     ) -> tuple[int, Any]:
         parts = [p for p in path.split("/") if p]
+        if parts[:2] in (["v1", "customers"], ["v1", "card_tokens"]):
+            return self._saved_cards(method, parts, query, payload)
+        if (
+            method == "POST"
+            and parts == ["v1", "payments"]
+            and isinstance(payload, dict)
+            and (payload.get("token"))
+        ):
+            return self._create_card_payment(payload)
         if method == "POST" and parts == ["checkout", "preferences"]:
             return self._create_preference(payload)
         if method == "GET" and parts[:2] == ["checkout", "preferences"] and len(parts) == 3:
@@ -504,6 +541,63 @@ class FakeMercadoPago:
         )
         return 201, payment
 
+    def _saved_cards(
+        self, method: str, parts: list[str], query: dict[str, str], payload: Any
+    ) -> tuple[int, Any]:
+        body = payload if isinstance(payload, dict) else {}
+        if parts == ["v1", "customers", "search"] and method == "GET":
+            email = query.get("email", "")
+            found = [c for c in self.customers.values() if c["email"] == email]
+            return 200, {"paging": {"total": len(found)}, "results": found}
+        if parts == ["v1", "customers"] and method == "POST":
+            if not body.get("email"):
+                return 400, _error(400, "bad_request", "email is required")
+            if any(c["email"] == body["email"] for c in self.customers.values()):
+                return 400, _error(400, "already_exists", "the customer already exists")
+            customer = {"id": f"{self._new_id()}-cust", "email": body["email"], "cards": []}
+            self.customers[customer["id"]] = customer
+            return 201, customer
+        if len(parts) == 4 and parts[3] == "cards" and method == "POST":
+            customer = self.customers.get(parts[2])
+            data = self.card_tokens.pop(str(body.get("token") or ""), None)
+            if customer is None:
+                return 404, _error(404, "not_found", "customer")
+            if data is None:
+                return 400, _error(400, "invalid_token", "card token invalid or used")
+            card = {"id": str(self._new_id()), "customer_id": customer["id"], **data}
+            self.cards[card["id"]] = card
+            customer["cards"].append(card["id"])
+            return 200, card
+        if parts == ["v1", "card_tokens"] and method == "POST":
+            card = self.cards.get(str(body.get("card_id") or ""))
+            if card is None or card["customer_id"] != body.get("customer_id"):
+                return 400, _error(400, "invalid_card", "card not found for that customer")
+            token = uuid.uuid4().hex
+            self.card_tokens[token] = {**card, "saved_card": card["id"]}
+            return 201, {"id": token, "card_id": card["id"]}
+        return 404, _error(404, "not_found", f"no route {method}")
+
+    def _create_card_payment(self, body: dict[str, Any]) -> tuple[int, Any]:
+        data = self.card_tokens.pop(str(body.get("token")), None)
+        amount = body.get("transaction_amount")
+        if data is None:
+            return 400, _error(400, "invalid_token", "card token invalid or used")
+        if not isinstance(amount, Decimal | int) or amount <= 0:
+            return 400, _error(400, "bad_request", "invalid transaction_amount")
+        payer = body.get("payer") or {}
+        if data.get("saved_card") and payer.get("type") != "customer":
+            return 400, _error(400, "bad_request", "a saved card needs payer.type customer")
+        declined = bool(data.get("decline"))
+        payment = self.create_payment(
+            amount=amount,
+            external_reference=str(body.get("external_reference") or ""),
+            status="rejected" if declined else "approved",
+            status_detail="cc_rejected_insufficient_amount" if declined else "",
+            payment_method_id=str(data["payment_method"]["id"]),
+            extra={"payer": payer, "metadata": body.get("metadata") or {}},
+        )
+        return 201, payment
+
     def _search(self, query: dict[str, str]) -> dict[str, Any]:
         found = [
             p
@@ -581,6 +675,8 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = self.owner.handle(self.command, split.path, query, headers, raw)
         except Exception as exc:  # a bug in the fake must show up as a 500, not a hang
             status, body = 500, _error(500, "internal_error", repr(exc))
+        if self.command == "POST" and split.path == "/v1/payments" and self.owner.payment_delay:
+            time.sleep(self.owner.payment_delay)  # acted already; answers late
         data = json.dumps(body, default=_json_default).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")

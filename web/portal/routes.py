@@ -16,6 +16,7 @@ from recaudo.web.portal import (
     access,
     account,
     attachments,
+    autopay,
     claims,
     hardship,
     help,
@@ -37,6 +38,7 @@ portal_router = Router(
         *attachments.ROUTES,
         *logo.ROUTES,
         *messages.ROUTES,
+        *autopay.ROUTES,
     ],
     dependencies={"customer": Provide(provide_customer)},
     # Signed-in pages: never kept by the browser, so Back after "Salir" cannot show them again.
