@@ -79,6 +79,8 @@ async def test_two_schedulers_racing_fire_each_slot_once(
     assert sorted(fired[0] + fired[1]) == [
         "digest.hourly",
         "housekeeping",
+        "late_fees_daily",
+        "promises_check",
         "recurring_invoices",
         "sweep",
         "webhooks_hourly",
@@ -108,6 +110,8 @@ async def test_two_schedulers_racing_fire_each_slot_once(
     assert sorted(fired[0] + fired[1]) == [
         "digest.hourly",
         "housekeeping",
+        "late_fees_daily",
+        "promises_check",
         "recurring_invoices",
         "sweep",
         "webhooks_hourly",

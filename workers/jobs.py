@@ -49,6 +49,7 @@ CORE_MODULES = (
     "recaudo.workers.recurring",
     "recaudo.workers.webhooks",
     "recaudo.workers.import_runs",
+    "recaudo.workers.promises",
 )
 
 #: The id of the outbox job being run (handlers use it to key the jobs they fan out).
