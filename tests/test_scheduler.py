@@ -110,7 +110,6 @@ async def test_two_schedulers_racing_fire_each_slot_once(
     assert sorted(fired[0] + fired[1]) == [
         "digest.hourly",
         "housekeeping",
-        "late_fees_daily",
         "promises_check",
         "recurring_invoices",
         "sweep",

@@ -311,3 +311,37 @@ async def customer_charges(
         .order_by(InvoiceCharge.id, ascending=False)
         .limit(limit)
     )
+
+
+@dataclass(frozen=True)
+class ChargeView:
+    """A charge as a page shows it: its reason in the reader's language."""
+
+    id: int
+    invoice_id: int
+    invoice_number: str
+    amount: int
+    currency: str
+    reason: str
+    created_at: datetime
+    waived: bool
+
+
+def charge_views(rows: list[Any], language: str, invoice_number: str = "") -> list[ChargeView]:
+    """``rows``: :class:`InvoiceCharge` objects or the dicts of :func:`customer_charges`."""
+    views = []
+    for row in rows:
+        data: dict[str, Any] = row if isinstance(row, dict) else row.to_dict()
+        views.append(
+            ChargeView(
+                id=int(data["id"]),
+                invoice_id=int(data["invoice"]),
+                invoice_number=str(data.get("invoice_number") or invoice_number),
+                amount=int(data["amount"]),
+                currency=str(data["currency"]),
+                reason=reason_text(int(data["rate_bp"]), int(data["days_late"]), language),
+                created_at=data["created_at"],
+                waived=bool(data.get("waived") or False),
+            )
+        )
+    return views
