@@ -24,6 +24,7 @@ from recaudo.core.tables import Customer, Invoice, StaffUser
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope, as_id
 from recaudo.web.amounts import read_amount
+from recaudo.web.backoffice import late_fee_settings
 from recaudo.web.backoffice.common import staff_base, staff_page
 from recaudo.web.portal.common import tenant_today
 
@@ -155,4 +156,5 @@ async def charge_waive(
     return Redirect(f"{staff_base(request)}/facturas/{charge.invoice}#recargos", status_code=303)
 
 
-ROUTES = [plans_book, promise_create, promise_cancel, charge_waive]
+# The late-fee settings page rides along, so the staff router needs no new import line.
+ROUTES = [plans_book, promise_create, promise_cancel, charge_waive, *late_fee_settings.ROUTES]
