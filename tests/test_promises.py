@@ -313,3 +313,32 @@ async def test_the_customer_sees_their_promise_with_date_and_status(database: st
         await check_promises(shop.scope, str(tenant.timezone), _at(_today() + timedelta(days=6)))
         page = await env.client.get(shop.prefix + "/estado-de-cuenta")
         assert "Incumplida" in page.text
+
+
+async def test_the_migration_moves_open_hardship_promises_once(database: str) -> None:
+    """The data step of migration 0023_1, run again over a promise made the old way."""
+    import importlib
+
+    from recaudo.core import db
+
+    step = importlib.import_module("recaudo.core.migrations.recaudo_0023_1_promise_data")
+    scope, customer, ids = await _shop()
+    await scope.update(Invoice, {Invoice.disputed: True}).where(Invoice.id == ids[1])
+    old = HardshipRequest(
+        customer=customer,
+        reason="illness",
+        outcome="promise",
+        promise_date=_today() + timedelta(days=3),
+        status="open",
+        message="Pago el lunes",
+    )
+    await scope.add(old)
+    for _ in range(2):
+        for statement in step.STATEMENTS[1:]:
+            await db.engine().run_ddl(statement)
+    (promise,) = await scope.objects(PaymentPromise)
+    assert (promise.source, int(promise.source_id or 0)) == ("hardship", int(old.id))
+    assert promise.amount == 100_000 and promise.currency == "MXN" and promise.status == "pending"
+    assert promise.promised_date == _today() + timedelta(days=3) and promise.note == "Pago el lunes"
+    links = await scope.select(PromiseInvoice, PromiseInvoice.invoice)
+    assert [int(r["invoice"]) for r in links] == [ids[0]]
