@@ -30,7 +30,7 @@ from tests.conftest import make_tenant
 from tests.portal_support import login as portal_login
 from tests.portal_support import open_env
 from tests.test_staff_http import World, post, signed_in
-from tests.test_staff_http import world as world  # noqa: F401  (fixture)
+from tests.test_staff_http import world as world
 
 DUE = date(2026, 1, 10)
 POLICY = {
@@ -190,9 +190,11 @@ async def test_waiving_gives_the_amount_back_once(database: str) -> None:
         await waive_charge(scope, int(first.id), "staff:9")
     assert await charge_late_fees(scope, date(2026, 2, 16)) == 0, "a waived period stays waived"
     assert await _total(scope, invoice) == 102_000
-    event = await scope.objects(AuditEvent).where(
-        AuditEvent.action == "invoice.late_fee_waived"
-    ).first()
+    event = (
+        await scope.objects(AuditEvent)
+        .where(AuditEvent.action == "invoice.late_fee_waived")
+        .first()
+    )
     assert event is not None and event.actor == "staff:9"
 
 
@@ -212,7 +214,7 @@ async def test_the_customer_sees_the_charge_and_its_reason(database: str) -> Non
         assert 'id="charges"' in statement.text and "6 días de atraso" in statement.text
 
 
-async def test_waive_route_owner_only_other_tenant_404(world: World) -> None:  # noqa: F811
+async def test_waive_route_owner_only_other_tenant_404(world: World) -> None:
     a, b = world.a, world.b
     for side in (a, b):
         await _set_policy(side.scope.tenant_id)
@@ -237,7 +239,7 @@ async def test_waive_route_owner_only_other_tenant_404(world: World) -> None:  #
     assert await _total(a.scope, a.invoices[1]) == before - int(charge.amount)
 
 
-async def test_settings_page_saves_and_refuses_bad_input(world: World) -> None:  # noqa: F811
+async def test_settings_page_saves_and_refuses_bad_input(world: World) -> None:
     a = world.a
     url = f"{a.staff}/ajustes/recargos"
     good = {"enabled": "1", "rate": "1.5", "grace_days": "10", "cap": "20", "min_amount": "50.00"}
