@@ -45,6 +45,7 @@ UNIQUE_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("promise_invoice", ("promise", "invoice")),
     ("dunning_mark", ("invoice", "stage")),
     ("dunning_policy", ("tenant", "segment")),
+    ("invoice_charge", ("invoice", "kind", "period")),
 )
 
 
@@ -826,3 +827,28 @@ class AutopayCharge(TenantOwned, Table, tablename="autopay_charge"):
     claimed_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+
+
+# --- late fees (issue #11) ----------------------------------------------------------------------
+
+
+class InvoiceCharge(TenantOwned, Table, tablename="invoice_charge"):
+    """A charge added to an invoice after it was issued (a late fee): it raised ``total`` by
+    ``amount`` in the same transaction. ``period`` is unique per invoice and kind, so a fee for
+    one month overdue is charged once however many workers run; a waived charge keeps its row
+    (and its period) and gave its amount back to ``total``. ``rate_bp``/``days_late`` are the
+    reason the customer reads, rendered in their language."""
+
+    invoice = ForeignKey(Invoice, on_delete=OnDelete.cascade, index=True, null=False)
+    kind = Varchar(length=20, default="late_fee")
+    period = Varchar(length=20)
+    amount = BigInt()
+    currency = Varchar(length=3)
+    base = BigInt(default=0)  # the unpaid principal the fee was computed on
+    rate_bp = Integer(default=0)
+    days_late = Integer(default=0)
+    reason = Varchar(length=300, default="")
+    created_at = Timestamptz()
+    waived = Boolean(default=False)
+    waived_by = Varchar(length=100, default="")
+    waived_at = Timestamptz(null=True, default=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from recaudo.core.collections.promises import create_promise
 from recaudo.core.messaging.i18n import formatter_for
 from recaudo.core.tables import (
     AuditEvent,
@@ -13,6 +14,7 @@ from recaudo.core.tables import (
     NotificationLog,
     OutboxJob,
     PaymentPlan,
+    PaymentPromise,
     PlanInstallment,
 )
 from recaudo.tenants.models import Tenant
@@ -138,23 +140,28 @@ async def test_approving_or_declining_without_a_plan_tells_the_customer(world: W
 async def test_the_book_shows_promises_and_late_plans_of_this_tenant_only(world: World) -> None:
     a, b = world.a, world.b
     today = tenant_today(await _tenant(a))
-    missed = HardshipRequest(
-        customer=a.customer,
-        reason="lost_income",
-        outcome="promise",
-        promise_date=today - timedelta(days=1),
-        message="Me pagan el viernes",
+    missed = await create_promise(
+        a.scope,
+        a.customer,
+        a.invoices[:1],
+        today - timedelta(days=1),
+        150_000,
+        a.currency,
+        source="staff",
+        actor="staff:1",
+        note="Me pagan el viernes",
     )
-    await a.scope.add(missed)
-    other = HardshipRequest(
-        customer=b.customer, reason="other", outcome="promise", promise_date=today
+    await a.scope.update(PaymentPromise, {PaymentPromise.status: "broken"}).where(
+        PaymentPromise.id == missed.id
     )
-    await b.scope.add(other)
+    other = await create_promise(
+        b.scope, b.customer, b.invoices[:1], today, 100, b.currency, source="staff", actor="x"
+    )
     async with signed_in(world, a, "viewer") as c:
         book = await c.get(f"{a.staff}/plans")
         inbox = await c.get(f"{a.staff}/?tab=hardship")
     assert book.status_code == 200
-    assert f'data-promise="{missed.id}"' in book.text and "Vencida" in book.text
+    assert f'data-promise="{missed.id}"' in book.text and "Incumplida" in book.text
     assert "Me pagan el viernes" in book.text and "$1,500.00" in book.text
     assert f'data-promise="{other.id}"' not in book.text
     assert f"{a.staff}/plans" in inbox.text

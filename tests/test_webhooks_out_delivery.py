@@ -156,6 +156,7 @@ async def test_disabled_endpoint_gets_nothing(active_settings: Settings, hook: R
 async def test_promise_and_plan_events(active_settings: Settings, hook: Receiver) -> None:
     scope, customer = await _shop()
     await endpoints.create_endpoint(scope, hook.url, ["promise.created"], "", "staff:1")
+    invoice_id = await _invoice(scope, customer, "F-1", 5_000)  # a promise is about money owed
     today = date.today()
     row = await record_promise(
         scope,
@@ -170,6 +171,8 @@ async def test_promise_and_plan_events(active_settings: Settings, hook: Receiver
     assert event["type"] == "promise.created"
     assert event["data"]["id"] == int(row.id)
     assert event["data"]["promise_date"] == (today + timedelta(days=3)).isoformat()
+    assert event["data"]["invoice_ids"] == [invoice_id] and event["data"]["amount"] == 5_000
+    assert event["data"]["reason"] == "lost_income" and event["data"]["status"] == "pending"
 
 
 async def test_receiver_down_retries_with_growing_waits_then_dead_after_three_days(
@@ -299,10 +302,10 @@ async def test_production_delivery_refuses_a_host_resolving_inside(
         await webhook_delivery.resolve("localhost", 443, development=False)
 
 
-async def test_promises_broken_then_kept_are_announced_once_each(
+async def test_promises_broken_and_kept_are_announced_once_each(
     active_settings: Settings, hook: Receiver
 ) -> None:
-    from recaudo.workers.webhooks import webhooks_hourly
+    from recaudo.workers.promises import promises_check
 
     scope, customer = await _shop()
     await endpoints.create_endpoint(
@@ -310,7 +313,7 @@ async def test_promises_broken_then_kept_are_announced_once_each(
     )
     invoice_id = await _invoice(scope, customer, "F-1", 5_000)
     today = date.today()
-    row = await record_promise(
+    first = await record_promise(
         scope,
         customer,
         today,
@@ -318,16 +321,26 @@ async def test_promises_broken_then_kept_are_announced_once_each(
         reason="lost_income",
         promise_date=today + timedelta(days=2),
     )
-    await webhooks_hourly(None, {"now": datetime.now(UTC).isoformat()})  # not due yet
+    await promises_check(None, {"now": datetime.now(UTC).isoformat()})  # not due yet
     await drain_jobs()
     assert hook.requests == []
 
     later = (datetime.now(UTC) + timedelta(days=4)).isoformat()
-    await webhooks_hourly(None, {"now": later})
-    await webhooks_hourly(None, {"now": later})  # hourly runs: still one event
+    await promises_check(None, {"now": later})
+    await promises_check(None, {"now": later})  # hourly runs: still one event
     await drain_jobs()
     assert [e["type"] for e in _events(hook)] == ["promise.broken"]
+    assert _events(hook)[0]["data"]["id"] == int(first.id)
 
+    # A new promise, paid before its date: kept, announced once; the broken one stays broken.
+    second = await record_promise(
+        scope,
+        customer,
+        today,
+        PlanPolicy(),
+        reason="lost_income",
+        promise_date=today + timedelta(days=5),
+    )
     await record_staff_payment(
         scope,
         customer_id=customer,
@@ -337,12 +350,13 @@ async def test_promises_broken_then_kept_are_announced_once_each(
         reference="late",
         invoice_ids=[invoice_id],
     )
-    await webhooks_hourly(None, {"now": later})
+    await promises_check(None, {"now": later})
+    await promises_check(None, {"now": later})
     await drain_jobs()
     kinds = [e["type"] for e in _events(hook)]
     assert kinds == ["promise.broken", "promise.kept"]
     kept = _events(hook)[-1]
-    assert kept["data"]["id"] == int(row.id) and kept["data"]["status"] == "kept"
+    assert kept["data"]["id"] == int(second.id) and kept["data"]["status"] == "kept"
 
 
 async def test_old_finished_deliveries_are_pruned_hourly(

@@ -11,14 +11,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from recaudo.core.collections.plan_book import open_promise_rows
-from recaudo.core.common.jsonfield import loads
 from recaudo.core.platform.jobs import Job, Schedule
-from recaudo.core.tables import OutboxJob, WebhookDelivery, WebhookEndpoint
+from recaudo.core.tables import OutboxJob, WebhookDelivery
 from recaudo.core.webhooks import delivery, events
-from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope, unscoped
 from recaudo.workers.jobs import CURRENT_JOB
 
@@ -78,55 +74,15 @@ async def from_payment_event(scope: TenantScope, payload: dict[str, Any]) -> int
     )
 
 
-def _today(tenant: Tenant, now: datetime) -> Any:
-    try:
-        return now.astimezone(ZoneInfo(str(tenant.timezone))).date()
-    except (KeyError, ValueError):
-        return now.astimezone(UTC).date()
-
-
-async def promises_for_tenant(scope: TenantScope, tenant: Tenant, now: datetime) -> int:
-    """``promise.kept`` / ``promise.broken`` for the tenant's open promises that became so
-    (each once: the key names the promise and the outcome); returns how many were queued."""
-    queued = 0
-    today = _today(tenant, now)
-    for row in await open_promise_rows(scope, str(tenant.currency)):
-        state = row.state(today)
-        outcome = {"kept": "kept", "missed": "broken"}.get(state)
-        if outcome is None:
-            continue
-        queued += await events.emit(
-            scope,
-            f"promise.{outcome}",
-            "promise",
-            row.id,
-            key=f"promise:{row.id}:{outcome}",
-            extra={"status": outcome, "balance_due": row.balance_due, "currency": row.currency},
-        )
-    return queued
-
-
 #: Delivered and dead deliveries are kept this long in the log, then pruned.
 KEEP_DELIVERIES = timedelta(days=90)
 
 
 async def webhooks_hourly(_ctx: None, payload: dict[str, Any]) -> None:
-    """Hourly: promises kept or broken since last time, for tenants with an active endpoint
-    that listens to them; and old delivered or dead deliveries are pruned from the log."""
+    """Hourly: old delivered or dead deliveries are pruned from the log. (``promise.kept`` and
+    ``promise.broken`` are queued by the promises check when a promise changes state, see
+    :mod:`recaudo.workers.promises`.)"""
     now = datetime.fromisoformat(str(payload["now"])) if "now" in payload else datetime.now(UTC)
-    table = unscoped(WebhookEndpoint)
-    rows = await table.select(table.tenant, table.events).where(table.active.eq(True))
-    listening = sorted(
-        {
-            int(r["tenant"])
-            for r in rows
-            if {"*", "promise.kept", "promise.broken"} & set(loads(r["events"], []) or [])
-        }
-    )
-    for tenant_id in listening:
-        tenant = await Tenant.objects().where(Tenant.id == tenant_id).first()
-        if tenant is not None:
-            await promises_for_tenant(TenantScope(tenant_id), tenant, now)
     log_table = unscoped(WebhookDelivery)
     await log_table.delete().where(
         log_table.status.is_in(["delivered", "dead"])

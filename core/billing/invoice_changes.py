@@ -32,7 +32,14 @@ from recaudo.core.common.atomic import atomic, locked
 from recaudo.core.common.audit import record
 from recaudo.core.common.money import check_currency
 from recaudo.core.common.outbox import enqueue
-from recaudo.core.tables import CreditNote, Customer, Invoice, InvoiceLine, StaffUser
+from recaudo.core.tables import (
+    CreditNote,
+    Customer,
+    Invoice,
+    InvoiceCharge,
+    InvoiceLine,
+    StaffUser,
+)
 from recaudo.tenants.scoped import TenantScope, as_id
 
 MAX_REASON = 500
@@ -134,6 +141,9 @@ async def update_invoice(
             raise RecordConflict(problem)
         if await scope.exists(CreditNote).where(CreditNote.invoice == invoice.id):
             raise RecordConflict(f"invoice {invoice.number}: has credit notes, it cannot be edited")
+        if await scope.exists(InvoiceCharge).where(InvoiceCharge.invoice == invoice.id):
+            # Recomputing the total from the lines would drop its late fees.
+            raise RecordConflict(f"invoice {invoice.number}: has late fees, it cannot be edited")
         before = NewInvoice(
             customer_id=int(invoice.customer),
             number=str(invoice.number),

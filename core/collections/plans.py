@@ -25,6 +25,7 @@ from recaudo.core.tables import (
     HardshipRequest,
     Invoice,
     PaymentPlan,
+    PaymentPromise,
     PlanInstallment,
 )
 from recaudo.core.webhooks import events as webhook_events
@@ -286,24 +287,32 @@ async def record_promise(
     reason: str,
     promise_date: date,
     message: str = "",
-) -> HardshipRequest:
+) -> PaymentPromise:
+    """The customer's "No puedo pagar" promise: the hardship record (their words, the staff
+    timeline) and the :class:`PaymentPromise` that is tracked, in one transaction."""
     reason = _reason(reason)
     if not today < promise_date <= today + timedelta(days=policy.promise_max_days):
         raise PlanError("Elige una fecha a partir de mañana y dentro del plazo indicado.")
-    row = HardshipRequest(
-        customer=customer_id,
-        reason=reason,
-        message=message[:MAX_MESSAGE],
-        outcome="promise",
-        promise_date=promise_date,
-        status="open",
-        created_at=datetime.now(UTC),
-    )
-    await scope.add(row)
-    await webhook_events.emit(
-        scope, "promise.created", "promise", int(row.id), key=f"promise:{row.id}:created"
-    )
-    return row
+    from recaudo.core.collections.promises import promise_from_hardship
+
+    async with transaction():
+        row = HardshipRequest(
+            customer=customer_id,
+            reason=reason,
+            message=message[:MAX_MESSAGE],
+            outcome="promise",
+            promise_date=promise_date,
+            status="open",
+            created_at=datetime.now(UTC),
+        )
+        await scope.add(row)
+        # The tracked promise (kept/broken, reminders paused); it announces promise.created.
+        promise = await promise_from_hardship(
+            scope, customer_id, promise_date, int(row.id), message
+        )
+        if promise is None:  # rolls the hardship record back too
+            raise PlanError("No tienes facturas pendientes que prometer pagar.")
+    return promise
 
 
 async def request_review(

@@ -29,6 +29,8 @@ from recaudo.core.tables import (
     OutboxJob,
     Payment,
     PaymentPlan,
+    PaymentPromise,
+    PromiseInvoice,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -146,18 +148,33 @@ async def plan_data(scope: TenantScope, plan_id: int) -> dict[str, Any] | None:
     }
 
 
-async def promise_data(scope: TenantScope, request_id: int) -> dict[str, Any] | None:
-    row = await scope.get(HardshipRequest, request_id)
-    if row is None or row.outcome != "promise":
+async def promise_data(scope: TenantScope, promise_id: int) -> dict[str, Any] | None:
+    """A promise to pay (``payment_promise``); ``promise_date`` and ``reason`` keep the names
+    the payload had when promises were hardship requests."""
+    row = await scope.get(PaymentPromise, promise_id)
+    if row is None:
         return None
+    reason = ""
+    if row.source == "hardship" and row.source_id is not None:
+        request = await scope.get(HardshipRequest, int(row.source_id))
+        reason = str(request.reason) if request is not None else ""
+    links = await scope.select(PromiseInvoice, PromiseInvoice.invoice).where(
+        PromiseInvoice.promise == row.id
+    )
     return {
         "object": "promise",
         "id": int(row.id),
         "customer_id": int(row.customer),
         "customer_number": await _customer_number(scope, int(row.customer)),
-        "promise_date": _iso(row.promise_date),
-        "reason": str(row.reason),
+        "promise_date": _iso(row.promised_date),
+        "status": str(row.status),
+        "amount": int(row.amount),
+        "currency": str(row.currency),
+        "invoice_ids": sorted(int(r["invoice"]) for r in links),
+        "source": str(row.source),
+        "reason": reason,
         "created_at": _iso(row.created_at),
+        "resolved_at": _iso(row.resolved_at),
     }
 
 

@@ -39,6 +39,7 @@ from recaudo.core.tables import Customer, StaffUser
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.backoffice.common import form_data, staff_base, staff_page
+from recaudo.web.backoffice.promise_forms import promise_context
 from recaudo.web.backoffice.records_common import as_http, explain, field_of
 from recaudo.web.portal.common import tenant_today
 
@@ -108,6 +109,7 @@ async def customer_detail(
         timeline=await customer_timeline(tenant_scope, customer),
         credit_notes=await customer_credit_notes(tenant_scope, int(customer.id), limit=5),
         today=today,
+        **await promise_context(tenant_scope, customer, str(tenant.timezone)),
     )
 
 

@@ -30,6 +30,7 @@ from recaudo.core.billing.invoice_changes import editable_problem, update_invoic
 from recaudo.core.billing.invoices import InvoiceError, NewInvoice, NewLine, create_invoice
 from recaudo.core.billing.listing import INVOICE_FILTER_STATUSES, InvoiceFilters, invoice_page
 from recaudo.core.casework import review as inbox
+from recaudo.core.collections.late_fees import charge_views, invoice_charges
 from recaudo.core.common.audit import record
 from recaudo.core.common.jsonfield import loads
 from recaudo.core.common.money import Money, MoneyError, check_currency
@@ -114,6 +115,11 @@ async def invoice_detail(
     invoice = await _invoice(tenant_scope, invoice_id)
     customer = await tenant_scope.get(Customer, int(invoice.customer))
     notes = await invoice_credit_notes(tenant_scope, int(invoice.id))
+    charges = charge_views(
+        await invoice_charges(tenant_scope, int(invoice.id)),
+        request_language(request, tenant.locale),
+        str(invoice.number),
+    )
     history = await (
         tenant_scope.select(
             AuditEvent, AuditEvent.actor, AuditEvent.action, AuditEvent.data, AuditEvent.created_at
@@ -135,7 +141,9 @@ async def invoice_detail(
         credit_notes=notes,
         credited=sum(int(n.amount) for n in notes),
         history=[{**row, "data": loads(row["data"], {}) or {}} for row in history],
-        editable=editable_problem(invoice) is None and not notes,
+        charges=charges,
+        charged=sum(c.amount for c in charges if not c.waived),
+        editable=editable_problem(invoice) is None and not notes and not charges,
         creditable=invoice.status in ("open", "partially_paid") and invoice.plan_id is None,
         voidable=invoice.status != "void"
         and int(invoice.amount_applied) == 0

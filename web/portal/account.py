@@ -27,6 +27,8 @@ from recaudo.core.billing.account import (
 from recaudo.core.billing.attachments import list_attachments
 from recaudo.core.billing.credit_notes import customer_credit_notes, invoice_credit_notes
 from recaudo.core.billing.invoices import age_bucket
+from recaudo.core.collections.late_fees import charge_views, customer_charges, invoice_charges
+from recaudo.core.collections.promises import customer_promises
 from recaudo.core.common.local_cache import LocalCache
 from recaudo.core.payments import expiry
 from recaudo.core.tables import Customer
@@ -135,6 +137,17 @@ async def statement(
         notice=notice if notice in NOTICES else None,
         can_pay_online=await can_pay_online(tenant_scope, tenant),
         credit_notes=await customer_credit_notes(tenant_scope, int(customer.id), limit=10),
+        charges=charge_views(
+            await customer_charges(tenant_scope, int(customer.id), limit=10),
+            request_language(request, tenant.locale),
+        ),
+        promises=[
+            p
+            for p in await customer_promises(
+                tenant_scope, int(customer.id), str(tenant.timezone), limit=5
+            )
+            if p.status != "cancelled"
+        ],
     )
 
 
@@ -167,6 +180,15 @@ async def invoice_detail(
         applied=await invoice_payments(tenant_scope, int(invoice.id)),
         attachments=await list_attachments(tenant_scope, int(invoice.id)),
         credit_notes=await invoice_credit_notes(tenant_scope, int(invoice.id)),
+        charges=[
+            c
+            for c in charge_views(
+                await invoice_charges(tenant_scope, int(invoice.id)),
+                request_language(request, tenant.locale),
+                str(invoice.number),
+            )
+            if not c.waived
+        ],
     )
 
 
