@@ -21,6 +21,7 @@ from recaudo.core.collections.late_fees import (
     reason_text,
     waive_charge,
 )
+from recaudo.core.collections.promises import create_promise
 from recaudo.core.common.jsonfield import loads
 from recaudo.core.payments.ledger import record_staff_payment
 from recaudo.core.tables import AuditEvent, Invoice, InvoiceCharge
@@ -163,6 +164,26 @@ async def test_minimum_disabled_and_excluded_invoices(database: str) -> None:
     assert await _fees(scope, ok) == [("1", 600, 6)]
     await _set_policy(scope.tenant_id, late_fee_enabled=False)
     assert await charge_late_fees(scope, date(2026, 5, 20)) == 0
+
+
+async def test_a_pending_promise_shields_until_its_date_then_fees_catch_up(database: str) -> None:
+    scope, customer = await _shop(late_fee_rate_bp=150)
+    promised = await _invoice(scope, customer, "F-1", 40_000)
+    await create_promise(
+        scope,
+        customer,
+        [promised],
+        date(2026, 2, 28),
+        40_000,
+        "MXN",
+        source="staff",
+        actor="staff:1",
+    )
+    assert await charge_late_fees(scope, date(2026, 2, 20)) == 0
+    assert await _fees(scope, promised) == []
+    # The date passed unpaid: the promise no longer shields, the missed periods are charged.
+    assert await charge_late_fees(scope, date(2026, 3, 1)) == 2
+    assert [period for period, _amount, _days in await _fees(scope, promised)] == ["1", "2"]
 
 
 async def test_two_runs_at_once_charge_each_period_once(database: str) -> None:

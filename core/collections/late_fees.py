@@ -18,7 +18,8 @@ minimum. Rounding down happens once, here, and is never in the tenant's favour.
 A charge raises the invoice's ``total`` in the same transaction as its row, with the ledger's
 lock order and status rule (as :mod:`recaudo.core.billing.credit_notes` lowers it), so the
 balance, statement and payments stay consistent; waiving one (owners) gives the amount back.
-Never charged: paid, void, written-off, disputed invoices, or invoices a payment plan covers.
+Never charged: paid, void, written-off, disputed invoices, invoices a payment plan covers, or
+invoices under a pending promise to pay whose date has not passed.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from recaudo.core.billing.errors import RecordConflict, RecordNotFound
 from recaudo.core.billing.invoice_changes import lock_invoice
 from recaudo.core.billing.invoices import status_for
 from recaudo.core.billing.statement import OPEN_STATUSES
+from recaudo.core.collections.promises import promised_invoice_ids
 from recaudo.core.common.atomic import atomic
 from recaudo.core.common.audit import record
 from recaudo.core.common.jsonfield import loads
@@ -214,7 +216,10 @@ async def charge_late_fees(
     )
     if invoice_ids is not None:
         query = query.where(Invoice.id.is_in(list(invoice_ids) or [0]))
-    candidates = await query
+    # A pending promise shields its invoices until its date, as it does from reminders; a
+    # broken one lets the missed periods be charged on the next run.
+    shielded = await promised_invoice_ids(scope, at)
+    candidates = [r for r in await query if int(r["id"]) not in shielded]
     if not candidates:
         return 0
     charged: dict[int, set[str]] = {}
