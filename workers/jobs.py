@@ -50,6 +50,7 @@ CORE_MODULES = (
     "recaudo.workers.webhooks",
     "recaudo.workers.import_runs",
     "recaudo.workers.autopay",
+    "recaudo.workers.dunning",
 )
 
 #: The id of the outbox job being run (handlers use it to key the jobs they fan out).
