@@ -16,8 +16,8 @@ from recaudo.core.collections import reminders
 from recaudo.core.config import Settings
 from recaudo.core.messaging.preferences import save_consents
 from recaudo.core.platform.extensions import ContactRule, NotificationChannel
-from recaudo.core.platform.host import PluginHost
 from recaudo.core.platform.hookspecs import hookimpl
+from recaudo.core.platform.host import PluginHost
 from recaudo.core.platform.values import DeliveryResult, OutgoingMessage, RuleDecision
 from recaudo.core.tables import (
     ContactAttempt,
@@ -98,9 +98,7 @@ class Rules:
 
 
 @pytest.fixture
-async def world(
-    database: str, host: PluginHost, monkeypatch: pytest.MonkeyPatch
-) -> dict[str, Any]:
+async def world(database: str, host: PluginHost, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     sent.clear()
     host.register(Channels(), name="testchannels", source="test")
     host.register(Rules(), name="testrules", source="test")
@@ -253,9 +251,8 @@ async def test_a_permanent_failure_falls_back_to_the_next_channel(world: dict[st
     customer = await _customer(scope, "C1", channels=("sms", "email"), phone="+573000000000")
     await _invoice(scope, customer, "F-1", wednesday)  # stage 0: email, whatsapp, sms
     # Make the SMS channel the stage's first choice for this test.
-    from recaudo.core.tables import DunningStage
-
     from recaudo.core.collections.policies import load_policies
+    from recaudo.core.tables import DunningStage
 
     await load_policies(scope)
     await scope.update(DunningStage, {DunningStage.channels: ["sms", "email"]}).where(

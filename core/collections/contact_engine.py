@@ -78,7 +78,9 @@ async def load_rules(tenant: TenantInfo) -> list[LoadedRule]:
     found: list[LoadedRule] = []
     for plugin, rule in get_host().provided("recaudo_contact_rules"):
         if not isinstance(rule, ContactRule):
-            log.error("plugin %s: recaudo_contact_rules returned %r, not a ContactRule", plugin, rule)
+            log.error(
+                "plugin %s: recaudo_contact_rules returned %r, not a ContactRule", plugin, rule
+            )
             continue
         countries = tuple(getattr(rule, "countries", ()) or ())
         if countries and tenant.country.upper() not in {c.upper() for c in countries}:
@@ -149,9 +151,7 @@ def decide(
     consents = consents_of(customer)
     authorised = tuple(consents.channels)
     candidates = [
-        ch
-        for ch in channels
-        if ch in authorised and ch in available and address_of(customer, ch)
+        ch for ch in channels if ch in authorised and ch in available and address_of(customer, ch)
     ]
     if not candidates:
         if not authorised:
@@ -159,7 +159,9 @@ def decide(
         elif not [ch for ch in channels if ch in authorised]:
             reason = "Ningún canal de esta etapa está autorizado por el cliente."
         else:
-            reason = "El cliente no tiene dirección o teléfono en los canales autorizados disponibles."
+            reason = (
+                "El cliente no tiene dirección o teléfono en los canales autorizados disponibles."
+            )
         return Decision("skipped", rule="engine.no_channel", reason=reason)
     quiet = (consents.quiet_start, consents.quiet_end) if consents.quiet_start else None
     zone = str(customer.timezone or "") or tenant.timezone

@@ -27,15 +27,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from recaudo.core.collections import contact_engine as engine
-from recaudo.core.collections.policies import PolicySpec, StageSpec, load_policies
-from recaudo.core.collections.policies import render_template, stage_text
+from recaudo.core.collections.policies import (
+    PolicySpec,
+    StageSpec,
+    load_policies,
+    render_template,
+    stage_text,
+)
 from recaudo.core.collections.sweep import CustomerDue, due_invoices, group_by_customer
 from recaudo.core.common.atomic import atomic
 from recaudo.core.common.jsonfield import loads
-from recaudo.core.tenant_settings.tenant_rows import json_dict
 from recaudo.core.messaging.i18n import Formatter, formatter_for, pick_language
 from recaudo.core.platform.values import Attachment, OutgoingMessage, TenantInfo
 from recaudo.core.tables import ContactAttempt, Customer, DunningMark, Invoice, OutboxJob
+from recaudo.core.tenant_settings.tenant_rows import json_dict
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import tenant_info
@@ -161,7 +166,9 @@ def contact_key(customer_id: int, stage_id: int, invoice_ids: tuple[int, ...]) -
     ]
 
 
-async def _job_at(scope: TenantScope, actor: str, payload: dict[str, Any], key: str, at: datetime) -> None:
+async def _job_at(
+    scope: TenantScope, actor: str, payload: dict[str, Any], key: str, at: datetime
+) -> None:
     """An outbox job available at an absolute moment (a deferral is to a moment, not a delay)."""
     if await scope.exists(OutboxJob).where(OutboxJob.key == key):
         return
@@ -170,7 +177,9 @@ async def _job_at(scope: TenantScope, actor: str, payload: dict[str, Any], key: 
     await scope.add(job)
 
 
-async def _record(scope: TenantScope, item: PlanItem, stages: dict[int, int], now: datetime) -> int | None:
+async def _record(
+    scope: TenantScope, item: PlanItem, stages: dict[int, int], now: datetime
+) -> int | None:
     """One customer's contact, marks and jobs in one transaction; ``None`` if already planned."""
     status = {"send": "planned", "deferred": "deferred", "skipped": "skipped"}[item.outcome]
 
@@ -234,8 +243,7 @@ async def run_sweep(scope: TenantScope, at: datetime | None = None) -> list[int]
     # Which stage each invoice is in (a customer's message may carry several stages' invoices).
     policies = await load_policies(scope)
     stage_of = {
-        inv.invoice_id: inv.stage_id
-        for inv in await due_invoices(scope, policies, decided.today)
+        inv.invoice_id: inv.stage_id for inv in await due_invoices(scope, policies, decided.today)
     }
     created: list[int] = []
     for item in decided.items:
@@ -255,15 +263,19 @@ async def _claim(scope: TenantScope, contact_id: int, now: datetime) -> ContactA
     claimable = table.status.is_in(["planned", "deferred"]) | (
         (table.status == "sending") & (table.claimed_at < now - CLAIM_STALE)
     )
-    rows = await scope.update(
-        table,
-        {
-            table.status: "sending",
-            table.claimed_at: now,
-            table.attempts: table.attempts + 1,
-            table.updated_at: now,
-        },
-    ).where((table.id == contact_id) & claimable).returning(table.id)
+    rows = (
+        await scope.update(
+            table,
+            {
+                table.status: "sending",
+                table.claimed_at: now,
+                table.attempts: table.attempts + 1,
+                table.updated_at: now,
+            },
+        )
+        .where((table.id == contact_id) & claimable)
+        .returning(table.id)
+    )
     if not rows:
         return None
     return await scope.get(ContactAttempt, contact_id)
@@ -403,7 +415,13 @@ async def send_contact(scope: TenantScope, payload: dict[str, Any]) -> None:
         now,
     )
     if decision.outcome == "skipped":
-        await _set(scope, contact_id, status="skipped", rule=decision.rule[:200], reason=decision.reason[:500])
+        await _set(
+            scope,
+            contact_id,
+            status="skipped",
+            rule=decision.rule[:200],
+            reason=decision.reason[:500],
+        )
         return
     if decision.outcome == "deferred":
         assert decision.at is not None
@@ -443,7 +461,9 @@ async def send_contact(scope: TenantScope, payload: dict[str, Any]) -> None:
     values = _values(tenant, info, customer, invoices, fmt, today, link, language)
     text = stage_text(stage, language, address_form)
     attachments = (
-        await _letter(scope, info, customer, invoice_ids, language) if stage.action == "letter" else ()
+        await _letter(scope, info, customer, invoice_ids, language)
+        if stage.action == "letter"
+        else ()
     )
     message = OutgoingMessage(
         to="",
@@ -451,7 +471,9 @@ async def send_contact(scope: TenantScope, payload: dict[str, Any]) -> None:
         text=render_template(text["body"], values),
         kind="reminder",
         language=language,
-        template=f"recordatorio_{max(0, stage.offset_days)}" if stage.offset_days >= 0 else "recordatorio_previo",
+        template=f"recordatorio_{max(0, stage.offset_days)}"
+        if stage.offset_days >= 0
+        else "recordatorio_previo",
         params=(values["nombre"], values["total"], values["vencimiento"], link),
         link=link,
         idempotency_key=str(contact.key),
@@ -515,9 +537,7 @@ async def contact_failed(scope: TenantScope, payload: dict[str, Any]) -> None:
     if stage is None or not stage.fallback:
         return
     base = _base_key(str(contact.key))
-    chain = await scope.select(
-        ContactAttempt, ContactAttempt.key, ContactAttempt.channel
-    ).where(
+    chain = await scope.select(ContactAttempt, ContactAttempt.key, ContactAttempt.channel).where(
         (ContactAttempt.customer == contact.customer)
         & ((ContactAttempt.key == base) | ContactAttempt.key.like(base + ":fallback:%"))
     )
@@ -594,7 +614,9 @@ async def dunning_action(scope: TenantScope, payload: dict[str, Any]) -> None:
             status="planned",
             scheduled_for=now,
             reason=(
-                "Llamar al cliente: etapa «%s»." if stage.action == "call" else "Pasar a gestión personal: etapa «%s»."
+                "Llamar al cliente: etapa «%s»."
+                if stage.action == "call"
+                else "Pasar a gestión personal: etapa «%s»."
             )
             % stage.name,
         )

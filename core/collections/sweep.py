@@ -69,9 +69,7 @@ def decision_sql(policies: dict[str, PolicySpec], today: date) -> tuple[str, lis
         args.append(policy.segment)
         parts.append(f"WHEN c.segment = {{}} THEN {_stage_case(policy, today, args)}")
     default_case = _stage_case(default, today, args) if default is not None else "NULL"
-    stage_expr = (
-        "CASE " + " ".join(parts) + f" ELSE {default_case} END" if parts else default_case
-    )
+    stage_expr = "CASE " + " ".join(parts) + f" ELSE {default_case} END" if parts else default_case
     args.append(False)  # not disputed
     args.append(today)  # a promise covers the invoice until its date has passed
     sql = f"""
