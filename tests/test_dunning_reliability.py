@@ -89,7 +89,7 @@ WORKER = textwrap.dedent(
     from recaudo.core.platform.values import DeliveryResult
     from recaudo.tenants.scoped import TenantScope
 
-    url, tenant, contact, sink, marker, when, secret = sys.argv[1:8]
+    url, tenant, contact, sink, marker, when, secret, moment = sys.argv[1:9]
 
     class Blocking(NotificationChannel):
         name = "email"
@@ -116,14 +116,13 @@ WORKER = textwrap.dedent(
         set_host(host)
         config.activate(Settings(env="development", database_url=url, secret_key=secret,
                                  base_url="http://testserver"))
-        reminders.clock = lambda: __import__("datetime").datetime.fromisoformat(%r)
+        reminders.clock = lambda: __import__("datetime").datetime.fromisoformat(moment)
         db.configure(url)
         await db.start_pool()
         await reminders.send_contact(TenantScope(int(tenant)), {"contact_id": int(contact)})
 
     asyncio.run(main())
     """
-    % WEDNESDAY.isoformat()
 )
 
 
@@ -175,6 +174,7 @@ def _kill_mid_send(world: dict[str, Any], contact_id: int, when: str) -> None:
             str(marker),
             when,
             SECRET,
+            WEDNESDAY.isoformat(),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -185,7 +185,8 @@ def _kill_mid_send(world: dict[str, Any], contact_id: int, when: str) -> None:
             if marker.exists() or proc.poll() is not None:
                 break
             time.sleep(0.05)
-        assert marker.exists(), (proc.stdout.read() if proc.poll() is not None else b"").decode()
+        output = proc.stdout.read() if proc.stdout and proc.poll() is not None else b""
+        assert marker.exists(), output.decode()
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
