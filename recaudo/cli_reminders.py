@@ -96,7 +96,7 @@ def reminders_plan(slug: str, at_text: str, as_json: bool) -> None:
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
     click.echo(f"{info.name} ({info.slug}) · {at.isoformat()} · {info.timezone}")
-    for title, key in (("Se envían", "send"), ("Diferidos", "deferred"), ("Omitidos", "skipped")):
+    for title, key in (("Send now", "send"), ("Deferred", "deferred"), ("Skipped", "skipped")):
         rows = doc[key]
         click.echo(f"\n{title}: {len(rows)}")
         for row in rows:
@@ -106,7 +106,7 @@ def reminders_plan(slug: str, at_text: str, as_json: bool) -> None:
                 f"{', '.join(row['invoices'])}"
             )
             if "until" in row:
-                line += f" · hasta {row['until']}"
+                line += f" · until {row['until']}"
             if row.get("rule"):
                 line += f" · {row['rule']}: {row['reason']}"
             click.echo(line)

@@ -614,11 +614,10 @@ async def dunning_action(scope: TenantScope, payload: dict[str, Any]) -> None:
             status="planned",
             scheduled_for=now,
             reason=(
-                "Llamar al cliente: etapa «%s»."
+                "Llamar al cliente por su saldo vencido."
                 if stage.action == "call"
-                else "Pasar a gestión personal: etapa «%s»."
-            )
-            % stage.name,
+                else "Pasar el cobro a gestión personal."
+            ),
         )
         task.created_at = task.updated_at = now  # type: ignore[assignment]
         await scope.add_unless_exists(task)
