@@ -126,27 +126,22 @@ async def prepare(url: str, customers: int, invoices: int) -> Any:
             TODAY,
             invoices,
         )
+        # 1 % of the invoices under a pending promise (source_id carries the invoice id).
         await conn.execute(
             """
             INSERT INTO payment_promise (tenant, customer, currency, amount, promised_date,
                 status, source, source_id, note, created_by, created_at, resolved_at, staff_told)
-            SELECT $1, $2 + (g % $3), 'COP', 100000, $4::date + 10, 'pending', 'staff', NULL,
+            SELECT tenant, customer, 'COP', 100000, $2::date + 10, 'pending', 'staff', id,
                 '', '', now(), NULL, false
-            FROM generate_series(1, $5) g
+            FROM invoice WHERE tenant = $1 AND id % 100 = 7
             """,
             tid,
-            first,
-            customers,
             TODAY,
-            invoices // 100,
         )
         await conn.execute(
             """
             INSERT INTO promise_invoice (tenant, promise, invoice)
-            SELECT p.tenant, p.id, i.id FROM payment_promise p
-            JOIN LATERAL (SELECT id FROM invoice WHERE tenant = p.tenant AND customer = p.customer
-                          ORDER BY id LIMIT 1) i ON true
-            WHERE p.tenant = $1
+            SELECT tenant, id, source_id FROM payment_promise WHERE tenant = $1
             """,
             tid,
         )
@@ -226,6 +221,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=50_000)
     ns = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     asyncio.run(run(database_url(), ns.customers, ns.invoices))
 
 
