@@ -83,6 +83,7 @@ class Plan:
     at: datetime
     today: date
     items: list[PlanItem] = field(default_factory=list)
+    stage_of: dict[int, int] = field(default_factory=dict)  # invoice id → its own stage id
 
     def of(self, outcome: str) -> list[PlanItem]:
         return [i for i in self.items if i.outcome == outcome]
@@ -117,7 +118,9 @@ async def plan(scope: TenantScope, at: datetime) -> Plan:
     today = at.astimezone(ZoneInfo(info.timezone)).date()
     policies = await load_policies(scope)
     result = Plan(info, at, today)
-    dues = group_by_customer(await due_invoices(scope, policies, today), policies)
+    found = await due_invoices(scope, policies, today)
+    result.stage_of = {inv.invoice_id: inv.stage_id for inv in found}
+    dues = group_by_customer(found, policies)
     if not dues:
         return result
     ids = [d.customer_id for d in dues]
@@ -240,16 +243,9 @@ async def run_sweep(scope: TenantScope, at: datetime | None = None) -> list[int]
     decided = await plan(scope, at)
     if not decided.items:
         return []
-    # Which stage each invoice is in (a customer's message may carry several stages' invoices).
-    policies = await load_policies(scope)
-    stage_of = {
-        inv.invoice_id: inv.stage_id for inv in await due_invoices(scope, policies, decided.today)
-    }
     created: list[int] = []
     for item in decided.items:
-        if not all(i in stage_of for i in item.invoice_ids):
-            continue  # changed since the plan (paid, or planned by another worker)
-        contact_id = await _record(scope, item, stage_of, at)
+        contact_id = await _record(scope, item, decided.stage_of, at)
         if contact_id is not None:
             created.append(contact_id)
     return created
