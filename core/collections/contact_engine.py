@@ -92,12 +92,12 @@ async def load_rules(tenant: TenantInfo) -> list[LoadedRule]:
 
 
 def _check(loaded: LoadedRule, request: ContactRequest) -> RuleDecision | None:
-    failed = RuleDecision(
+    failed: RuleDecision | None = RuleDecision(
         rule=f"{loaded.plugin}.error",
         reason="Una regla de contacto falló; el mensaje espera y se vuelve a evaluar.",
         not_before=request.moment + FAILED_RULE_WAIT,
     )
-    answer = guard.call(
+    answer: RuleDecision | None = guard.call(
         loaded.plugin,
         "contact_rule",
         loaded.rule.check,
