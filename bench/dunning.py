@@ -27,7 +27,7 @@ import io
 import os
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +70,6 @@ async def prepare(url: str, customers: int, invoices: int) -> Any:
     scope = TenantScope(tid)
     await ensure_default_policy(scope)
     now = time.time()
-    from datetime import UTC, datetime
-
     stamp = datetime.fromtimestamp(now, UTC)
     policy = DunningPolicy(name="Empresas", segment="empresas", active=True)
     policy.created_at = policy.updated_at = stamp  # type: ignore[assignment]
@@ -184,24 +182,32 @@ async def run(url: str, customers: int, invoices: int) -> None:
     first_s, first = await timed(counted)
     # Steady state: earlier sweeps marked 95 % of the invoices at their current stage.
     mark_started = time.perf_counter()
-    await scope.raw(
-        "INSERT INTO dunning_mark (tenant, invoice, stage, contact, status, created_at) "
-        f"SELECT {{tenant}}, q.id, q.stage_id, NULL, 'sent', now() FROM ({sql}) q "
-        "WHERE q.id % 20 <> 0",
-        *args,
-    )
     import asyncpg
 
+    every_s, every = await timed(lambda: due_invoices(scope, policies, TODAY))
+    stamp = datetime.now(UTC)
     conn = await asyncpg.connect(url)
-    await conn.execute("ANALYZE dunning_mark")
-    await conn.close()
-    marked = time.perf_counter() - mark_started
+    try:
+        await conn.copy_records_to_table(
+            "dunning_mark",
+            records=[
+                (scope.tenant_id, d.invoice_id, d.stage_id, None, "sent", stamp)
+                for d in every
+                if d.invoice_id % 20 != 0
+            ],
+            columns=["tenant", "invoice", "stage", "contact", "status", "created_at"],
+        )
+        await conn.execute("ANALYZE dunning_mark")
+    finally:
+        await conn.close()
+    marked = time.perf_counter() - mark_started - every_s
     steady_s, steady = await timed(counted)
     decide_s, due = await timed(lambda: due_invoices(scope, policies, TODAY))
     n_base = int(base[0]["n"])
     print(f"baseline  SELECT count(*) of {n_base:,} open invoices: {base_s * 1000:8.0f} ms")
     for label, seconds, rows in (
         ("first sweep, statement only (all due)", first_s, int(first[0]["n"])),
+        ("first sweep, due_invoices() incl. rows", every_s, len(every)),
         ("steady state, statement only", steady_s, int(steady[0]["n"])),
         ("steady state, due_invoices() incl. rows", decide_s, len(due)),
     ):
@@ -210,7 +216,7 @@ async def run(url: str, customers: int, invoices: int) -> None:
             f"x{seconds / base_s:5.1f} baseline"
         )
     print(f"(marking 95 % as already sent took {marked:.1f} s)")
-    verdict = "OK" if max(first_s, decide_s) < 10 else "OVER TARGET"
+    verdict = "OK" if max(first_s, every_s, decide_s) < 10 else "OVER TARGET"
     print(f"target: decision under 10 s: {verdict}")
     await db.close_pool()
 
