@@ -14,16 +14,18 @@ dispute, plan) is not sent late. The ``dunning_mark`` anti-join makes a stage go
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import NamedTuple
 
 from recaudo.core.collections.policies import PolicySpec, StageSpec
 from recaudo.tenants.scoped import TenantScope
 
 
-@dataclass(frozen=True)
-class DueInvoice:
-    """An invoice and the stage it is due for."""
+class DueInvoice(NamedTuple):
+    """An invoice and the stage it is due for (a tuple: a first sweep builds hundreds of
+    thousands of them)."""
 
     invoice_id: int
     number: str
@@ -113,19 +115,27 @@ async def due_invoices(
     if not any(p.stages for p in policies.values()):
         return []
     sql, args = decision_sql(policies, today)
-    rows = await scope.raw(sql, *args)
-    return [
-        DueInvoice(
-            invoice_id=int(r["id"]),
-            number=str(r["number"]),
-            customer_id=int(r["customer"]),
-            due_date=_as_date(r["due_date"]),
-            currency=str(r["currency"]),
-            balance=int(r["balance"]),
-            stage_id=int(r["stage_id"]),
-        )
-        for r in rows
-    ]
+    # Hundreds of thousands of small objects at once: the cyclic collector would walk them
+    # again and again (half the time of a first sweep over 1M invoices); none of them is cyclic.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        rows = await scope.raw(sql, *args)
+        return [
+            DueInvoice(
+                int(r["id"]),
+                str(r["number"]),
+                int(r["customer"]),
+                _as_date(r["due_date"]),
+                str(r["currency"]),
+                int(r["balance"]),
+                int(r["stage_id"]),
+            )
+            for r in rows
+        ]
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def group_by_customer(
