@@ -285,3 +285,89 @@ async def test_two_sweeps_at_once_plan_a_stage_once(world: dict[str, Any]) -> No
     world["clock"]["now"] = moment
     await drain_at(moment)
     assert len(sent) == 6
+
+
+async def test_stage_actions_call_the_other_areas_or_go_on_without_them(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+    import types
+
+    from recaudo.core.collections.policies import load_policies
+    from recaudo.core.tables import DunningStage
+
+    scope: TenantScope = world["scope"]
+    wednesday = date(2026, 12, 9)
+    customer = await _customer(scope, "C1")
+    invoice_id = await _invoice(scope, customer, "F-1", wednesday - timedelta(days=3))
+    await load_policies(scope)
+    await scope.update(DunningStage, {DunningStage.action: "late_fee"}).where(
+        DunningStage.offset_days == 3
+    )
+    charged: list[tuple[date, list[int]]] = []
+
+    async def charge_late_fees(_scope: TenantScope, at: date, invoice_ids: list[int]) -> None:
+        charged.append((at, invoice_ids))
+
+    fake = types.ModuleType("recaudo.core.collections.late_fees")
+    fake.charge_late_fees = charge_late_fees  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "recaudo.core.collections.late_fees", fake)
+    await _day(world, _at(wednesday))
+    assert charged == [(wednesday, [invoice_id])]
+    assert len(sent) == 1
+
+    # Without the area installed (pause_autopay here), the reminder still goes and the job ends.
+    other = await _customer(scope, "C2")
+    await _invoice(scope, other, "F-2", wednesday - timedelta(days=3))
+    await scope.update(DunningStage, {DunningStage.action: "pause_autopay"}).where(
+        DunningStage.offset_days == 3
+    )
+    monkeypatch.setitem(sys.modules, "recaudo.core.payments.autopay", None)
+    world["clock"]["now"] = _at(wednesday, 11)
+    await reminders.run_sweep(scope, _at(wednesday, 11))
+    assert set(await drain_at(_at(wednesday, 11))) == {"done"}
+    assert len(sent) == 2
+
+
+class Broken(ContactRule):
+    name = "test.broken"
+    label = "Rota"
+
+    def check(self, ctx: Any, request: Any) -> RuleDecision | None:
+        raise RuntimeError("bug in a legal rule")
+
+
+class BrokenRules:
+    @hookimpl
+    def recaudo_contact_rules(self) -> list[ContactRule]:
+        return [Broken()]
+
+
+async def test_a_failing_rule_holds_the_message_back(
+    world: dict[str, Any], host: PluginHost
+) -> None:
+    scope: TenantScope = world["scope"]
+    host.register(BrokenRules(), name="brokenrules", source="test")
+    wednesday = date(2026, 12, 9)
+    customer = await _customer(scope, "C1")
+    await _invoice(scope, customer, "F-1", wednesday)
+    decided = await reminders.plan(scope, _at(wednesday))
+    assert decided.of("send") == []
+    [item] = decided.of("deferred")
+    assert item.rule == "brokenrules.error" and item.at is not None and item.at > _at(wednesday)
+
+
+async def test_another_tenants_contact_is_never_sent(world: dict[str, Any]) -> None:
+    scope: TenantScope = world["scope"]
+    wednesday = date(2026, 12, 9)
+    customer = await _customer(scope, "C1")
+    await _invoice(scope, customer, "F-1", wednesday)
+    [contact_id] = await reminders.run_sweep(scope, _at(wednesday))
+    other = TenantScope(int((await make_tenant("otra", "CO", "COP")).id))
+    world["clock"]["now"] = _at(wednesday)
+    await reminders.send_contact(other, {"contact_id": contact_id})
+    await reminders.contact_failed(other, {"contact_id": contact_id})
+    await reminders.dunning_action(other, {"contact_id": contact_id})
+    assert sent == []
+    contact = await scope.get(ContactAttempt, contact_id)
+    assert contact is not None and contact.status == "planned"

@@ -36,6 +36,8 @@ HISTORY = timedelta(days=14)
 MAX_ROUNDS = 60
 #: How long a failing rule holds a message back.
 FAILED_RULE_WAIT = timedelta(hours=1)
+#: The reason given when a rule raised or hung (its objection holds the message back).
+RULE_FAILED = "Una regla de contacto falló; el mensaje espera y se vuelve a evaluar."
 #: Which customer field each channel sends to.
 ADDRESS_FIELD = {"email": "email", "sms": "phone", "whatsapp": "phone"}
 
@@ -68,6 +70,7 @@ class Decision:
 class _ChannelAnswer:
     channel: str
     at: datetime | None
+    retry: datetime | None = None  # a rule failed: ask again then (never send meanwhile)
     rules: list[str] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
 
@@ -94,7 +97,7 @@ async def load_rules(tenant: TenantInfo) -> list[LoadedRule]:
 def _check(loaded: LoadedRule, request: ContactRequest) -> RuleDecision | None:
     failed: RuleDecision | None = RuleDecision(
         rule=f"{loaded.plugin}.error",
-        reason="Una regla de contacto falló; el mensaje espera y se vuelve a evaluar.",
+        reason=RULE_FAILED,
         not_before=request.moment + FAILED_RULE_WAIT,
     )
     answer: RuleDecision | None = guard.call(
@@ -123,6 +126,9 @@ def earliest_moment(rules: list[LoadedRule], request: ContactRequest) -> _Channe
             if decision.rule not in answer.rules:
                 answer.rules.append(decision.rule)
                 answer.reasons.append(decision.reason)
+        if any(d.reason == RULE_FAILED for d in objections):
+            answer.retry = moment + FAILED_RULE_WAIT
+            return answer
         if any(d.channel_refused for d in objections):
             return answer
         later = [d.not_before for d in objections if d.not_before is not None]
@@ -179,6 +185,16 @@ def decide(
         )
         answers.append(earliest_moment(rules, request))
     allowed = [a for a in answers if a.at is not None]
+    retrying = [a for a in answers if a.retry is not None]
+    if not allowed and retrying:
+        first = min(retrying, key=lambda a: (a.retry, candidates.index(a.channel)))
+        return Decision(
+            "deferred",
+            first.channel,
+            first.retry,
+            rule=", ".join(first.rules),
+            reason=" ".join(first.reasons),
+        )
     if not allowed:
         rules_named = [r for a in answers for r in a.rules]
         reasons = [r for a in answers for r in a.reasons]
