@@ -371,3 +371,33 @@ async def test_another_tenants_contact_is_never_sent(world: dict[str, Any]) -> N
     assert sent == []
     contact = await scope.get(ContactAttempt, contact_id)
     assert contact is not None and contact.status == "planned"
+
+
+async def test_a_transient_channel_error_is_retried_not_failed_over(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scope: TenantScope = world["scope"]
+    wednesday = date(2026, 12, 9)
+    customer = await _customer(scope, "C1", channels=("email", "sms"), phone="+573001112233")
+    await _invoice(scope, customer, "F-1", wednesday)
+    real = Mail.send
+    calls = {"n": 0}
+
+    async def flaky(self: Mail, ctx: Any, message: OutgoingMessage) -> DeliveryResult:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("provider unreachable")
+        return await real(self, ctx, message)
+
+    monkeypatch.setattr(Mail, "send", flaky)
+    [contact_id] = await reminders.run_sweep(scope, _at(wednesday))
+    world["clock"]["now"] = _at(wednesday)
+    assert "pending" in await drain_at(_at(wednesday)), "the send job waits for its retry"
+    contact = await scope.get(ContactAttempt, contact_id)
+    assert contact is not None and contact.status == "planned"
+    later = _at(wednesday, 11)
+    world["clock"]["now"] = later
+    assert await drain_at(later) == ["done"]  # only the retried send_contact was due
+    assert [ch for ch, _m in sent] == ["email"], "sent once, through the same channel"
+    contact = await scope.get(ContactAttempt, contact_id)
+    assert contact is not None and contact.status == "sent"

@@ -56,6 +56,10 @@ def clock() -> datetime:
     return datetime.now(UTC)
 
 
+class TransientFailure(RuntimeError):
+    """The channel could not take the message now; the job is retried with backoff."""
+
+
 class _Taken(Exception):
     """Another worker planned this customer's stage first: roll back and skip."""
 
@@ -490,6 +494,11 @@ async def send_contact(scope: TenantScope, payload: dict[str, Any]) -> None:
         await _set(scope, contact_id, status="failed", error="El canal no está disponible.")
         await contact_failed(scope, {"contact_id": contact_id})
         return
+    if entry.status == "failed" and not entry.error and not entry.provider_id:
+        # The channel raised (network, provider 5xx): not the customer's fault. Put the contact
+        # back and fail the job, so the outbox retries it with backoff; no fallback yet.
+        await _set(scope, contact_id, status="planned", notification=entry.id)
+        raise TransientFailure(f"channel {channel} failed for contact {contact_id}; retried")
     if entry.status == "failed":
         await _set(
             scope,
