@@ -228,7 +228,8 @@ async def test_sunday_defers_to_monday_and_never_sends_early(world: dict[str, An
     assert decided.of("send") == []
     [deferred] = decided.of("deferred")
     assert deferred.at == datetime(2026, 12, 7, 8, tzinfo=BOGOTA)
-    assert deferred.rule == "test.sunday" and "domingos" in deferred.reason
+    # Every rule that held it back is named (the installed Ley 2300 plugin objects too).
+    assert "test.sunday" in deferred.rule.split(", ") and "domingos" in deferred.reason
     [skip] = decided.of("skipped")
     assert "autorizado" in skip.reason
     assert await scope.count(ContactAttempt) == 0, "a plan writes nothing"
@@ -237,7 +238,7 @@ async def test_sunday_defers_to_monday_and_never_sends_early(world: dict[str, An
     await _day(world, _at(sunday, 23))
     assert sent == []
     contact = await scope.objects(ContactAttempt).where(ContactAttempt.customer == customer).first()
-    assert contact.status == "deferred" and contact.rule == "test.sunday"
+    assert contact.status == "deferred" and "test.sunday" in contact.rule
     world["clock"]["now"] = datetime(2026, 12, 7, 8, tzinfo=BOGOTA)
     await drain_at(datetime(2026, 12, 7, 8, tzinfo=BOGOTA))
     assert len(sent) == 1
