@@ -966,5 +966,14 @@ def _register_apikeys() -> None:
 _register_apikeys()
 
 
+def _register_reminders() -> None:
+    from recaudo.cli_reminders import reminders
+
+    main.add_command(reminders)
+
+
+_register_reminders()
+
+
 if __name__ == "__main__":
     main()

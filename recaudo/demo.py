@@ -7,7 +7,7 @@ aging bucket relative to today, so the statement, reminders and KPIs have someth
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from stdnum.co import nit
@@ -252,6 +252,58 @@ async def enable_default_plugins(
     return plugins
 
 
+#: Reminder consents per demo customer (by position): channels and quiet hours, and a segment.
+DEMO_CONSENTS = (
+    (("email", "whatsapp"), "", "", "empresas"),
+    (("email", "sms"), "21:00", "08:00", ""),
+    (("email",), "", "", "empresas"),
+)
+#: Channel plugins switched on for the demo tenants when this installation has them.
+DEMO_CHANNEL_PLUGINS = ("whatsapp", "sms")
+
+
+async def _reminder_setup(scope: TenantScope, settings: Settings) -> None:
+    """The default reminder policy, one for the "empresas" segment (e-mail first, a call at +10),
+    and the WhatsApp/SMS channels when their plugins are installed."""
+    from recaudo.core.collections.policies import DEFAULT_STAGES, ensure_default_policy
+    from recaudo.core.platform.host import get_host
+    from recaudo.core.tables import DunningPolicy, DunningStage
+
+    await ensure_default_policy(scope)
+    now = datetime.now(UTC)
+    policy = DunningPolicy(name="Empresas", segment="empresas", active=True)
+    policy.created_at = policy.updated_at = now  # type: ignore[assignment]
+    policy_id = await scope.add_unless_exists(policy)
+    if policy_id is not None:
+        for position, stage in enumerate(DEFAULT_STAGES):
+            await scope.add(
+                DunningStage(
+                    policy=policy_id,
+                    position=position,
+                    offset_days=stage.offset_days,
+                    name=stage.name,
+                    channels=["email", *[c for c in stage.channels if c != "email"]],
+                    templates=stage.templates,
+                    action=stage.action,
+                    fallback=stage.fallback,
+                    created_at=now,
+                )
+            )
+    host = get_host()
+    for plugin in DEMO_CHANNEL_PLUGINS:
+        if host.get(plugin) is not None:
+            await set_plugin(scope, plugin, enabled=True, secret_key=settings.secret_key)
+
+
+async def _reminder_consents(scope: TenantScope, customer_id: int, index: int) -> None:
+    from recaudo.core.messaging.preferences import save_consents
+
+    channels, quiet_start, quiet_end, segment = DEMO_CONSENTS[index % len(DEMO_CONSENTS)]
+    await save_consents(scope, customer_id, list(channels), quiet_start, quiet_end)
+    if segment:
+        await scope.update(Customer, {Customer.segment: segment}).where(Customer.id == customer_id)
+
+
 class DemoRefused(RuntimeError):
     """Demo data is for development installs only."""
 
@@ -299,6 +351,7 @@ async def seed_demo(settings: Settings, today: date | None = None) -> list[str]:
             await scope.add(
                 FaqEntry(locale="en", question=question_en, answer=answer_en, position=i)
             )
+        await _reminder_setup(scope, settings)
         count = 0
         for c_index, (number, name, tax_id, mail, phone) in enumerate(demo.customers):
             customer = await create_customer(
@@ -306,6 +359,7 @@ async def seed_demo(settings: Settings, today: date | None = None) -> list[str]:
                 NewCustomer(number, name, tax_id, demo.tenant.country, mail, phone),
                 demo.tenant.country,
             )
+            await _reminder_consents(scope, int(customer.id), c_index)
             for i_index, (days, qty, state) in enumerate(INVOICE_PLAN):
                 description, unit = demo.products[(c_index + i_index) % len(demo.products)]
                 due = today - timedelta(days=days)

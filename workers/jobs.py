@@ -51,6 +51,7 @@ CORE_MODULES = (
     "recaudo.workers.import_runs",
     "recaudo.workers.autopay",
     "recaudo.workers.promises",
+    "recaudo.workers.dunning",
 )
 
 #: The id of the outbox job being run (handlers use it to key the jobs they fan out).
