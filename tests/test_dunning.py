@@ -402,3 +402,13 @@ async def test_a_transient_channel_error_is_retried_not_failed_over(
     assert [ch for ch, _m in sent] == ["email"], "sent once, through the same channel"
     contact = await scope.get(ContactAttempt, contact_id)
     assert contact is not None and contact.status == "sent"
+
+
+def test_a_customer_who_never_answered_gets_email_reminders_only() -> None:
+    from recaudo.core.collections.contact_engine import reminder_channels
+    from recaudo.core.messaging.preferences import Consents
+
+    assert reminder_channels(Consents(())) == ("email",)
+    # Once they answer, their answer is all that counts: "none" means no reminders at all.
+    assert reminder_channels(Consents((), updated_at="2026-12-01T10:00:00+00:00")) == ()
+    assert reminder_channels(Consents(("sms",), updated_at="2026-12-01T10:00:00+00:00")) == ("sms",)

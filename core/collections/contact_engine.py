@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from recaudo.core.messaging.preferences import consents_of
+from recaudo.core.messaging.preferences import Consents, consents_of
 from recaudo.core.platform import guard
 from recaudo.core.platform.context import context_for
 from recaudo.core.platform.extensions import ContactRule
@@ -140,6 +140,18 @@ def earliest_moment(rules: list[LoadedRule], request: ContactRequest) -> _Channe
     return answer
 
 
+#: Channels a customer who never answered ``/preferencias`` is taken to have authorised: the
+#: e-mail address they gave the business for their invoices. SMS and WhatsApp always need the
+#: customer's own yes; once they answer, their answer is all that counts (none: no reminders).
+DEFAULT_CHANNELS = ("email",)
+
+
+def reminder_channels(consents: Consents) -> tuple[str, ...]:
+    if consents.channels or consents.updated_at:
+        return tuple(consents.channels)
+    return DEFAULT_CHANNELS
+
+
 def address_of(customer: Customer, channel: str) -> str:
     return str(getattr(customer, ADDRESS_FIELD.get(channel, "email"), "") or "").strip()
 
@@ -155,7 +167,7 @@ def decide(
 ) -> Decision:
     """The decision for one customer at ``moment`` over the stage's ``channels`` (in order)."""
     consents = consents_of(customer)
-    authorised = tuple(consents.channels)
+    authorised = reminder_channels(consents)
     candidates = [
         ch for ch in channels if ch in authorised and ch in available and address_of(customer, ch)
     ]
