@@ -10,10 +10,17 @@ message goes through the customer's next channel.
 A channel that cannot deliver yet (email in production with no SMTP server) does not lose the
 message: it is logged as ``waiting`` with its full text encrypted in ``sealed``, and
 :func:`deliver_waiting` (run by the outbox relay every minute) sends it once the channel can.
+
+A transient failure (the channel raised: network, provider 429/5xx; or answered
+``DeliveryResult(ok=False, permanent=False)``) moves on to the customer's next channel, unless the
+caller asked for it back (``raise_transient=True``, :class:`TransientDeliveryError`): a reminder
+job that may only use the channel the contact rules allowed then fails its attempt and the job
+system retries it with backoff, so the message is neither dropped nor sent by another channel.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Iterable
@@ -25,7 +32,7 @@ from recaudo.core.platform import guard
 from recaudo.core.platform.context import context_for
 from recaudo.core.platform.extensions import NotificationChannel
 from recaudo.core.platform.host import get_host
-from recaudo.core.platform.values import OutgoingMessage, TenantInfo
+from recaudo.core.platform.values import Attachment, OutgoingMessage, TenantInfo
 from recaudo.core.tables import Customer, NotificationLog
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.plugin_config import decrypt, enabled_plugins, encrypt
@@ -35,6 +42,11 @@ from recaudo.tenants.service import tenant_info
 log = logging.getLogger(__name__)
 REDACTED = "[enlace de un solo uso]"
 CLAIM_TIMEOUT = timedelta(minutes=5)
+
+
+class TransientDeliveryError(Exception):
+    """Every allowed channel failed in a way that may pass; raised for ``raise_transient=True``
+    so the calling job's attempt fails and is retried with backoff."""
 
 
 @dataclass(frozen=True)
@@ -109,12 +121,16 @@ async def send_to_customer(
     prefer: Iterable[str] = (),
     only: Iterable[str] | None = None,
     contact_id: int | None = None,
+    raise_transient: bool = False,
 ) -> NotificationLog | None:
     """Deliver ``message`` (its ``to`` is filled here) and log it; ``None`` without a channel.
 
     ``only`` restricts the channels (a reminder goes only where the contact rules allowed it);
     ``contact_id`` links the log to its :class:`ContactAttempt` for delivery-status callbacks.
-    Never raises for delivery problems: a failed attempt is logged with status ``failed``.
+    A channel that fails transiently is passed over for the next one; with ``raise_transient``
+    the first such failure raises :class:`TransientDeliveryError` instead (nothing is logged:
+    the retry will log what it sends). Otherwise never raises for delivery problems: a failed
+    attempt is logged with status ``failed``.
     """
     routes = await routes_for(scope, customer, prefer)
     if only is not None:
@@ -137,15 +153,28 @@ async def send_to_customer(
                 customer.id,
             )
             waiting = _log_entry(route, outgoing, hidden, "waiting", contact_id=contact_id)
-            waiting.sealed = encrypt(json.dumps(asdict(outgoing)), secret_key)
+            waiting.sealed = encrypt(seal(outgoing), secret_key)
             await scope.add(waiting)
             return waiting
         ctx = await context_for(tenant, route.plugin)
         try:
             async with guard.watch(route.plugin, "send", tenant_id=tenant.id):
                 result = await route.channel.send(ctx, outgoing)
-        except Exception:
+        except Exception as exc:
             log.warning("%s failed sending to customer %s", route.plugin, customer.id)
+            if raise_transient:
+                raise TransientDeliveryError(f"{route.channel.name}: {exc!r}"[:500]) from exc
+            result = None
+            continue
+        if not result.ok and not result.permanent:
+            log.warning(
+                "%s could not deliver to customer %s for now: %s",
+                route.plugin,
+                customer.id,
+                result.error,
+            )
+            if raise_transient:
+                raise TransientDeliveryError(f"{route.channel.name}: {result.error}"[:500])
             continue
         status = "sent" if result.ok else "failed"
         if not result.ok:
@@ -159,6 +188,32 @@ async def send_to_customer(
         entry.error = result.error[:500]
     await scope.add(entry)
     return entry
+
+
+def seal(message: OutgoingMessage) -> str:
+    """``message`` as JSON for a waiting row (attachments' bytes in base64)."""
+    data = asdict(message)
+    data["attachments"] = [
+        {**item, "content": base64.b64encode(item["content"]).decode()}
+        for item in data["attachments"]
+    ]
+    data["params"] = list(message.params)
+    return json.dumps(data)
+
+
+def unseal(text: str) -> OutgoingMessage:
+    """The message :func:`seal` wrote (rows sealed before attachments existed included)."""
+    data = json.loads(text)
+    data["attachments"] = tuple(
+        Attachment(
+            filename=str(item["filename"]),
+            content_type=str(item["content_type"]),
+            content=base64.b64decode(item["content"]),
+        )
+        for item in data.get("attachments") or ()
+    )
+    data["params"] = tuple(data.get("params") or ())
+    return OutgoingMessage(**data)
 
 
 def _log_entry(
@@ -222,11 +277,14 @@ async def deliver_waiting(secret_key: str, limit: int = 100) -> int:
             continue
         status = "waiting"
         try:
-            message = OutgoingMessage(**json.loads(decrypt(claimed[0]["sealed"], secret_key)))
+            message = unseal(decrypt(claimed[0]["sealed"], secret_key))
             ctx = await context_for(tenant_info(tenant), plugin)
             async with guard.watch(plugin, "send", tenant_id=scope.tenant_id):
                 result = await channel.send(ctx, message)
-            status = "sent" if result.ok else "failed"
+            if result.ok or result.permanent:
+                status = "sent" if result.ok else "failed"
+            else:
+                log.warning("%s cannot deliver message %s yet: %s", plugin, row["id"], result.error)
         except Exception:
             log.exception("%s still cannot deliver waiting message %s", plugin, row["id"])
         done: dict[Any, Any] = {NotificationLog.status: status}

@@ -106,6 +106,26 @@ class PluginContext:
         payment = await self.db.get(Payment, payment_id)
         return payment is not None and is_live(payment, now())
 
+    async def record_delivery(
+        self,
+        provider_id: str,
+        status: str,
+        error: str = "",
+        permanent: bool = True,
+        channel: str = "",
+    ) -> bool:
+        """Record what the provider said became of a message this plugin's channel sent
+        (``sent``, ``delivered``, ``read`` or ``failed``), for a verified delivery-status
+        callback. ``channel`` defaults to the plugin's name. Repeats and late, older statuses
+        change nothing; a failed collection contact falls back to the customer's next channel.
+        ``True`` when something changed."""
+        from recaudo.core.messaging.delivery import record_delivery
+
+        update = await record_delivery(
+            self.db, channel or self.plugin, provider_id, status, error, permanent
+        )
+        return update.changed
+
     def portal_url(self, path: str = "") -> str:
         """An absolute link into the tenant's portal, built from configuration (never from a
         request's headers)."""

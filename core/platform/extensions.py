@@ -5,7 +5,8 @@ Payment methods have their own, richer contract in :mod:`recaudo.core.payments.m
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from recaudo.core.platform.values import (
     ContactRequest,
@@ -41,6 +42,12 @@ class NotificationChannel:
     async def send(self, ctx: PluginContext, message: OutgoingMessage) -> DeliveryResult:
         """Deliver ``message`` for ``ctx.tenant`` with the channel's ``ctx.settings``."""
         raise NotImplementedError
+
+    def configuration_errors(self, settings: Mapping[str, Any]) -> list[str]:
+        """What a tenant's ``settings`` lack for this channel to deliver (missing credentials),
+        in words staff understand; empty when it can. A plugin is not switched on for a tenant
+        while its channel reports any, as for payment methods. Must not do I/O."""
+        return []
 
 
 class ContactRule:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from recaudo.core.payments.registry import all_methods
+from recaudo.core.platform.extensions import NotificationChannel
 from recaudo.core.platform.host import get_host
 from recaudo.core.platform.plugin_settings import declared_schema, settings_for, validate
 from recaudo.core.platform.values import TenantInfo
@@ -79,6 +80,7 @@ async def enable_plugin(
     else:
         values, invalid = await settings_for(scope, plugin, secret_key)
     errors = [*invalid, *(e for m in methods for e in m.configuration_errors(values))]
+    errors += channel_errors(plugin, values)
     if errors:
         raise PluginSwitchError(f"{plugin} is not configured: " + "; ".join(errors))
     await set_plugin(scope, plugin, enabled=True, settings=settings, secret_key=secret_key)
@@ -111,6 +113,7 @@ async def configure_plugin(
     if enabled:
         methods = [m for owner, m in all_methods().values() if owner == plugin]
         errors = [e for m in methods for e in m.configuration_errors(merged)]
+        errors += channel_errors(plugin, merged)
         if errors:
             raise SettingsError(f"{plugin} would no longer be configured: " + "; ".join(errors))
     await set_plugin(scope, plugin, enabled=enabled, settings=merged, secret_key=secret_key)
@@ -153,8 +156,20 @@ async def plugin_statuses(scope: TenantScope, secret_key: str) -> list[PluginSta
             missing = [
                 e for owner, m in methods if owner == name for e in m.configuration_errors(values)
             ]
+            missing += channel_errors(name, values)
         out.append(PluginStatus(name, name in enabled, tuple(missing), shown))
     return out
+
+
+def channel_errors(plugin: str, values: dict[str, Any]) -> list[str]:
+    """What ``plugin``'s notification channels still need (WhatsApp without its token in
+    production): such a channel could only leave messages failing, so it is not switched on."""
+    channels = [
+        channel
+        for owner, channel in get_host().provided("recaudo_notification_channels")
+        if owner == plugin and isinstance(channel, NotificationChannel)
+    ]
+    return [error for channel in channels for error in channel.configuration_errors(values)]
 
 
 def _unset(default: Any) -> str:
