@@ -8,6 +8,8 @@ engine's ``contact_failed`` once; a transient one is retried by the job with bac
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import subprocess
 import sys
@@ -29,7 +31,6 @@ from recaudo.core.messaging.notify import (
     send_to_customer,
     unseal,
 )
-from recaudo.core.platform.host import PluginHost
 from recaudo.core.platform.switches import PluginSwitchError, enable_plugin, plugin_statuses
 from recaudo.core.tables import ContactAttempt, Customer, NotificationLog, OutboxJob
 from recaudo.plugins import sms as sms_plugin
@@ -77,7 +78,7 @@ class World:
             template="reminder",
             params=("Ana", "$1,000.00", "F-1", LINK),
             link=LINK,
-            idempotency_key=f"contact:{contact}",
+            idempotency_key=f"contact:{contact}" if contact else "",
         )
         return await send_to_customer(
             self.scope,
@@ -193,7 +194,8 @@ def wa_url(world: World) -> str:
 
 
 async def test_a_reminder_goes_out_as_the_tenants_template(world: World, wa: FakeWhatsApp) -> None:
-    entry = await world.send("whatsapp")
+    contact = await world.contact("whatsapp")
+    entry = await world.send("whatsapp", contact)
     assert entry is not None and entry.status == "sent" and entry.channel == "whatsapp"
     (request,) = wa.requests
     assert request.path == f"/v21.0/{wa.phone_number_id}/messages"
@@ -204,6 +206,7 @@ async def test_a_reminder_goes_out_as_the_tenants_template(world: World, wa: Fak
     assert body["template"]["language"] == {"code": "es_MX"}
     params = [p["text"] for p in body["template"]["components"][0]["parameters"]]
     assert params == ["Ana", "$1,000.00", "F-1", LINK]
+    assert body["biz_opaque_callback_data"] == f"contact:{contact}"  # echoed in its webhooks
     assert entry.provider_id == wa.sent[0]["id"]
 
 
@@ -236,10 +239,11 @@ async def test_delivery_statuses_move_forward_only(world: World, wa: FakeWhatsAp
     entry = await world.send("whatsapp", contact)
     await world.mark_sent(contact, entry)
     wamid = entry.provider_id
-    for status in ("sent", "read", "delivered", "read"):
+    for status in ("sent", "read", "delivered", "failed", "delivered"):
         response = await wa.send_status(world.client, wa_url(world), wamid, status)
         assert response.status_code == 200, response.text
-    assert (await world.log(entry.id)).delivery_status == "read"  # delivered after read: ignored
+    # Late or repeated statuses (delivered after read) never move the message back.
+    assert (await world.log(entry.id)).delivery_status == "read"
     assert (await world.attempt(contact)).status == "delivered"
     assert await world.failed_jobs() == []
 
@@ -264,9 +268,6 @@ async def test_forged_or_unsigned_callbacks_are_refused_and_change_nothing(
     assert (await world.log(entry.id)).delivery_status == ""
     malformed = b"{not json"
     _, signed_headers = wa.status_webhook("x", "sent")
-    import hashlib
-    import hmac
-
     signed_headers["x-hub-signature-256"] = (
         "sha256=" + hmac.new(wa.app_secret.encode(), malformed, hashlib.sha256).hexdigest()
     )
@@ -297,7 +298,9 @@ async def test_a_permanent_failure_fails_the_contact_and_queues_the_fallback_onc
 
 async def test_meta_subscription_check_needs_the_verify_token(world: World) -> None:
     query = {"hub.mode": "subscribe", "hub.challenge": "1158201444"}
-    ok = await world.client.get(wa_url(world), params={**query, "hub.verify_token": "verifica-esto"})
+    ok = await world.client.get(
+        wa_url(world), params={**query, "hub.verify_token": "verifica-esto"}
+    )
     assert ok.status_code == 200 and ok.text == "1158201444"
     wrong = await world.client.get(wa_url(world), params={**query, "hub.verify_token": "otro"})
     assert wrong.status_code == 403 and "1158201444" not in wrong.text
@@ -380,13 +383,17 @@ async def test_an_opted_out_sms_fails_the_contact_for_good(world: World, twilio:
     assert (await world.attempt(contact)).status == "failed"
     (job,) = await world.failed_jobs()
     payload = job.payload if isinstance(job.payload, dict) else json.loads(job.payload)
-    assert payload == {"contact_id": contact, "permanent": True, "error": "SMS (21610): undelivered"}
+    assert payload == {
+        "contact_id": contact,
+        "permanent": True,
+        "error": "SMS (21610): undelivered",
+    }
 
 
 async def test_a_callback_signed_for_another_url_is_refused(world: World, twilio: FakeSms) -> None:
     """The signature covers the URL we configured: one signed for another host does not pass."""
     entry = await world.send("sms")
-    url, body, headers = twilio.status_callback(entry.provider_id, "delivered")
+    url, body, _ = twilio.status_callback(entry.provider_id, "delivered")
     _, _, other = twilio.status_callback(
         entry.provider_id, "delivered", url=url.replace("testserver", "evil.example")
     )
@@ -433,7 +440,9 @@ async def test_without_raise_transient_a_down_channel_gives_way_to_the_next(
     world: World, wa: FakeWhatsApp
 ) -> None:
     wa.fail_next(500)
-    message = OutgoingMessage(to="", subject="Tu recibo", text="Gracias por tu pago", kind="receipt")
+    message = OutgoingMessage(
+        to="", subject="Tu recibo", text="Gracias por tu pago", kind="receipt"
+    )
     entry = await send_to_customer(
         world.scope,
         tenant_info(world.tenant),
@@ -471,10 +480,12 @@ async def test_production_refuses_a_channel_without_credentials(
     monkeypatch.setattr(wa_plugin._channel, "development", False)
     monkeypatch.setattr(sms_plugin._channel, "development", False)
     for plugin in ("whatsapp", "sms"):
-        with pytest.raises(PluginSwitchError, match="falta"):
+        with pytest.raises(PluginSwitchError, match="obligatorio"):
             await enable_plugin(scope, tenant_info(tenant), plugin, {}, world.settings.secret_key)
     statuses = {s.name: s for s in await plugin_statuses(scope, world.settings.secret_key)}
-    assert not statuses["whatsapp"].configured and "falta access_token" in statuses["whatsapp"].missing
+    missing = statuses["whatsapp"].missing
+    assert not statuses["whatsapp"].configured
+    assert "Token de acceso permanente (access_token): obligatorio" in missing
 
 
 async def test_development_records_without_credentials(world: World, wa: FakeWhatsApp) -> None:
@@ -515,7 +526,9 @@ async def test_record_delivery_ignores_unknown_ids_and_statuses(world: World) ->
     entry = await world.send("whatsapp")
     update = await record_delivery(world.scope, "whatsapp", entry.provider_id, "exploded")
     assert not update.changed
-    assert (await record_delivery(world.scope, "sms", entry.provider_id, "delivered")).found is False
+    assert (
+        await record_delivery(world.scope, "sms", entry.provider_id, "delivered")
+    ).found is False
 
 
 def test_both_channels_are_listed_as_plugins(tmp_path: Any) -> None:
@@ -536,4 +549,3 @@ def test_both_channels_are_listed_as_plugins(tmp_path: Any) -> None:
     assert "notification_channels:whatsapp" in by_name["whatsapp"]["provides"]
     assert "notification_channels:sms" in by_name["sms"]["provides"]
     assert by_name["whatsapp"]["status"] == by_name["sms"]["status"] == "ok"
-

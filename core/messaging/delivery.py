@@ -113,7 +113,7 @@ async def _update_contact(
         values[ContactAttempt.error] = error[:500]
     moved = (
         await scope.update(ContactAttempt, values)
-        .where((ContactAttempt.id == contact_id) & ContactAttempt.status.is_in(CONTACT_OPEN))
+        .where((ContactAttempt.id == contact_id) & ContactAttempt.status.is_in(list(CONTACT_OPEN)))
         .returning(ContactAttempt.id)
     )
     if new == "delivered" and not moved:

@@ -154,9 +154,13 @@ class SmsChannel(NotificationChannel):
     def configuration_errors(self, settings: Mapping[str, Any]) -> list[str]:
         if self.development:
             return []
-        errors = [f"falta {f}" for f in ("account_sid", "auth_token") if not settings.get(f)]
+        errors = [
+            f"{f.label} ({f.name}): obligatorio"
+            for f in SETTINGS_FIELDS
+            if f.name in ("account_sid", "auth_token") and not settings.get(f.name)
+        ]
         if not settings.get("from_number") and not settings.get("messaging_service_sid"):
-            errors.append("falta from_number o messaging_service_sid")
+            errors.append("from_number o messaging_service_sid: obligatorio")
         return errors
 
     def form(self, message: OutgoingMessage, ctx: PluginContext) -> dict[str, str]:

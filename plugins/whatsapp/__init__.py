@@ -95,7 +95,13 @@ CALLING_CODES = {
     "VE": "58",
 }
 #: Meta's template language codes; a locale not listed falls back to its language alone.
-LANGUAGE_CODES = {"es_MX": "es_MX", "es_AR": "es_AR", "es_ES": "es_ES", "en": "en_US", "pt": "pt_BR"}
+LANGUAGE_CODES = {
+    "es_MX": "es_MX",
+    "es_AR": "es_AR",
+    "es_ES": "es_ES",
+    "en": "en_US",
+    "pt": "pt_BR",
+}
 
 SETTINGS_FIELDS = (
     SettingField(
@@ -182,8 +188,13 @@ def template_params(message: OutgoingMessage) -> list[str]:
 def build_payload(
     message: OutgoingMessage, tenant: TenantInfo, settings: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The Cloud API's JSON for a template message to ``message.to``."""
-    return {
+    """The Cloud API's JSON for a template message to ``message.to``.
+
+    Meta takes no idempotency key; ``biz_opaque_callback_data`` carries ours instead, so the
+    status webhooks of a message sent twice (a crash between Meta's answer and our commit) name
+    the contact they belong to.
+    """
+    payload: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": e164_digits(message.to, tenant.country),
@@ -201,6 +212,9 @@ def build_payload(
             ],
         },
     }
+    if message.idempotency_key:
+        payload["biz_opaque_callback_data"] = message.idempotency_key[:512]
+    return payload
 
 
 def _error(response: httpx.Response) -> tuple[int, str]:
@@ -226,8 +240,11 @@ class WhatsAppChannel(NotificationChannel):
     def configuration_errors(self, settings: Mapping[str, Any]) -> list[str]:
         if self.development:
             return []
-        missing = [f for f in ("phone_number_id", "access_token") if not settings.get(f)]
-        return [f"falta {name}" for name in missing]
+        return [
+            f"{f.label} ({f.name}): obligatorio"
+            for f in SETTINGS_FIELDS
+            if f.name in ("phone_number_id", "access_token") and not settings.get(f.name)
+        ]
 
     async def send(self, ctx: PluginContext, message: OutgoingMessage) -> DeliveryResult:
         settings = ctx.settings

@@ -70,9 +70,9 @@ class FakeSms:
         match = re.fullmatch(r"/2010-04-01/Accounts/([^/]+)/Messages\.json", request.path)
         if request.method != "POST" or match is None:
             return FakeResponse(404, _error(20404, "The requested resource was not found", 404))
-        expected = "Basic " + base64.b64encode(
-            f"{self.account_sid}:{self.auth_token}".encode()
-        ).decode()
+        expected = (
+            "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        )
         if match.group(1) != self.account_sid or request.headers.get("authorization") != expected:
             return FakeResponse(401, _error(20003, "Authenticate", 401))
         if self._failures:
@@ -87,7 +87,9 @@ class FakeSms:
         if not form.get("Body"):
             return FakeResponse(400, _error(21602, "Message body is required.", 400))
         if to in self.opted_out:
-            return FakeResponse(400, _error(21610, "Attempt to send to unsubscribed recipient", 400))
+            return FakeResponse(
+                400, _error(21610, "Attempt to send to unsubscribed recipient", 400)
+            )
         sid = "SM" + uuid.uuid4().hex
         self.sent.append({"sid": sid, **form})
         return FakeResponse(
