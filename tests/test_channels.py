@@ -273,6 +273,20 @@ async def test_forged_or_unsigned_callbacks_are_refused_and_change_nothing(
     )
     bad = await world.client.post(wa_url(world), content=malformed, headers=signed_headers)
     assert bad.status_code == 400
+    # Signed but of an odd shape: acknowledged, nothing recorded, never a 500.
+    for odd in (
+        b'{"entry": [1, {"changes": "x"}, {"changes": [{"value": {"statuses": [7]}}]}]}',
+        b'{"entry": [{"changes": [{"value": {"statuses": [{"id": 5, "status": "failed",'
+        b' "errors": 5}]}}]}]}',
+        b"[[[[]]]]",
+        b"[" * 5000 + b"]" * 5000,
+    ):
+        signed_headers["x-hub-signature-256"] = (
+            "sha256=" + hmac.new(wa.app_secret.encode(), odd, hashlib.sha256).hexdigest()
+        )
+        answer = await world.client.post(wa_url(world), content=odd, headers=signed_headers)
+        assert answer.status_code in (200, 400), (odd[:40], answer.text)
+    assert (await world.log(entry.id)).delivery_status == ""
 
 
 async def test_a_permanent_failure_fails_the_contact_and_queues_the_fallback_once(
@@ -317,6 +331,13 @@ async def test_callbacks_reach_only_their_own_tenant(
     )
     assert response.status_code == 200 and response.json()["changed"] == 0
     assert (await world.log(entry.id)).delivery_status == ""
+    sms = await world.send("sms")
+    other_url = f"http://testserver/hooks/sms/{other.tenant.slug}/status"
+    crossed = await twilio.send_status(
+        other.client, sms.provider_id, "undelivered", error_code=21610, url=other_url
+    )
+    assert crossed.status_code == 200 and crossed.json()["changed"] == 0
+    assert (await world.log(sms.id)).delivery_status == ""
     await set_plugin(other.scope, "whatsapp", enabled=False)
     gone = await wa.send_status(other.client, wa_url(other), entry.provider_id, "delivered")
     assert gone.status_code == 404
@@ -519,6 +540,32 @@ async def test_waiting_messages_keep_their_attachments() -> None:
         attachments=(Attachment("carta.pdf", "application/pdf", b"%PDF-1.7\x00\xff"),),
     )
     assert unseal(seal(message)) == message
+
+
+async def test_a_waiting_message_stays_waiting_through_an_outage(
+    world: World, wa: FakeWhatsApp
+) -> None:
+    """A message that waited for its channel is not marked failed by a provider outage."""
+    from recaudo.core.messaging.notify import deliver_waiting
+    from recaudo.tenants.plugin_config import encrypt
+
+    message = OutgoingMessage(to="5215512345678", subject="Aviso", text="Hola", kind="notice")
+    (row,) = await world.scope.add(
+        NotificationLog(
+            channel="whatsapp",
+            recipient=message.to,
+            status="waiting",
+            sealed=encrypt(seal(message), world.settings.secret_key),
+            created_at=datetime.now(UTC),
+        )
+    )
+    wa.fail_next(503)
+    assert await deliver_waiting(world.settings.secret_key) == 0
+    assert (await world.log(row.id)).status == "waiting"
+    assert await deliver_waiting(world.settings.secret_key) == 1
+    after = await world.log(row.id)
+    assert after.status == "sent" and after.sealed == "" and len(wa.sent) == 1
+    assert after.provider_id == wa.sent[0]["id"]  # so its delivery callbacks find it
 
 
 async def test_record_delivery_ignores_unknown_ids_and_statuses(world: World) -> None:

@@ -276,6 +276,7 @@ async def deliver_waiting(secret_key: str, limit: int = 100) -> int:
         if not claimed or tenant is None:
             continue
         status = "waiting"
+        result = None
         try:
             message = unseal(decrypt(claimed[0]["sealed"], secret_key))
             ctx = await context_for(tenant_info(tenant), plugin)
@@ -291,5 +292,8 @@ async def deliver_waiting(secret_key: str, limit: int = 100) -> int:
         if status != "waiting":
             done[NotificationLog.sealed] = ""
             delivered += status == "sent"
+            if result is not None:  # for the provider's delivery-status callbacks
+                done[NotificationLog.provider_id] = result.provider_id[:120]
+                done[NotificationLog.error] = result.error[:500]
         await scope.update(NotificationLog, done).where(NotificationLog.id == row["id"])
     return delivered

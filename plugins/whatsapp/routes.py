@@ -75,19 +75,22 @@ def statuses(payload: Any) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     if not isinstance(payload, dict):
         raise ValueError("not a JSON object")
-    for entry in payload.get("entry") or ():
-        for change in (entry or {}).get("changes") or ():
-            value = (change or {}).get("value") or {}
-            for status in value.get("statuses") or ():
-                if isinstance(status, dict):
-                    found.append(status)
+    for entry in _list(payload.get("entry")):
+        for change in _list(entry.get("changes") if isinstance(entry, dict) else None):
+            value = change.get("value") if isinstance(change, dict) else None
+            statuses = value.get("statuses") if isinstance(value, dict) else None
+            found.extend(status for status in _list(statuses) if isinstance(status, dict))
     return found
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def failure(status: dict[str, Any]) -> tuple[str, bool]:
     """A failed status's error text and whether it is permanent."""
-    errors = status.get("errors") or [{}]
-    first = errors[0] if isinstance(errors[0], dict) else {}
+    errors = status.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
     code_text = str(first.get("code") or "")
     code = int(code_text) if code_text.isdigit() else 0
     title = str(first.get("title") or first.get("message") or "failed")
@@ -113,7 +116,7 @@ async def receive_status(request: Request, slug: FromPath[str]) -> Response[dict
         return Response({"detail": "firma no válida"}, status_code=401)
     try:
         found = statuses(json.loads(body))
-    except (ValueError, TypeError, AttributeError) as exc:
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
         return Response({"detail": f"aviso mal formado: {exc}"}, status_code=400)
     changed = 0
     for status in found:
