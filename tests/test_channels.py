@@ -223,6 +223,29 @@ async def test_the_tenant_names_its_own_templates(world: World, wa: FakeWhatsApp
     )
     await world.send("whatsapp")
     assert wa.requests[-1].json()["template"]["name"] == "cobro_amable_v2"
+    # The dunning engine names a template per stage; the tenant renames the ones it made.
+    stored = await plugin_settings(world.scope, "whatsapp", world.settings.secret_key)
+    await set_plugin(
+        world.scope,
+        "whatsapp",
+        enabled=True,
+        secret_key=world.settings.secret_key,
+        settings={**stored, "template_names": "recordatorio_3 = cobro_3\nmalo sin igual"},
+    )
+    for template, expected in (
+        ("recordatorio_3", "cobro_3"),
+        ("recordatorio_10", "recordatorio_10"),
+    ):
+        message = OutgoingMessage(to="", subject="s", text="t", kind="reminder", template=template)
+        await send_to_customer(
+            world.scope,
+            tenant_info(world.tenant),
+            world.customer,
+            message,
+            secret_key=world.settings.secret_key,
+            only=("whatsapp",),
+        )
+        assert wa.requests[-1].json()["template"]["name"] == expected
 
 
 async def test_a_wrong_token_is_refused_by_the_provider_and_not_retried(

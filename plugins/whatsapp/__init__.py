@@ -125,6 +125,12 @@ SETTINGS_FIELDS = (
     SettingField("template_reminder", "Plantilla de recordatorios", default="recordatorio_pago"),
     SettingField("template_login_link", "Plantilla del enlace de acceso", default="enlace_acceso"),
     SettingField("template_notice", "Plantilla de avisos de cuenta", default="aviso_cuenta"),
+    SettingField(
+        "template_names",
+        "Otros nombres de plantilla",
+        type="text",
+        help="Una por línea: nombre_en_recaudo=nombre_en_meta (p. ej. recordatorio_3=cobro_3)",
+    ),
     SettingField("api_base", "Servidor de la API", default=API_BASE),
     SettingField("api_version", "Versión de la API", default=API_VERSION),
 )
@@ -163,10 +169,24 @@ def language_code(message: OutgoingMessage, tenant: TenantInfo) -> str:
     return LANGUAGE_CODES.get(language, language)
 
 
+def renamed(settings: Mapping[str, Any]) -> dict[str, str]:
+    """The tenant's ``template_names``: ``recaudo_name=meta_name``, one per line."""
+    out: dict[str, str] = {}
+    for line in str(settings.get("template_names") or "").splitlines():
+        ours, sep, theirs = line.partition("=")
+        if sep and ours.strip() and theirs.strip():
+            out[ours.strip()] = theirs.strip()
+    return out
+
+
 def template_name(message: OutgoingMessage, settings: Mapping[str, Any]) -> str:
-    """The tenant's template for ``message``: its explicit template (mapped when it is one of
-    Recaudo's names), else the one for its kind; every other kind is a ``notice``."""
+    """The tenant's template for ``message``: its explicit template (renamed by the tenant's
+    ``template_names``, or mapped when it is one of the three named settings), else the one for
+    its kind; every other kind is a ``notice``."""
     key = message.template or message.kind
+    names = renamed(settings)
+    if key in names:
+        return names[key]
     if key not in TEMPLATES:
         if message.template:
             return message.template
