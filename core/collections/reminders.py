@@ -379,7 +379,7 @@ async def send_contact(scope: TenantScope, payload: dict[str, Any]) -> None:
     """Job ``send_contact`` {contact_id}: send one planned reminder, once, when the rules allow."""
     from recaudo.core.access.links import pay_link
     from recaudo.core.config import active
-    from recaudo.core.messaging.notify import send_to_customer
+    from recaudo.core.messaging.notify import TransientDeliveryError, send_to_customer
     from recaudo.tenants.urls import portal_base_url
 
     now = clock()
@@ -479,17 +479,26 @@ async def send_contact(scope: TenantScope, payload: dict[str, Any]) -> None:
         idempotency_key=str(contact.key),
         attachments=attachments,
     )
-    entry = await send_to_customer(
-        scope,
-        info,
-        customer,
-        message,
-        secret_key=settings.secret_key,
-        secrets=[link.rsplit("/", 1)[1]],
-        keep_secrets_in_log=settings.dev_outbox,
-        only=(channel,),
-        contact_id=contact_id,
-    )
+    try:
+        entry = await send_to_customer(
+            scope,
+            info,
+            customer,
+            message,
+            secret_key=settings.secret_key,
+            secrets=[link.rsplit("/", 1)[1]],
+            keep_secrets_in_log=settings.dev_outbox,
+            only=(channel,),
+            contact_id=contact_id,
+            raise_transient=True,
+        )
+    except TransientDeliveryError as exc:
+        # Network, provider 5xx or 429: not the customer's fault. Put the contact back and fail
+        # the job, so the outbox retries it with backoff on the same channel; no fallback yet.
+        await _set(scope, contact_id, status="planned")
+        raise TransientFailure(
+            f"channel {channel} failed for contact {contact_id}; retried"
+        ) from exc
     if entry is None:
         await _set(scope, contact_id, status="failed", error="El canal no está disponible.")
         await contact_failed(scope, {"contact_id": contact_id})
