@@ -47,10 +47,9 @@ from recaudo.core.tables import (
     Customer,
     Invoice,
     Payment,
-    PluginSetting,
 )
 from recaudo.core.tenant_settings.branding import brand_values
-from recaudo.tenants.models import Tenant
+from recaudo.tenants.models import PluginSetting, Tenant
 from recaudo.tenants.plugin_config import enabled_plugins
 from recaudo.tenants.scoped import TenantScope
 from recaudo.tenants.service import tenant_info
@@ -58,9 +57,9 @@ from recaudo.tenants.urls import portal_base_url
 
 log = logging.getLogger(__name__)
 
-#: An invoice is announced only while it is new: an import of old invoices or a backlog of
-#: jobs after an outage does not mail customers about last year's bills.
-ISSUED_MAX_AGE_DAYS = 30
+#: An invoice is announced only when it is news: issued in the last few days (a backdated
+#: invoice — an import of old bills, the demo's history — is a record, not news).
+ISSUED_MAX_AGE_DAYS = 3
 #: The monthly statement goes out in the first days of the tenant's month (any hourly run in
 #: them; the key per customer and month sends it once).
 STATEMENT_DAYS = (1, 2, 3)
@@ -96,7 +95,7 @@ async def _channel_ready_since(scope: TenantScope) -> datetime | None:
     names = [plugin for plugin, _channel in await tenant_channels(scope)]
     if not names:
         return None
-    rows = await scope.select(PluginSetting.updated_at).where(
+    rows = await scope.select(PluginSetting, PluginSetting.updated_at).where(
         PluginSetting.plugin.is_in(names), PluginSetting.enabled == True  # noqa: E712
     )
     times = [t for t in (_aware(r["updated_at"]) for r in rows) if t is not None]
@@ -133,7 +132,7 @@ async def _payment_receipt(scope: TenantScope, payload: dict[str, Any]) -> Conte
     payment = await scope.get(Payment, int(payload["payment_id"]))
     if payment is None or payment.status != "approved":
         return None
-    rows = await scope.select(Allocation.invoice, Allocation.amount).where(
+    rows = await scope.select(Allocation, Allocation.invoice, Allocation.amount).where(
         Allocation.payment == payment.id
     )
     applied: dict[int, int] = {}
@@ -143,11 +142,11 @@ async def _payment_receipt(scope: TenantScope, payload: dict[str, Any]) -> Conte
         return None  # all of it became credit: ``tell_customer`` explains that case
     numbers = {
         int(r["id"]): str(r["number"])
-        for r in await scope.select(Invoice.id, Invoice.number).where(
+        for r in await scope.select(Invoice, Invoice.id, Invoice.number).where(
             Invoice.id.is_in(sorted(applied))
         )
     }
-    credit_rows = await scope.select(CreditEntry.amount).where(
+    credit_rows = await scope.select(CreditEntry, CreditEntry.amount).where(
         CreditEntry.payment == payment.id, CreditEntry.amount > 0
     )
     return Content(
@@ -169,7 +168,7 @@ async def _upcoming_charge(scope: TenantScope, payload: dict[str, Any]) -> Conte
     numbers = (
         [
             str(r["number"])
-            for r in await scope.select(Invoice.number)
+            for r in await scope.select(Invoice, Invoice.number)
             .where(Invoice.id.is_in(ids))
             .order_by(Invoice.id)
         ]
@@ -208,7 +207,9 @@ async def _chat_answered(scope: TenantScope, payload: dict[str, Any]) -> Content
 async def _statement(scope: TenantScope, customer_id: int) -> Content | None:
     rows = await (
         scope.select(
-            Invoice.number, Invoice.due_date, Invoice.currency, Invoice.total, Invoice.amount_applied
+            Invoice,
+            Invoice.number,
+            Invoice.due_date, Invoice.currency, Invoice.total, Invoice.amount_applied
         )
         .where(Invoice.customer == customer_id, Invoice.status.is_in(list(OPEN_STATUSES)))
         .order_by(Invoice.due_date)
@@ -346,7 +347,7 @@ async def queue_statements(now: datetime | None = None) -> int:
             continue
         scope = TenantScope(int(tenant.id))
         period = f"{local.year:04d}-{local.month:02d}"
-        rows = await scope.select(Invoice.customer, Invoice.total, Invoice.amount_applied).where(
+        rows = await scope.select(Invoice, Invoice.customer, Invoice.total, Invoice.amount_applied).where(
             Invoice.status.is_in(list(OPEN_STATUSES))
         )
         owing = sorted({int(r["customer"]) for r in rows if r["total"] > r["amount_applied"]})
