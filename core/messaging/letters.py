@@ -194,7 +194,8 @@ def html_to_pdf(html: str) -> bytes:
     return HTML(string=html, base_url="data:,", url_fetcher=OwnDataOnly()).write_pdf() or b""
 
 
-async def _logo(scope: TenantScope) -> str:
+async def logo_data(scope: TenantScope) -> str:
+    """The tenant's logo as a data: URL (the letter fetches nothing), or "" without one."""
     row = await scope.objects(TenantLogo).first()
     if row is None:
         return ""
@@ -240,7 +241,7 @@ async def letter_data(
         lines=await _lines(scope, int(customer.id), invoice_ids, today),
         portal_url=portal_base_url(str(tenant.slug), active()),
         brand=brand_values(tenant),
-        logo=await _logo(scope),
+        logo=await logo_data(scope),
         body=body_for(tenant, language),
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -81,7 +82,9 @@ def test_from_reminder_to_provider_checkout_in_three_taps(
     from tests.browser.conftest import SECRET
 
     activate(Settings(env="development", secret_key=SECRET, base_url=live_server.base_url))
-    chosen = asyncio.run(_send_reminder(live_server.base_url))
+    # Playwright's sync API owns this thread's event loop: the setup runs on a thread of its own.
+    with ThreadPoolExecutor(1) as pool:
+        chosen = pool.submit(asyncio.run, _send_reminder(live_server.base_url)).result()
     context = browser.new_context(viewport=PHONE, locale="es-MX")
     page = context.new_page()
     portal = f"{live_server.base_url}/t/{SLUG}"
