@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from recaudo.core.access.staff import create_staff
 from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
 from recaudo.core.casework.review.chats import answer_chat
-from recaudo.core.access.staff import create_staff
 from recaudo.core.messaging import customer_messages
 from recaudo.core.payments.manual import record_manual_payment
 from recaudo.core.tables import ChatMessage, Customer, NotificationLog, OutboxJob

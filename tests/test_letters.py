@@ -18,6 +18,11 @@ from recaudo.tenants.service import tenant_info
 from tests.portal_support import Env, open_env
 from tests.smtp import smtp_server
 
+PIXEL = (  # a 1×1 PNG
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJ"
+    "AAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
 
 def pdf_text(html: str) -> str:
     """The text WeasyPrint lays out on the PDF's pages (no PDF parser is installed: walk the
@@ -92,7 +97,7 @@ def test_the_pdf_fetches_nothing_outside_the_document() -> None:
     html = (
         '<html><body><img src="http://127.0.0.1:9/x.png">'
         '<link rel="stylesheet" href="file:///etc/passwd">'
-        '<img src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==">ok</body></html>'
+        f'<img src="data:image/png;base64,{PIXEL}">ok</body></html>'
     )
     pdf = HTML(string=html, url_fetcher=fetcher).write_pdf()
     assert pdf and pdf.startswith(b"%PDF-")

@@ -93,9 +93,7 @@ async def test_two_schedulers_racing_fire_each_slot_once(
         "housekeeping",
         "recurring_invoices",
         "sweep",
-    ], (
-        "the inline schedules ran once"
-    )
+    ], "the inline schedules ran once"
     slot = slot_of(NOW, timedelta(hours=1)).isoformat()
     key = f"schedule:digest.hourly@{slot}"
     assert await _digest_jobs() == [(int(on.id), key), (int(also_on.id), key)], (

@@ -96,7 +96,8 @@ async def _channel_ready_since(scope: TenantScope) -> datetime | None:
     if not names:
         return None
     rows = await scope.select(PluginSetting, PluginSetting.updated_at).where(
-        PluginSetting.plugin.is_in(names), PluginSetting.enabled == True  # noqa: E712
+        PluginSetting.plugin.is_in(names),
+        PluginSetting.enabled == True,  # noqa: E712
     )
     times = [t for t in (_aware(r["updated_at"]) for r in rows) if t is not None]
     return min(times) if times else None
@@ -209,13 +210,21 @@ async def _statement(scope: TenantScope, customer_id: int) -> Content | None:
         scope.select(
             Invoice,
             Invoice.number,
-            Invoice.due_date, Invoice.currency, Invoice.total, Invoice.amount_applied
+            Invoice.due_date,
+            Invoice.currency,
+            Invoice.total,
+            Invoice.amount_applied,
         )
         .where(Invoice.customer == customer_id, Invoice.status.is_in(list(OPEN_STATUSES)))
         .order_by(Invoice.due_date)
     )
     lines = [
-        (str(r["number"]), r["due_date"], str(r["currency"]), int(r["total"]) - int(r["amount_applied"]))
+        (
+            str(r["number"]),
+            r["due_date"],
+            str(r["currency"]),
+            int(r["total"]) - int(r["amount_applied"]),
+        )
         for r in rows
         if int(r["total"]) > int(r["amount_applied"])
     ]
@@ -347,9 +356,9 @@ async def queue_statements(now: datetime | None = None) -> int:
             continue
         scope = TenantScope(int(tenant.id))
         period = f"{local.year:04d}-{local.month:02d}"
-        rows = await scope.select(Invoice, Invoice.customer, Invoice.total, Invoice.amount_applied).where(
-            Invoice.status.is_in(list(OPEN_STATUSES))
-        )
+        rows = await scope.select(
+            Invoice, Invoice.customer, Invoice.total, Invoice.amount_applied
+        ).where(Invoice.status.is_in(list(OPEN_STATUSES)))
         owing = sorted({int(r["customer"]) for r in rows if r["total"] > r["amount_applied"]})
         async with db.transaction():
             for customer_id in owing:

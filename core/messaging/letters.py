@@ -146,9 +146,10 @@ def _values(data: LetterData, fmt: Formatter) -> dict[str, str]:
         totals[line.currency] = totals.get(line.currency, 0) + line.balance
     oldest = min((line.due_date for line in data.lines), default=None)
     late = max((line.days_late for line in data.lines), default=0)
-    contact = " · ".join(
-        v for v in (data.brand.support_email, data.brand.support_phone) if v
-    ) or data.portal_url
+    contact = (
+        " · ".join(v for v in (data.brand.support_email, data.brand.support_phone) if v)
+        or data.portal_url
+    )
     values = {
         "nombre": data.customer_name,
         "negocio": data.brand.display_name,
@@ -168,7 +169,9 @@ def letter_html(data: LetterData, tenant_locale: str, timezone: str) -> str:
     """The letter as HTML, ready for WeasyPrint (tests read it to check what the PDF says)."""
     trans = translations(data.language)
     fmt = formatter_for(data.language, tenant_locale, timezone)
-    body = render_template(data.body or default_body(data.language, data.brand.address_form), _values(data, fmt))
+    body = render_template(
+        data.body or default_body(data.language, data.brand.address_form), _values(data, fmt)
+    )
     totals: dict[str, int] = {}
     for line in data.lines:
         totals[line.currency] = totals.get(line.currency, 0) + line.balance

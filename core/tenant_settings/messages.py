@@ -71,6 +71,11 @@ async def save_messages(
     before = {k: current.get(k) for k in values}
     updated = await write_tenant_json(int(tenant.id), "policy", {**current, **values})
     await record(
-        scope, actor, "settings.messages.updated", f"tenant:{tenant.id}", before=before, after=values
+        scope,
+        actor,
+        "settings.messages.updated",
+        f"tenant:{tenant.id}",
+        before=before,
+        after=values,
     )
     return updated

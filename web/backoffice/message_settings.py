@@ -54,9 +54,7 @@ async def messages_page(
     return await _page(request, tenant, owner_staff)
 
 
-@post(
-    "/ajustes/mensajes", name="staff:settings_messages_save", operation_id="staff_messages_save"
-)
+@post("/ajustes/mensajes", name="staff:settings_messages_save", operation_id="staff_messages_save")
 async def messages_save(
     request: Request,
     tenant: NamedDependency[Tenant],
