@@ -47,6 +47,7 @@ from recaudo.core.tables import (
     Customer,
     Invoice,
     Payment,
+    PaymentProof,
 )
 from recaudo.core.tenant_settings.branding import brand_values
 from recaudo.tenants.models import PluginSetting, Tenant
@@ -133,6 +134,8 @@ async def _payment_receipt(scope: TenantScope, payload: dict[str, Any]) -> Conte
     payment = await scope.get(Payment, int(payload["payment_id"]))
     if payment is None or payment.status != "approved":
         return None
+    if await scope.exists(PaymentProof).where(PaymentProof.payment == payment.id):
+        return None  # a confirmed proof of payment: ``tell_customer`` already says so
     rows = await scope.select(Allocation, Allocation.invoice, Allocation.amount).where(
         Allocation.payment == payment.id
     )

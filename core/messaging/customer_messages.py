@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from recaudo.core.common import outbox
+from recaudo.core.messaging.notify import tenant_channels
 from recaudo.core.tenant_settings.tenant_rows import json_dict
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
@@ -49,7 +50,14 @@ async def enqueue_message(
     return await outbox.enqueue(scope, ACTOR, payload, key=key, delay=delay)
 
 
+async def _can_tell(scope: TenantScope) -> bool:
+    """A tenant without any notification channel queues nothing: there is no one to send it."""
+    return bool(await tenant_channels(scope))
+
+
 async def invoice_issued(scope: TenantScope, invoice_id: int, customer_id: int) -> bool:
+    if not await _can_tell(scope):
+        return False
     return await enqueue_message(
         scope,
         "invoice_issued",
@@ -60,6 +68,8 @@ async def invoice_issued(scope: TenantScope, invoice_id: int, customer_id: int) 
 
 
 async def payment_receipt(scope: TenantScope, payment_id: int, customer_id: int) -> bool:
+    if not await _can_tell(scope):
+        return False
     return await enqueue_message(
         scope,
         "payment_receipt",
@@ -70,6 +80,8 @@ async def payment_receipt(scope: TenantScope, payment_id: int, customer_id: int)
 
 
 async def chat_answered(scope: TenantScope, message_id: int, customer_id: int) -> bool:
+    if not await _can_tell(scope):
+        return False
     return await enqueue_message(
         scope,
         "chat_answered",
