@@ -185,7 +185,26 @@ async def test_an_upcoming_charge_from_autopay_is_sent_once(env: Env) -> None:
     (message,) = await sent(env, "upcoming_charge")
     assert "cargaremos $250.00 a Visa •••• 4242" in message.body_text
     assert "15 dic 2026" in message.body_text
-    assert await open_link(env, message.body_text) == f"{env.shop.prefix}/facturas/{invoice_id}"
+    assert await open_link(env, message.body_text) == f"{env.shop.prefix}/pago-automatico"
+
+
+async def test_autopay_giving_up_opens_the_pay_page_with_those_invoices(env: Env) -> None:
+    first, second, _ = env.invoice_ids()
+    payload = {
+        "invoice_ids": [second, first],
+        "amount": 150_000,
+        "currency": "MXN",
+        "instrument_label": "Visa •••• 4242",
+    }
+    await customer_messages.enqueue_message(
+        env.shop.scope, "autopay_failed", int(env.customer.id), "autopay_failed:x", **payload
+    )
+    await drain_jobs()
+    (message,) = await sent(env, "autopay_failed")
+    assert message.subject.startswith("No pudimos hacer el cargo automático")
+    assert "No pudimos cobrar $1,500.00 a Visa •••• 4242" in message.body_text
+    landed = await open_link(env, message.body_text)
+    assert landed == f"{env.shop.prefix}/pagar?factura={first}&factura={second}"
 
 
 async def test_the_monthly_statement_is_off_by_default_and_once_a_month(env: Env) -> None:

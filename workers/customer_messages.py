@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment
 
 from recaudo.core import db
-from recaudo.core.access.links import issue_link, safe_target
+from recaudo.core.access.links import issue_link, pay_target, safe_target
 from recaudo.core.billing.statement import OPEN_STATUSES
 from recaudo.core.config import active
 from recaudo.core.messaging.branding import branding_for
@@ -65,6 +65,7 @@ ISSUED_MAX_AGE_DAYS = 3
 #: them; the key per customer and month sends it once).
 STATEMENT_DAYS = (1, 2, 3)
 MANUAL_METHOD_LABELS = {"cash": "Efectivo", "cheque": "Cheque", "transfer": "Transferencia"}
+AUTOPAY_PAGE = "/pago-automatico"
 SERVICE_CHANNELS = ("email",)  # always allowed for service messages; others need consent
 
 _environment: Environment | None = None
@@ -180,9 +181,8 @@ async def _upcoming_charge(scope: TenantScope, payload: dict[str, Any]) -> Conte
         else []
     )
     charge_date = date.fromisoformat(str(payload["charge_date"]))
-    target = safe_target(str(payload.get("target") or ""))
-    if not target:
-        target = f"/facturas/{ids[0]}" if len(ids) == 1 else "/estado-de-cuenta"
+    # The autopay page: where the customer changes or cancels the charge the message announces.
+    target = safe_target(str(payload.get("target") or "")) or AUTOPAY_PAGE
     return Content(
         {
             "amount": int(payload["amount"]),
@@ -192,6 +192,30 @@ async def _upcoming_charge(scope: TenantScope, payload: dict[str, Any]) -> Conte
             "numbers": numbers,
         },
         target,
+    )
+
+
+async def _autopay_failed(scope: TenantScope, payload: dict[str, Any]) -> Content | None:
+    """Autopay gave up on a charge: the customer pays by hand, on the pay page with exactly
+    those invoices selected (the ones still open)."""
+    ids = [int(i) for i in payload.get("invoice_ids") or []]
+    rows = (
+        await scope.select(Invoice, Invoice.id, Invoice.number)
+        .where(Invoice.id.is_in(ids), Invoice.status.is_in(list(OPEN_STATUSES)))
+        .order_by(Invoice.id)
+        if ids
+        else []
+    )
+    if ids and not rows:
+        return None  # paid meanwhile
+    return Content(
+        {
+            "amount": int(payload["amount"]),
+            "currency": str(payload["currency"]),
+            "instrument": str(payload.get("instrument_label") or ""),
+            "numbers": [str(r["number"]) for r in rows],
+        },
+        pay_target([int(r["id"]) for r in rows]) if rows else "/pagar?todo=1",
     )
 
 
@@ -247,6 +271,8 @@ def _subject(kind: str, facts: dict[str, Any], usted: bool, gettext: Any) -> str
         return str(gettext("Recibo de pago"))
     if kind == "upcoming_charge":
         return str(gettext("Próximo cargo automático"))
+    if kind == "autopay_failed":
+        return str(gettext("No pudimos hacer el cargo automático"))
     if kind == "chat_answered":
         return str(gettext("Le respondimos en el chat" if usted else "Te respondimos en el chat"))
     return str(gettext("Su estado de cuenta" if usted else "Tu estado de cuenta"))
@@ -267,6 +293,8 @@ async def send_customer_message(scope: TenantScope, payload: dict[str, Any]) -> 
         content = await _payment_receipt(scope, payload)
     elif kind == "upcoming_charge":
         content = await _upcoming_charge(scope, payload)
+    elif kind == "autopay_failed":
+        content = await _autopay_failed(scope, payload)
     elif kind == "chat_answered":
         content = await _chat_answered(scope, payload)
     elif kind == "statement":

@@ -23,7 +23,14 @@ from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 
 ACTOR = "customer_message"
-KINDS = ("invoice_issued", "payment_receipt", "upcoming_charge", "chat_answered", "statement")
+KINDS = (
+    "invoice_issued",
+    "payment_receipt",
+    "upcoming_charge",
+    "autopay_failed",
+    "chat_answered",
+    "statement",
+)
 
 #: A staff answer waits this long before it is e-mailed: a burst of answers sends one message,
 #: and a customer still in the chat (who wrote back meanwhile) gets none.
