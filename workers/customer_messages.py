@@ -29,6 +29,7 @@ from recaudo.core.config import active
 from recaudo.core.messaging.branding import branding_for
 from recaudo.core.messaging.customer_messages import (
     ACTOR,
+    ISSUED_MAX_AGE_DAYS,
     enqueue_message,
     message_key,
     statement_enabled,
@@ -58,9 +59,6 @@ from recaudo.tenants.urls import portal_base_url
 
 log = logging.getLogger(__name__)
 
-#: An invoice is announced only when it is news: issued in the last few days (a backdated
-#: invoice — an import of old bills, the demo's history — is a record, not news).
-ISSUED_MAX_AGE_DAYS = 3
 #: The monthly statement goes out in the first days of the tenant's month (any hourly run in
 #: them; the key per customer and month sends it once).
 STATEMENT_DAYS = (1, 2, 3)

@@ -13,7 +13,7 @@ default) turns the monthly statement on.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from recaudo.core.common import outbox
@@ -31,6 +31,10 @@ KINDS = (
     "chat_answered",
     "statement",
 )
+
+#: An invoice is announced only when it is news: issued in the last few days (a backdated
+#: invoice — an import of old bills, the demo's history — is a record, not news).
+ISSUED_MAX_AGE_DAYS = 3
 
 #: A staff answer waits this long before it is e-mailed: a burst of answers sends one message,
 #: and a customer still in the chat (who wrote back meanwhile) gets none.
@@ -62,7 +66,15 @@ async def _can_tell(scope: TenantScope) -> bool:
     return bool(await tenant_channels(scope))
 
 
-async def invoice_issued(scope: TenantScope, invoice_id: int, customer_id: int) -> bool:
+async def invoice_issued(
+    scope: TenantScope, invoice_id: int, customer_id: int, issue_date: date | None = None
+) -> bool:
+    """Queue the announcement of a new invoice; a backdated one (older than
+    :data:`ISSUED_MAX_AGE_DAYS`, with a day's margin for time zones) is not news: no job."""
+    if issue_date is not None:
+        oldest = datetime.now(UTC).date() - timedelta(days=ISSUED_MAX_AGE_DAYS + 1)
+        if issue_date < oldest:
+            return False
     if not await _can_tell(scope):
         return False
     return await enqueue_message(
