@@ -55,7 +55,7 @@ def quiet_core(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     async def record(_ctx: None, payload: dict[str, Any]) -> None:
         ran.append(payload["schedule"])
 
-    for name in ("sweep", "housekeeping", "recurring_invoices"):
+    for name in ("sweep", "housekeeping", "recurring_invoices", "customer_statements"):
         job = jobs.core_jobs()[name]
         monkeypatch.setitem(jobs._registered, name, Job(name, record, time_limit=job.time_limit))
     return ran
@@ -78,6 +78,7 @@ async def test_two_schedulers_racing_fire_each_slot_once(
     fired = await asyncio.gather(first.tick(NOW), second.tick(NOW))
     assert sorted(fired[0] + fired[1]) == [
         "autopay_charges",
+        "customer_statements",
         "digest.hourly",
         "dunning_sweep",
         "housekeeping",
@@ -87,9 +88,12 @@ async def test_two_schedulers_racing_fire_each_slot_once(
         "sweep",
         "webhooks_hourly",
     ]
-    assert sorted(quiet_core) == ["housekeeping", "recurring_invoices", "sweep"], (
-        "the inline schedules ran once"
-    )
+    assert sorted(quiet_core) == [
+        "customer_statements",
+        "housekeeping",
+        "recurring_invoices",
+        "sweep",
+    ], "the inline schedules ran once"
     slot = slot_of(NOW, timedelta(hours=1)).isoformat()
     key = f"schedule:digest.hourly@{slot}"
     assert await _digest_jobs() == [(int(on.id), key), (int(also_on.id), key)], (
@@ -111,6 +115,7 @@ async def test_two_schedulers_racing_fire_each_slot_once(
     )
     assert sorted(fired[0] + fired[1]) == [
         "autopay_charges",
+        "customer_statements",
         "digest.hourly",
         "dunning_sweep",
         "housekeeping",

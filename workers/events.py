@@ -23,6 +23,7 @@ from typing import Any
 from recaudo.core import db
 from recaudo.core.common import outbox
 from recaudo.core.common.money import Money
+from recaudo.core.messaging import customer_messages
 from recaudo.core.platform import guard
 from recaudo.core.platform.host import get_host
 from recaudo.core.platform.jobs import Job, RetryPolicy
@@ -79,6 +80,10 @@ async def invoice_event(scope: TenantScope, payload: dict[str, Any]) -> None:
     }
     await _fan_out(scope, INVOICE_HOOK, event)
     await webhooks.from_invoice_event(scope, payload)
+    if event["kind"] == "created":  # UI, API, import and recurring invoices all pass here
+        await customer_messages.invoice_issued(
+            scope, int(invoice.id), int(invoice.customer), invoice.issue_date
+        )
 
 
 async def payment_event(scope: TenantScope, payload: dict[str, Any]) -> None:
@@ -94,6 +99,8 @@ async def payment_event(scope: TenantScope, payload: dict[str, Any]) -> None:
     }
     await _fan_out(scope, PAYMENT_HOOK, event)
     await webhooks.from_payment_event(scope, payload)
+    if event["kind"] == "approved":
+        await customer_messages.payment_receipt(scope, int(payment.id), int(payment.customer))
 
 
 def _event(hook: str, tenant: Tenant, data: dict[str, Any]) -> InvoiceEvent | PaymentEvent:

@@ -52,6 +52,7 @@ CORE_MODULES = (
     "recaudo.workers.autopay",
     "recaudo.workers.promises",
     "recaudo.workers.dunning",
+    "recaudo.workers.customer_messages",
 )
 
 #: The id of the outbox job being run (handlers use it to key the jobs they fan out).

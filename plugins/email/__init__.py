@@ -74,6 +74,14 @@ class EmailChannel(NotificationChannel):
         email.set_content(message.text)
         if message.html:
             email.add_alternative(message.html, subtype="html")
+        for attachment in message.attachments:  # a formal letter as PDF, …
+            maintype, _, subtype = attachment.content_type.partition("/")
+            email.add_attachment(
+                attachment.content,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                filename=attachment.filename,
+            )
         return email
 
     async def send(self, ctx: PluginContext, message: OutgoingMessage) -> DeliveryResult:

@@ -22,6 +22,7 @@ from recaudo.web.backoffice import (
     inbox,
     invoices,
     jobs,
+    message_settings,
     payments,
     plans,
     plugins,
@@ -60,6 +61,7 @@ staff_router = Router(
         *invoices.ROUTES,
         *apikeys.ROUTES,
         *reminders.ROUTES,
+        *message_settings.ROUTES,
     ],
     dependencies={
         "staff": Provide(provide_staff),

@@ -8,6 +8,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Max
 
+from recaudo.core import db
 from recaudo.core.casework.review.common import (
     MAX_CHAT,
     InboxError,
@@ -15,6 +16,7 @@ from recaudo.core.casework.review.common import (
     actor,
 )
 from recaudo.core.common.audit import record
+from recaudo.core.messaging import customer_messages
 from recaudo.core.tables import (
     ChatMessage,
     Customer,
@@ -85,8 +87,10 @@ async def answer_chat(
     if len(text) > MAX_CHAT:
         raise InboxError("El mensaje es demasiado largo (máximo 2000 caracteres).")
     message = ChatMessage(customer=customer_id, sender="staff", staff=user.id, body=text)
-    await scope.add(message)
-    await record(
-        scope, actor(user), "chat.answered", f"customer:{customer_id}", message_id=message.id
-    )
+    async with db.transaction():  # the answer and its e-mail to the customer, or neither
+        await scope.add(message)
+        await record(
+            scope, actor(user), "chat.answered", f"customer:{customer_id}", message_id=message.id
+        )
+        await customer_messages.chat_answered(scope, int(message.id), customer_id)
     return message
