@@ -24,12 +24,12 @@ from typing import Any
 
 from recaudo.core.billing.errors import RecordConflict, RecordNotFound, actor_name
 from recaudo.core.billing.invoice_changes import lock_invoice, reason_text
-from recaudo.core.billing.invoices import InvoiceError, status_for
+from recaudo.core.billing.invoices import InvoiceError
 from recaudo.core.common.atomic import atomic
 from recaudo.core.common.audit import record
 from recaudo.core.common.outbox import enqueue
-from recaudo.core.payments.ledger import written_off_total
-from recaudo.core.tables import CreditNote, Invoice, StaffUser
+from recaudo.core.payments.ledger import set_invoice_total
+from recaudo.core.tables import CreditNote, StaffUser
 from recaudo.tenants.scoped import TenantScope
 
 MAX_AMOUNT = 10**15
@@ -80,15 +80,7 @@ async def issue_credit_note(
         )
         await scope.add(note)
         total = int(invoice.total) - amount
-        status = status_for(
-            total,
-            int(invoice.amount_applied),
-            written_off=await written_off_total(scope, invoice.id),
-        )
-        await scope.update(
-            Invoice,
-            {Invoice.total: total, Invoice.status: status, Invoice.updated_at: datetime.now(UTC)},
-        ).where(Invoice.id == invoice.id)
+        await set_invoice_total(scope, invoice, total)
         await record(
             scope,
             who,

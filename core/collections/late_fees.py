@@ -31,14 +31,13 @@ from typing import Any
 
 from recaudo.core.billing.errors import RecordConflict, RecordNotFound
 from recaudo.core.billing.invoice_changes import lock_invoice
-from recaudo.core.billing.invoices import status_for
 from recaudo.core.billing.statement import OPEN_STATUSES
 from recaudo.core.collections.promises import promised_invoice_ids
 from recaudo.core.common.atomic import atomic
 from recaudo.core.common.audit import record
 from recaudo.core.common.jsonfield import loads
 from recaudo.core.messaging.i18n import translations
-from recaudo.core.payments.ledger import written_off_total
+from recaudo.core.payments.ledger import set_invoice_total
 from recaudo.core.tables import Invoice, InvoiceCharge
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope, as_id
@@ -172,16 +171,7 @@ async def _charge_period(
         )
         if charge_id is None:  # this period was charged (or waived) already
             return False
-        total = int(invoice.total) + amount
-        status = status_for(
-            total,
-            int(invoice.amount_applied),
-            written_off=await written_off_total(scope, invoice.id),
-        )
-        await scope.update(
-            Invoice,
-            {Invoice.total: total, Invoice.status: status, Invoice.updated_at: datetime.now(UTC)},
-        ).where(Invoice.id == invoice.id)
+        await set_invoice_total(scope, invoice, int(invoice.total) + amount)
         await record(
             scope,
             "system:late_fees",
@@ -254,12 +244,6 @@ async def waive_charge(scope: TenantScope, charge_id: object, actor: str) -> Inv
         amount = int(row.amount)
         if int(invoice.total) - int(invoice.amount_applied) < amount or invoice.status == "void":
             raise RecordConflict("charge already paid")
-        total = int(invoice.total) - amount
-        status = status_for(
-            total,
-            int(invoice.amount_applied),
-            written_off=await written_off_total(scope, invoice.id),
-        )
         now = datetime.now(UTC)
         await scope.update(
             InvoiceCharge,
@@ -269,9 +253,7 @@ async def waive_charge(scope: TenantScope, charge_id: object, actor: str) -> Inv
                 InvoiceCharge.waived_at: now,
             },
         ).where(InvoiceCharge.id == row.id)
-        await scope.update(
-            Invoice, {Invoice.total: total, Invoice.status: status, Invoice.updated_at: now}
-        ).where(Invoice.id == invoice.id)
+        await set_invoice_total(scope, invoice, int(invoice.total) - amount)
         await record(
             scope,
             actor,

@@ -599,6 +599,25 @@ async def written_off_total(scope: TenantScope, invoice_id: int) -> int:
     return int((row or {}).get("total") or 0)
 
 
+async def set_invoice_total(scope: TenantScope, invoice: Invoice, total: int) -> str:
+    """Give a locked invoice a new ``total`` (a credit note, a late fee, a waived fee) and the
+    status that follows from what is applied and written off; returns that status. The one
+    place where an invoice's total changes after it was issued."""
+    if total < int(invoice.amount_applied):
+        raise AssertionError(f"invoice {invoice.id} would owe less than was applied")  # never
+    status = status_for(
+        total,
+        int(invoice.amount_applied),
+        written_off=await written_off_total(scope, int(invoice.id)),
+    )
+    await scope.update(
+        Invoice, {Invoice.total: total, Invoice.status: status, Invoice.updated_at: _now()}
+    ).where(Invoice.id == invoice.id)
+    invoice.total = total
+    invoice.status = status
+    return status
+
+
 async def _set_applied(scope: TenantScope, invoice: Invoice, applied: int) -> None:
     if applied < 0 or applied > int(invoice.total):
         raise AssertionError(f"invoice {invoice.id} would have {applied} applied")  # never
