@@ -412,3 +412,30 @@ def test_a_customer_who_never_answered_gets_email_reminders_only() -> None:
     # Once they answer, their answer is all that counts: "none" means no reminders at all.
     assert reminder_channels(Consents((), updated_at="2026-12-01T10:00:00+00:00")) == ()
     assert reminder_channels(Consents(("sms",), updated_at="2026-12-01T10:00:00+00:00")) == ("sms",)
+
+
+async def test_the_reminder_link_opens_the_pay_page_with_exactly_its_invoices(
+    world: dict[str, Any],
+) -> None:
+    from recaudo.core.access.links import token_hash
+    from recaudo.core.tables import MagicLink
+
+    scope: TenantScope = world["scope"]
+    due = date(2026, 9, 2)  # a Wednesday
+    customer = await _customer(scope, "C1")
+    first = await _invoice(scope, customer, "F-1", due)
+    second = await _invoice(scope, customer, "F-2", due)
+    later = await _invoice(scope, customer, "F-3", due + timedelta(days=40))
+    await _day(world, _at(due))
+    [(channel, message)] = sent
+    assert channel == "email" and "vence hoy" in message.subject
+    # One message for the customer's due invoices; the link signs in and opens the pay page
+    # with exactly those selected (the one due in 40 days is not part of this reminder).
+    link = (
+        await scope.objects(MagicLink)
+        .where(MagicLink.token_hash == token_hash(message.link.rsplit("/", 1)[1]))
+        .first()
+    )
+    assert link is not None and int(link.customer) == customer
+    assert link.target == f"/pagar?factura={min(first, second)}&factura={max(first, second)}"
+    assert str(later) not in link.target
