@@ -64,7 +64,11 @@ async def receive_status(request: Request, slug: FromPath[str]) -> Response[dict
     error, permanent = "", True
     if status == "failed":
         code_text = params.get("ErrorCode", "")
-        code = int(code_text) if code_text.isdigit() else 0
+        code = (
+            int(code_text)
+            if code_text.isascii() and code_text.isdigit() and len(code_text) < 10
+            else 0
+        )
         permanent = code in PERMANENT_CODES
         error = f"SMS ({code_text or '?'}): {params.get('MessageStatus')}"
     changed = await ctx.record_delivery(sid, status, error, permanent)

@@ -239,10 +239,14 @@ def build_payload(
 
 def _error(response: httpx.Response) -> tuple[int, str]:
     try:
-        error = response.json().get("error") or {}
+        body = response.json()
     except ValueError:
+        body = {}
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
         error = {}
-    code = int(error.get("code") or 0) if str(error.get("code") or "0").isdigit() else 0
+    raw = str(error.get("code") or "0")
+    code = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 0
     text = str(error.get("message") or response.reason_phrase or "error")
     return code, f"WhatsApp {response.status_code} ({code}): {text}"[:500]
 

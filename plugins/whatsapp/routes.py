@@ -92,7 +92,9 @@ def failure(status: dict[str, Any]) -> tuple[str, bool]:
     errors = status.get("errors")
     first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
     code_text = str(first.get("code") or "")
-    code = int(code_text) if code_text.isdigit() else 0
+    code = (
+        int(code_text) if code_text.isascii() and code_text.isdigit() and len(code_text) < 10 else 0
+    )
     title = str(first.get("title") or first.get("message") or "failed")
     return f"WhatsApp ({code}): {title}"[:500], code in PERMANENT_CODES
 
