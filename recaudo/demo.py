@@ -387,6 +387,7 @@ async def seed_demo(settings: Settings, today: date | None = None) -> list[str]:
                         method="banktransfer",
                         reference=f"DEMO-{invoice.number}",
                         invoice_ids=[int(invoice.id)],
+                        source="demo",  # history, not news: no receipt is sent
                     )
                 elif state == "void":
                     await scope.update(Invoice, {Invoice.status: "void"}).where(

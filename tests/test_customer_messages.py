@@ -146,6 +146,24 @@ async def test_a_payment_receipt_lists_the_invoices_paid(env: Env) -> None:
     assert await open_link(env, text) == f"{env.shop.prefix}/estado-de-cuenta"
 
 
+async def test_the_demos_seeded_payments_send_no_receipt(env: Env) -> None:
+    from recaudo.core.payments.ledger import record_staff_payment
+
+    first, _second, _later = env.invoice_ids()
+    await record_staff_payment(
+        env.shop.scope,
+        customer_id=int(env.customer.id),
+        currency="MXN",
+        amount=100_000,
+        method="banktransfer",
+        reference="DEMO-1",
+        invoice_ids=[first],
+        source="demo",
+    )
+    await drain_jobs()
+    assert await sent(env, "payment_receipt") == [], "history is not news"
+
+
 async def test_a_chat_answer_is_mailed_once_per_burst(env: Env) -> None:
     scope = env.shop.scope
     staff = await create_staff(scope, "caja@example.com", "clave-larga-123", "collector")
