@@ -58,9 +58,11 @@ def _checklist(page: Any) -> dict[str, str]:
 
 
 def _portal_link(page: Any, server: LiveServer) -> str:
+    """The sign-in message's link (the customer may also have the new invoice's announcement,
+    whose link opens that invoice instead)."""
     for _ in range(50):  # the message is sent right after the answer
         page.goto(f"{server.base_url}/dev/outbox?to={CUSTOMER_EMAIL}")
-        anchors = page.locator("a.outbox-link")
+        anchors = page.locator("article", has_text="Tu enlace de acceso").locator("a.outbox-link")
         if anchors.count():
             return anchors.first.get_attribute("href") or ""
         page.wait_for_timeout(100)
