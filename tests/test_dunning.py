@@ -439,3 +439,23 @@ async def test_the_reminder_link_opens_the_pay_page_with_exactly_its_invoices(
     assert link is not None and int(link.customer) == customer
     assert link.target == f"/pagar?factura={min(first, second)}&factura={max(first, second)}"
     assert str(later) not in link.target
+
+
+async def test_the_scheduled_sweep_leaves_test_tenants_alone(world: dict[str, Any]) -> None:
+    from recaudo.workers.dunning import dunning_sweep
+
+    scope: TenantScope = world["scope"]
+    due = date(2026, 9, 2)
+    world["clock"]["now"] = _at(due)
+    await _invoice(scope, await _customer(scope, "C1"), "F-1", due)
+    trial = await make_tenant("prueba", "CO", "COP", test=True)
+    trial_scope = TenantScope(int(trial.id))
+    await set_plugin(trial_scope, "testchannels", enabled=True)
+    await _invoice(trial_scope, await _customer(trial_scope, "T1"), "T-1", due)
+
+    await dunning_sweep(trial_scope, {})
+    await dunning_sweep(scope, {})
+    assert await trial_scope.count(ContactAttempt) == 0, "a trial never chases on its own"
+    assert await scope.count(ContactAttempt) == 1
+    # On purpose, a test tenant is swept like any other.
+    assert len(await reminders.run_sweep(trial_scope, _at(due))) == 1

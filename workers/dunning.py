@@ -3,19 +3,31 @@
 ``dunning_sweep`` runs per tenant every 15 minutes: the decision is one SQL statement and the
 marks make a second run (or a second worker) a no-op, so a frequent sweep only costs a query and
 lets a reminder go out soon after its rule window opens in every time zone.
+
+Test tenants (the demo, a business trying Recaudo out) are never swept on their own: a trial
+must not start chasing real people the moment it is created. ``recaudo reminders run --tenant``
+sweeps one on purpose, and ``recaudo reminders plan`` shows what would go out.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
 from recaudo.core.collections import reminders
 from recaudo.core.platform.jobs import Job, RetryPolicy, Schedule
+from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
+
+log = logging.getLogger(__name__)
 
 
 async def dunning_sweep(scope: TenantScope, _payload: dict[str, Any]) -> None:
+    tenant = await Tenant.objects().where(Tenant.id == scope.tenant_id).first()
+    if tenant is None or tenant.test:
+        log.info("tenant %s is a test tenant: no automatic reminder sweep", scope.tenant_id)
+        return
     await reminders.run_sweep(scope)
 
 
