@@ -33,7 +33,13 @@ from recaudo.core.payments.method import (
 from recaudo.core.platform.apps import PLATFORM_WIDE
 from recaudo.core.platform.context import PluginContext
 from recaudo.core.platform.errors import PluginError
-from recaudo.core.platform.extensions import ContactRule, EInvoiceBackend, NotificationChannel
+from recaudo.core.platform.extensions import (
+    ContactRule,
+    EInvoiceBackend,
+    MatchBook,
+    MatchRule,
+    NotificationChannel,
+)
 from recaudo.core.platform.hookspecs import hookimpl
 from recaudo.core.platform.jobs import Job, RetryPolicy, Schedule
 from recaudo.core.platform.routes import plugin_context
@@ -46,11 +52,14 @@ from recaudo.core.platform.values import (
     EInvoiceRequest,
     EInvoiceResult,
     InvoiceEvent,
+    MatchCandidate,
+    OpenItem,
     OutgoingMessage,
     PaymentEvent,
     PluginSettingsSchema,
     RuleDecision,
     SettingField,
+    StatementLine,
     TenantInfo,
 )
 from recaudo.core.platform.version import API_VERSION
@@ -75,8 +84,12 @@ __all__ = [
     "Fee",
     "InvoiceEvent",
     "Job",
+    "MatchBook",
+    "MatchCandidate",
+    "MatchRule",
     "Money",
     "NotificationChannel",
+    "OpenItem",
     "OutgoingMessage",
     "PaymentEvent",
     "PaymentMethod",
@@ -90,6 +103,7 @@ __all__ = [
     "SavedInstrument",
     "Schedule",
     "SettingField",
+    "StatementLine",
     "TenantInfo",
     "TenantOwned",
     "WebhookRejected",

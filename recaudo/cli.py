@@ -578,6 +578,7 @@ def plugins_list(as_json: bool) -> None:
         "recaudo_notification_channels",
         "recaudo_einvoice_backends",
         "recaudo_contact_rules",
+        "recaudo_match_rules",
     ):
         for plugin, item in host.provided(hook):
             provides.setdefault(plugin, []).append(f"{hook.removeprefix('recaudo_')}:{item.name}")

@@ -1,4 +1,5 @@
-"""Base classes for plugin authors: notification channels, contact rules and e-invoicing backends.
+"""Base classes for plugin authors: notification channels, contact rules, match rules and
+e-invoicing backends.
 
 Payment methods have their own, richer contract in :mod:`recaudo.core.payments.method`.
 """
@@ -6,16 +7,19 @@ Payment methods have their own, richer contract in :mod:`recaudo.core.payments.m
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from recaudo.core.platform.values import (
     ContactRequest,
     DeliveryResult,
     EInvoiceRequest,
     EInvoiceResult,
+    MatchCandidate,
+    OpenItem,
     OutgoingMessage,
     RuleDecision,
     SettingField,
+    StatementLine,
 )
 
 if TYPE_CHECKING:
@@ -67,6 +71,51 @@ class ContactRule:
     settings_schema: ClassVar[tuple[SettingField, ...]] = ()
 
     def check(self, ctx: PluginContext, request: ContactRequest) -> RuleDecision | None:
+        raise NotImplementedError
+
+
+class MatchBook(Protocol):
+    """What a match rule may ask about a tenant's receivables while a statement is matched.
+
+    Answers come from memory (loaded once per run), so rules stay pure and fast; balances already
+    reflect what earlier lines of the same run took.
+    """
+
+    def invoices_numbered(self, text: str) -> list[OpenItem]:
+        """Open invoices whose number is ``text`` (case, spaces and separators ignored)."""
+        ...
+
+    def invoices_of(self, customer_id: int) -> list[OpenItem]:
+        """The customer's open invoices in the statement's currency, oldest due first."""
+        ...
+
+    def customer_for_reference(self, reference: str) -> int | None:
+        """The customer whose bank reference (or referenced CLABE) this is, if exactly one."""
+        ...
+
+    def customer_name(self, customer_id: int) -> str:
+        """The customer's name as the tenant recorded it ('' when unknown)."""
+        ...
+
+
+class MatchRule:
+    """Proposes which customer and invoices a bank statement line pays.
+
+    The engine runs the tenant's enabled rules in order and keeps each answer's rule name and
+    confidence; a confident, unambiguous answer is applied through the ledger, anything else goes
+    to staff's review queue with its candidates. ``candidates`` must be pure (no I/O) and fast:
+    it runs for every line of every statement. ``ctx.settings`` holds the tenant's settings for
+    the plugin.
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    countries: ClassVar[tuple[str, ...]] = ()
+    settings_schema: ClassVar[tuple[SettingField, ...]] = ()
+
+    def candidates(
+        self, ctx: PluginContext, line: StatementLine, book: MatchBook
+    ) -> list[MatchCandidate]:
         raise NotImplementedError
 
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from recaudo.core.platform.extensions import (
         ContactRule,
         EInvoiceBackend,
+        MatchRule,
         NotificationChannel,
     )
     from recaudo.core.platform.jobs import Job, Schedule
@@ -125,6 +126,17 @@ def recaudo_contact_rules() -> list[ContactRule]:
     :returns: a list of :class:`~recaudo.core.platform.extensions.ContactRule` instances;
         concatenated. A rule applies to the tenants of its ``countries`` whether or not they
         enabled the plugin; a message it objects to is deferred to the moment it allows.
+    """
+
+
+@hookspec
+def recaudo_match_rules() -> list[MatchRule]:
+    """Offer rules that attribute bank statement lines to customers and invoices.
+
+    :returns: a list of :class:`~recaudo.core.platform.extensions.MatchRule` instances;
+        concatenated. A rule runs for the tenants of its ``countries`` (empty: every tenant) that
+        enabled its plugin, in the order the tenant's reconciliation settings give; its proposals
+        are applied only above the tenant's confidence threshold and only when unambiguous.
     """
 
 

@@ -191,3 +191,55 @@ class EInvoiceResult:
     uuid: str = ""
     xml: str = ""
     error: str = ""
+
+
+# --- reconciliation -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """One movement of a bank statement, parsed and normalised, as matching rules see it.
+
+    ``amount`` is in minor units of ``currency``: positive for money received (a credit to the
+    tenant's account), negative for money out. ``key`` identifies the movement within the tenant
+    across files (the bank's own id where the format has one, else a digest of its content and
+    its occurrence), so the same movement imported twice is recognised. Texts are untrusted.
+    """
+
+    key: str
+    booked_on: date
+    amount: int
+    currency: str
+    reference: str = ""  # the reference field: SPEI referencia numérica, EndToEndId, :61: ref
+    description: str = ""  # remittance text: MT940 :86:, CAMT RmtInf/Ustrd, OFX MEMO, CSV column
+    payer_name: str = ""
+    payer_account: str = ""  # the payer's CLABE or account number when the bank gives it
+    line_no: int = 0  # where it stands in its file (1-based line, entry or row), for messages
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    """An invoice that can still receive money: what a rule may propose to pay."""
+
+    invoice_id: int
+    customer_id: int
+    number: str
+    balance: int  # minor units still open, after what earlier lines of the same run took
+    currency: str
+    due_date: date | None = None
+
+
+@dataclass(frozen=True)
+class MatchCandidate:
+    """A rule's proposal: this line is ``customer_id``'s money, spread as ``allocations``.
+
+    ``allocations`` are ``(invoice_id, amount)`` in minor units; they may sum to less than the
+    line (the rest becomes the customer's credit) and be empty (money on account). ``confidence``
+    is 0..1: the tenant's threshold decides what is applied without a person.
+    """
+
+    rule: str
+    confidence: float
+    customer_id: int
+    allocations: tuple[tuple[int, int], ...] = ()
+    reason: str = ""  # in words staff read in the review queue (Spanish first)
