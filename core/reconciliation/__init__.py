@@ -1,0 +1,1 @@
+"""Bank reconciliation: statement formats, the matching engine, import, review and undo."""
