@@ -54,11 +54,17 @@ class _Columns:
     """The profile's columns found in the header row."""
 
     def __init__(self, header: list[str], profile: CsvProfile, where: str) -> None:
+        self.header = header
         self.index = {}
         for position, name in enumerate(header):
             self.index.setdefault(normalise_header(name), position)
         self.profile = profile
         self.where = where
+
+    def label(self, column: str) -> str:
+        """The column as the file writes it, for messages (staff see the file, not the profile)."""
+        position = self.index.get(normalise_header(column))
+        return clean_text(self.header[position], 60) if position is not None else column
 
     def find(self, column: str, required: bool = False) -> int | None:
         if not column.strip():
@@ -82,7 +88,7 @@ def parse_csv(data: bytes, profile: CsvProfile, default_currency: str = "") -> P
     problems = profile.errors()
     if problems:
         raise StatementError("el perfil CSV no es válido: " + " ".join(problems))
-    text = decode(data, profile.encoding)
+    text = decode(data, profile.encoding, unit="fila")
     lines = text.splitlines(keepends=True)
     body = lines[profile.skip_rows :]
     reader = csv.reader(body, delimiter=profile.delimiter, strict=True)
@@ -119,6 +125,7 @@ def parse_csv(data: bytes, profile: CsvProfile, default_currency: str = "") -> P
                     where,
                     row_no,
                     profile,
+                    cols,
                     (date_at, amount_at, credit_at, debit_at),
                     other,
                     fixed_currency,
@@ -138,6 +145,7 @@ def _row(
     where: str,
     row_no: int,
     profile: CsvProfile,
+    cols: _Columns,
     positions: tuple[int | None, int | None, int | None, int | None],
     other: dict[str, int | None],
     fixed_currency: str,
@@ -149,11 +157,12 @@ def _row(
     except ValueError:
         raise StatementError(
             f"fecha «{clean_text(date_text, 30)}» no válida (se espera {profile.date_format})",
-            f"{where}, columna «{profile.date_column}»",
+            f"{where}, columna «{cols.label(profile.date_column)}»",
         ) from None
     if other["currency"] is not None:
         currency = currency_code(
-            _cell(row, other["currency"]), f"{where}, columna «{profile.currency_column}»"
+            _cell(row, other["currency"]),
+            f"{where}, columna «{cols.label(profile.currency_column)}»",
         )
     elif fixed_currency:
         currency = currency_code(fixed_currency, where)
@@ -171,12 +180,14 @@ def _row(
         return minor_units(number, currency, spot)
 
     if amount_at is not None:
-        value = amount(amount_at, profile.amount_column)
+        value = amount(amount_at, cols.label(profile.amount_column))
         if value is None:
-            raise StatementError("falta el importe", f"{where}, columna «{profile.amount_column}»")
+            raise StatementError(
+                "falta el importe", f"{where}, columna «{cols.label(profile.amount_column)}»"
+            )
     else:
-        credit = amount(credit_at, profile.credit_column)
-        debit = amount(debit_at, profile.debit_column)
+        credit = amount(credit_at, cols.label(profile.credit_column))
+        debit = amount(debit_at, cols.label(profile.debit_column))
         if credit and debit:
             raise StatementError("la fila tiene abono y cargo a la vez", where)
         if credit is None and debit is None:
