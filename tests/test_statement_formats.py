@@ -32,14 +32,14 @@ FIXTURES = Path(__file__).parent / "fixtures" / "statements"
 CAMT02 = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"
 
 ACCEPTANCE_MT940 = (
-    ":20:RCDMT2612011200\r\n"
-    ":25:012580001234567897\r\n"
-    ":28C:00001/001\r\n"
-    ":60F:C261201MXN100000,00\r\n"
-    ":61:2612011201C1234,50NTRFNONREF//RCDMT2612011200\r\n"
-    ":86:PAGO FACTURA FN-0001\r\n"
-    ":62F:C261201MXN101234,50\r\n"
-).encode()
+    b":20:RCDMT2612011200\r\n"
+    b":25:012580001234567897\r\n"
+    b":28C:00001/001\r\n"
+    b":60F:C261201MXN100000,00\r\n"
+    b":61:2612011201C1234,50NTRFNONREF//RCDMT2612011200\r\n"
+    b":86:PAGO FACTURA FN-0001\r\n"
+    b":62F:C261201MXN101234,50\r\n"
+)
 
 BBVA = CsvProfile(
     name="BBVA México",
@@ -172,7 +172,7 @@ def test_a_statement_line_without_a_type_code_is_not_merged_into_the_previous_on
             ":61:2612011201C20,00",
             ":86:DOS",
             ":62F:C261201MXN30,00",
-        )  # fmt: skip
+        )
     )
     assert [(line.amount, line.description) for line in parsed.lines] == [
         (1000, "UNO"),
@@ -639,3 +639,25 @@ def test_damaged_real_files_raise_only_statement_errors(
         at = int(where * len(data))
         data[at : at + cut] = insert
     _only_statement_errors(bytes(data), FIXTURE_FORMATS[name], caplog)
+
+
+def test_csv_rows_are_numbered_by_the_line_they_start_on() -> None:
+    profile = CsvProfile(
+        name="simple", amount_column="monto", description_column="concepto", currency="MXN"
+    )
+    data = b'fecha,concepto,monto\n01/12/2026,"dos\nlineas",1\n\n02/12/2026,x,1.001\n'
+    assert refused(data, csv_profile=profile).startswith("fila 5, columna «monto»")
+    parsed = parse_statement(data.replace(b"1.001", b"2"), csv_profile=profile)
+    assert [(line.line_no, line.description) for line in parsed.lines] == [
+        (2, "dos lineas"),
+        (5, "x"),
+    ]
+
+
+def test_an_ofx_transaction_out_of_place_fails_the_file_instead_of_vanishing() -> None:
+    damaged = (
+        fixture("bank_mx_v1.ofx")
+        .replace(b"<STMTTRN><TRNTYPE>DEBIT", b"<TRNTYPE>DEBIT")
+        .replace(b"COMISION SPEI</STMTTRN>", b"COMISION SPEI")
+    )
+    assert "fuera de un movimiento <STMTTRN>" in refused(damaged)

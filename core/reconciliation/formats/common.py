@@ -67,7 +67,10 @@ def clean_text(value: object, limit: int = 500) -> str:
     """One line of printable text: control characters out, whitespace collapsed, capped."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFC", str(value))
+    text = str(value)
+    if text.isascii() and text.isprintable() and "  " not in text:
+        return text.strip()[:limit].rstrip()  # the usual case, without the regex work
+    text = unicodedata.normalize("NFC", text)
     text = _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
     return text[:limit].rstrip()
 

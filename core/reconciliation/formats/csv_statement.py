@@ -1,7 +1,7 @@
 """CSV statements, read with the standard csv module through a tenant's :class:`CsvProfile`.
 
-Rows are counted the way a spreadsheet shows them ("fila 12" is the file's 12th line), so staff
-find the row that failed. Amounts follow the profile's separators ("1,234.50" or "1.234,50");
+Rows are counted by the line they start on ("fila 12" is the file's 12th line, as in the other
+imports), so staff find the row that failed. Amounts follow the profile's separators ("1,234.50" or "1.234,50");
 a negative may be written ``-500``, ``(500)`` or ``500-``. Rows whose date and amount cells are
 all empty (blank lines, a footer's spacer) are skipped; any other bad row fails the whole file.
 """
@@ -9,6 +9,7 @@ all empty (blank lines, a footer's spacer) are skipped; any other bad row fails 
 from __future__ import annotations
 
 import csv
+import io
 import re
 from datetime import datetime
 
@@ -18,7 +19,6 @@ from .errors import StatementError
 from .text import decode
 
 _SYMBOLS = re.compile(r"^(?:[A-Z]{3}\s*)?\$?|\s*(?:[A-Z]{3})?$")
-csv.field_size_limit(1024 * 1024)
 
 
 def csv_amount(text: str, profile: CsvProfile) -> str | None:
@@ -89,9 +89,12 @@ def parse_csv(data: bytes, profile: CsvProfile, default_currency: str = "") -> P
     if problems:
         raise StatementError("el perfil CSV no es válido: " + " ".join(problems))
     text = decode(data, profile.encoding, unit="fila")
-    lines = text.splitlines(keepends=True)
-    body = lines[profile.skip_rows :]
-    reader = csv.reader(body, delimiter=profile.delimiter, strict=True)
+    # newline="": lines end only at CR/LF, as the csv module expects (str.splitlines would also
+    # cut at U+2028 or NEL inside a quoted cell and shift every row number after it)
+    stream = io.StringIO(text, newline="")
+    for _ in range(profile.skip_rows):
+        stream.readline()
+    reader = csv.reader(stream, delimiter=profile.delimiter, strict=True)
     try:
         header = next(reader, None)
         while header is not None and not any(c.strip() for c in header):
@@ -112,9 +115,10 @@ def parse_csv(data: bytes, profile: CsvProfile, default_currency: str = "") -> P
         }  # fmt: skip
         fixed_currency = profile.currency or default_currency
         drafts: list[Draft] = []
-        row_offset = profile.skip_rows
+        read = reader.line_num
         for row in reader:
-            row_no = row_offset + reader.line_num
+            row_no = profile.skip_rows + read + 1  # the line the row starts on
+            read = reader.line_num
             where = f"fila {row_no}"
             money_cells = [_cell(row, at) for at in (amount_at, credit_at, debit_at)]
             if not _cell(row, date_at) and not any(money_cells):

@@ -32,6 +32,7 @@ logging.getLogger("mt940").setLevel(logging.CRITICAL)
 
 _OPTIONS = mt940.Options(reversal_sign=True, case_insensitive_marks=True, unbounded_details=True)
 _TAGS = mt940.tags.TAG_BY_ID
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # not str.splitlines: U+2028 or NEL in :86: is text
 _TAG_LINE = re.compile(r"^:(?P<tag>[0-9]{2}|NS)(?P<sub>[A-Z])?:")
 _ENVELOPE_HEAD = re.compile(r"^(?:\{[1-3]:(?:[^{}]|\{[^{}]*\})*\})+\{4:\s*")
 _ENVELOPE_TAIL = re.compile(r"^-?\}(?:\{5:.*)?$|^\{5:.*\}$")
@@ -72,7 +73,7 @@ def _tag_class(full: str) -> Any:
 
 
 def _blocks(text: str) -> list[_Block]:
-    lines = _strip_envelope(text.splitlines())
+    lines = _strip_envelope(_LINE_BREAK.split(text))
     blocks: list[_Block] = []
     current: _Tag | None = None
     for number, line in enumerate(lines, start=1):
