@@ -1,9 +1,10 @@
 """CSV statements, read with the standard csv module through a tenant's :class:`CsvProfile`.
 
 Rows are counted by the line they start on ("fila 12" is the file's 12th line, as in the other
-imports), so staff find the row that failed. Amounts follow the profile's separators ("1,234.50" or "1.234,50");
-a negative may be written ``-500``, ``(500)`` or ``500-``. Rows whose date and amount cells are
-all empty (blank lines, a footer's spacer) are skipped; any other bad row fails the whole file.
+imports), so staff find the row that failed. Amounts follow the profile's separators ("1,234.50"
+or "1.234,50"); a negative may be written ``-500``, ``(500)`` or ``500-``. Rows whose date and
+amount cells are all empty (blank lines, a footer's spacer) are skipped; any other bad row fails
+the whole file.
 """
 
 from __future__ import annotations
