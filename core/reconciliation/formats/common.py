@@ -14,7 +14,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -60,7 +60,6 @@ class Draft:
     description: str = ""
     payer_name: str = ""
     payer_account: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def clean_text(value: object, limit: int = 500) -> str:
