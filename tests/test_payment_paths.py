@@ -20,7 +20,14 @@ import pytest
 from recaudo.core.access.staff import create_staff
 from recaudo.core.messaging.customer_messages import ACTOR as MESSAGE_JOB
 from recaudo.core.messaging.customer_messages import message_key
-from recaudo.core.tables import Allocation, Invoice, OutboxJob, Payment, PaymentProof
+from recaudo.core.tables import (
+    Allocation,
+    Invoice,
+    NotificationLog,
+    OutboxJob,
+    Payment,
+    PaymentProof,
+)
 from recaudo.plugins.sandbox import routes as sandbox_routes
 from recaudo.plugins.sandbox.tables import SandboxCharge
 from recaudo.tenants.plugin_config import set_plugin
@@ -434,6 +441,10 @@ async def test_a_confirmed_proof_pays_the_invoices_once(env: Env) -> None:
         await drain_jobs()
         paid = await assert_paid_once(env, ids, 150_000)
         await staff_sees(env, staff, paid, "Aprobado")
+        told = await env.shop.scope.select(NotificationLog, NotificationLog.body_text).where(
+            NotificationLog.subject.like("Confirmamos tu pago%")
+        )
+        assert [m["body_text"].count("$1,500.00") for m in told] == [1]
     finally:
         await staff.aclose()
     assert await balance_shown(env) == "$250.00"
