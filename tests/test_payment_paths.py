@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -20,19 +21,23 @@ import pytest
 from recaudo.core.access.staff import create_staff
 from recaudo.core.messaging.customer_messages import ACTOR as MESSAGE_JOB
 from recaudo.core.messaging.customer_messages import message_key
+from recaudo.core.payments import expiry
 from recaudo.core.tables import (
     Allocation,
+    CreditEntry,
     Invoice,
     NotificationLog,
     OutboxJob,
     Payment,
     PaymentProof,
+    ProviderEvent,
+    Ticket,
 )
 from recaudo.plugins.sandbox import routes as sandbox_routes
 from recaudo.plugins.sandbox.tables import SandboxCharge
 from recaudo.tenants.plugin_config import set_plugin
-from recaudo.tenants.scoped import unscoped
-from tests.conftest import drain_jobs
+from recaudo.tenants.scoped import TenantScope, unscoped
+from tests.conftest import drain_jobs, make_tenant
 from tests.fakes.mercadopago import DEFAULT_TOKEN, FakeMercadoPago
 from tests.portal_support import Env, hidden, login, open_env, post_form
 
@@ -92,10 +97,10 @@ def local(url: str) -> str:
     return url.split("http://testserver", 1)[-1]
 
 
-async def deliver(env: Env, note: object) -> int:
+async def deliver(env: Env, note: object, slug: str = "") -> int:
     """POST a Mercado Pago notification to the tenant's webhook endpoint; the status code."""
     response = await env.client.post(
-        f"/hooks/mercadopago/{env.shop.slug}",
+        f"/hooks/mercadopago/{slug or env.shop.slug}",
         params=note.query,  # type: ignore[attr-defined]
         content=note.body,  # type: ignore[attr-defined]
         headers=note.headers,  # type: ignore[attr-defined]
@@ -269,6 +274,19 @@ async def test_card_through_mercadopago_signed_webhook_applies_once(
     await assert_nothing_applied(env, ids, [100_000])
 
     note = fake_mp.signed_webhook(paid["id"], MP_SECRET, request_id="req-1")
+    # Another business's endpoint (its own secret) refuses this shop's notification.
+    other = await make_tenant("otra-" + env.shop.slug[-6:], test=True)
+    await set_plugin(
+        TenantScope(int(other.id)),
+        "mercadopago",
+        enabled=True,
+        settings={"access_token": DEFAULT_TOKEN, "webhook_secret": "otro-secreto-0123456789"},
+        secret_key="x" * 40,
+    )
+    assert await deliver(env, note, slug=str(other.slug)) == 401
+    assert await env.shop.scope.count(ProviderEvent) == 0
+    assert await TenantScope(int(other.id)).count(ProviderEvent) == 0
+
     assert await deliver(env, note) == 200
     assert await deliver(env, note) == 200  # redelivered
     later = fake_mp.signed_webhook(paid["id"], MP_SECRET, request_id="req-2")
@@ -287,7 +305,7 @@ async def test_card_through_mercadopago_signed_webhook_applies_once(
 
 
 async def test_oxxo_voucher_is_pending_until_paid_at_the_store(
-    env: Env, fake_mp: FakeMercadoPago
+    env: Env, fake_mp: FakeMercadoPago, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ids = env.invoice_ids()[:1]
     where, payment = await start_payment(env, ids, "mercadopago:oxxo")
@@ -306,7 +324,11 @@ async def test_oxxo_voucher_is_pending_until_paid_at_the_store(
     await assert_nothing_applied(env, ids, [100_000])
     assert await balance_shown(env) == "$1,750.00"
 
-    # Two days later the customer pays at the store; the approval is notified (and redelivered).
+    # Two days later (the voucher lasts three) the customer pays at the store; the approval is
+    # notified (and redelivered). The checkout's hour is long gone, yet this is not late money.
+    later = datetime.now(UTC) + timedelta(days=2)
+    monkeypatch.setattr(expiry, "now", lambda: later)
+    assert IN_PROCESS.search((await env.client.get(env.shop.prefix + "/estado-de-cuenta")).text)
     fake_mp.set_status(mp_payment["id"], "approved", "accredited")
     note = fake_mp.signed_webhook(mp_payment["id"], MP_SECRET, request_id="paid-1")
     assert await deliver(env, note) == 200
@@ -315,6 +337,7 @@ async def test_oxxo_voucher_is_pending_until_paid_at_the_store(
     await assert_paid_once(env, ids, 100_000)
     assert await balance_shown(env) == "$750.00"
     assert await receipts_queued(env, int(payment.id)) == 1
+    assert await env.shop.scope.count(Ticket) == 0 and await env.shop.scope.count(CreditEntry) == 0
 
 
 @pytest.mark.parametrize("ending", [("cancelled", "expired"), ("cancelled", "by_collector")])
