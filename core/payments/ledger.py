@@ -308,6 +308,14 @@ async def _supersede(scope: TenantScope, new: Payment) -> None:
             )
 
 
+async def end_competing_checkouts(scope: TenantScope, payment: Payment) -> None:
+    """Money that arrived outside a checkout (a confirmed proof) ends the customer's pending
+    checkouts for the same invoices, as a new checkout would: a bank-transfer checkout would
+    otherwise stay "in process" for days next to invoices already paid, and a card one payable.
+    Call it in the transaction that recorded ``payment``."""
+    await _supersede(scope, payment)
+
+
 async def record_staff_payment(
     scope: TenantScope,
     *,

@@ -22,7 +22,11 @@ from recaudo.core.casework.review.common import (
 from recaudo.core.common.audit import record
 from recaudo.core.common.jsonfield import loads
 from recaudo.core.db import transaction
-from recaudo.core.payments.ledger import PaymentError, record_staff_payment
+from recaudo.core.payments.ledger import (
+    PaymentError,
+    end_competing_checkouts,
+    record_staff_payment,
+)
 from recaudo.core.tables import (
     Invoice,
     PaymentProof,
@@ -99,6 +103,7 @@ async def confirm_proof(
             )
         except PaymentError:
             raise InboxError("No se pudo registrar el pago de este comprobante.") from None
+        await end_competing_checkouts(scope, payment)
         await scope.update(
             PaymentProof,
             {
