@@ -139,6 +139,25 @@ class TenantScope:
         )
         return int(inserted[0][table._meta.primary_key._meta.name]) if inserted else None
 
+    async def add_new(self, *rows: T, returning: tuple[Any, ...]) -> list[dict[str, Any]]:
+        """Insert rows for this tenant in one statement, skipping those that collide with a
+        unique index (``ON CONFLICT DO NOTHING``); the ``returning`` columns of those inserted.
+
+        For batches whose duplicates are expected (statement lines seen in an earlier file)."""
+        if not rows:
+            return []
+        table = type(rows[0])
+        for row in rows:
+            if type(row) is not table:
+                raise TypeError("add_new takes rows of one table")
+            _check(table)
+            current = getattr(row, "tenant", None)
+            if current not in (None, self.tenant_id):
+                raise CrossTenantError(f"row names tenant {current}, scope is {self.tenant_id}")
+            row.tenant = self.tenant_id  # type: ignore[attr-defined]
+        query = table.insert(*rows).on_conflict(action="DO NOTHING").returning(*returning)
+        return [dict(r) for r in await query]
+
     async def save(self, row: T) -> T:
         """Save an existing row of this tenant."""
         _check(type(row))
