@@ -9,6 +9,7 @@ easy to grep and to review. ``tests/test_isolation.py`` enforces both rules.
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -108,6 +109,17 @@ class TenantScope:
         bound = [self.tenant_id if name == "tenant" else next(values) for name in order]
         engine = Tenant._meta.db
         return [dict(row) for row in await engine.run_querystring(QueryString(template, *bound))]
+
+    async def raw_rows(self, sql: str, *args: Any) -> list[Sequence[Any]]:
+        """:meth:`raw` with each row as a sequence in column order, not a dict: for the reads of a
+        million rows (the reconciliation book) where a dict per row costs more than the query."""
+        template, order = _raw_template(sql)
+        if order.count("") != len(args):
+            raise ValueError(f"{order.count('')} {{}} placeholders, {len(args)} values")
+        values = iter(args)
+        bound = [self.tenant_id if name == "tenant" else next(values) for name in order]
+        rows = await Tenant._meta.db.run_querystring(QueryString(template, *bound))
+        return [tuple(row.values()) if isinstance(row, dict) else row for row in rows]
 
     async def add(self, *rows: T) -> list[T]:
         """Insert rows for this tenant; a row that names another tenant is refused."""
