@@ -32,13 +32,9 @@ from recaudo.core.reconciliation.apply import (
     candidate_dict,
     statement_line,
 )
+from recaudo.core.reconciliation.book import load_book
 from recaudo.core.reconciliation.csv_profiles import csv_profile as saved_csv_profile
-from recaudo.core.reconciliation.engine import (
-    MatchSettings,
-    load_book,
-    load_match_rules,
-    match_lines,
-)
+from recaudo.core.reconciliation.engine import MatchSettings, load_match_rules, match_lines
 from recaudo.core.reconciliation.formats import StatementError, parse_statement
 from recaudo.core.reconciliation.settings import settings_from_policy
 from recaudo.core.tables import BankLine, BankStatement
@@ -238,8 +234,9 @@ async def match_and_apply(
     by_currency: dict[str, list[BankLine]] = {}
     for row in rows:
         by_currency.setdefault(str(row.currency), []).append(row)
+    accounts = await known_accounts(scope)
     for currency, group in by_currency.items():
-        book = await load_book(scope, currency)
+        book = await load_book(scope, currency, accounts=accounts)
         by_key = {str(row.key): row for row in group}
         decisions = match_lines([statement_line(r) for r in group], book, rules, settings)
         for decision in decisions:
@@ -277,6 +274,24 @@ async def match_and_apply(
             else:
                 counts.unmatched += 1
     return counts
+
+
+async def known_accounts(scope: TenantScope) -> dict[str, int]:
+    """Bank accounts customers paid from before (matched lines): account → customer, for the
+    accounts only one customer used."""
+    rows = await (
+        scope.select(BankLine, BankLine.payer_account, BankLine.customer)
+        .where(
+            BankLine.status == "matched",
+            BankLine.payer_account != "",
+            BankLine.customer.is_not_null(),
+        )
+        .distinct()
+    )
+    seen: dict[str, set[int]] = {}
+    for row in rows:
+        seen.setdefault(str(row["payer_account"]), set()).add(int(row["customer"]))
+    return {account: next(iter(ids)) for account, ids in seen.items() if len(ids) == 1}
 
 
 async def _set_open(
