@@ -268,7 +268,9 @@ async def match_and_apply(
             elif outcome == "matched":
                 outcome = "review"
             status = "review" if outcome == "review" and candidates else "unmatched"
-            await _set_open(scope, row, status, candidates, note)
+            unchanged = status == row.status == "unmatched" and not note and not row.note
+            if not unchanged or row.candidates not in ([], "[]", None):
+                await _set_open(scope, row, status, candidates, note)
             if status == "review":
                 counts.review += 1
             else:
