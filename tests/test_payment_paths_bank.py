@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pytest
 
 from recaudo.core.casework.review.proofs import confirm_proof
-from recaudo.core.reconciliation.review import get_line, list_lines
+from recaudo.core.reconciliation.review import get_line, list_lines, undo_match
 from recaudo.core.reconciliation.service import import_statement
 from recaudo.core.tables import Invoice, Payment, PaymentProof, StaffUser
 from tests.portal_support import Env, csrf, hidden, login, open_env, post_form
@@ -91,6 +91,12 @@ async def test_a_statement_line_with_the_reference_closes_the_portal_checkout(en
     again = await _import(env, mt940((100_000, f"SPEI REF {reference} PAGO"), ref="S2"))
     assert again.already_imported == 1 and again.applied == 0
     assert await scope.count(Payment) == 1 and await _balance(env, invoice) == 0
+
+    # Undoing the line takes the money back from the settled checkout too.
+    await undo_match(scope, line.id, actor="staff:1", reason="era de otro cliente")
+    assert (await scope.get(Payment, checkout.id)).status == "cancelled"
+    assert await _balance(env, invoice) == 100_000
+    assert (await get_line(scope, line.id)).status == "review"
 
 
 async def _upload_proof(env: Env, invoice_id: int, amount: str) -> PaymentProof:

@@ -256,6 +256,7 @@ async def match_and_apply(
                         window=settings.date_window_days,
                         actor=actor,
                         expected_generation=int(row.generation),
+                        candidates=candidates,
                     )
                 except Refused as exc:
                     note = exc.message
