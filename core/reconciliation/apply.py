@@ -295,7 +295,8 @@ async def apply_match(
     """Apply ``candidate`` to the line in one transaction. A line no longer in ``from_statuses``
     (someone decided first) is left alone: the outcome carries its status and applies nothing.
     ``candidates`` (the engine's, best first) are stored with the decision, so an undo can put
-    the line back in review with them. :class:`Refused` when the proposal no longer fits; :class:`LineNotFound` for no such line."""
+    the line back in review with them. :class:`Refused` when the proposal no longer fits;
+    :class:`LineNotFound` for no such line."""
 
     async def work(_tx: Any) -> Outcome:
         line = await lock_line(scope, line_id)
