@@ -15,7 +15,7 @@ import pytest
 from recaudo.core.billing.invoices import status_for
 from recaudo.core.billing.statement import customer_statement
 from recaudo.core.common.jsonfield import loads
-from recaudo.core.payments.ledger import PaymentError
+from recaudo.core.payments.ledger import PaymentError, create_payment
 from recaudo.core.payments.manual import (
     customer_write_offs,
     invoice_write_offs,
@@ -88,6 +88,25 @@ async def test_a_manual_payment_is_applied_once_per_reference(database: str) -> 
     # The same number under another method is another document.
     await manual(w, 500, "Recibo 15", None, method="transfer")
     assert await w.scope.count(Payment) == 2
+    await check_money(w.scope)
+
+
+async def test_a_manual_payment_ends_the_pending_checkout_for_its_invoices(database: str) -> None:
+    """Cash at the counter for an invoice the customer had started paying by transfer: the
+    portal must not keep showing that transfer "in process" next to a paid invoice."""
+    w = await world()
+    inv, other = await w.invoice(10_000), await w.invoice(5_000)
+    transfer = await create_payment(
+        w.scope, customer_id=w.customer, method="banktransfer", currency=w.currency,
+        idempotency_key="checkout-1", invoice_ids=[inv],
+    )  # fmt: skip
+    unrelated = await create_payment(
+        w.scope, customer_id=w.customer, method="banktransfer", currency=w.currency,
+        idempotency_key="checkout-2", invoice_ids=[other],
+    )  # fmt: skip
+    await manual(w, 10_000, "Recibo 16", [inv])
+    assert (await w.scope.get(Payment, transfer.id)).status == "cancelled"
+    assert (await w.scope.get(Payment, unrelated.id)).status == "pending"
     await check_money(w.scope)
 
 

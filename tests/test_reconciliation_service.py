@@ -240,8 +240,8 @@ async def test_undo_gives_back_exactly_what_was_applied_and_accepting_again_work
         view = await accept_candidate(scope, line_id, 0, actor=ACTOR)
         assert view.status == "matched" and view.payment_id
     assert await _balance(scope, f1) == 0 and await _balance(scope, f2) == 0
-    # Closed with a write-off (the fee): ``status_for`` says written_off, as for any write-off.
-    assert (await scope.get(Invoice, f1)).status == "written_off"
+    # The bank kept a fee: the customer paid in full, so the invoice is paid, not written off.
+    assert (await scope.get(Invoice, f1)).status == "paid"
     offs = await scope.objects(WriteOff).where(WriteOff.invoice == f1)
     assert [(w.amount, w.reason) for w in offs] == [(1_000, "comisión bancaria")]
     assert await customer_credit(scope, ana, "MXN") == 10_000

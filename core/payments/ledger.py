@@ -72,6 +72,10 @@ from recaudo.core.tables import (
 from recaudo.tenants.scoped import TenantScope, as_id
 
 SOURCES = ("webhook", "poll", "staff", "bank_statement")
+# The write-off reason of a bank's commission on a transfer (and of its undoing): see
+# written_off_total. Reconciliation writes these; nothing else should.
+BANK_FEE_REASON = "comisión bancaria"
+BANK_FEE_REASONS = (BANK_FEE_REASON, f"{BANK_FEE_REASON} (deshecha)")
 MAX_AMOUNT = 10**15  # minor units; far above any real invoice, far below BigInt's limit
 
 
@@ -598,10 +602,14 @@ async def _advance(
 
 
 async def written_off_total(scope: TenantScope, invoice_id: int) -> int:
-    """How much of an invoice was written off (``write_off`` rows); part of ``amount_applied``."""
+    """How much of an invoice was written off (``write_off`` rows); part of ``amount_applied``.
+
+    A bank fee closed on reconciliation (:data:`BANK_FEE_REASONS`) is not counted: the customer
+    paid in full and the bank kept a commission, so the invoice is ``paid``, not ``written_off``.
+    """
     row = (
         await scope.select(WriteOff, Sum(WriteOff.amount, alias="total"))
-        .where(WriteOff.invoice == invoice_id)
+        .where(WriteOff.invoice == invoice_id, WriteOff.reason.not_in(list(BANK_FEE_REASONS)))
         .first()
     )
     return int((row or {}).get("total") or 0)

@@ -122,6 +122,8 @@ async def record_manual_payment(
             reference=reference,
             invoice_ids=ids,
         )
+        # the customer's pending checkouts for these invoices end, as with a confirmed proof
+        await ledger.end_competing_checkouts(scope, payment)
         details = {
             "manual": {
                 "reference": reference,

@@ -33,7 +33,7 @@ from recaudo.core.billing.statement import OPEN_STATUSES
 from recaudo.core.common.atomic import atomic, locked
 from recaudo.core.common.audit import record
 from recaudo.core.common.jsonfield import loads
-from recaudo.core.payments import manual, settlement
+from recaudo.core.payments import ledger, manual, settlement
 from recaudo.core.payments.errors import PaymentError
 from recaudo.core.payments.ledger import _lock_customer as ledger_lock_customer
 from recaudo.core.platform.values import MatchCandidate, StatementLine
@@ -48,7 +48,7 @@ from recaudo.core.tables import (
 from recaudo.tenants.scoped import TenantScope, as_id
 
 METHOD = "banktransfer"
-FEE_REASON = "comisión bancaria"
+FEE_REASON = ledger.BANK_FEE_REASON
 #: Methods of money staff record by hand for a transfer (a confirmed proof, a manual transfer).
 HAND_METHODS = ("banktransfer", "transfer")
 LINE_KEY_PREFIX = f"{METHOD}:bankline:"
