@@ -1,0 +1,274 @@
+"""The reconciliation pages over HTTP: upload a statement, review, apply, undo, ignore, settings.
+
+SQLite always, PostgreSQL too when RECAUDO_TEST_DATABASE_URL is set. Statements are written here
+(MT940) paying the tenant's own invoices, so the real parser, engine and ledger run end to end.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from babel.messages.pofile import read_po
+
+from recaudo.core.access.staff import create_staff
+from recaudo.core.billing.customers import NewCustomer, create_customer
+from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
+from recaudo.core.tables import BankLine, BankStatement, Invoice, Payment
+from recaudo.tenants.scoped import TenantScope
+from tests.conftest import make_tenant
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "clave-de-prueba-123"
+SLUG = "ferre"
+STAFF = f"/t/{SLUG}/staff"
+HTML = {"accept": "text/html"}
+BANK = f"{STAFF}/conciliacion"
+
+
+def mt940(*lines: tuple[str, int, str], account: str = "012180001234567891") -> bytes:
+    """An MT940 statement with one :61:/:86: pair per ``(yymmdd, minor units, text)``."""
+    total = sum(amount for _d, amount, _t in lines)
+    body = [":20:RECAUDO-TEST", f":25:{account}", ":28C:1/1", ":60F:C261101MXN0,00"]
+    for when, amount, text in lines:
+        mark = "C" if amount >= 0 else "D"
+        value = f"{abs(amount) // 100},{abs(amount) % 100:02d}"
+        body += [f":61:{when}{when[2:]}{mark}{value}NTRFNONREF//{when}{abs(amount)}", f":86:{text}"]
+    close = f"{total // 100},{total % 100:02d}"
+    body.append(f":62F:C{lines[-1][0]}MXN{close}")
+    return ("\r\n".join(body) + "\r\n").encode()
+
+
+class World:
+    def __init__(self, scope: TenantScope, ana: int, bruno: int, f100: int, f200: int) -> None:
+        self.scope, self.ana, self.bruno, self.f100, self.f200 = scope, ana, bruno, f100, f200
+
+
+async def _invoice(scope: TenantScope, customer: int, number: str, amount: int) -> int:
+    invoice = await create_invoice(
+        scope,
+        NewInvoice(
+            customer,
+            number,
+            date(2026, 10, 1),
+            date(2026, 10, 31),
+            "MXN",
+            (NewLine("Servicio", 1, amount),),
+        ),
+    )
+    return int(invoice.id)
+
+
+@pytest.fixture
+async def world(database: str) -> World:
+    tenant = await make_tenant(SLUG)
+    scope = TenantScope(int(tenant.id))
+    ana = await create_customer(scope, NewCustomer("C-1", "Ana López Ruiz"), "MX")
+    bruno = await create_customer(scope, NewCustomer("C-2", "Bruno Díaz Peña"), "MX")
+    f100 = await _invoice(scope, int(ana.id), "F-100", 150_000)
+    f200 = await _invoice(scope, int(bruno.id), "F-200", 80_000)
+    for role in ("owner", "collector", "viewer"):
+        await create_staff(scope, f"{role}@ferre.example", PASSWORD, role)
+    return World(scope, int(ana.id), int(bruno.id), f100, f200)
+
+
+async def login(client: httpx.AsyncClient, role: str, slug: str = SLUG) -> str:
+    await client.get(f"/t/{slug}/staff/login")
+    token = str(client.cookies["csrftoken"])
+    response = await client.post(
+        f"/t/{slug}/staff/login",
+        data={"_csrf_token": token, "email": f"{role}@{slug}.example", "password": PASSWORD},
+        headers=HTML,
+    )
+    assert response.status_code == 303, response.text
+    return token
+
+
+async def upload(
+    client: httpx.AsyncClient, token: str, content: bytes, name: str = "estado.sta", fmt: str = ""
+) -> httpx.Response:
+    return await client.post(
+        BANK,
+        data={"_csrf_token": token, "formato": fmt, "perfil": ""},
+        files={"archivo": (name, content, "application/octet-stream")},
+        headers=HTML,
+    )
+
+
+async def balance(scope: TenantScope, invoice_id: int) -> int:
+    invoice = await scope.get(Invoice, invoice_id)
+    assert invoice is not None
+    return int(invoice.total - invoice.amount_applied)
+
+
+async def line_id(scope: TenantScope, amount: int) -> int:
+    row = await scope.objects(BankLine).where(BankLine.amount == amount).first()
+    assert row is not None
+    return int(row.id)
+
+
+# --- upload -------------------------------------------------------------------------------------
+
+
+async def test_upload_shows_counts_and_pays_the_invoice_named_in_the_text(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    token = await login(client, "collector")
+    page = await client.get(BANK, headers=HTML)
+    assert page.status_code == 200 and 'id="bank-upload"' in page.text
+    assert 'href="/t/ferre/staff/conciliacion"' in page.text  # the menu entry
+    statement = mt940(("261102", 150_000, "PAGO FACTURA F-100 ANA LOPEZ"))
+    response = await upload(client, token, statement)
+    assert response.status_code == 303, response.text
+    shown = await client.get(response.headers["location"], headers=HTML)
+    summary = shown.text.split('id="import-summary"', 1)[1].split("</section>", 1)[0]
+    assert "Movimientos en el archivo: 1" in summary and "Conciliados: 1" in summary
+    assert "$1,500.00" in summary  # applied, in the tenant's money format
+    assert await balance(world.scope, world.f100) == 0
+    assert 'data-statement="' in shown.text and "estado.sta" in shown.text
+    again = await upload(client, token, statement)
+    repeated = await client.get(again.headers["location"], headers=HTML)
+    assert "ya se había importado" in repeated.text
+    assert await world.scope.count(BankStatement) == 1
+    assert await world.scope.count(Payment) == 1
+
+
+async def test_a_bad_file_is_a_400_naming_the_problem_and_stores_nothing(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    token = await login(client, "owner")
+    garbage = await upload(client, token, b"esto no es un estado de cuenta\n" * 3, "x.txt")
+    assert garbage.status_code == 400 and 'id="bank-error"' in garbage.text
+    broken = mt940(("261102", 150_000, "F-100")).replace(b":61:2611021102C1500,00", b":61:XX")
+    bad = await upload(client, token, broken, "roto.sta", "mt940")
+    assert bad.status_code == 400 and re.search(r"l[íi]nea \d+", bad.text), bad.text
+    no_file = await client.post(BANK, data={"_csrf_token": token, "formato": ""}, headers=HTML)
+    assert no_file.status_code == 400 and "adjunta el estado de cuenta" in no_file.text
+    odd = await upload(client, token, mt940(("261102", 100, "x")), fmt="pdf")
+    assert odd.status_code == 400
+    assert await world.scope.count(BankStatement) == 0
+    assert await world.scope.count(BankLine) == 0
+    assert await balance(world.scope, world.f100) == 150_000
+
+
+async def test_csrf_is_required(world: World, client: httpx.AsyncClient) -> None:
+    await login(client, "owner")
+    response = await client.post(
+        BANK,
+        data={"_csrf_token": "0" * 64, "formato": ""},
+        files={"archivo": ("e.sta", mt940(("261102", 150_000, "F-100")), "text/plain")},
+        headers=HTML,
+    )
+    assert response.status_code == 403
+    assert await world.scope.count(BankStatement) == 0
+
+
+async def test_viewers_see_but_cannot_upload_or_decide(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    owner = await login(client, "owner")
+    await upload(client, owner, mt940(("261103", 12_345, "DEPOSITO SIN DATOS")))
+    line = await line_id(world.scope, 12_345)
+    client.cookies.clear()
+    token = await login(client, "viewer")
+    page = await client.get(BANK, headers=HTML)
+    assert page.status_code == 200 and 'id="bank-upload"' not in page.text
+    assert (await upload(client, token, mt940(("261104", 500, "x")))).status_code == 403
+    detail = await client.get(f"{BANK}/movimientos/{line}", headers=HTML)
+    assert detail.status_code == 200 and 'id="ignore-form"' not in detail.text
+    ignored = await client.post(
+        f"{BANK}/movimientos/{line}/ignorar",
+        data={"_csrf_token": token, "motivo": "traspaso"},
+        headers=HTML,
+    )
+    assert ignored.status_code == 403
+    assert (await client.get(f"{BANK}/ajustes", headers=HTML)).status_code == 403
+    assert await world.scope.count(BankStatement) == 1
+
+
+# --- the review queue ---------------------------------------------------------------------------
+
+
+async def test_ignore_needs_a_reason_and_leaves_the_queue(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    token = await login(client, "collector")
+    await upload(client, token, mt940(("261103", 12_345, "DEPOSITO SIN DATOS")))
+    line = await line_id(world.scope, 12_345)
+    unmatched = await client.get(f"{BANK}/movimientos?estado=unmatched", headers=HTML)
+    assert f'data-line="{line}"' in unmatched.text
+    url = f"{BANK}/movimientos/{line}/ignorar"
+    empty = await client.post(url, data={"_csrf_token": token, "motivo": "  "}, headers=HTML)
+    assert empty.status_code == 400 and "Escribe por qué" in empty.text
+    done = await client.post(
+        url, data={"_csrf_token": token, "motivo": "Traspaso entre cuentas"}, headers=HTML
+    )
+    assert done.status_code == 303
+    row = await world.scope.get(BankLine, line)
+    assert row is not None and row.status == "ignored" and "Traspaso" in row.note
+    ignored = await client.get(f"{BANK}/movimientos?estado=ignored", headers=HTML)
+    assert f'data-line="{line}"' in ignored.text
+
+
+async def test_description_is_escaped(world: World, client: httpx.AsyncClient) -> None:
+    token = await login(client, "collector")
+    text = "<script>alert(1)</script> PAGO"
+    await upload(client, token, mt940(("261103", 4_200, text)))
+    line = await line_id(world.scope, 4_200)
+    for url in (f"{BANK}/movimientos?estado=unmatched", f"{BANK}/movimientos/{line}"):
+        page = await client.get(url, headers=HTML)
+        assert page.status_code == 200
+        assert "<script>alert(1)" not in page.text and "&lt;script&gt;alert(1)" in page.text
+
+
+# --- translations -------------------------------------------------------------------------------
+
+TEMPLATES = sorted((ROOT / "web/templates/staff/bank").glob("*.html"))
+CALL = re.compile(r"""(?<![\w.])_\(\s*(["'])(.+?)\1\s*\)""", re.S)
+NCALL = re.compile(r"""ngettext\(\s*"(.+?)",\s*"(.+?)\"""", re.S)
+
+
+def _catalog() -> set[str]:
+    ids: set[str] = set()
+    for po in (ROOT / "core/messaging/locale/en/LC_MESSAGES").glob("*.po"):
+        with po.open("rb") as fh:
+            for message in read_po(fh, locale="en"):
+                if message.id and message.string:
+                    ids |= set(message.id) if isinstance(message.id, tuple) else {message.id}
+    return ids
+
+
+def test_every_string_of_the_pages_has_an_english_translation() -> None:
+    from recaudo.web.backoffice import bank, bank_settings
+
+    found: set[str] = set()
+    for path in TEMPLATES:
+        text = path.read_text()
+        found |= {m.group(2) for m in CALL.finditer(text)}
+        found |= {s for m in NCALL.finditer(text) for s in m.groups()}
+    found |= set(bank.FORMAT_LABELS.values()) | set(bank.STATUS_LABELS.values())
+    found |= {label for _n, label, _h in bank_settings.PROFILE_FIELDS}
+    found |= {hint for _n, _l, hint in bank_settings.PROFILE_FIELDS if hint}
+    found |= {bank.TOO_BIG, bank.NO_FILE, bank.BAD_FORMAT, bank.LINE_NOT_FOUND}
+    found |= {bank_settings.PROFILE_NOT_FOUND, bank_settings.SAMPLE_TOO_BIG}
+    found -= {"MT940", "CAMT.053", "OFX", "CSV"}
+    missing = sorted(found - _catalog())
+    assert not missing, "add to core/messaging/locale/en/LC_MESSAGES/bank.po:\n" + "\n".join(
+        missing
+    )
+    assert len(found) > 100  # the scan found the pages' strings
+
+
+def test_translations_keep_their_placeholders() -> None:
+    from recaudo.core.messaging.i18n import translations
+
+    en = translations("en")
+    with (ROOT / "core/messaging/locale/en/LC_MESSAGES/bank.po").open("rb") as fh:
+        for message in read_po(fh, locale="en"):
+            for msgid in message.id if isinstance(message.id, tuple) else (message.id,):
+                if msgid:
+                    names = set(re.findall(r"%\((\w+)\)", msgid))
+                    assert names == set(re.findall(r"%\((\w+)\)", en.gettext(msgid))), msgid
