@@ -14,6 +14,7 @@ from piccolo.columns import (
     Boolean,
     Bytea,
     Date,
+    DoublePrecision,
     ForeignKey,
     Integer,
     OnDelete,
@@ -46,6 +47,10 @@ UNIQUE_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dunning_mark", ("invoice", "stage")),
     ("dunning_policy", ("tenant", "segment")),
     ("invoice_charge", ("invoice", "kind", "period")),
+    ("bank_statement", ("tenant", "file_sha256")),
+    ("bank_line", ("tenant", "key")),
+    ("bank_line", ("payment",)),
+    ("bank_csv_profile", ("tenant", "name")),
 )
 
 
@@ -852,3 +857,70 @@ class InvoiceCharge(TenantOwned, Table, tablename="invoice_charge"):
     waived = Boolean(default=False)
     waived_by = Varchar(length=100, default="")
     waived_at = Timestamptz(null=True, default=None)
+
+
+# --- bank reconciliation (issue #12, migration 0026) --------------------------------------------
+
+
+class BankStatement(TenantOwned, Table, tablename="bank_statement"):
+    """One imported statement file. ``file_sha256`` is unique per tenant, so the same file imported
+    twice (or by two people at once) is stored once; ``counts`` is what its import found."""
+
+    format = Varchar(length=20)  # mt940, camt053, ofx, csv
+    account = Varchar(length=64, default="")
+    currency = Varchar(length=3)
+    statement_id = Varchar(length=100, default="")  # the bank's own id of the statement
+    opening_balance = BigInt(null=True, default=None)
+    closing_balance = BigInt(null=True, default=None)
+    file_sha256 = Varchar(length=64)
+    filename = Varchar(length=200, default="")
+    source = Varchar(length=20, default="")  # cli, web, api
+    imported_by = Varchar(length=100, default="")
+    counts = JSON(default="{}")
+    created_at = Timestamptz()
+
+
+class BankLine(TenantOwned, Table, tablename="bank_line"):
+    """One movement of a statement and what became of it (``core/reconciliation/review.py``).
+
+    ``key`` (unique per tenant) recognises a movement seen in an earlier, overlapping file. The
+    row is the lock of every decision on the movement: applying, accepting and undoing lock it,
+    so one wins. ``payment`` is unique: a payment belongs to at most one line. ``generation``
+    grows with each undo and is part of the payment's idempotency key, so applying again after
+    an undo records a new payment while a retry of the same application never does.
+    """
+
+    statement = ForeignKey(BankStatement, on_delete=OnDelete.cascade, index=True, null=False)
+    line_no = Integer(default=0)
+    key = Varchar(length=100)
+    booked_on = Date()
+    amount = BigInt()  # minor units; negative for money out
+    currency = Varchar(length=3)
+    reference = Varchar(length=200, default="")
+    description = Text(default="")
+    payer_name = Varchar(length=200, default="")
+    payer_account = Varchar(length=64, default="")
+    # matched, review, unmatched, ignored, debit
+    status = Varchar(length=20, default="unmatched", index=True)
+    rule = Varchar(length=50, default="")
+    confidence = DoublePrecision(null=True, default=None)
+    candidates = JSON(default="[]")
+    customer = ForeignKey(
+        Customer, on_delete=OnDelete.restrict, null=True, default=None, index=True
+    )
+    payment = ForeignKey(Payment, on_delete=OnDelete.restrict, null=True, default=None)
+    applied_as = Varchar(length=20, default="")  # payment, checkout, linked
+    generation = Integer(default=0)
+    decided_by = Varchar(length=100, default="")
+    decided_at = Timestamptz(null=True, default=None)
+    note = Varchar(length=500, default="")
+    created_at = Timestamptz()
+
+
+class BankCsvProfile(TenantOwned, Table, tablename="bank_csv_profile"):
+    """A bank's CSV layout saved by a tenant (``CsvProfile.to_dict()``); ``name`` unique per
+    tenant."""
+
+    name = Varchar(length=60)
+    mapping = JSON(default="{}")
+    updated_at = Timestamptz()

@@ -976,5 +976,14 @@ def _register_reminders() -> None:
 _register_reminders()
 
 
+def _register_bank() -> None:
+    from recaudo.cli_bank import bank
+
+    main.add_command(bank)
+
+
+_register_bank()
+
+
 if __name__ == "__main__":
     main()

@@ -9,6 +9,7 @@ easy to grep and to review. ``tests/test_isolation.py`` enforces both rules.
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -109,6 +110,17 @@ class TenantScope:
         engine = Tenant._meta.db
         return [dict(row) for row in await engine.run_querystring(QueryString(template, *bound))]
 
+    async def raw_rows(self, sql: str, *args: Any) -> list[Sequence[Any]]:
+        """:meth:`raw` with each row as a sequence in column order, not a dict: for the reads of a
+        million rows (the reconciliation book) where a dict per row costs more than the query."""
+        template, order = _raw_template(sql)
+        if order.count("") != len(args):
+            raise ValueError(f"{order.count('')} {{}} placeholders, {len(args)} values")
+        values = iter(args)
+        bound = [self.tenant_id if name == "tenant" else next(values) for name in order]
+        rows = await Tenant._meta.db.run_querystring(QueryString(template, *bound))
+        return [tuple(row.values()) if isinstance(row, dict) else row for row in rows]
+
     async def add(self, *rows: T) -> list[T]:
         """Insert rows for this tenant; a row that names another tenant is refused."""
         for row in rows:
@@ -138,6 +150,25 @@ class TenantScope:
             .returning(table._meta.primary_key)
         )
         return int(inserted[0][table._meta.primary_key._meta.name]) if inserted else None
+
+    async def add_new(self, *rows: T, returning: tuple[Any, ...]) -> list[dict[str, Any]]:
+        """Insert rows for this tenant in one statement, skipping those that collide with a
+        unique index (``ON CONFLICT DO NOTHING``); the ``returning`` columns of those inserted.
+
+        For batches whose duplicates are expected (statement lines seen in an earlier file)."""
+        if not rows:
+            return []
+        table = type(rows[0])
+        for row in rows:
+            if type(row) is not table:
+                raise TypeError("add_new takes rows of one table")
+            _check(table)
+            current = getattr(row, "tenant", None)
+            if current not in (None, self.tenant_id):
+                raise CrossTenantError(f"row names tenant {current}, scope is {self.tenant_id}")
+            row.tenant = self.tenant_id  # type: ignore[attr-defined]
+        query = table.insert(*rows).on_conflict(action="DO NOTHING").returning(*returning)
+        return [dict(r) for r in await query]
 
     async def save(self, row: T) -> T:
         """Save an existing row of this tenant."""

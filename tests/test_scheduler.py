@@ -84,6 +84,7 @@ async def test_two_schedulers_racing_fire_each_slot_once(
         "housekeeping",
         "late_fees_daily",
         "promises_check",
+        "reconcile_rematch",
         "recurring_invoices",
         "sweep",
         "webhooks_hourly",
@@ -106,7 +107,8 @@ async def test_two_schedulers_racing_fire_each_slot_once(
     assert len(await _digest_jobs()) == 2
 
     # The jobs run like any other: the plugin's handler gets its context, once per tenant.
-    assert await drain_jobs() == ["done"] * 5  # two digests, three dunning sweeps (per tenant)
+    # Two digests, three dunning sweeps and three rematches of bank lines (per tenant).
+    assert await drain_jobs() == ["done"] * 8
     assert sorted(digest.sent) == [(int(on.id), slot), (int(also_on.id), slot)]
 
     # The next hour is a new slot.

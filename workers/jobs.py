@@ -52,6 +52,7 @@ CORE_MODULES = (
     "recaudo.workers.autopay",
     "recaudo.workers.promises",
     "recaudo.workers.dunning",
+    "recaudo.workers.reconciliation",
     "recaudo.workers.customer_messages",
 )
 

@@ -6,7 +6,8 @@ Payment methods have their own, richer contract in :mod:`recaudo.core.payments.m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from recaudo.core.platform.values import (
@@ -95,6 +96,50 @@ class MatchBook(Protocol):
 
     def customer_name(self, customer_id: int) -> str:
         """The customer's name as the tenant recorded it ('' when unknown)."""
+        ...
+
+    # Added with the engine (issue #12): the lookups the built-in rules need, all from memory.
+
+    fee_tolerance: int
+    """Minor units a line may fall short of what it pays and still close it (the bank's fee)."""
+
+    date_window_days: int
+    """Days around a line's booking date within which a due date counts as "about then"."""
+
+    def invoices_like(self, text: str) -> list[tuple[OpenItem, float]]:
+        """Open invoices whose number is one typo away from ``text`` (a missing, extra, wrong or
+        swapped character), with a similarity 0..1; exact numbers are not included."""
+        ...
+
+    def invoices_with_balance(
+        self, amount: int, around: date | None = None, days: int = 0
+    ) -> list[OpenItem]:
+        """Open invoices whose balance is ``amount`` (or up to ``fee_tolerance`` more), due
+        within ``days`` of ``around`` when given; at most a few dozen."""
+        ...
+
+    def customers_named(self, name: str) -> list[tuple[int, float]]:
+        """Customers whose name resembles ``name`` (accents, punctuation and company forms such
+        as "SA de CV" or "SAS" ignored), with a similarity 0..1, best first; at most ten."""
+        ...
+
+    def customer_of_paid_invoice(self, text: str) -> int | None:
+        """The customer of the invoice numbered ``text`` when it is already paid (before or by
+        an earlier line of this run): a second payment of it, not a typo for another number."""
+        ...
+
+    def customer_for_account(self, account: str) -> int | None:
+        """The customer who paid from this bank account (CLABE, IBAN, number) before, if one."""
+        ...
+
+    def allocate(
+        self, customer_id: int, amount: int, invoice_ids: Sequence[int] = ()
+    ) -> tuple[tuple[tuple[int, int], ...], str]:
+        """How ``amount`` pays the customer's invoices (``invoice_ids`` in that order, else all of
+        them oldest due first): ``(allocations, fit)``. ``fit`` is ``"exact"`` (a set of whole
+        balances sums to the amount), ``"fee"`` (to at most ``fee_tolerance`` more), ``"partial"``
+        (the amount runs out inside an invoice), ``"over"`` (everything paid, the rest is credit)
+        or ``"none"`` (nothing open)."""
         ...
 
 

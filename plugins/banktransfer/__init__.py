@@ -1,12 +1,14 @@
 """Bank transfer / deposit payment method for Recaudo (instructions plus a checked reference).
 
 Registered through the ``recaudo`` entry point ``banktransfer``. Money is recognised later by
-bank-statement reconciliation or staff-confirmed proof, using :func:`customer_from_reference`.
+bank-statement reconciliation (its ``bank_reference`` match rule, :mod:`.matching`) or
+staff-confirmed proof, using :func:`customer_from_reference`.
 """
 
 from __future__ import annotations
 
-from recaudo.api import PaymentMethod, PluginSettingsSchema, hookimpl
+from recaudo.api import MatchRule, PaymentMethod, PluginSettingsSchema, hookimpl
+from recaudo.plugins.banktransfer.matching import BankReference
 from recaudo.plugins.banktransfer.method import (
     SETTINGS_FIELDS,
     BankTransferMethod,
@@ -28,6 +30,7 @@ RECAUDO_API = "1.0"  # the plugin API this plugin is written for
 __all__ = [
     "SCHEMES",
     "SETTINGS_FIELDS",
+    "BankReference",
     "BankReferenceError",
     "BankTransferMethod",
     "check_reference",
@@ -35,6 +38,7 @@ __all__ = [
     "customer_reference",
     "damm_digit",
     "payment_reference",
+    "recaudo_match_rules",
     "recaudo_payment_methods",
     "recaudo_settings_schema",
     "settings_errors",
@@ -50,3 +54,8 @@ def recaudo_payment_methods() -> list[PaymentMethod]:
 @hookimpl
 def recaudo_settings_schema() -> PluginSettingsSchema:
     return PluginSettingsSchema(plugin="banktransfer", fields=SETTINGS_FIELDS)
+
+
+@hookimpl
+def recaudo_match_rules() -> list[MatchRule]:
+    return [BankReference()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from recaudo.core.casework.review.common import (
@@ -24,6 +25,7 @@ from recaudo.core.common.jsonfield import loads
 from recaudo.core.db import transaction
 from recaudo.core.payments.ledger import PaymentError, record_staff_payment
 from recaudo.core.tables import (
+    BankLine,
     Invoice,
     PaymentProof,
     StaffUser,
@@ -87,6 +89,9 @@ async def confirm_proof(
             raise InboxError("La moneda del comprobante no coincide con la de sus facturas.")
         payable = [int(i.id) for i in named if i.status in PAYABLE and i.balance > 0]
         confirmed = int(row.amount) if amount is None else amount
+        line = await _bank_line_of(scope, row, confirmed)
+        if line is not None:
+            return await _link_to_line(scope, user, row, line, confirmed)
         try:
             payment = await record_staff_payment(
                 scope,
@@ -120,6 +125,55 @@ async def confirm_proof(
         )
         await _tell_customer(scope, "proof", int(row.id))
     row.status, row.payment = "confirmed", payment.id
+    return row
+
+
+async def _bank_line_of(scope: TenantScope, row: PaymentProof, amount: int) -> BankLine | None:
+    """The bank statement line that already applied this money, if one did (reconciliation)."""
+    from recaudo.core.payments.ledger import _lock_customer
+    from recaudo.core.reconciliation.apply import line_that_applied
+    from recaudo.core.reconciliation.settings import reconcile_settings
+
+    # The customer's lock orders this against a statement import applying the same money.
+    await _lock_customer(scope, int(row.customer))
+    window = (await reconcile_settings(scope)).date_window_days
+    uploaded = row.created_at.date() if row.created_at else datetime.now(UTC).date()
+    return await line_that_applied(
+        scope, int(row.customer), str(row.currency), amount, uploaded, window
+    )
+
+
+async def _link_to_line(
+    scope: TenantScope, user: StaffUser, row: PaymentProof, line: BankLine, amount: int
+) -> PaymentProof:
+    """Confirm the proof without recording its money again: the bank statement already brought
+    it. The proof points at that payment and its decision note tells staff so."""
+    note = (
+        f"El dinero ya llegó en el estado de cuenta (movimiento {line.id}) y se aplicó; "
+        "no se registró de nuevo."
+    )
+    await scope.update(
+        PaymentProof,
+        {
+            PaymentProof.status: "confirmed",
+            PaymentProof.payment: line.payment,
+            **_decided(PaymentProof, user, note, PaymentProof.decision_reason),
+        },
+    ).where(PaymentProof.id == row.id)
+    await record(
+        scope,
+        actor(user),
+        "proof.confirmed",
+        f"payment_proof:{row.id}",
+        payment_id=int(line.payment),
+        amount=amount,
+        declared_amount=int(row.amount),
+        corrected=amount != int(row.amount),
+        currency=str(row.currency),
+        linked_bank_line=int(line.id),
+    )
+    await _tell_customer(scope, "proof", int(row.id))
+    row.status, row.payment, row.decision_reason = "confirmed", line.payment, note
     return row
 
 

@@ -1,0 +1,448 @@
+"""The receivables a statement is matched against, held in memory for one matching run.
+
+Matching a statement asks the same questions thousands of times (which invoice is numbered
+"F-1023"? who owns reference 0000427? which invoices have a balance of 1,250.00?), so the tenant's
+open invoices in the statement's currency are read once, with two queries, into flat arrays
+(``array('q')``: 8 bytes a number, not a Python object per invoice), sorted by customer and due
+date so a customer's invoices are one contiguous slice. Indexes nobody asks for (balances, name
+tokens) are built on first use. A million invoices take a few hundred megabytes at most.
+
+Balances shrink as lines take them (:meth:`Book.take`): the second of two lines paying one
+invoice sees what the first left. Nothing here writes to the database.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from recaudo.core.billing.statement import OPEN_STATUSES
+from recaudo.core.common.money import check_currency
+from recaudo.core.platform.values import OpenItem
+from recaudo.tenants.scoped import TenantScope
+
+#: Characters people and OCR confuse in invoice numbers: compared as the same character.
+CONFUSABLE = str.maketrans({"O": "0", "Q": "0", "I": "1", "L": "1"})
+_NOT_ALNUM = re.compile(r"[^0-9A-Z]")
+#: Company forms left out when comparing names ("ACME SA DE CV" is "Acme").
+COMPANY_FORMS = frozenset(
+    "SA DE CV SAPI SAB S DE RL RL SC AC SAS LTDA LTD SRL SPA CIA Y INC LLC CORP CO EU".split()
+)
+#: Most answers a lookup returns: more would be a guess, not a proposal.
+MAX_ANSWERS = 25
+#: A name is "like" another from this token_set_ratio on (0..100).
+NAME_CUTOFF = 80.0
+#: Subsets of a customer's invoices tried for an exact amount (2^n grows fast).
+SUBSET_LIMIT = 12
+#: Paid invoices whose numbers a book remembers (the most recent ones).
+PAID_LIMIT = 200_000
+
+
+def number_key(text: str) -> str:
+    """An invoice number as compared: upper case, separators dropped, O→0, I/L→1."""
+    return _NOT_ALNUM.sub("", (text or "").upper()).translate(CONFUSABLE)
+
+
+def reference_key(text: str) -> str:
+    """A bank reference or account as compared: upper case letters and digits only."""
+    return _NOT_ALNUM.sub("", (text or "").upper())
+
+
+def name_tokens(name: str) -> list[str]:
+    """A person's or company's name as comparable words: no accents, punctuation or company
+    forms (``"Comercializadora Álamo, S.A. de C.V."`` → ``["COMERCIALIZADORA", "ALAMO"]``)."""
+    plain = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode()
+    plain = re.sub(r"(?<=\b[A-Za-z])\.(?=[A-Za-z]\b)", "", plain)  # S.A. -> SA., C.V. -> CV
+    words = re.sub(r"[^A-Za-z0-9]+", " ", plain).upper().split()
+    kept = [w for w in words if w not in COMPANY_FORMS]
+    return kept or words
+
+
+def normalised_name(name: str) -> str:
+    return " ".join(name_tokens(name))
+
+
+class Book:
+    """A tenant's open invoices and customers in one currency (implements ``MatchBook``).
+
+    Build it with :func:`load_book`, or directly from rows in tests:
+    ``invoices`` are ``(invoice_id, customer_id, number, balance, due_date)``, ``customers``
+    ``(customer_id, name, payment_reference)``, ``accounts`` maps a bank account to the customer
+    known to pay from it, ``paid`` are ``(number, customer_id)`` of invoices already paid (so a
+    second payment of one is recognised, not "corrected" into its neighbour's number).
+    """
+
+    def __init__(
+        self,
+        currency: str,
+        invoices: Iterable[Sequence[Any]],
+        customers: Iterable[Sequence[Any]] = (),
+        accounts: Mapping[str, int] | None = None,
+        *,
+        paid: Iterable[Sequence[Any]] = (),
+        fee_tolerance: int = 0,
+        date_window_days: int = 15,
+    ) -> None:
+        self.currency = check_currency(currency)
+        self.fee_tolerance = fee_tolerance
+        self.date_window_days = date_window_days
+        rows = sorted(
+            (r for r in invoices if int(r[3]) > 0),
+            key=lambda r: (int(r[1]), _ordinal(r[4]), int(r[0])),
+        )
+        self._ids = array("q", (int(r[0]) for r in rows))
+        self._cust = array("q", (int(r[1]) for r in rows))
+        self._bal = array("q", (int(r[3]) for r in rows))
+        self._due = array("l", (_ordinal(r[4]) for r in rows))
+        self._numbers: list[str] = []
+        self._by_number: dict[str, int | tuple[int, ...]] = {}
+        self._first: dict[int, int] = {}  # customer -> index of its first invoice
+        for i, row in enumerate(rows):
+            raw = str(row[2] or "")
+            key = number_key(raw)
+            self._numbers.append(key if key == raw else raw)  # one string when they agree
+            if key:
+                known = self._by_number.get(key)
+                self._by_number[key] = (
+                    i if known is None else (*(known if isinstance(known, tuple) else (known,)), i)
+                )
+            self._first.setdefault(int(row[1]), i)
+        del rows
+        self._by_id = array("q", sorted(range(len(self._ids)), key=self._ids.__getitem__))
+        self._ids_sorted = array("q", (self._ids[i] for i in self._by_id))
+        self._names: dict[int, str] = {}
+        self._references: dict[str, int | None] = {}
+        for cid, name, reference in customers:
+            self._names[int(cid)] = str(name or "")
+            key = reference_key(str(reference or ""))
+            if key:  # a reference two customers share identifies neither
+                self._references[key] = None if key in self._references else int(cid)
+        self._accounts: dict[str, int | None] = {}
+        for account, cid in (accounts or {}).items():
+            self.remember_account(account, cid)
+        self._paid: dict[str, int] = {}
+        for number, cid in paid:
+            self._paid.setdefault(number_key(str(number or "")), int(cid))
+        self._balance_order: array[int] | None = None
+        self._balance_sorted: array[int] | None = None
+        self._reopened: dict[int, list[int]] = {}  # balance -> invoices that shrank to it
+        self._name_index: dict[str, list[int]] | None = None
+        self._name_keys: dict[int, str] = {}
+
+    # --- sizes and items ---------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def _item(self, i: int) -> OpenItem:
+        due = self._due[i]
+        return OpenItem(
+            invoice_id=self._ids[i],
+            customer_id=self._cust[i],
+            number=self._numbers[i],
+            balance=self._bal[i],
+            currency=self.currency,
+            due_date=date.fromordinal(due) if due else None,
+        )
+
+    def _index_of(self, invoice_id: int) -> int | None:
+        pos = bisect_left(self._ids_sorted, invoice_id)
+        if pos < len(self._ids_sorted) and self._ids_sorted[pos] == invoice_id:
+            return self._by_id[pos]
+        return None
+
+    def _slice(self, customer_id: int) -> range:
+        start = self._first.get(customer_id)
+        if start is None:
+            return range(0)
+        end = start
+        while end < len(self._cust) and self._cust[end] == customer_id:
+            end += 1
+        return range(start, end)
+
+    def item(self, invoice_id: int) -> OpenItem | None:
+        """The invoice as it stands in this run (``None`` when it was never open here)."""
+        i = self._index_of(invoice_id)
+        return None if i is None else self._item(i)
+
+    def balance(self, invoice_id: int) -> int:
+        i = self._index_of(invoice_id)
+        return 0 if i is None else self._bal[i]
+
+    def customer_of(self, invoice_id: int) -> int | None:
+        i = self._index_of(invoice_id)
+        return None if i is None else self._cust[i]
+
+    # --- MatchBook -----------------------------------------------------------------------------
+
+    def _indexes_numbered(self, key: str) -> tuple[int, ...]:
+        found = self._by_number.get(key)
+        if found is None:
+            return ()
+        return found if isinstance(found, tuple) else (found,)
+
+    def invoices_numbered(self, text: str) -> list[OpenItem]:
+        return [self._item(i) for i in self._indexes_numbered(number_key(text)) if self._bal[i] > 0]
+
+    def invoices_like(self, text: str) -> list[tuple[OpenItem, float]]:
+        key = number_key(text)
+        if len(key) < 3:
+            return []
+        seen: set[int] = set(self._indexes_numbered(key))
+        found: list[tuple[OpenItem, float]] = []
+        for variant in _one_edit(key):
+            for i in self._indexes_numbered(variant):
+                if i not in seen and self._bal[i] > 0:
+                    seen.add(i)
+                    found.append((self._item(i), 1.0 - 1.0 / max(len(key), len(variant))))
+                    if len(found) >= 4 * MAX_ANSWERS:
+                        return found
+        return found
+
+    def invoices_of(self, customer_id: int) -> list[OpenItem]:
+        return [self._item(i) for i in self._slice(customer_id) if self._bal[i] > 0]
+
+    def invoices_with_balance(
+        self, amount: int, around: date | None = None, days: int = 0
+    ) -> list[OpenItem]:
+        if amount <= 0:
+            return []
+        if self._balance_order is None:
+            order = sorted(range(len(self._bal)), key=self._bal.__getitem__)
+            self._balance_order = array("q", order)
+            self._balance_sorted = array("q", (self._bal[i] for i in order))
+        assert self._balance_sorted is not None
+        low, high = amount, amount + self.fee_tolerance
+        lo = bisect_left(self._balance_sorted, low)
+        hi = bisect_right(self._balance_sorted, high)
+        picked = [self._balance_order[p] for p in range(lo, hi)]
+        for value in range(low, high + 1) if high - low <= 1000 else ():
+            picked.extend(self._reopened.get(value, ()))
+        first = around.toordinal() - days if around else 0
+        last = around.toordinal() + days if around else 0
+        out: list[OpenItem] = []
+        seen: set[int] = set()
+        for i in picked:
+            if i in seen or not (low <= self._bal[i] <= high):
+                continue  # an earlier line of this run took part of it
+            seen.add(i)
+            if around is not None and not (self._due[i] and first <= self._due[i] <= last):
+                continue
+            out.append(self._item(i))
+            if len(out) > MAX_ANSWERS:
+                break
+        return out
+
+    def customer_of_paid_invoice(self, text: str) -> int | None:
+        key = number_key(text)
+        cid = self._paid.get(key)
+        if cid is None:
+            closed = [i for i in self._indexes_numbered(key) if self._bal[i] <= 0]
+            cid = self._cust[closed[0]] if closed else None
+        return cid
+
+    def customer_for_reference(self, reference: str) -> int | None:
+        return self._references.get(reference_key(reference))
+
+    def customer_for_account(self, account: str) -> int | None:
+        key = reference_key(account)
+        return self._accounts.get(key) if len(key) >= 8 else None
+
+    def customer_name(self, customer_id: int) -> str:
+        return self._names.get(customer_id, "")
+
+    def customers_named(self, name: str) -> list[tuple[int, float]]:
+        tokens = name_tokens(name)
+        if not tokens:
+            return []
+        if self._name_index is None:
+            self._build_name_index()
+        assert self._name_index is not None
+        # Customers sharing a word of the name; rare words first, common ones ("JUAN") capped.
+        pool: set[int] = set()
+        for token in sorted(set(tokens), key=lambda t: len(self._name_index.get(t, ()))):
+            pool.update(self._name_index.get(token, ())[:500])
+            if len(pool) > 2000:
+                break
+        wanted = " ".join(tokens)
+        scored = []
+        for cid in pool:
+            score = fuzz.token_set_ratio(wanted, self._name_keys[cid])
+            if score >= NAME_CUTOFF:
+                # token_set_ratio says 100 for a name contained in another: temper it by length
+                scored.append(
+                    (
+                        cid,
+                        score / 100 * (0.9 + 0.1 * fuzz.ratio(wanted, self._name_keys[cid]) / 100),
+                    )
+                )
+        scored.sort(key=lambda s: (-s[1], s[0]))
+        return scored[:10]
+
+    def _build_name_index(self) -> None:
+        index: dict[str, list[int]] = {}
+        for cid, name in self._names.items():
+            key = normalised_name(name)
+            self._name_keys[cid] = key
+            for token in set(key.split()):
+                index.setdefault(token, []).append(cid)
+        self._name_index = index
+
+    def allocate(
+        self, customer_id: int, amount: int, invoice_ids: Sequence[int] = ()
+    ) -> tuple[tuple[tuple[int, int], ...], str]:
+        if invoice_ids:
+            picked = [self._index_of(int(v)) for v in invoice_ids]
+            idx = [i for i in dict.fromkeys(p for p in picked if p is not None) if self._bal[i] > 0]
+            idx = [i for i in idx if self._cust[i] == customer_id]
+        else:
+            idx = [i for i in self._slice(customer_id) if self._bal[i] > 0]
+        if not idx or amount <= 0:
+            return (), "none"
+        balances = [self._bal[i] for i in idx]
+        subset = _exact_subset(balances, amount, self.fee_tolerance)
+        if subset is not None:
+            total = sum(balances[k] for k in subset)
+            allocs = tuple((self._ids[idx[k]], balances[k]) for k in subset)
+            return allocs, "exact" if total == amount else "fee"
+        allocs_list: list[tuple[int, int]] = []
+        left = amount
+        for i, bal in zip(idx, balances, strict=True):
+            if left <= 0:
+                break
+            take = min(bal, left)
+            allocs_list.append((self._ids[i], take))
+            left -= take
+        return tuple(allocs_list), "over" if left > 0 else "partial"
+
+    # --- changes during a run -----------------------------------------------------------------
+
+    def take(self, allocations: Sequence[tuple[int, int]]) -> None:
+        """Lower balances by what a matched line applies (never below zero)."""
+        for invoice_id, amount in allocations:
+            i = self._index_of(int(invoice_id))
+            if i is None or amount <= 0:
+                continue
+            left = max(0, self._bal[i] - int(amount))
+            self._bal[i] = left
+            if left > 0 and self._balance_order is not None:
+                self._reopened.setdefault(left, []).append(i)
+
+    def remember_account(self, account: str, customer_id: int) -> None:
+        """``customer_id`` paid from ``account``: later lines from it point to them (an account
+        two customers paid from points to neither)."""
+        key = reference_key(account)
+        if len(key) < 8:
+            return
+        known = self._accounts.get(key, customer_id)
+        self._accounts[key] = customer_id if known == customer_id else None
+
+
+def _ordinal(value: Any) -> int:
+    if isinstance(value, date):
+        return value.toordinal()
+    if isinstance(value, str) and value:
+        return date.fromisoformat(value[:10]).toordinal()
+    return 0
+
+
+_DIGITS = "0123456789"
+_LETTERS = "ABCDEFGHJKMNPRSTUVWXYZ"  # after CONFUSABLE: no O, Q, I, L
+
+
+def _one_edit(key: str) -> Iterable[str]:
+    """Every string one edit from ``key``: a swapped pair, a dropped, wrong or extra character
+    (digits where digits stand, letters where letters do)."""
+    n = len(key)
+    for k in range(n - 1):
+        if key[k] != key[k + 1]:
+            yield key[:k] + key[k + 1] + key[k] + key[k + 2 :]
+    for k in range(n):
+        yield key[:k] + key[k + 1 :]
+    for k in range(n):
+        alphabet = _DIGITS if key[k].isdigit() else _LETTERS
+        for c in alphabet:
+            if c != key[k]:
+                yield key[:k] + c + key[k + 1 :]
+    for k in range(n + 1):
+        near = key[k - 1 : k] + key[k : k + 1]
+        alphabet = _DIGITS if any(c.isdigit() for c in near) or not near else _LETTERS
+        for c in alphabet:
+            yield key[:k] + c + key[k:]
+
+
+def _exact_subset(balances: Sequence[int], amount: int, tolerance: int) -> tuple[int, ...] | None:
+    """Which whole balances pay ``amount`` (their sum in ``[amount, amount + tolerance]``):
+    one invoice, else the oldest ones in a row, else any small set (fewest, oldest first)."""
+    for k, bal in enumerate(balances):
+        if amount <= bal <= amount + tolerance:
+            return (k,)
+    running = 0
+    for k, bal in enumerate(balances):
+        running += bal
+        if amount <= running <= amount + tolerance:
+            return tuple(range(k + 1))
+        if running > amount + tolerance:
+            break
+    n = min(len(balances), SUBSET_LIMIT)
+    best: tuple[int, ...] | None = None
+    for mask in range(1, 1 << n):
+        total = 0
+        for k in range(n):
+            if mask >> k & 1:
+                total += balances[k]
+        if amount <= total <= amount + tolerance:
+            chosen = tuple(k for k in range(n) if mask >> k & 1)
+            if best is None or (len(chosen), chosen) < (len(best), best):
+                best = chosen
+    return best
+
+
+async def load_book(
+    scope: TenantScope,
+    currency: str,
+    *,
+    accounts: Mapping[str, int] | None = None,
+    paid_limit: int = PAID_LIMIT,
+    fee_tolerance: int = 0,
+    date_window_days: int = 15,
+) -> Book:
+    """The tenant's open invoices in ``currency`` and its customers, in two queries.
+
+    ``accounts`` (bank account → customer) are accounts customers paid from before, as the
+    caller knows them from earlier statements. The numbers of the ``paid_limit`` most recent paid
+    invoices are kept too: a customer paying one again is told apart from a typo.
+    """
+    code = check_currency(currency)
+    statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)  # constants, not input
+    invoices = await scope.raw_rows(
+        "SELECT id, customer, number, total - amount_applied, due_date FROM invoice "
+        f"WHERE tenant = {{tenant}} AND currency = {{}} AND status IN ({statuses}) "
+        "AND total > amount_applied",
+        code,
+    )
+    paid = await scope.raw_rows(
+        "SELECT number, customer FROM invoice WHERE tenant = {tenant} AND currency = {} "
+        f"AND (status NOT IN ({statuses}) OR total <= amount_applied) ORDER BY id DESC LIMIT {{}}",
+        code,
+        max(0, int(paid_limit)),
+    )
+    customers = await scope.raw_rows(
+        "SELECT id, name, payment_reference FROM customer WHERE tenant = {tenant}"
+    )
+    return Book(
+        code,
+        invoices,
+        customers,
+        accounts,
+        paid=paid,
+        fee_tolerance=fee_tolerance,
+        date_window_days=date_window_days,
+    )

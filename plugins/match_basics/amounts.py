@@ -1,0 +1,51 @@
+"""``amount_date_customer``: the amount is what one invoice (or one customer) owes, about then.
+
+Without a number or reference the amount is the only clue. Amounts repeat (a monthly fee is the
+same for hundreds of customers), so this rule is never sure on its own: one invoice due within the
+tenant's window (± days of the booking date) with exactly that balance is a medium proposal the
+tenant may choose to apply; several are listed for review, and another rule agreeing (the payer's
+name, say) raises the confidence.
+"""
+
+from __future__ import annotations
+
+from recaudo.api import MatchBook, MatchCandidate, MatchRule, PluginContext, StatementLine
+
+from .text import money
+
+UNIQUE = 0.75  # the only invoice in the window with this balance
+SHARED = 0.45  # one of several
+MAX_ANSWERS = 5
+
+
+class AmountDateCustomer(MatchRule):
+    name = "amount_date_customer"
+    label = "Importe y fecha de vencimiento"
+
+    def candidates(
+        self, ctx: PluginContext, line: StatementLine, book: MatchBook
+    ) -> list[MatchCandidate]:
+        days = book.date_window_days
+        items = book.invoices_with_balance(line.amount, line.booked_on, days)
+        if not items or len(items) > MAX_ANSWERS * 4:
+            return []  # a common amount: a list of twenty guesses helps nobody
+        confidence = UNIQUE if len(items) == 1 else SHARED
+        out = []
+        for item in items[:MAX_ANSWERS]:
+            due = item.due_date.isoformat() if item.due_date else "sin fecha"
+            reason = (
+                f"Importe {money(line.amount, line.currency)} igual al saldo de la factura "
+                f"{item.number} (vence {due}, ±{days} días)"
+            )
+            if len(items) > 1:
+                reason += f"; hay {len(items)} facturas así"
+            out.append(
+                MatchCandidate(
+                    self.name,
+                    confidence,
+                    item.customer_id,
+                    ((item.invoice_id, item.balance),),
+                    reason + ".",
+                )
+            )
+        return out
