@@ -77,7 +77,7 @@ SUMMARY_FIELDS = (
     "applied",
 )
 MAX_REASON = 500
-NOTICES = ("aplicado", "asignado", "ignorado", "deshecho")
+NOTICES = ("aplicado", "asignado", "ignorado", "deshecho", "reabierto")
 
 
 def _status_param(status: str) -> str:
@@ -496,7 +496,7 @@ async def bank_line_undo(
     acting_staff: NamedDependency[StaffUser],
     line_id: FromPath[int],
 ) -> Template | Redirect:
-    await _line(tenant_scope, line_id)
+    before = await _line(tenant_scope, line_id)
     form = await form_data(request)
     reason = _reason(form)
 
@@ -523,7 +523,8 @@ async def bank_line_undo(
         raise inbox.NotFound(LINE_NOT_FOUND) from None
     except review.ReconcileError as exc:
         return await again(str(exc), "", 409)
-    return Redirect(_line_url(request, line_id, "deshecho"), status_code=303)
+    notice = "reabierto" if before.status == "ignored" else "deshecho"
+    return Redirect(_line_url(request, line_id, notice), status_code=303)
 
 
 ROUTES: list[Any] = [

@@ -22,15 +22,14 @@ from recaudo.core.casework.review.common import actor
 from recaudo.core.common.money import Money
 from recaudo.core.common.money_input import input_text
 from recaudo.core.reconciliation import csv_profiles as profiles
-from recaudo.core.reconciliation import formats
 from recaudo.core.reconciliation.engine import available_rules
-from recaudo.core.reconciliation.formats import CsvProfile, StatementError
+from recaudo.core.reconciliation.formats import CsvProfile, StatementError, guess_csv_profile
 from recaudo.core.reconciliation.settings import reconcile_settings, save_reconcile_settings
 from recaudo.core.tables import StaffUser
 from recaudo.core.tenant_settings.errors import FormErrors
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
-from recaudo.web.amounts import page_locale, read_amount
+from recaudo.web.amounts import page_locale
 from recaudo.web.backoffice.common import staff_base, staff_page
 from recaudo.web.uploads import TOO_LARGE_OPT
 
@@ -59,6 +58,10 @@ PROFILE_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("id_column", "Columna del identificador del banco", "hace única cada operación"),
 )
 PROFILE_NOT_FOUND = "No existe ese perfil CSV."
+NOT_GUESSED = (
+    "No se reconocieron las columnas de fecha y monto en la muestra: llena el perfil a mano."
+)
+NO_SAMPLE = "Elige un archivo de muestra."
 SAMPLE_TOO_BIG = "La muestra pesa más de 1 MiB: basta con las primeras filas."
 
 
@@ -91,7 +94,7 @@ async def _page(
         ),
         "date_window_days": str(current.date_window_days),
         **{f"rule_{n}": "1" for n in current.rules},
-        **{f"order_{n}": str(i + 1) for i, n in enumerate(order)},
+        **{f"position_{n}": str(i + 1) for i, n in enumerate(order)},
     }
     saved_profiles = await profiles.csv_profiles(scope)
     editing = str(request.query_params.get("perfil") or "")
@@ -111,7 +114,6 @@ async def _page(
         profile_fields=PROFILE_FIELDS,
         profile_values=profile_values,
         profile_errors=profile_errors or [],
-        can_guess=hasattr(formats, "guess_csv_profile"),
         notice=str(request.query_params.get("aviso") or ""),
     )
 
@@ -139,15 +141,10 @@ async def bank_settings_save(
     owner_staff: NamedDependency[StaffUser],
 ) -> Template | Redirect:
     raw = await request.form()
-    form = {k: str(v) for k, v in raw.items() if isinstance(v, str)}
+    form = {k: str(v)[:200] for k, v in raw.items() if isinstance(v, str)}
     try:
-        typed = form.get("fee_tolerance", "").strip() or "0"
-        money, problem = read_amount(request, tenant, typed, str(tenant.currency))
-        if money is None:
-            raise FormErrors({"fee_tolerance": problem})
-        await save_reconcile_settings(
-            tenant_scope, {**form, "fee_tolerance": str(money.amount)}, actor=actor(owner_staff)
-        )
+        # The fee is read by the service in the tenant's locale, the one the page wrote it in.
+        await save_reconcile_settings(tenant_scope, form, actor=actor(owner_staff))
     except FormErrors as exc:
         return await _page(
             request, tenant, tenant_scope, owner_staff, errors=exc, typed=form, status_code=400
@@ -196,16 +193,15 @@ async def bank_profile_save(
             status_code=status,
         )
 
-    if form.get("adivinar") == "1" and hasattr(formats, "guess_csv_profile"):
+    if form.get("adivinar") == "1":
         if not isinstance(sample, UploadFile) or not sample.filename:
-            return await again(["Elige un archivo de muestra."], form)
+            return await again([NO_SAMPLE], form)
         content = await sample.read(MAX_SAMPLE + 1)
         if len(content) > MAX_SAMPLE:
             return await again([SAMPLE_TOO_BIG], form)
-        try:
-            guessed = formats.guess_csv_profile(content, name=form.get("name", "").strip())
-        except StatementError as exc:
-            return await again([str(exc)], form)
+        guessed = guess_csv_profile(content, name=form.get("name", "").strip()[:60])
+        if guessed is None:
+            return await again([NOT_GUESSED], form)
         # A guess only fills the form: the owner checks it and saves it.
         values = _profile_form(guessed)
         return await again([], values, 200)
