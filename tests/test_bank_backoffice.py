@@ -224,6 +224,257 @@ async def test_description_is_escaped(world: World, client: httpx.AsyncClient) -
         assert "<script>alert(1)" not in page.text and "&lt;script&gt;alert(1)" in page.text
 
 
+async def test_review_apply_then_undo_moves_the_balance_and_back(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    token = await login(client, "collector")
+    # The invoice number is written but the amount is more than it owes: a person decides.
+    response = await upload(client, token, mt940(("261103", 90_000, "PAGO FACTURA F-200")))
+    shown = await client.get(response.headers["location"], headers=HTML)
+    assert "por revisar: 1" in shown.text
+    line = await line_id(world.scope, 90_000)
+    inbox = await client.get(f"{STAFF}/", headers=HTML)
+    assert 'data-count="bank">1<' in inbox.text and "/conciliacion/movimientos?estado=revision" in (
+        inbox.text
+    )
+    queue = await client.get(f"{BANK}/movimientos?estado=revision", headers=HTML)
+    assert f'data-line="{line}"' in queue.text and "$900.00" in queue.text
+    detail = await client.get(f"{BANK}/movimientos/{line}", headers=HTML)
+    assert "Bruno Díaz Peña" in detail.text and "F-200" in detail.text
+    assert 'id="apply-0"' in detail.text and 'id="undo-form"' not in detail.text
+    url = f"{BANK}/movimientos/{line}"
+    bad = await client.post(f"{url}/aplicar", data={"_csrf_token": token, "candidato": "x"})
+    assert bad.status_code == 400
+    missing = await client.post(
+        f"{url}/aplicar", data={"_csrf_token": token, "candidato": "7"}, headers=HTML
+    )
+    assert missing.status_code == 409 and "Esa propuesta no existe" in missing.text
+    assert await balance(world.scope, world.f200) == 80_000
+    applied = await client.post(
+        f"{url}/aplicar", data={"_csrf_token": token, "candidato": "0"}, headers=HTML
+    )
+    assert applied.status_code == 303 and applied.headers["location"].endswith("aviso=aplicado")
+    assert await balance(world.scope, world.f200) == 0
+    matched = await client.get(applied.headers["location"], headers=HTML)
+    assert 'id="line-notice"' in matched.text and 'id="undo-form"' in matched.text
+    assert 'id="line-payment"' in matched.text
+    twice = await client.post(
+        f"{url}/aplicar", data={"_csrf_token": token, "candidato": "0"}, headers=HTML
+    )
+    assert twice.status_code == 409 and await world.scope.count(Payment) == 1
+    unconfirmed = await client.post(
+        f"{url}/deshacer", data={"_csrf_token": token, "motivo": "error"}, headers=HTML
+    )
+    assert unconfirmed.status_code == 400 and "Marca la casilla" in unconfirmed.text
+    assert await balance(world.scope, world.f200) == 0
+    undone = await client.post(
+        f"{url}/deshacer",
+        data={"_csrf_token": token, "motivo": "Era de otro cliente", "confirmar": "1"},
+        headers=HTML,
+    )
+    assert undone.status_code == 303 and undone.headers["location"].endswith("aviso=deshecho")
+    assert await balance(world.scope, world.f200) == 80_000
+    row = await world.scope.get(BankLine, line)
+    assert row is not None and row.status == "review" and row.payment is None
+
+
+async def test_manual_assignment_finds_the_customer_and_pays_the_ticked_invoice(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    token = await login(client, "collector")
+    await upload(client, token, mt940(("261103", 12_345, "DEPOSITO EN EFECTIVO")))
+    line = await line_id(world.scope, 12_345)
+    url = f"{BANK}/movimientos/{line}"
+    found = await client.get(f"{url}?buscar=ana", headers=HTML)
+    assert f"cliente={world.ana}" in found.text and "Bruno" not in found.text.split("asignar")[-1]
+    part = await client.get(
+        f"{url}?parte=asignar&cliente={world.ana}", headers={**HTML, "hx-request": "true"}
+    )
+    assert "<html" not in part.text and f'value="{world.f100}"' in part.text
+    assert f'value="{world.f200}"' not in part.text  # only the chosen customer's invoices
+    wrong = await client.post(
+        f"{url}/asignar",
+        data={"_csrf_token": token, "cliente": str(world.ana), "facturas": str(world.f200)},
+        headers=HTML,
+    )
+    assert wrong.status_code == 400 and "no encontrada" in wrong.text
+    nobody = await client.post(f"{url}/asignar", data={"_csrf_token": token}, headers=HTML)
+    assert nobody.status_code == 400 and "Busca y elige" in nobody.text
+    assert await world.scope.count(Payment) == 0
+    done = await client.post(
+        f"{url}/asignar",
+        data={"_csrf_token": token, "cliente": str(world.ana), "facturas": str(world.f100)},
+        headers=HTML,
+    )
+    assert done.status_code == 303
+    assert await balance(world.scope, world.f100) == 150_000 - 12_345
+    assert await balance(world.scope, world.f200) == 80_000
+
+
+async def test_another_tenants_line_is_not_found_on_every_route(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    token = await login(client, "collector")
+    await upload(client, token, mt940(("261103", 90_000, "PAGO FACTURA F-200")))
+    line = await line_id(world.scope, 90_000)
+    other = await make_tenant("otra")
+    other_scope = TenantScope(int(other.id))
+    await create_staff(other_scope, "owner@otra.example", PASSWORD, "owner")
+    client.cookies.clear()
+    other_token = await login(client, "owner", "otra")
+    base = f"/t/otra/staff/conciliacion/movimientos/{line}"
+    assert (await client.get(base, headers=HTML)).status_code == 404
+    assert (await client.get(f"{base}?cliente={world.bruno}", headers=HTML)).status_code == 404
+    posts = {
+        "aplicar": {"candidato": "0"},
+        "asignar": {"cliente": str(world.bruno), "facturas": str(world.f200)},
+        "ignorar": {"motivo": "no"},
+        "deshacer": {"confirmar": "1"},
+    }
+    for action, data in posts.items():
+        response = await client.post(
+            f"{base}/{action}", data={"_csrf_token": other_token, **data}, headers=HTML
+        )
+        assert response.status_code == 404, action
+    listed = await client.get("/t/otra/staff/conciliacion/movimientos?estado=revision")
+    assert f'data-line="{line}"' not in listed.text
+    assert "Bruno" not in listed.text
+    row = await world.scope.get(BankLine, line)
+    assert row is not None and row.status == "review"
+    assert await balance(world.scope, world.f200) == 80_000
+    assert (await client.get("/t/otra/staff/conciliacion/movimientos/99999999999")).status_code == (
+        404
+    )
+
+
+# --- settings and CSV profiles ------------------------------------------------------------------
+
+
+async def test_settings_are_saved_or_refused_by_field(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    from recaudo.core.reconciliation.settings import reconcile_settings
+
+    token = await login(client, "owner")
+    page = await client.get(f"{BANK}/ajustes", headers=HTML)
+    assert page.status_code == 200 and 'name="rule_invoice_number"' in page.text
+    bad = await client.post(
+        f"{BANK}/ajustes",
+        data={
+            "_csrf_token": token,
+            "rule_invoice_number": "1",
+            "auto_threshold": "20",
+            "fee_tolerance": "diez",
+            "date_window_days": "15",
+        },
+        headers=HTML,
+    )
+    assert bad.status_code == 400
+    assert 'id="auto_threshold-error"' in bad.text and 'id="fee_tolerance-error"' in bad.text
+    assert 'value="diez"' in bad.text  # what was typed comes back
+    assert (await reconcile_settings(world.scope)).auto_threshold == 0.9
+    good = await client.post(
+        f"{BANK}/ajustes",
+        data={
+            "_csrf_token": token,
+            "rule_payer_name": "1",
+            "position_payer_name": "1",
+            "rule_invoice_number": "1",
+            "position_invoice_number": "2",
+            "auto_threshold": "95",
+            "fee_tolerance": "15.00",
+            "date_window_days": "10",
+        },
+        headers=HTML,
+    )
+    assert good.status_code == 303
+    saved = await reconcile_settings(world.scope)
+    assert saved.rules == ("payer_name", "invoice_number")
+    assert (saved.auto_threshold, saved.fee_tolerance, saved.date_window_days) == (0.95, 1500, 10)
+    shown = await client.get(good.headers["location"], headers=HTML)
+    assert 'id="saved"' in shown.text and 'value="15.00"' in shown.text
+    client.cookies.clear()
+    collector = await login(client, "collector")
+    assert (await client.get(f"{BANK}/ajustes", headers=HTML)).status_code == 403
+    denied = await client.post(
+        f"{BANK}/ajustes", data={"_csrf_token": collector, "auto_threshold": "50"}, headers=HTML
+    )
+    assert denied.status_code == 403
+
+
+CSV_SAMPLE = (
+    b"Fecha;Concepto;Referencia;Abono;Cargo\n"
+    b"03/11/2026;PAGO FACTURA F-100;REF-1;1.500,00;\n"
+    b"04/11/2026;COMISION;;;15,00\n"
+)
+
+
+async def test_a_csv_profile_is_guessed_saved_used_and_deleted(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    from recaudo.core.reconciliation.csv_profiles import csv_profiles
+
+    token = await login(client, "owner")
+    guessed = await client.post(
+        f"{BANK}/ajustes/perfiles",
+        data={"_csrf_token": token, "name": "Banco Uno", "adivinar": "1"},
+        files={"muestra": ("banco.csv", CSV_SAMPLE, "text/csv")},
+        headers=HTML,
+    )
+    assert guessed.status_code == 200 and await csv_profiles(world.scope) == []
+    assert 'id="p-credit_column" name="credit_column" maxlength="80" value="Abono"' in guessed.text
+    form = {
+        "_csrf_token": token,
+        "name": "Banco Uno",
+        "delimiter": ";",
+        "encoding": "utf-8",
+        "skip_rows": "0",
+        "date_column": "Fecha",
+        "date_format": "%d/%m/%Y",
+        "credit_column": "Abono",
+        "debit_column": "Cargo",
+        "decimal_separator": ",",
+        "thousands_separator": ".",
+        "reference_column": "Referencia",
+        "description_column": "Concepto",
+    }
+    broken = await client.post(
+        f"{BANK}/ajustes/perfiles", data={**form, "date_column": ""}, headers=HTML
+    )
+    assert broken.status_code == 400 and "Indica la columna de la fecha." in broken.text
+    saved = await client.post(f"{BANK}/ajustes/perfiles", data=form, headers=HTML)
+    assert saved.status_code == 303
+    assert [p.name for p in await csv_profiles(world.scope)] == ["Banco Uno"]
+    home = await client.get(BANK, headers=HTML)
+    assert '<option value="Banco Uno">' in home.text
+    used = await client.post(
+        BANK,
+        data={"_csrf_token": token, "formato": "csv", "perfil": "Banco Uno"},
+        files={"archivo": ("banco.csv", CSV_SAMPLE, "text/csv")},
+        headers=HTML,
+    )
+    assert used.status_code == 303, used.text
+    assert await balance(world.scope, world.f100) == 0
+    unknown = await client.post(
+        f"{BANK}/ajustes/perfiles/eliminar", data={"_csrf_token": token, "name": "Otro"}
+    )
+    assert unknown.status_code == 404
+    deleted = await client.post(
+        f"{BANK}/ajustes/perfiles/eliminar",
+        data={"_csrf_token": token, "name": "Banco Uno"},
+        headers=HTML,
+    )
+    assert deleted.status_code == 303 and await csv_profiles(world.scope) == []
+
+
+async def test_the_pages_in_english(world: World, client: httpx.AsyncClient) -> None:
+    await login(client, "owner")
+    home = await client.get(f"{BANK}?lang=en", headers=HTML)
+    assert "Bank reconciliation" in home.text and "Upload a statement" in home.text
+    settings = await client.get(f"{BANK}/ajustes?lang=en", headers=HTML)
+    assert "Invoice number in the description" in settings.text
+
+
 # --- translations -------------------------------------------------------------------------------
 
 TEMPLATES = sorted((ROOT / "web/templates/staff/bank").glob("*.html"))
