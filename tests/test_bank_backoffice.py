@@ -258,6 +258,9 @@ async def test_review_apply_then_undo_moves_the_balance_and_back(
     matched = await client.get(applied.headers["location"], headers=HTML)
     assert 'id="line-notice"' in matched.text and 'id="undo-form"' in matched.text
     assert 'id="line-payment"' in matched.text
+    timeline = await client.get(f"{STAFF}/clientes/{world.bruno}", headers=HTML)
+    assert f'data-bank-line="{line}"' in timeline.text
+    assert "Pago identificado en el estado de cuenta" in timeline.text
     twice = await client.post(
         f"{url}/aplicar", data={"_csrf_token": token, "candidato": "0"}, headers=HTML
     )
