@@ -25,6 +25,7 @@ from recaudo.core.casework import review as inbox
 from recaudo.core.casework.review.common import actor
 from recaudo.core.reconciliation import review
 from recaudo.core.reconciliation.csv_profiles import csv_profiles
+from recaudo.core.reconciliation.engine import available_rules
 from recaudo.core.reconciliation.formats import MAX_STATEMENT_BYTES, StatementError
 from recaudo.core.reconciliation.service import ImportSummary, import_statement
 from recaudo.core.tables import Customer, Invoice, StaffUser
@@ -263,6 +264,7 @@ async def bank_lines(
         "staff/bank/lines.html",
         tenant,
         staff,
+        rule_labels=dict(available_rules()),
         lines=rows[:PAGE_SIZE],
         status=status,
         param=param,
@@ -329,6 +331,7 @@ async def _line_page(
         "staff/bank/_assign.html" if fragment == "asignar" else "staff/bank/line.html",
         tenant,
         staff,
+        rule_labels=dict(available_rules()),
         status_code=status_code,
         line=line,
         status_labels=STATUS_LABELS,
