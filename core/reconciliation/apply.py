@@ -290,10 +290,13 @@ async def apply_match(
     link_recorded: bool = True,
     from_statuses: Sequence[str] = OPEN_LINE_STATUSES,
     expected_generation: int | None = None,
+    candidates: Sequence[MatchCandidate] | None = None,
 ) -> Outcome:
     """Apply ``candidate`` to the line in one transaction. A line no longer in ``from_statuses``
     (someone decided first) is left alone: the outcome carries its status and applies nothing.
-    :class:`Refused` when the proposal no longer fits; :class:`LineNotFound` for no such line."""
+    ``candidates`` (the engine's, best first) are stored with the decision, so an undo can put
+    the line back in review with them. :class:`Refused` when the proposal no longer fits;
+    :class:`LineNotFound` for no such line."""
 
     async def work(_tx: Any) -> Outcome:
         line = await lock_line(scope, line_id)
@@ -360,9 +363,13 @@ async def apply_match(
             note = " ".join(n for n in (note, fee_note) if n)
             applied = await _applied_total(scope, int(payment.id))
         now = _now()
+        proposals = (
+            {BankLine.candidates: [candidate_dict(c) for c in candidates]} if candidates else {}
+        )
         await scope.update(
             BankLine,
             {
+                **proposals,
                 BankLine.status: "matched",
                 BankLine.rule: candidate.rule[:50],
                 BankLine.confidence: float(candidate.confidence),

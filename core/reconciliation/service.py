@@ -256,6 +256,7 @@ async def match_and_apply(
                         window=settings.date_window_days,
                         actor=actor,
                         expected_generation=int(row.generation),
+                        candidates=candidates,
                     )
                 except Refused as exc:
                     note = exc.message
@@ -268,7 +269,9 @@ async def match_and_apply(
             elif outcome == "matched":
                 outcome = "review"
             status = "review" if outcome == "review" and candidates else "unmatched"
-            await _set_open(scope, row, status, candidates, note)
+            unchanged = status == row.status == "unmatched" and not note and not row.note
+            if not unchanged or row.candidates not in ([], "[]", None):
+                await _set_open(scope, row, status, candidates, note)
             if status == "review":
                 counts.review += 1
             else:

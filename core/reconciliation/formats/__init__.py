@@ -56,7 +56,7 @@ def parse_statement(
         raise StatementError(
             f"formato «{fmt}» desconocido (se admiten {', '.join(FORMAT_LABELS.values())})"
         )
-    fmt = fmt or detect_format(data, filename)
+    fmt = fmt or detect_format(data, filename) or ("csv" if csv_profile is not None else None)
     if fmt is None:
         raise StatementError(
             "no se reconoce el formato del archivo: se admiten extractos MT940, CAMT.053, OFX y CSV"

@@ -14,7 +14,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -60,14 +60,16 @@ class Draft:
     description: str = ""
     payer_name: str = ""
     payer_account: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def clean_text(value: object, limit: int = 500) -> str:
     """One line of printable text: control characters out, whitespace collapsed, capped."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFC", str(value))
+    text = str(value)
+    if text.isascii() and text.isprintable() and "  " not in text:
+        return text.strip()[:limit].rstrip()  # the usual case, without the regex work
+    text = unicodedata.normalize("NFC", text)
     text = _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
     return text[:limit].rstrip()
 

@@ -161,7 +161,7 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
     "debit_column": ("cargo", "cargos", "retiro", "retiros", "debito", "debitos", "egreso",
                      "egresos", "debit", "debits", "withdrawal", "withdrawals"),
     "reference_column": ("referencia", "referencia numerica", "ref", "referencia 1", "reference",
-                         "no referencia", "numero de referencia", "documento"),
+                         "no referencia", "numero de referencia", "documento", "dcto"),
     "description_column": ("concepto", "descripcion", "description", "detalle", "concepto pago",
                            "descripcion movimiento", "memo", "leyenda", "concepto/referencia"),
     "payer_name_column": ("ordenante", "nombre", "nombre ordenante", "remitente", "pagador",

@@ -1,14 +1,16 @@
 """CSV statements, read with the standard csv module through a tenant's :class:`CsvProfile`.
 
-Rows are counted the way a spreadsheet shows them ("fila 12" is the file's 12th line), so staff
-find the row that failed. Amounts follow the profile's separators ("1,234.50" or "1.234,50");
-a negative may be written ``-500``, ``(500)`` or ``500-``. Rows whose date and amount cells are
-all empty (blank lines, a footer's spacer) are skipped; any other bad row fails the whole file.
+Rows are counted by the line they start on ("fila 12" is the file's 12th line, as in the other
+imports), so staff find the row that failed. Amounts follow the profile's separators ("1,234.50"
+or "1.234,50"); a negative may be written ``-500``, ``(500)`` or ``500-``. Rows whose date and
+amount cells are all empty (blank lines, a footer's spacer) are skipped; any other bad row fails
+the whole file.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import re
 from datetime import datetime
 
@@ -18,7 +20,6 @@ from .errors import StatementError
 from .text import decode
 
 _SYMBOLS = re.compile(r"^(?:[A-Z]{3}\s*)?\$?|\s*(?:[A-Z]{3})?$")
-csv.field_size_limit(1024 * 1024)
 
 
 def csv_amount(text: str, profile: CsvProfile) -> str | None:
@@ -54,11 +55,17 @@ class _Columns:
     """The profile's columns found in the header row."""
 
     def __init__(self, header: list[str], profile: CsvProfile, where: str) -> None:
+        self.header = header
         self.index = {}
         for position, name in enumerate(header):
             self.index.setdefault(normalise_header(name), position)
         self.profile = profile
         self.where = where
+
+    def label(self, column: str) -> str:
+        """The column as the file writes it, for messages (staff see the file, not the profile)."""
+        position = self.index.get(normalise_header(column))
+        return clean_text(self.header[position], 60) if position is not None else column
 
     def find(self, column: str, required: bool = False) -> int | None:
         if not column.strip():
@@ -82,10 +89,13 @@ def parse_csv(data: bytes, profile: CsvProfile, default_currency: str = "") -> P
     problems = profile.errors()
     if problems:
         raise StatementError("el perfil CSV no es válido: " + " ".join(problems))
-    text = decode(data, profile.encoding)
-    lines = text.splitlines(keepends=True)
-    body = lines[profile.skip_rows :]
-    reader = csv.reader(body, delimiter=profile.delimiter, strict=True)
+    text = decode(data, profile.encoding, unit="fila")
+    # newline="": lines end only at CR/LF, as the csv module expects (str.splitlines would also
+    # cut at U+2028 or NEL inside a quoted cell and shift every row number after it)
+    stream = io.StringIO(text, newline="")
+    for _ in range(profile.skip_rows):
+        stream.readline()
+    reader = csv.reader(stream, delimiter=profile.delimiter, strict=True)
     try:
         header = next(reader, None)
         while header is not None and not any(c.strip() for c in header):
@@ -106,9 +116,10 @@ def parse_csv(data: bytes, profile: CsvProfile, default_currency: str = "") -> P
         }  # fmt: skip
         fixed_currency = profile.currency or default_currency
         drafts: list[Draft] = []
-        row_offset = profile.skip_rows
+        read = reader.line_num
         for row in reader:
-            row_no = row_offset + reader.line_num
+            row_no = profile.skip_rows + read + 1  # the line the row starts on
+            read = reader.line_num
             where = f"fila {row_no}"
             money_cells = [_cell(row, at) for at in (amount_at, credit_at, debit_at)]
             if not _cell(row, date_at) and not any(money_cells):
@@ -119,6 +130,7 @@ def parse_csv(data: bytes, profile: CsvProfile, default_currency: str = "") -> P
                     where,
                     row_no,
                     profile,
+                    cols,
                     (date_at, amount_at, credit_at, debit_at),
                     other,
                     fixed_currency,
@@ -138,6 +150,7 @@ def _row(
     where: str,
     row_no: int,
     profile: CsvProfile,
+    cols: _Columns,
     positions: tuple[int | None, int | None, int | None, int | None],
     other: dict[str, int | None],
     fixed_currency: str,
@@ -149,11 +162,12 @@ def _row(
     except ValueError:
         raise StatementError(
             f"fecha «{clean_text(date_text, 30)}» no válida (se espera {profile.date_format})",
-            f"{where}, columna «{profile.date_column}»",
+            f"{where}, columna «{cols.label(profile.date_column)}»",
         ) from None
     if other["currency"] is not None:
         currency = currency_code(
-            _cell(row, other["currency"]), f"{where}, columna «{profile.currency_column}»"
+            _cell(row, other["currency"]),
+            f"{where}, columna «{cols.label(profile.currency_column)}»",
         )
     elif fixed_currency:
         currency = currency_code(fixed_currency, where)
@@ -171,12 +185,14 @@ def _row(
         return minor_units(number, currency, spot)
 
     if amount_at is not None:
-        value = amount(amount_at, profile.amount_column)
+        value = amount(amount_at, cols.label(profile.amount_column))
         if value is None:
-            raise StatementError("falta el importe", f"{where}, columna «{profile.amount_column}»")
+            raise StatementError(
+                "falta el importe", f"{where}, columna «{cols.label(profile.amount_column)}»"
+            )
     else:
-        credit = amount(credit_at, profile.credit_column)
-        debit = amount(debit_at, profile.debit_column)
+        credit = amount(credit_at, cols.label(profile.credit_column))
+        debit = amount(debit_at, cols.label(profile.debit_column))
         if credit and debit:
             raise StatementError("la fila tiene abono y cargo a la vez", where)
         if credit is None and debit is None:

@@ -7,7 +7,8 @@ import re
 FORMATS = ("mt940", "camt053", "ofx", "csv")
 _HEAD = 64 * 1024
 _MT940 = re.compile(r"^\{1:|^:20:", re.MULTILINE)
-_CAMT053 = re.compile(r"<(?:\w+:)?Document\b[^>]*camt\.053\.", re.DOTALL)
+# Any ISO 20022 cash-management document: the CAMT parser names the wrong kind or version.
+_CAMT053 = re.compile(r"<(?:\w+:)?Document\b[^>]*urn:iso:std:iso:20022:tech:xsd:camt\.", re.DOTALL)
 _OFX = re.compile(r"OFXHEADER|<OFX>", re.IGNORECASE)
 _DELIMITERS = (",", ";", "\t", "|")
 _EXTENSIONS = {
@@ -39,8 +40,8 @@ def _looks_like_csv(data: bytes) -> bool:
         return False
     if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", text):
         return False
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    return any(d in first for d in _DELIMITERS)
+    lines = [line for line in text.splitlines()[:60] if line.strip()]
+    return any(d in line for line in lines[:20] for d in _DELIMITERS)
 
 
 def detect_format(data: bytes, filename: str = "") -> str | None:

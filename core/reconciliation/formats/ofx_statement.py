@@ -43,6 +43,24 @@ def _posted(element: Any, where: str) -> date:
         raise StatementError(f"DTPOSTED «{shown}» no es una fecha válida", where) from None
 
 
+_TRANLIST_CHILDREN = {"DTSTART", "DTEND", "STMTTRN"}
+
+
+def _check_structure(element: Any, raw: list[Any], where: str) -> None:
+    """ofxtools skips a tag it does not expect with a mere warning: a transaction whose
+    ``<STMTTRN>`` is missing or misplaced would vanish. Here that refuses the file instead."""
+    for tranlist in element.iter("BANKTRANLIST"):
+        for child in tranlist:
+            if child.tag not in _TRANLIST_CHILDREN:
+                raise StatementError(
+                    f"<{clean_text(child.tag, 30)}> fuera de un movimiento <STMTTRN> "
+                    "(¿archivo dañado?)",
+                    f"{where}/BANKTRANLIST",
+                )
+    if sum(1 for _ in element.iter("STMTTRN")) != len(raw):
+        raise StatementError("hay movimientos <STMTTRN> fuera de BANKTRANLIST", where)
+
+
 def _convert(element: Any, where: str) -> Any:
     try:
         return Aggregate.from_etree(element)
@@ -69,6 +87,7 @@ def parse_ofx(data: bytes, default_currency: str = "") -> ParsedStatement:
     for s_index, element in enumerate(elements, start=1):
         prefix = f"{element.tag} {s_index}" if len(elements) > 1 else element.tag
         raw = element.findall("BANKTRANLIST/STMTTRN")
+        _check_structure(element, raw, prefix)
         dates = []
         for offset, trn in enumerate(raw, start=1):
             dates.append(_posted(trn, f"STMTTRN {number + offset}/DTPOSTED"))

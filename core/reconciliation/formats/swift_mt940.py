@@ -12,6 +12,7 @@ payer account come from it only when labelled (:mod:`.remittance`).
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,12 +26,18 @@ from .errors import StatementError
 from .remittance import read_remittance
 from .text import decode
 
+# mt-940 logs every value that does not match its pattern at ERROR, raw bank data included. We
+# report those as a StatementError naming the line, so its log would only copy customers' data.
+logging.getLogger("mt940").setLevel(logging.CRITICAL)
+
 _OPTIONS = mt940.Options(reversal_sign=True, case_insensitive_marks=True, unbounded_details=True)
 _TAGS = mt940.tags.TAG_BY_ID
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # not str.splitlines: U+2028 or NEL in :86: is text
 _TAG_LINE = re.compile(r"^:(?P<tag>[0-9]{2}|NS)(?P<sub>[A-Z])?:")
 _ENVELOPE_HEAD = re.compile(r"^(?:\{[1-3]:(?:[^{}]|\{[^{}]*\})*\})+\{4:\s*")
 _ENVELOPE_TAIL = re.compile(r"^-?\}(?:\{5:.*)?$|^\{5:.*\}$")
 _NOT_A_REFERENCE = {"", "NONREF", "NOTPROVIDED"}
+DETAIL_WIDTH = 65  # characters per :86: line in the SWIFT standard
 
 
 @dataclass
@@ -66,7 +73,7 @@ def _tag_class(full: str) -> Any:
 
 
 def _blocks(text: str) -> list[_Block]:
-    lines = _strip_envelope(text.splitlines())
+    lines = _strip_envelope(_LINE_BREAK.split(text))
     blocks: list[_Block] = []
     current: _Tag | None = None
     for number, line in enumerate(lines, start=1):
@@ -96,14 +103,36 @@ def _blocks(text: str) -> list[_Block]:
 def _parse_tag(collection: Any, tag: _Tag) -> dict[str, Any]:
     """mt-940's parse of one tag; whatever it raises becomes an error naming the line."""
     parser = _tag_class(tag.full)
+    where = f"línea {tag.line_no}"
     try:
-        return parser(collection, parser.parse(collection, tag.value.strip()))
-    except Exception:  # the library raises RuntimeError, ValueError, InvalidOperation, KeyError…
+        parsed = parser.parse(collection, tag.value.strip())
+    except Exception:  # RuntimeError when the value does not match the tag's pattern
         shown = clean_text(tag.value, 60)
         raise StatementError(
-            f"el campo :{tag.full}: no tiene el formato MT940 esperado («{shown}»)",
-            f"línea {tag.line_no}",
+            f"el campo :{tag.full}: no tiene el formato MT940 esperado («{shown}»)", where
         ) from None
+    _check_dates(parsed, tag, where)
+    try:
+        return parser(collection, parsed)
+    except Exception:  # ValueError, InvalidOperation (an amount such as "1,2,3"), KeyError…
+        shown = clean_text(tag.value, 60)
+        raise StatementError(f"el campo :{tag.full}: no es válido («{shown}»)", where) from None
+
+
+def _check_dates(parsed: dict[str, Any], tag: _Tag, where: str) -> None:
+    """An impossible YYMMDD (or :61:'s MMDD entry date) is named as such, never corrected."""
+    year, month, day = parsed.get("year"), parsed.get("month"), parsed.get("day")
+    if not (year and month and day):
+        return
+    try:
+        booked = date(2000 + int(year) % 100, int(month), int(day))
+        entry_month, entry_day = parsed.get("entry_month"), parsed.get("entry_day")
+        if entry_month and entry_day and entry_month.strip() and entry_day.strip():
+            leap = booked.year if int(entry_month) != 2 else 2000  # 29 Feb may cross a year
+            date(leap, int(entry_month), int(entry_day))
+    except ValueError:
+        shown = clean_text(tag.value, 30)
+        raise StatementError(f"fecha no válida en :{tag.full}: («{shown}»)", where) from None
 
 
 def _signed(amount: Any, where: str, currency: str) -> int:
@@ -167,7 +196,7 @@ def _read_block(block: _Block) -> _Statement:
         )
     for index, (tag, result) in enumerate(movements):
         where = f"línea {tag.line_no}"
-        text = clean_text(" ".join(details.get(index, [])), 2000)
+        text = clean_text(_unwrap(details.get(index, [])), 2000)
         found = read_remittance(text)
         customer_ref = clean_text(result.get("customer_reference"), 35)
         reference = found.reference or (
@@ -189,6 +218,20 @@ def _read_block(block: _Block) -> _Statement:
             )
         )
     return statement
+
+
+def _unwrap(values: list[str]) -> str:
+    """``:86:`` as one text. Banks wrap it at the field's 65 characters, often mid-word, so a
+    full line continues the next without a space; a shorter line ended where the bank meant."""
+    parts: list[str] = []
+    for value in values:
+        for line in value.split("\n"):
+            line = line.rstrip("\r")
+            if parts and len(parts[-1]) >= DETAIL_WIDTH:
+                parts[-1] += line
+            else:
+                parts.append(line)
+    return " ".join(parts)
 
 
 def parse_mt940(data: bytes) -> ParsedStatement:

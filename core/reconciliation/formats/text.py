@@ -16,7 +16,7 @@ def line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-def decode(data: bytes, encoding: str | None = None) -> str:
+def decode(data: bytes, encoding: str | None = None, unit: str = "línea") -> str:
     """The file as text: the given encoding, else UTF-8, else Windows-1252 (what Mexican and
     Colombian banks' exports use when they are not UTF-8). A byte-order mark is dropped.
 
@@ -30,9 +30,9 @@ def decode(data: bytes, encoding: str | None = None) -> str:
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError as exc:
-            where = f"línea {data.count(NEWLINE, 0, exc.start) + 1}"
+            where = f"{unit} {data.count(NEWLINE, 0, exc.start) + 1}"
             raise StatementError(
-                f"el archivo no está en la codificación {encoding} indicada", where
+                f"el archivo no está en la codificación {name} que indica el perfil", where
             ) from None
     else:
         try:
@@ -47,6 +47,6 @@ def decode(data: bytes, encoding: str | None = None) -> str:
     if found:
         raise StatementError(
             "el archivo contiene bytes que no son texto (¿es el archivo correcto?)",
-            f"línea {line_of(text, found.start())}",
+            f"{unit} {line_of(text, found.start())}",
         )
     return text
