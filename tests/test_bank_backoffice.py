@@ -154,19 +154,7 @@ async def test_a_bad_file_is_a_400_naming_the_problem_and_stores_nothing(
     assert await balance(world.scope, world.f100) == 150_000
 
 
-async def test_csrf_is_required(world: World, client: httpx.AsyncClient) -> None:
-    await login(client, "owner")
-    response = await client.post(
-        BANK,
-        data={"_csrf_token": "0" * 64, "formato": ""},
-        files={"archivo": ("e.sta", mt940(("261102", 150_000, "F-100")), "text/plain")},
-        headers=HTML,
-    )
-    assert response.status_code == 403
-    assert await world.scope.count(BankStatement) == 0
-
-
-async def test_viewers_see_but_cannot_upload_or_decide(
+async def test_viewers_see_but_cannot_upload_or_decide_and_csrf_is_required(
     world: World, client: httpx.AsyncClient
 ) -> None:
     owner = await login(client, "owner")
@@ -186,18 +174,32 @@ async def test_viewers_see_but_cannot_upload_or_decide(
     )
     assert ignored.status_code == 403
     assert (await client.get(f"{BANK}/ajustes", headers=HTML)).status_code == 403
+    client.cookies.clear()
+    await login(client, "owner")
+    forged = await client.post(  # a form without this session's CSRF token changes nothing
+        BANK,
+        data={"_csrf_token": "0" * 64, "formato": ""},
+        files={"archivo": ("e.sta", mt940(("261104", 150_000, "F-100")), "text/plain")},
+        headers=HTML,
+    )
+    assert forged.status_code == 403
     assert await world.scope.count(BankStatement) == 1
 
 
 # --- the review queue ---------------------------------------------------------------------------
 
 
-async def test_ignore_needs_a_reason_and_leaves_the_queue(
+async def test_ignore_needs_a_reason_and_texts_are_escaped(
     world: World, client: httpx.AsyncClient
 ) -> None:
     token = await login(client, "collector")
-    await upload(client, token, mt940(("261103", 12_345, "DEPOSITO SIN DATOS")))
+    text = "<script>alert(1)</script> DEPOSITO"
+    await upload(client, token, mt940(("261103", 12_345, text)))
     line = await line_id(world.scope, 12_345)
+    for url in (f"{BANK}/movimientos?estado=unmatched", f"{BANK}/movimientos/{line}"):
+        page = await client.get(url, headers=HTML)  # the bank's texts are untrusted
+        assert page.status_code == 200
+        assert "<script>alert(1)" not in page.text and "&lt;script&gt;alert(1)" in page.text
     unmatched = await client.get(f"{BANK}/movimientos?estado=unmatched", headers=HTML)
     assert f'data-line="{line}"' in unmatched.text
     url = f"{BANK}/movimientos/{line}/ignorar"
@@ -211,17 +213,16 @@ async def test_ignore_needs_a_reason_and_leaves_the_queue(
     assert row is not None and row.status == "ignored" and "Traspaso" in row.note
     ignored = await client.get(f"{BANK}/movimientos?estado=ignored", headers=HTML)
     assert f'data-line="{line}"' in ignored.text
-
-
-async def test_description_is_escaped(world: World, client: httpx.AsyncClient) -> None:
-    token = await login(client, "collector")
-    text = "<script>alert(1)</script> PAGO"
-    await upload(client, token, mt940(("261103", 4_200, text)))
-    line = await line_id(world.scope, 4_200)
-    for url in (f"{BANK}/movimientos?estado=unmatched", f"{BANK}/movimientos/{line}"):
-        page = await client.get(url, headers=HTML)
-        assert page.status_code == 200
-        assert "<script>alert(1)" not in page.text and "&lt;script&gt;alert(1)" in page.text
+    detail = await client.get(f"{BANK}/movimientos/{line}", headers=HTML)
+    assert 'id="reopen-form"' in detail.text and 'id="ignore-form"' not in detail.text
+    reopened = await client.post(
+        f"{BANK}/movimientos/{line}/deshacer",
+        data={"_csrf_token": token, "confirmar": "1"},
+        headers=HTML,
+    )
+    assert reopened.headers["location"].endswith("aviso=reabierto")
+    row = await world.scope.get(BankLine, line)
+    assert row is not None and row.status == "unmatched"
 
 
 async def test_review_apply_then_undo_moves_the_balance_and_back(
@@ -361,6 +362,11 @@ async def test_settings_are_saved_or_refused_by_field(
     token = await login(client, "owner")
     page = await client.get(f"{BANK}/ajustes", headers=HTML)
     assert page.status_code == 200 and 'name="rule_invoice_number"' in page.text
+    english = await client.get(f"{BANK}/ajustes?lang=en", headers=HTML)
+    assert "Reconciliation settings" in english.text
+    assert "Invoice number in the description" in english.text
+    home = await client.get(f"{BANK}?lang=es", headers=HTML)
+    assert "Conciliación bancaria" in home.text
     bad = await client.post(
         f"{BANK}/ajustes",
         data={
@@ -468,14 +474,6 @@ async def test_a_csv_profile_is_guessed_saved_used_and_deleted(
         headers=HTML,
     )
     assert deleted.status_code == 303 and await csv_profiles(world.scope) == []
-
-
-async def test_the_pages_in_english(world: World, client: httpx.AsyncClient) -> None:
-    await login(client, "owner")
-    home = await client.get(f"{BANK}?lang=en", headers=HTML)
-    assert "Bank reconciliation" in home.text and "Upload a statement" in home.text
-    settings = await client.get(f"{BANK}/ajustes?lang=en", headers=HTML)
-    assert "Invoice number in the description" in settings.text
 
 
 # --- translations -------------------------------------------------------------------------------
