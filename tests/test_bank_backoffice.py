@@ -154,6 +154,18 @@ async def test_a_bad_file_is_a_400_naming_the_problem_and_stores_nothing(
     assert await balance(world.scope, world.f100) == 150_000
 
 
+@pytest.mark.slow
+async def test_a_file_over_the_cap_gets_413_and_the_form(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    token = await login(client, "owner")
+    big = mt940(("261102", 150_000, "F-100")) + b"x" * (20 * 1024 * 1024)
+    response = await upload(client, token, big)
+    assert response.status_code == 413 and "20 MiB" in response.text
+    assert 'id="bank-upload"' in response.text
+    assert await world.scope.count(BankStatement) == 0
+
+
 async def test_viewers_see_but_cannot_upload_or_decide_and_csrf_is_required(
     world: World, client: httpx.AsyncClient
 ) -> None:
