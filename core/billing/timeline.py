@@ -1,7 +1,8 @@
 """A customer's timeline for the back office: everything that happened with them, newest first.
 
-Merges invoices, payments, credit notes, messages sent (``notification_log``, matched by the
-customer's e-mail address or phone: the log keeps recipients, not customer ids), chat messages,
+Merges invoices, payments (marked when a bank statement line identified them), credit notes,
+messages sent (``notification_log``, matched by the customer's e-mail address or phone: the log
+keeps recipients, not customer ids), chat messages,
 disputes, proofs of payment, payment plans, promises to pay and other "No puedo pagar" answers,
 staff notes, audit events about the customer or their invoices, and collection contacts
 (``contact_attempt``: reminders planned, deferred, sent or failed, calls; a message sent for a
@@ -17,6 +18,7 @@ from typing import Any
 
 from recaudo.core.tables import (
     AuditEvent,
+    BankLine,
     ChatMessage,
     ContactAttempt,
     CreditNote,
@@ -106,6 +108,7 @@ async def customer_timeline(
             ).where(Payment.customer == cid),
             Payment.id,
         )
+        await _mark_statement_payments(scope, rows)
         entries += [Entry("payment", _aware(r["created_at"]), int(r["id"]), r) for r in rows]
     if "credit_note" in kinds:
         rows = await newest(
@@ -239,6 +242,22 @@ async def customer_timeline(
         entries += await _contacts(scope, cid, newest)
     entries.sort(key=lambda e: (e.at, KINDS.index(e.kind), e.row_id), reverse=True)
     return entries[:limit]
+
+
+async def _mark_statement_payments(scope: TenantScope, rows: list[dict[str, Any]]) -> None:
+    """Payments a bank statement line identified get ``bank_line`` (the line's id), so the
+    timeline can say the money was found in the statement; one query for the whole page."""
+    ids = [int(r["id"]) for r in rows]
+    found = (
+        await scope.select(BankLine, BankLine.id, BankLine.payment).where(
+            BankLine.payment.is_in(ids)
+        )
+        if ids
+        else []
+    )
+    lines = {int(r["payment"]): int(r["id"]) for r in found}
+    for r in rows:
+        r["bank_line"] = lines.get(int(r["id"]))
 
 
 async def _contacts(scope: TenantScope, cid: int, newest: Any) -> list[Entry]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from recaudo.core.casework.review.chats import chats_to_answer
+from recaudo.core.reconciliation.review import count_lines
 from recaudo.core.tables import (
     Dispute,
     HardshipRequest,
@@ -22,10 +23,12 @@ class Counts:
     disputes: int
     proofs: int
     hardship: int
+    bank_lines: int = 0  # bank statement lines the matching engine left for a person
 
     @property
     def total(self) -> int:
-        return self.chats + self.tickets + self.disputes + self.proofs + self.hardship
+        people = self.chats + self.tickets + self.disputes + self.proofs + self.hardship
+        return people + self.bank_lines
 
 
 async def counts(scope: TenantScope) -> Counts:
@@ -39,4 +42,5 @@ async def counts(scope: TenantScope) -> Counts:
         disputes=await scope.count(Dispute).where(Dispute.status == "open"),
         proofs=await scope.count(PaymentProof).where(PaymentProof.status == "pending"),
         hardship=hardship + plans,
+        bank_lines=await count_lines(scope, "review"),
     )
