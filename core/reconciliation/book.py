@@ -25,6 +25,7 @@ from rapidfuzz import fuzz
 
 from recaudo.core.billing.statement import OPEN_STATUSES
 from recaudo.core.common.money import check_currency
+from recaudo.core.db import engine
 from recaudo.core.platform.values import OpenItem
 from recaudo.tenants.scoped import TenantScope
 
@@ -77,6 +78,8 @@ class Book:
     ``(customer_id, name, payment_reference)``, ``accounts`` maps a bank account to the customer
     known to pay from it, ``paid`` are ``(number, customer_id)`` of invoices already paid (so a
     second payment of one is recognised, not "corrected" into its neighbour's number).
+    ``presorted``: the invoices already come ordered by customer, due date and id (from SQL),
+    with due dates as ordinals.
     """
 
     def __init__(
@@ -87,36 +90,52 @@ class Book:
         accounts: Mapping[str, int] | None = None,
         *,
         paid: Iterable[Sequence[Any]] = (),
+        presorted: bool = False,
         fee_tolerance: int = 0,
         date_window_days: int = 15,
     ) -> None:
         self.currency = check_currency(currency)
         self.fee_tolerance = fee_tolerance
         self.date_window_days = date_window_days
-        rows = sorted(
-            (r for r in invoices if int(r[3]) > 0),
-            key=lambda r: (int(r[1]), _ordinal(r[4]), int(r[0])),
-        )
-        self._ids = array("q", (int(r[0]) for r in rows))
-        self._cust = array("q", (int(r[1]) for r in rows))
-        self._bal = array("q", (int(r[3]) for r in rows))
-        self._due = array("l", (_ordinal(r[4]) for r in rows))
-        self._numbers: list[str] = []
-        self._by_number: dict[str, int | tuple[int, ...]] = {}
-        self._first: dict[int, int] = {}  # customer -> index of its first invoice
-        for i, row in enumerate(rows):
-            raw = str(row[2] or "")
-            key = number_key(raw)
-            self._numbers.append(key if key == raw else raw)  # one string when they agree
-            if key:
-                known = self._by_number.get(key)
-                self._by_number[key] = (
-                    i if known is None else (*(known if isinstance(known, tuple) else (known,)), i)
-                )
-            self._first.setdefault(int(row[1]), i)
+        if presorted:  # straight from load_book's SQL: ints, ordinals, keys computed there
+            rows = invoices if isinstance(invoices, list) else list(invoices)
+            self._ids = array("q", [r[0] for r in rows])
+            self._cust = array("q", [r[1] for r in rows])
+            self._numbers: list[str] = [r[2] for r in rows]
+            self._bal = array("q", [r[3] for r in rows])
+            self._due = array("l", [r[4] for r in rows])
+            keys = [r[5] for r in rows]
+        else:
+            rows = _in_book_order(invoices)
+            self._ids = array("q", [int(r[0]) for r in rows])
+            self._cust = array("q", [int(r[1]) for r in rows])
+            self._numbers = [str(r[2] or "") for r in rows]
+            self._bal = array("q", [max(0, int(r[3])) for r in rows])
+            self._due = array("l", [_ordinal(r[4]) for r in rows])
+            keys = [number_key(k) for k in self._numbers]
+        n = len(rows)
         del rows
-        self._by_id = array("q", sorted(range(len(self._ids)), key=self._ids.__getitem__))
-        self._ids_sorted = array("q", (self._ids[i] for i in self._by_id))
+        self._by_number: dict[str, int | tuple[int, ...]] = dict(zip(keys, range(n), strict=True))
+        if len(self._by_number) < n:  # one number on several invoices (rare): keep them all
+            for i, key in enumerate(keys):
+                known = self._by_number[key]
+                if known != i:
+                    many = known if isinstance(known, tuple) else (known,)
+                    if i not in many:
+                        self._by_number[key] = (*many, i)
+        self._by_number.pop("", None)
+        del keys
+        # A customer's invoices are one slice: where each starts.
+        self._first: dict[int, int] = {}
+        previous = None
+        for i, cid in enumerate(self._cust):
+            if cid != previous:
+                self._first[cid] = i
+                previous = cid
+        # invoice id -> position, for invoices handed to rules (all a candidate may name);
+        # the full index is built only if someone asks about an invoice never handed out.
+        self._seen: dict[int, int] = {}
+        self._by_id: dict[int, int] | None = None
         self._names: dict[int, str] = {}
         self._references: dict[str, int | None] = {}
         for cid, name, reference in customers:
@@ -143,6 +162,7 @@ class Book:
 
     def _item(self, i: int) -> OpenItem:
         due = self._due[i]
+        self._seen[self._ids[i]] = i
         return OpenItem(
             invoice_id=self._ids[i],
             customer_id=self._cust[i],
@@ -153,10 +173,15 @@ class Book:
         )
 
     def _index_of(self, invoice_id: int) -> int | None:
-        pos = bisect_left(self._ids_sorted, invoice_id)
-        if pos < len(self._ids_sorted) and self._ids_sorted[pos] == invoice_id:
-            return self._by_id[pos]
-        return None
+        found = self._seen.get(invoice_id)
+        if found is None:
+            if self._by_id is None:
+                self._by_id = dict(zip(self._ids, range(len(self._ids)), strict=True))
+            found = self._by_id.get(invoice_id)
+        return found
+
+    def has_customer(self, customer_id: int) -> bool:
+        return customer_id in self._names or customer_id in self._first
 
     def _slice(self, customer_id: int) -> range:
         start = self._first.get(customer_id)
@@ -191,19 +216,27 @@ class Book:
     def invoices_numbered(self, text: str) -> list[OpenItem]:
         return [self._item(i) for i in self._indexes_numbered(number_key(text)) if self._bal[i] > 0]
 
-    def invoices_like(self, text: str) -> list[tuple[OpenItem, float]]:
+    def invoices_like(
+        self, text: str, amount: int | None = None, limit: int = 4 * MAX_ANSWERS
+    ) -> list[tuple[OpenItem, float]]:
         key = number_key(text)
         if len(key) < 3:
             return []
+        low, high = (amount, amount + self.fee_tolerance) if amount is not None else (1, 2**62)
         seen: set[int] = set(self._indexes_numbered(key))
         found: list[tuple[OpenItem, float]] = []
+        lookup = self._by_number.get
+        balances = self._bal
         for variant in _one_edit(key):
-            for i in self._indexes_numbered(variant):
-                if i not in seen and self._bal[i] > 0:
+            hit = lookup(variant)
+            if hit is None:
+                continue
+            for i in hit if isinstance(hit, tuple) else (hit,):
+                if i not in seen and low <= balances[i] <= high:
                     seen.add(i)
                     found.append((self._item(i), 1.0 - 1.0 / max(len(key), len(variant))))
-                    if len(found) >= 4 * MAX_ANSWERS:
-                        return found
+            if len(found) >= limit:
+                break
         return found
 
     def invoices_of(self, customer_id: int) -> list[OpenItem]:
@@ -264,25 +297,26 @@ class Book:
             return []
         if self._name_index is None:
             self._build_name_index()
-        assert self._name_index is not None
-        # Customers sharing a word of the name; rare words first, common ones ("JUAN") capped.
-        pool: set[int] = set()
-        for token in sorted(set(tokens), key=lambda t: len(self._name_index.get(t, ()))):
-            pool.update(self._name_index.get(token, ())[:500])
-            if len(pool) > 2000:
-                break
+        index = self._name_index
+        assert index is not None
+        # Customers sharing the two rarest words of the name (one word: that word's, if rare).
+        lists = sorted((index.get(t, ()) for t in set(tokens)), key=len)
+        lists = [found for found in lists if found]
+        if not lists:
+            return []
+        if len(lists) == 1 or len(lists[0]) <= 20:
+            pool: set[int] = set(lists[0][:200])
+        else:
+            pool = set(lists[0]).intersection(lists[1])
         wanted = " ".join(tokens)
         scored = []
         for cid in pool:
-            score = fuzz.token_set_ratio(wanted, self._name_keys[cid])
+            theirs = self._name_keys[cid]
+            score = fuzz.token_set_ratio(wanted, theirs)
             if score >= NAME_CUTOFF:
-                # token_set_ratio says 100 for a name contained in another: temper it by length
-                scored.append(
-                    (
-                        cid,
-                        score / 100 * (0.9 + 0.1 * fuzz.ratio(wanted, self._name_keys[cid]) / 100),
-                    )
-                )
+                # a name contained in a longer one scores 100: temper it by the whole comparison
+                score = score * (0.9 + 0.1 * fuzz.ratio(wanted, theirs) / 100)
+                scored.append((cid, score / 100))
         scored.sort(key=lambda s: (-s[1], s[0]))
         return scored[:10]
 
@@ -345,7 +379,13 @@ class Book:
         self._accounts[key] = customer_id if known == customer_id else None
 
 
+def _in_book_order(rows: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
+    return sorted(rows, key=lambda r: (int(r[1]), _ordinal(r[4]), int(r[0])))
+
+
 def _ordinal(value: Any) -> int:
+    if isinstance(value, int):
+        return value
     if isinstance(value, date):
         return value.toordinal()
     if isinstance(value, str) and value:
@@ -422,12 +462,28 @@ async def load_book(
     """
     code = check_currency(currency)
     statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)  # constants, not input
+    postgres = engine().engine_type in ("postgres", "cockroach")
+    # Due dates as day numbers (date.toordinal) and rows in book order: no per-row work in Python.
+    ordinal = (
+        "COALESCE(due_date - DATE '0001-01-01' + 1, 0)"
+        if postgres
+        else "COALESCE(CAST(julianday(due_date) - 1721424.5 AS INTEGER), 0)"
+    )
+    # number_key() in SQL where the database can (PostgreSQL): the same result, in C.
+    key = (
+        "translate(regexp_replace(upper(number), '[^0-9A-Z]', '', 'g'), 'OQIL', '0011')"
+        if postgres
+        else "number"
+    )
     invoices = await scope.raw_rows(
-        "SELECT id, customer, number, total - amount_applied, due_date FROM invoice "
+        f"SELECT id, customer, number, total - amount_applied AS balance, {ordinal} AS due, "
+        f"{key} AS number_key FROM invoice "
         f"WHERE tenant = {{tenant}} AND currency = {{}} AND status IN ({statuses}) "
-        "AND total > amount_applied",
+        "AND total > amount_applied ORDER BY customer, due_date, id",
         code,
     )
+    if not postgres:
+        invoices = [(*row[:5], number_key(str(row[5] or ""))) for row in invoices]
     paid = await scope.raw_rows(
         "SELECT number, customer FROM invoice WHERE tenant = {tenant} AND currency = {} "
         f"AND (status NOT IN ({statuses}) OR total <= amount_applied) ORDER BY id DESC LIMIT {{}}",
@@ -443,6 +499,7 @@ async def load_book(
         customers,
         accounts,
         paid=paid,
+        presorted=True,
         fee_tolerance=fee_tolerance,
         date_window_days=date_window_days,
     )
