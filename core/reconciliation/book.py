@@ -16,12 +16,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from recaudo.core.billing.statement import OPEN_STATUSES
 from recaudo.core.common.money import check_currency
@@ -42,6 +43,11 @@ MAX_ANSWERS = 25
 NAME_CUTOFF = 80.0
 #: Subsets of a customer's invoices tried for an exact amount (2^n grows fast).
 SUBSET_LIMIT = 12
+#: Due dates (day numbers) take this many bits of the (balance, due) index.
+DUE_BITS = 20
+DUE_MASK = (1 << DUE_BITS) - 1
+#: Invoices a fee away from an amount scanned at most (more: a common amount, no clue).
+NEAR_SCAN = 400
 #: Paid invoices whose numbers a book remembers (the most recent ones).
 PAID_LIMIT = 200_000
 
@@ -59,9 +65,10 @@ def reference_key(text: str) -> str:
 def name_tokens(name: str) -> list[str]:
     """A person's or company's name as comparable words: no accents, punctuation or company
     forms (``"Comercializadora Álamo, S.A. de C.V."`` → ``["COMERCIALIZADORA", "ALAMO"]``)."""
-    plain = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode()
-    plain = re.sub(r"(?<=\b[A-Za-z])\.(?=[A-Za-z]\b)", "", plain)  # S.A. -> SA., C.V. -> CV
-    words = re.sub(r"[^A-Za-z0-9]+", " ", plain).upper().split()
+    plain = (name or "").upper()
+    if not plain.isascii():
+        plain = unicodedata.normalize("NFKD", plain).encode("ascii", "ignore").decode()
+    words = _NOT_ALNUM.sub(" ", plain.replace(".", "")).split()  # S.A. -> SA
     kept = [w for w in words if w not in COMPANY_FORMS]
     return kept or words
 
@@ -149,9 +156,9 @@ class Book:
         self._paid: dict[str, int] = {}
         for number, cid in paid:
             self._paid.setdefault(number_key(str(number or "")), int(cid))
-        self._balance_order: array[int] | None = None
-        self._balance_sorted: array[int] | None = None
-        self._reopened: dict[int, list[int]] = {}  # balance -> invoices that shrank to it
+        self._shapes: dict[str, set[int]] | None = None  # letters of numbers -> their lengths
+        self._by_balance: tuple[array[int], array[int]] | None = None
+        self._shrunk: list[tuple[int, int]] = []  # (balance, index) of invoices partly taken
         self._name_index: dict[str, list[int]] | None = None
         self._name_keys: dict[int, str] = {}
 
@@ -222,12 +229,15 @@ class Book:
         key = number_key(text)
         if len(key) < 3:
             return []
+        variants = self._variants(key)
+        if variants is None:
+            return []
         low, high = (amount, amount + self.fee_tolerance) if amount is not None else (1, 2**62)
         seen: set[int] = set(self._indexes_numbered(key))
         found: list[tuple[OpenItem, float]] = []
         lookup = self._by_number.get
         balances = self._bal
-        for variant in _one_edit(key):
+        for variant in variants:
             hit = lookup(variant)
             if hit is None:
                 continue
@@ -239,6 +249,26 @@ class Book:
                 break
         return found
 
+    def _variants(self, key: str) -> Iterable[str] | None:
+        """The one-edit variants of ``key`` that could be a number of this book: only the
+        digit edits when its letters are those of some numbers (``F`` of ``F1000123``), and
+        only lengths some numbers have; ``None`` when no number is one edit away in shape."""
+        if self._shapes is None:
+            shapes: dict[str, set[int]] = {}
+            for known in self._by_number:
+                shapes.setdefault(_DIGITS_RE.sub("", known), set()).add(len(known))
+            self._shapes = shapes
+        n = len(key)
+        letters = _DIGITS_RE.sub("", key)
+        lengths = self._shapes.get(letters)
+        if lengths is not None:
+            return _digit_edits(key, n - 1 in lengths, n in lengths, n + 1 in lengths)
+        for other, sizes in self._shapes.items():
+            if abs(len(other) - len(letters)) <= 1 and n + len(other) - len(letters) in sizes:
+                if Levenshtein.distance(other, letters, score_cutoff=1) <= 1:
+                    return _one_edit(key)
+        return None
+
     def invoices_of(self, customer_id: int) -> list[OpenItem]:
         return [self._item(i) for i in self._slice(customer_id) if self._bal[i] > 0]
 
@@ -247,19 +277,26 @@ class Book:
     ) -> list[OpenItem]:
         if amount <= 0:
             return []
-        if self._balance_order is None:
-            order = sorted(range(len(self._bal)), key=self._bal.__getitem__)
-            self._balance_order = array("q", order)
-            self._balance_sorted = array("q", (self._bal[i] for i in order))
-        assert self._balance_sorted is not None
+        if self._by_balance is None:
+            self._index_balances()
+        keys, order = self._by_balance  # type: ignore[misc]
+        first = max(0, around.toordinal() - days) if around else 0
+        last = min(DUE_MASK, around.toordinal() + days) if around else DUE_MASK
         low, high = amount, amount + self.fee_tolerance
-        lo = bisect_left(self._balance_sorted, low)
-        hi = bisect_right(self._balance_sorted, high)
-        picked = [self._balance_order[p] for p in range(lo, hi)]
-        for value in range(low, high + 1) if high - low <= 1000 else ():
-            picked.extend(self._reopened.get(value, ()))
-        first = around.toordinal() - days if around else 0
-        last = around.toordinal() + days if around else 0
+        picked: list[int] = []
+        # Exactly the amount, due in the window: one slice of the (balance, due) index.
+        lo = bisect_left(keys, amount << DUE_BITS | first)
+        hi = bisect_right(keys, amount << DUE_BITS | last)
+        picked += [order[p] for p in range(lo, min(hi, lo + 4 * MAX_ANSWERS))]
+        if high > low:  # a fee short of the balance: worth scanning only when not common
+            lo = bisect_left(keys, (low + 1) << DUE_BITS)
+            hi = bisect_right(keys, high << DUE_BITS | DUE_MASK)
+            if hi - lo <= NEAR_SCAN:
+                picked += [order[p] for p in range(lo, hi) if first <= keys[p] & DUE_MASK <= last]
+        at = bisect_left(self._shrunk, (low, -1))
+        while at < len(self._shrunk) and self._shrunk[at][0] <= high:
+            picked.append(self._shrunk[at][1])
+            at += 1
         out: list[OpenItem] = []
         seen: set[int] = set()
         for i in picked:
@@ -271,7 +308,17 @@ class Book:
             out.append(self._item(i))
             if len(out) > MAX_ANSWERS:
                 break
+        out.sort(key=lambda item: (item.balance != amount, item.due_date or date.min))
         return out
+
+    def _index_balances(self) -> None:
+        """(balance, due) of every invoice as one sortable number, and who is where."""
+        due = self._due
+        composite = array(
+            "q", [b << DUE_BITS | min(d, DUE_MASK) for b, d in zip(self._bal, due, strict=True)]
+        )
+        order = array("q", sorted(range(len(composite)), key=composite.__getitem__))
+        self._by_balance = (array("q", [composite[i] for i in order]), order)
 
     def customer_of_paid_invoice(self, text: str) -> int | None:
         key = number_key(text)
@@ -282,6 +329,8 @@ class Book:
         return cid
 
     def customer_for_reference(self, reference: str) -> int | None:
+        if not self._references:  # most tenants store none: every line asks, answer fast
+            return None
         return self._references.get(reference_key(reference))
 
     def customer_for_account(self, account: str) -> int | None:
@@ -366,8 +415,8 @@ class Book:
                 continue
             left = max(0, self._bal[i] - int(amount))
             self._bal[i] = left
-            if left > 0 and self._balance_order is not None:
-                self._reopened.setdefault(left, []).append(i)
+            if left > 0:
+                insort(self._shrunk, (left, i))
 
     def remember_account(self, account: str, customer_id: int) -> None:
         """``customer_id`` paid from ``account``: later lines from it point to them (an account
@@ -394,7 +443,35 @@ def _ordinal(value: Any) -> int:
 
 
 _DIGITS = "0123456789"
+_DIGITS_RE = re.compile(r"[0-9]+")
 _LETTERS = "ABCDEFGHJKMNPRSTUVWXYZ"  # after CONFUSABLE: no O, Q, I, L
+
+
+def _digit_edits(key: str, shorter: bool, same: bool, longer: bool) -> Iterable[str]:
+    """One-digit typos of ``key`` of the lengths asked for: swapped neighbours and a wrong
+    digit (same length), a dropped digit (shorter), an extra one (longer)."""
+    n = len(key)
+    digit = [c.isdigit() for c in key]
+    if same:
+        for k in range(n - 1):
+            if key[k] != key[k + 1] and digit[k] and digit[k + 1]:
+                yield key[:k] + key[k + 1] + key[k] + key[k + 2 :]
+        for k in range(n):
+            if digit[k]:
+                head, tail, own = key[:k], key[k + 1 :], key[k]
+                for c in _DIGITS:
+                    if c != own:
+                        yield head + c + tail
+    if shorter:
+        for k in range(n):
+            if digit[k] and (k == 0 or key[k] != key[k - 1]):
+                yield key[:k] + key[k + 1 :]
+    if longer:
+        for k in range(n + 1):
+            if (k > 0 and digit[k - 1]) or (k < n and digit[k]):
+                head, tail = key[:k], key[k:]
+                for c in _DIGITS:
+                    yield head + c + tail
 
 
 def _one_edit(key: str) -> Iterable[str]:

@@ -29,26 +29,26 @@ class AmountDateCustomer(MatchRule):
     ) -> list[MatchCandidate]:
         days = book.date_window_days
         items = book.invoices_with_balance(line.amount, line.booked_on, days)
-        if not items or len(items) > MAX_ANSWERS * 4:
-            return []  # a common amount: a list of twenty guesses helps nobody
         exact = [i for i in items if i.balance == line.amount]
-        # The same balance exactly beats one a bank fee away: those are listed, less likely.
-        ranked = exact + [i for i in items if i.balance != line.amount]
+        # The same balance exactly beats one a bank fee away: those count only without it.
+        ranked = exact or items
+        if not ranked or len(ranked) > MAX_ANSWERS:
+            return []  # a common amount: a list of guesses helps nobody
         out = []
         for item in ranked[:MAX_ANSWERS]:
             if item.balance == line.amount:
                 confidence = UNIQUE if len(exact) == 1 else SHARED
                 how = "igual al saldo"
             else:
-                confidence = NEAR if len(items) == 1 else NEAR_SHARED
+                confidence = NEAR if len(ranked) == 1 else NEAR_SHARED
                 how = f"{money(item.balance - line.amount, line.currency)} menos que el saldo"
             due = item.due_date.isoformat() if item.due_date else "sin fecha"
             reason = (
                 f"Importe {money(line.amount, line.currency)} {how} de la factura "
                 f"{item.number} (vence {due}, ±{days} días)"
             )
-            if len(items) > 1:
-                reason += f"; hay {len(items)} facturas así"
+            if len(ranked) > 1:
+                reason += f"; hay {len(ranked)} facturas así"
             out.append(
                 MatchCandidate(
                     self.name,

@@ -82,15 +82,15 @@ class InvoiceNumber(MatchRule):
                 for item, _score in book.invoices_like(word, limit=MAX_TYPO_ANSWERS):
                     typo.setdefault(item.invoice_id, item)
         if exact and fitting:
-            # The number written does not fit, a number one typo away does: the amount decides
-            # only when it is rare in the book (a round amount fits some neighbour by chance).
-            sure = len(fitting) == 1 and len(book.invoices_with_balance(line.amount)) <= 2
+            # The number written does not fit, a number one typo away does: a partial payment
+            # or a typo, only a person can tell — unless the amount is rare in the book and
+            # exactly one neighbour has it.
             out = [
                 MatchCandidate(c.rule, min(c.confidence, TYPO_SHARED), c.customer_id,
                                c.allocations, c.reason)
                 for c in out
             ]  # fmt: skip
-            if sure:
+            if len(fitting) == 1 and len(book.invoices_with_balance(line.amount)) <= 2:
                 [item] = fitting.values()
                 out.append(self._one(line, book, item, TYPO, "casi igual (un error de tecleo)"))
                 return out
