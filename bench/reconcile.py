@@ -197,7 +197,7 @@ async def prepare(url: str, customers: int, invoices: int, seed: int) -> tuple[A
                     "",
                 )
                 for k in range(customers)
-            ],  # fmt: skip
+            ],
             columns=[
                 "tenant",
                 "number",
@@ -214,7 +214,7 @@ async def prepare(url: str, customers: int, invoices: int, seed: int) -> tuple[A
                 "segment",
                 "timezone",
                 "tags",
-            ],  # fmt: skip
+            ],
         )
         first_customer = await conn.fetchval("SELECT min(id) FROM customer WHERE tenant=$1", tid)
         rows = invoice_rows(invoices, customers, seed)
@@ -245,7 +245,7 @@ async def prepare(url: str, customers: int, invoices: int, seed: int) -> tuple[A
                     stamp,
                 )
                 for g, (c, total, applied, due) in enumerate(rows)
-            ],  # fmt: skip
+            ],
             columns=[
                 "tenant",
                 "customer",
@@ -268,7 +268,7 @@ async def prepare(url: str, customers: int, invoices: int, seed: int) -> tuple[A
                 "einvoice_xml",
                 "created_at",
                 "updated_at",
-            ],  # fmt: skip
+            ],
         )
         first_invoice = await conn.fetchval("SELECT min(id) FROM invoice WHERE tenant=$1", tid)
         await conn.execute("ANALYZE")
@@ -491,9 +491,9 @@ async def run(
     url: str, customers: int, invoices: int, lines_n: int, seed: int, again: bool
 ) -> None:
     from recaudo.core import db
+    from recaudo.core.platform.host import PluginHost, set_host
     from recaudo.core.reconciliation.book import load_book
     from recaudo.core.reconciliation.engine import MatchSettings, load_match_rules, match_lines
-    from recaudo.core.platform.host import PluginHost, set_host
     from recaudo.tenants.scoped import TenantScope
     from recaudo.tenants.service import tenant_info
 
