@@ -512,6 +512,7 @@ async def run(
     info = tenant_info(tenant)
 
     before = rss_mb()
+    cpu = time.process_time()
     started = time.perf_counter()
     book = await load_book(scope, "MXN", fee_tolerance=FEE_TOLERANCE)
     book_s = time.perf_counter() - started
@@ -520,6 +521,7 @@ async def run(
     decisions = match_lines(lines, book, rules, settings)
     match_s = time.perf_counter() - started - book_s - rules_s
     total_s = time.perf_counter() - started
+    cpu_s = time.process_time() - cpu
     grown = rss_mb() - before
 
     base_started = time.perf_counter()
@@ -541,7 +543,11 @@ async def run(
         f"load_book {book_s:6.2f} s ({len(book):,} open invoices, peak RSS +{grown:,.0f} MB)  "
         f"rules {rules_s:4.2f} s  match_lines {match_s:6.2f} s"
     )
-    print(f"engine    {total_s:6.2f} s  {n / total_s:9,.0f} lines/s  outcomes {dict(outcomes)}")
+    print(
+        f"engine    {total_s:6.2f} s  {n / total_s:9,.0f} lines/s  (this process's CPU "
+        f"{cpu_s:.2f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)  "
+        f"outcomes {dict(outcomes)}"
+    )
     print(f"baseline  {base_s:6.2f} s  {n / base_s:9,.0f} lines/s  (exact number + amount only)")
     for label, result, seconds in (("engine", mine, total_s), ("baseline", base, base_s)):
         auto = result["auto"] / max(1, result["matchable"])

@@ -115,10 +115,11 @@ class MatchBook(Protocol):
         ...
 
     def invoices_with_balance(
-        self, amount: int, around: date | None = None, days: int = 0
+        self, amount: int, around: date | None = None, days: int = 0, limit: int = 25
     ) -> list[OpenItem]:
         """Open invoices whose balance is ``amount`` (or up to ``fee_tolerance`` more), due
-        within ``days`` of ``around`` when given; at most a few dozen."""
+        within ``days`` of ``around`` when given, those of exactly ``amount`` first; at most
+        ``limit`` + 1 (more than ``limit`` means "a common amount")."""
         ...
 
     def customers_named(self, name: str) -> list[tuple[int, float]]:

@@ -33,6 +33,9 @@ from recaudo.tenants.scoped import TenantScope
 #: Characters people and OCR confuse in invoice numbers: compared as the same character.
 CONFUSABLE = str.maketrans({"O": "0", "Q": "0", "I": "1", "L": "1"})
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]")
+#: Accented letters of Spanish and Portuguese names, for the SQL that reads them plain.
+_ACCENTED = "ÁÉÍÓÚÜÑÀÈÌÒÙÂÊÎÔÛÃÕÇáéíóúüñàèìòùâêîôûãõç"
+_UNACCENTED = "AEIOUUNAEIOUAEIOUAOCAEIOUUNAEIOUAEIOUAOC"
 #: Company forms left out when comparing names ("ACME SA DE CV" is "Acme").
 COMPANY_FORMS = frozenset(
     "SA DE CV SAPI SAB S DE RL RL SC AC SAS LTDA LTD SRL SPA CIA Y INC LLC CORP CO EU".split()
@@ -108,10 +111,11 @@ class Book:
             rows = invoices if isinstance(invoices, list) else list(invoices)
             self._ids = array("q", [r[0] for r in rows])
             self._cust = array("q", [r[1] for r in rows])
-            self._numbers: list[str] = [r[2] for r in rows]
+            keys = [r[5] for r in rows]
+            # the number as written only where it differs from its key (rare: less to send)
+            self._numbers: list[str] = [r[2] or r[5] for r in rows]
             self._bal = array("q", [r[3] for r in rows])
             self._due = array("l", [r[4] for r in rows])
-            keys = [r[5] for r in rows]
         else:
             rows = _in_book_order(invoices)
             self._ids = array("q", [int(r[0]) for r in rows])
@@ -133,20 +137,20 @@ class Book:
         self._by_number.pop("", None)
         del keys
         # A customer's invoices are one slice: where each starts.
-        self._first: dict[int, int] = {}
-        previous = None
-        for i, cid in enumerate(self._cust):
-            if cid != previous:
-                self._first[cid] = i
-                previous = cid
+        # (backwards, so each customer's lowest index is the one that stays; all in C)
+        self._first: dict[int, int] = dict(zip(reversed(self._cust), range(n - 1, -1, -1)))
         # invoice id -> position, for invoices handed to rules (all a candidate may name);
         # the full index is built only if someone asks about an invoice never handed out.
         self._seen: dict[int, int] = {}
         self._by_id: dict[int, int] | None = None
         self._names: dict[int, str] = {}
         self._references: dict[str, int | None] = {}
-        for cid, name, reference in customers:
+        self._plain_names: dict[int, str] = {}  # upper case, no accents or punctuation
+        for row in customers:
+            cid, name, reference = row[:3]
             self._names[int(cid)] = str(name or "")
+            if len(row) > 3:
+                self._plain_names[int(cid)] = row[3]
             key = reference_key(str(reference or ""))
             if key:  # a reference two customers share identifies neither
                 self._references[key] = None if key in self._references else int(cid)
@@ -255,8 +259,10 @@ class Book:
         only lengths some numbers have; ``None`` when no number is one edit away in shape."""
         if self._shapes is None:
             shapes: dict[str, set[int]] = {}
-            for known in self._by_number:
-                shapes.setdefault(_DIGITS_RE.sub("", known), set()).add(len(known))
+            keys = list(self._by_number)
+            letters = _DIGITS_RE.sub("", "\n".join(keys)).split("\n")  # one pass, in C
+            for known, only in zip(keys, letters, strict=True):
+                shapes.setdefault(only, set()).add(len(known))
             self._shapes = shapes
         n = len(key)
         letters = _DIGITS_RE.sub("", key)
@@ -273,7 +279,7 @@ class Book:
         return [self._item(i) for i in self._slice(customer_id) if self._bal[i] > 0]
 
     def invoices_with_balance(
-        self, amount: int, around: date | None = None, days: int = 0
+        self, amount: int, around: date | None = None, days: int = 0, limit: int = MAX_ANSWERS
     ) -> list[OpenItem]:
         if amount <= 0:
             return []
@@ -306,7 +312,7 @@ class Book:
             if around is not None and not (self._due[i] and first <= self._due[i] <= last):
                 continue
             out.append(self._item(i))
-            if len(out) > MAX_ANSWERS:
+            if len(out) > limit:
                 break
         out.sort(key=lambda item: (item.balance != amount, item.due_date or date.min))
         return out
@@ -371,8 +377,10 @@ class Book:
 
     def _build_name_index(self) -> None:
         index: dict[str, list[int]] = {}
+        plain = self._plain_names
         for cid, name in self._names.items():
-            key = normalised_name(name)
+            words = plain[cid].split() if cid in plain else name_tokens(name)
+            key = " ".join([w for w in words if w not in COMPANY_FORMS] or words)
             self._name_keys[cid] = key
             for token in set(key.split()):
                 index.setdefault(token, []).append(cid)
@@ -552,9 +560,10 @@ async def load_book(
         if postgres
         else "number"
     )
+    written = f"NULLIF(number, {key})" if postgres else "number"
     invoices = await scope.raw_rows(
-        f"SELECT id, customer, number, total - amount_applied AS balance, {ordinal} AS due, "
-        f"{key} AS number_key FROM invoice "
+        f"SELECT id, customer, {written} AS number, total - amount_applied AS balance, "
+        f"{ordinal} AS due, {key} AS number_key FROM invoice "
         f"WHERE tenant = {{tenant}} AND currency = {{}} AND status IN ({statuses}) "
         "AND total > amount_applied ORDER BY customer, due_date, id",
         code,
@@ -567,8 +576,15 @@ async def load_book(
         code,
         max(0, int(paid_limit)),
     )
+    # name_tokens() but company forms, in SQL where the database can (PostgreSQL).
+    plain = (
+        f", regexp_replace(translate(upper(replace(name, '.', '')), '{_ACCENTED}', "
+        f"'{_UNACCENTED}'), '[^A-Z0-9]+', ' ', 'g') AS plain"
+        if postgres
+        else ""
+    )
     customers = await scope.raw_rows(
-        "SELECT id, name, payment_reference FROM customer WHERE tenant = {tenant}"
+        f"SELECT id, name, payment_reference{plain} FROM customer WHERE tenant = {{tenant}}"
     )
     return Book(
         code,

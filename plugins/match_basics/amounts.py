@@ -28,7 +28,7 @@ class AmountDateCustomer(MatchRule):
         self, ctx: PluginContext, line: StatementLine, book: MatchBook
     ) -> list[MatchCandidate]:
         days = book.date_window_days
-        items = book.invoices_with_balance(line.amount, line.booked_on, days)
+        items = book.invoices_with_balance(line.amount, line.booked_on, days, MAX_ANSWERS)
         exact = [i for i in items if i.balance == line.amount]
         # The same balance exactly beats one a bank fee away: those count only without it.
         ranked = exact or items

@@ -90,7 +90,7 @@ class InvoiceNumber(MatchRule):
                                c.allocations, c.reason)
                 for c in out
             ]  # fmt: skip
-            if len(fitting) == 1 and len(book.invoices_with_balance(line.amount)) <= 2:
+            if len(fitting) == 1 and len(book.invoices_with_balance(line.amount, limit=2)) <= 2:
                 [item] = fitting.values()
                 out.append(self._one(line, book, item, TYPO, "casi igual (un error de tecleo)"))
                 return out
