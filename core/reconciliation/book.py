@@ -138,7 +138,8 @@ class Book:
         del keys
         # A customer's invoices are one slice: where each starts.
         # (backwards, so each customer's lowest index is the one that stays; all in C)
-        self._first: dict[int, int] = dict(zip(reversed(self._cust), range(n - 1, -1, -1)))
+        backwards = zip(reversed(self._cust), range(n - 1, -1, -1), strict=True)
+        self._first: dict[int, int] = dict(backwards)
         # invoice id -> position, for invoices handed to rules (all a candidate may name);
         # the full index is built only if someone asks about an invoice never handed out.
         self._seen: dict[int, int] = {}
