@@ -412,7 +412,7 @@ def statement(
             add(t, part, one.due, description=f"ABONO {written(rng, one.number)}")
             add(t, one.balance - part, one.due, description=f"RESTO {one.number}")
         elif kind == "name_amount":
-            plain = [i for i in mine if i.balance % 10_000]  # not a round, shared amount
+            plain = [i for i in mine if i.balance % 5_000]  # not a round (shared) amount
             if not plain:
                 continue
             t = Truth(kind, True, cid, frozenset({plain[0].id}), bal(plain[:1]))
