@@ -377,8 +377,7 @@ def test_allocations_never_exceed_balances_nor_the_line(
             for invoice_id, amount in d.candidates[0].allocations:
                 assert amount <= owed[invoice_id]
                 owed[invoice_id] -= amount
-    assert owed == {row[0]: b.balance(row[0]) or owed[row[0]] for row in INVOICES}
-    assert all(v >= 0 for v in owed.values())
+    assert owed == {row[0]: b.balance(row[0]) for row in INVOICES}  # took exactly what it applied
 
 
 def test_a_line_is_matched_once_even_if_the_bank_repeats_it() -> None:
@@ -417,7 +416,7 @@ async def test_load_book_reads_only_this_tenants_open_invoices_in_the_currency(
         )
         return int(made.id)
 
-    ana = await create_customer(a, NewCustomer("1", "Ana Ruiz"), "MX")
+    ana = await create_customer(a, NewCustomer("1", "Ána Ruíz, S.A. de C.V."), "MX")
     await a.update(Customer, {Customer.payment_reference: "ANA-7"}).where(Customer.id == ana.id)
     bruno = await create_customer(b, NewCustomer("1", "Bruno Gil"), "CO")
     open_one = await invoice(a, int(ana.id), "F-1", 10_000, "MXN")
@@ -434,8 +433,12 @@ async def test_load_book_reads_only_this_tenants_open_invoices_in_the_currency(
     ]
     assert [i.invoice_id for i in mine.invoices_numbered("f1")] == [open_one]
     assert mine.item(theirs) is None and mine.invoices_of(int(bruno.id)) == []
-    assert mine.customer_name(int(bruno.id)) == "" and mine.customer_name(int(ana.id)) == "Ana Ruiz"
+    assert (
+        mine.customer_name(int(bruno.id)) == ""
+        and mine.customer_name(int(ana.id)) == "Ána Ruíz, S.A. de C.V."
+    )
     assert mine.customer_for_reference("ana 7") == int(ana.id)
+    assert mine.customers_named("RUIZ ANA")[0][0] == int(ana.id)
     assert mine.customer_of_paid_invoice("F-2") == int(ana.id)
     assert [i.invoice_id for i in (await load_book(b, "MXN")).invoices_numbered("F-1")] == [theirs]
 

@@ -106,16 +106,20 @@ class MatchBook(Protocol):
     date_window_days: int
     """Days around a line's booking date within which a due date counts as "about then"."""
 
-    def invoices_like(self, text: str) -> list[tuple[OpenItem, float]]:
+    def invoices_like(
+        self, text: str, amount: int | None = None, limit: int = 100
+    ) -> list[tuple[OpenItem, float]]:
         """Open invoices whose number is one typo away from ``text`` (a missing, extra, wrong or
-        swapped character), with a similarity 0..1; exact numbers are not included."""
+        swapped character), with a similarity 0..1; exact numbers are not included. With
+        ``amount``, only those whose balance it pays (up to ``fee_tolerance`` short)."""
         ...
 
     def invoices_with_balance(
-        self, amount: int, around: date | None = None, days: int = 0
+        self, amount: int, around: date | None = None, days: int = 0, limit: int = 25
     ) -> list[OpenItem]:
         """Open invoices whose balance is ``amount`` (or up to ``fee_tolerance`` more), due
-        within ``days`` of ``around`` when given; at most a few dozen."""
+        within ``days`` of ``around`` when given, those of exactly ``amount`` first; at most
+        ``limit`` + 1 (more than ``limit`` means "a common amount")."""
         ...
 
     def customers_named(self, name: str) -> list[tuple[int, float]]:

@@ -135,8 +135,9 @@ def recaudo_match_rules() -> list[MatchRule]:
 
     :returns: a list of :class:`~recaudo.core.platform.extensions.MatchRule` instances;
         concatenated. A rule runs for the tenants of its ``countries`` (empty: every tenant) that
-        enabled its plugin, in the order the tenant's reconciliation settings give; its proposals
-        are applied only above the tenant's confidence threshold and only when unambiguous.
+        enabled its plugin (the built-in ``match_basics`` needs no enabling) and name it in their
+        reconciliation settings, in that order; its proposals are applied only above the
+        tenant's confidence threshold and only when unambiguous.
     """
 
 

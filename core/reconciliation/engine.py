@@ -127,9 +127,7 @@ def _valid(candidate: Any, line: StatementLine, book: Book) -> MatchCandidate | 
     balance, in all no more than the line (plus the fee tolerance). Anything else is dropped."""
     if not isinstance(candidate, MatchCandidate):
         return None
-    if not book.customer_name(candidate.customer_id) and not book.invoices_of(
-        candidate.customer_id
-    ):
+    if not book.has_customer(candidate.customer_id):
         return None
     try:
         confidence = min(1.0, max(0.0, float(candidate.confidence)))

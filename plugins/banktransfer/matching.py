@@ -15,9 +15,13 @@ Three clues, strongest first:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from recaudo.api import MatchBook, MatchCandidate, MatchRule, PluginContext, StatementLine
 from recaudo.plugins.banktransfer.references import (
+    NUMERIC_WIDTH,
+    SPEI_REFERENCE_DIGITS,
     BankReferenceError,
     check_reference,
     customer_from_reference,
@@ -25,12 +29,15 @@ from recaudo.plugins.banktransfer.references import (
 
 SURE = 0.97  # a valid reference, the amount pays whole invoices
 SURE_SPREAD = 0.95  # a valid reference, the amount spread oldest first (or on account)
+LOOSE = 0.92  # a valid reference standing alone in the concept, the amount pays whole invoices
+LOOSE_SPREAD = 0.6  # ... the amount does not: perhaps not a reference at all
 ACCOUNT = 0.9  # the account this customer paid from before, whole invoices
 ACCOUNT_SPREAD = 0.8
 TYPO = 0.5  # the check digit fails: a near reference, the amount fits
 TYPO_LOOSE = 0.3
 MAX_TYPO_ANSWERS = 5
 _DIGIT_RUN = re.compile(r"\d[\d \-]*\d")
+_TRIM = ".,;:()[]\"'"
 _FIT_REASON = {
     "exact": "el importe paga facturas completas",
     "fee": "el importe paga facturas completas menos la comisión bancaria",
@@ -40,15 +47,41 @@ _FIT_REASON = {
 }
 
 
-def _digit_words(line: StatementLine) -> list[str]:
-    """Runs of digits in the reference and the concept (spaces and hyphens inside dropped)."""
+def _loose_numbers(line: StatementLine, book: MatchBook) -> list[str]:
+    """Words of the concept that are only digits (at least seven) and no invoice's number,
+    alone or after a short prefix ("F 1000123" is invoice F1000123, not a reference)."""
+    words = [w.strip(_TRIM) for w in (line.description or "").split()]
     found = []
-    for text in (line.reference, line.description):
-        for run in _DIGIT_RUN.findall(text or ""):
-            digits = run.replace(" ", "").replace("-", "")
-            if 4 <= len(digits) <= 20:
-                found.append(digits)
+    for k, word in enumerate(words):
+        digits = word.replace("-", "")
+        if len(digits) < 7 or not digits.isdigit():
+            continue
+        before = words[k - 1] if k else ""
+        numbered = [digits] + ([before + digits] if before.isalpha() and len(before) <= 4 else [])
+        if any(book.invoices_numbered(n) or book.customer_of_paid_invoice(n) for n in numbered):
+            continue
+        found.append(digits)
     return list(dict.fromkeys(found))
+
+
+_AFTER_REF = re.compile(r"\bREF(?:ERENCIA)?\b[.:#\s]*(\d[\d \-]*\d)", re.IGNORECASE)
+
+
+def _typed_references(line: StatementLine) -> list[str]:
+    """What the customer typed as a reference: the reference field's digits and those after
+    "REF" in the concept (not every number of the concept: invoice numbers have digits too)."""
+    runs = _DIGIT_RUN.findall(line.reference or "") + _AFTER_REF.findall(line.description or "")
+    return list(dict.fromkeys(r.replace(" ", "").replace("-", "") for r in runs))
+
+
+def _could_be_reference(settings: Mapping[str, Any], digits: str) -> bool:
+    """As long as the tenant's references are, and starting with its prefix."""
+    prefix = "".join(str(settings.get("reference_prefix") or "").split())
+    if str(settings.get("reference_scheme") or "") == "clabe_ref":
+        right_length = len(digits) == SPEI_REFERENCE_DIGITS
+    else:
+        right_length = len(digits) >= len(prefix) + NUMERIC_WIDTH + 1
+    return right_length and digits.startswith(prefix)
 
 
 def _near(digits: str) -> list[str]:
@@ -110,17 +143,22 @@ class BankReference(MatchRule):
                 return [
                     self._proposal(line, book, customer_id, SURE, SURE_SPREAD, f"Referencia {text}")
                 ]
-        words = _digit_words(line)
-        for digits in words:
-            if not check_reference(digits) and book.customer_for_reference(digits) is None:
-                continue
-            customer_id = self._customer(ctx, book, digits)
+        typed = _typed_references(line)
+        for digits in typed:
+            customer_id = self._customer(ctx, book, digits) if check_reference(digits) else None
             if customer_id is not None:
                 return [
                     self._proposal(
                         line, book, customer_id, SURE, SURE_SPREAD, f"Referencia {digits}"
                     )
                 ]
+        # A number alone in the concept: a reference, or a phone, a date, an account… whose
+        # check digit is right by chance one time in ten. Sure only if the amount agrees.
+        for digits in _loose_numbers(line, book):
+            customer_id = self._customer(ctx, book, digits) if check_reference(digits) else None
+            if customer_id is not None:
+                why = f"Número {digits} en el concepto: la referencia"
+                return [self._proposal(line, book, customer_id, LOOSE, LOOSE_SPREAD, why)]
         if line.payer_account:
             customer_id = book.customer_for_account(line.payer_account)
             if customer_id is not None:
@@ -135,8 +173,8 @@ class BankReference(MatchRule):
                     )
                 ]
         out: list[MatchCandidate] = []
-        for digits in words[:3]:
-            if len(digits) < 7:
+        for digits in _typed_references(line)[:3]:
+            if not _could_be_reference(ctx.settings, digits) or book.invoices_numbered(digits):
                 continue
             for near in _near(digits):
                 customer_id = self._customer(ctx, book, near)

@@ -15,6 +15,8 @@ from .text import money
 
 UNIQUE = 0.75  # the only invoice in the window with this balance
 SHARED = 0.45  # one of several
+NEAR = 0.6  # the only one, a bank fee (within the tolerance) short of the balance
+NEAR_SHARED = 0.3
 MAX_ANSWERS = 5
 
 
@@ -26,19 +28,27 @@ class AmountDateCustomer(MatchRule):
         self, ctx: PluginContext, line: StatementLine, book: MatchBook
     ) -> list[MatchCandidate]:
         days = book.date_window_days
-        items = book.invoices_with_balance(line.amount, line.booked_on, days)
-        if not items or len(items) > MAX_ANSWERS * 4:
-            return []  # a common amount: a list of twenty guesses helps nobody
-        confidence = UNIQUE if len(items) == 1 else SHARED
+        items = book.invoices_with_balance(line.amount, line.booked_on, days, MAX_ANSWERS)
+        exact = [i for i in items if i.balance == line.amount]
+        # The same balance exactly beats one a bank fee away: those count only without it.
+        ranked = exact or items
+        if not ranked or len(ranked) > MAX_ANSWERS:
+            return []  # a common amount: a list of guesses helps nobody
         out = []
-        for item in items[:MAX_ANSWERS]:
+        for item in ranked[:MAX_ANSWERS]:
+            if item.balance == line.amount:
+                confidence = UNIQUE if len(exact) == 1 else SHARED
+                how = "igual al saldo"
+            else:
+                confidence = NEAR if len(ranked) == 1 else NEAR_SHARED
+                how = f"{money(item.balance - line.amount, line.currency)} menos que el saldo"
             due = item.due_date.isoformat() if item.due_date else "sin fecha"
             reason = (
-                f"Importe {money(line.amount, line.currency)} igual al saldo de la factura "
+                f"Importe {money(line.amount, line.currency)} {how} de la factura "
                 f"{item.number} (vence {due}, ±{days} días)"
             )
-            if len(items) > 1:
-                reason += f"; hay {len(items)} facturas así"
+            if len(ranked) > 1:
+                reason += f"; hay {len(ranked)} facturas así"
             out.append(
                 MatchCandidate(
                     self.name,

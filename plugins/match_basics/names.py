@@ -12,7 +12,7 @@ from recaudo.api import MatchBook, MatchCandidate, MatchRule, PluginContext, Sta
 
 from .text import money
 
-FITS = 0.8  # a close name and the amount pays whole invoices of that customer
+FITS = 0.85  # a close name and the amount pays whole invoices of that customer
 LOOSE = 0.4  # a close name, the amount does not fit
 MIN_SCORE = 0.85
 MAX_ANSWERS = 3

@@ -51,7 +51,6 @@ class InvoiceNumber(MatchRule):
             elif any(c.isdigit() for c in word) and len(word) >= 4:
                 missing.append(word)
         out: list[MatchCandidate] = []
-        tol = book.fee_tolerance
         if exact:
             out += self._exact(line, book, list(exact.values()), written)
             fits = any(c.confidence >= EXACT for c in out)
@@ -73,17 +72,34 @@ class InvoiceNumber(MatchRule):
                 )
                 for customer_id, word in paid.items()
             ]
-        typo: dict[int, OpenItem] = {}
+        fitting: dict[int, OpenItem] = {}
         for word in dict.fromkeys(missing):
-            for item, _score in book.invoices_like(word):
-                typo.setdefault(item.invoice_id, item)
-        fitting = [i for i in typo.values() if line.amount <= i.balance <= line.amount + tol]
-        if len(fitting) == 1:
-            item = fitting[0]
+            for item, _score in book.invoices_like(word, line.amount):
+                fitting.setdefault(item.invoice_id, item)
+        typo: dict[int, OpenItem] = {}
+        if not fitting and not exact:
+            for word in dict.fromkeys(missing):
+                for item, _score in book.invoices_like(word, limit=MAX_TYPO_ANSWERS):
+                    typo.setdefault(item.invoice_id, item)
+        if exact and fitting:
+            # The number written does not fit, a number one typo away does: a partial payment
+            # or a typo, only a person can tell — unless the amount is rare in the book and
+            # exactly one neighbour has it.
+            out = [
+                MatchCandidate(c.rule, min(c.confidence, TYPO_SHARED), c.customer_id,
+                               c.allocations, c.reason)
+                for c in out
+            ]  # fmt: skip
+            if len(fitting) == 1 and len(book.invoices_with_balance(line.amount, limit=2)) <= 2:
+                [item] = fitting.values()
+                out.append(self._one(line, book, item, TYPO, "casi igual (un error de tecleo)"))
+                return out
+        if len(fitting) == 1 and not exact:
+            [item] = fitting.values()
             out.append(self._one(line, book, item, TYPO, "casi igual (un error de tecleo)"))
-        elif fitting:
-            for item in fitting[:MAX_TYPO_ANSWERS]:
-                out.append(self._one(line, book, item, TYPO_SHARED, "parecido, pero hay otros"))
+        elif fitting:  # several, or one that contradicts a number written exactly
+            for item in list(fitting.values())[:MAX_TYPO_ANSWERS]:
+                out.append(self._one(line, book, item, TYPO_SHARED, "parecido; revisar"))
         elif not exact and typo:
             for item in list(typo.values())[:MAX_TYPO_ANSWERS]:
                 out.append(

@@ -27,9 +27,10 @@ def number_words(line: StatementLine) -> list[str]:
         if any(c.isdigit() for c in word):
             found.append(word)
         if k + 1 < len(words) and words[k + 1].upper() not in NOISE:
-            pair = word + words[k + 1]
-            if any(c.isdigit() for c in pair) and not (word.isdigit() and words[k + 1].isdigit()):
-                found.append(pair)
+            nxt = words[k + 1]
+            # "F 1023", "FAC 1023": a short prefix written apart from its digits
+            if len(word) <= 4 and word.isalpha() and nxt[:1].isdigit():
+                found.append(word + nxt)
     return list(dict.fromkeys(found))
 
 
