@@ -266,13 +266,13 @@ class Book:
                 shapes.setdefault(only, set()).add(len(known))
             self._shapes = shapes
         n = len(key)
-        letters = _DIGITS_RE.sub("", key)
-        lengths = self._shapes.get(letters)
+        shape = _DIGITS_RE.sub("", key)
+        lengths = self._shapes.get(shape)
         if lengths is not None:
             return _digit_edits(key, n - 1 in lengths, n in lengths, n + 1 in lengths)
         for other, sizes in self._shapes.items():
-            if abs(len(other) - len(letters)) <= 1 and n + len(other) - len(letters) in sizes:
-                if Levenshtein.distance(other, letters, score_cutoff=1) <= 1:
+            if abs(len(other) - len(shape)) <= 1 and n + len(other) - len(shape) in sizes:
+                if Levenshtein.distance(other, shape, score_cutoff=1) <= 1:
                     return _one_edit(key)
         return None
 

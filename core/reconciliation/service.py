@@ -237,12 +237,13 @@ async def match_and_apply(
     accounts = await known_accounts(scope)
     for currency, group in by_currency.items():
         book = await load_book(scope, currency, accounts=accounts)
-        by_key = {str(row.key): row for row in group}
+        by_key = {str(line.key): line for line in group}
         decisions = match_lines([statement_line(r) for r in group], book, rules, settings)
         for decision in decisions:
-            row = by_key.get(decision.line.key)
-            if row is None:
+            found = by_key.get(decision.line.key)
+            if found is None:
                 continue
+            row = found
             outcome = decision.outcome
             candidates = list(decision.candidates)
             note = ""

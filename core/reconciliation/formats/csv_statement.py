@@ -56,7 +56,7 @@ class _Columns:
 
     def __init__(self, header: list[str], profile: CsvProfile, where: str) -> None:
         self.header = header
-        self.index = {}
+        self.index: dict[str, int] = {}
         for position, name in enumerate(header):
             self.index.setdefault(normalise_header(name), position)
         self.profile = profile
