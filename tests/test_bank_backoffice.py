@@ -136,6 +136,23 @@ async def test_upload_shows_counts_and_pays_the_invoice_named_in_the_text(
     assert await world.scope.count(Payment) == 1
 
 
+async def test_a_large_upload_says_it_is_reconciled_in_the_background(
+    world: World, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More credits than the request matches: the page says so instead of hanging, and the
+    ``reconcile_statement`` job is recorded with the lines."""
+    from recaudo.core.reconciliation import service
+    from recaudo.core.tables import OutboxJob
+
+    monkeypatch.setattr(service, "INLINE_MATCH_LINES", 0)
+    token = await login(client, "collector")
+    response = await upload(client, token, mt940(("261102", 150_000, "PAGO FACTURA F-100")))
+    assert response.status_code == 303, response.text
+    shown = await client.get(response.headers["location"], headers=HTML)
+    assert "1 movimientos se están conciliando en segundo plano" in shown.text
+    assert await world.scope.exists(OutboxJob).where(OutboxJob.actor == "reconcile_statement")
+
+
 async def test_a_bad_file_is_a_400_naming_the_problem_and_stores_nothing(
     world: World, client: httpx.AsyncClient
 ) -> None:

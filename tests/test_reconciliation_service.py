@@ -12,6 +12,7 @@ import pytest
 from recaudo.core.billing.customers import NewCustomer, create_customer
 from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
 from recaudo.core.billing.statement import customer_credit
+from recaudo.core.common.jsonfield import loads
 from recaudo.core.payments.settlement import UNDONE
 from recaudo.core.platform.host import PluginHost
 from recaudo.core.reconciliation.csv_profiles import (
@@ -403,3 +404,35 @@ async def test_csv_profiles_are_saved_per_tenant_and_used_to_import(shop: dict) 
     assert await csv_profiles(scope) == []
     with pytest.raises(SettingNotFound):
         await delete_csv_profile(scope, "Banco Norte", actor=ACTOR)
+
+
+async def test_a_large_upload_is_matched_by_the_job_its_import_enqueued(
+    shop: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The back office hands a big file to ``reconcile_statement`` (enqueued with the lines, so
+    it cannot be lost): the invoice is paid only once the job ran, and running it again is
+    harmless."""
+    from recaudo.core.reconciliation import service
+    from recaudo.core.tables import OutboxJob
+    from recaudo.workers.reconciliation import reconcile_statement
+
+    monkeypatch.setattr(service, "INLINE_MATCH_LINES", 1)
+    scope = shop["scope"]
+    data = mt940((116_000, "PAGO FACTURA F-1001"), (230_000, "PAGO G-2001"), ref="BIG")
+    summary = await _import(scope, data, background=True)
+    assert (summary.new, summary.pending, summary.matched) == (2, 2, 0)
+    assert await _balance(scope, shop["f1"]) == 116_000  # nothing applied in the request
+    (job,) = await scope.objects(OutboxJob).where(OutboxJob.actor == "reconcile_statement")
+    payload = loads(job.payload, {})
+    assert payload == {"statement_id": summary.statement_id}
+    for _ in range(2):
+        await reconcile_statement(scope, payload)
+    assert await _balance(scope, shop["f1"]) == 0 and await _balance(scope, shop["g1"]) == 0
+    assert await scope.count(Payment) == 2
+    statement = await scope.get(BankStatement, summary.statement_id)
+    assert statement is not None
+    counts = loads(statement.counts, {})
+    assert (counts["matched"], counts["pending"], counts["new"]) == (2, 0, 2)
+    # A small upload is still matched while the person waits.
+    small = await _import(scope, mt940((50_000, "F-1002"), ref="SMALL"), background=True)
+    assert (small.pending, small.matched) == (0, 1)

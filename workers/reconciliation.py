@@ -1,4 +1,8 @@
-"""Reconciliation jobs: the daily rematch of statement lines still open.
+"""Reconciliation jobs: matching a large uploaded statement, and the daily rematch of
+statement lines still open.
+
+``reconcile_statement`` matches the credits of a statement the back office stored without
+matching (more than ``INLINE_MATCH_LINES``); it is enqueued through the outbox with the lines.
 
 Money often arrives before its invoice is loaded (or before the customer's reference is known):
 ``reconcile_rematch`` runs daily per tenant and matches the tenant's ``review`` and ``unmatched``
@@ -31,5 +35,19 @@ async def reconcile_rematch(scope: TenantScope, _payload: dict[str, Any]) -> Non
     log.info("tenant %s: rematched %s", scope.tenant_id, counts)
 
 
-JOBS = [Job("reconcile_rematch", reconcile_rematch, time_limit=timedelta(minutes=30))]
+async def reconcile_statement(scope: TenantScope, payload: dict[str, Any]) -> None:
+    from recaudo.core.reconciliation.service import match_statement
+
+    statement_id = payload.get("statement_id")
+    if isinstance(statement_id, bool) or not isinstance(statement_id, int):
+        log.error("reconcile_statement: bad payload %r", payload)
+        return
+    counts = await match_statement(scope, statement_id, actor=ACTOR)
+    log.info("tenant %s: statement %s matched %s", scope.tenant_id, statement_id, counts)
+
+
+JOBS = [
+    Job("reconcile_rematch", reconcile_rematch, time_limit=timedelta(minutes=30)),
+    Job("reconcile_statement", reconcile_statement, time_limit=timedelta(minutes=60)),
+]
 SCHEDULES = [Schedule("reconcile_rematch", "reconcile_rematch", every=timedelta(days=1))]

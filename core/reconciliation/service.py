@@ -12,6 +12,10 @@
   the line being the idempotency key). Doubtful ones go to review with their candidates, the
   rest stay unmatched and visible; money out is stored as ``debit``. A crash after the lines
   were stored leaves them unmatched: the daily rematch picks them up.
+* ``background=True`` (the back office's upload) hands a file of more than
+  :data:`INLINE_MATCH_LINES` credits to the ``reconcile_statement`` job instead, enqueued in the
+  transaction that stores the lines (outbox): a month of a busy account must not hold a web
+  request for minutes, and the job cannot be lost. The summary then counts them ``pending``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from typing import Any
 
 from recaudo.core.common.atomic import atomic
 from recaudo.core.common.audit import record
+from recaudo.core.common.jsonfield import loads
+from recaudo.core.common.outbox import enqueue
 from recaudo.core.reconciliation.apply import (
     OPEN_LINE_STATUSES,
     Refused,
@@ -45,6 +51,9 @@ from recaudo.tenants.service import tenant_info
 log = logging.getLogger(__name__)
 
 BATCH = 500  # lines per INSERT
+#: Credits an upload matches while the person waits; more go to the ``reconcile_statement`` job.
+INLINE_MATCH_LINES = 2_000
+MATCH_JOB = "reconcile_statement"
 SYSTEM_ACTOR = "system:reconciliation"
 
 
@@ -63,6 +72,7 @@ class ImportSummary:
     unmatched: int
     debits: int
     applied: int  # minor units applied to invoices by this import
+    pending: int = 0  # new credits the background job will match (large uploads)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,8 +102,12 @@ async def import_statement(
     csv_profile: str | None = None,
     actor: str,
     source: str = "",
+    background: bool = False,
 ) -> ImportSummary:
-    """Import one statement file for the tenant and apply what matches (see the module)."""
+    """Import one statement file for the tenant and apply what matches (see the module).
+
+    ``background``: match a file of more than :data:`INLINE_MATCH_LINES` credits in the
+    ``reconcile_statement`` job rather than now."""
     tenant = await fresh_tenant(scope.tenant_id)
     profile = None
     if csv_profile:
@@ -109,6 +123,7 @@ async def import_statement(
     )
     digest = hashlib.sha256(data).hexdigest()
     debits = sum(1 for line in parsed.lines if line.amount < 0)
+    deferred = background and len(parsed.lines) - debits > INLINE_MATCH_LINES
 
     async def store(_tx: Any) -> tuple[int | None, list[int]]:
         statement_id = await scope.add_unless_exists(
@@ -154,6 +169,13 @@ async def import_statement(
                 *rows[start : start + BATCH], returning=(BankLine.id, BankLine.amount)
             )
             new_ids += [int(r["id"]) for r in inserted if int(r["amount"]) > 0]
+        if deferred and new_ids:
+            await enqueue(
+                scope,
+                MATCH_JOB,
+                {"statement_id": int(statement_id)},
+                key=f"{MATCH_JOB}:{statement_id}",
+            )
         return statement_id, new_ids
 
     statement_id, new_ids = await atomic(store)
@@ -177,11 +199,14 @@ async def import_statement(
             applied=0,
         )
     stored = await scope.count(BankLine).where(BankLine.statement == statement_id)
-    new_rows = (
-        await scope.objects(BankLine).where(BankLine.id.is_in(new_ids)).order_by(BankLine.id)
-        if new_ids
-        else []
-    )
+    if deferred:
+        new_rows: Sequence[BankLine] = []
+    elif new_ids:
+        new_rows = (
+            await scope.objects(BankLine).where(BankLine.id.is_in(new_ids)).order_by(BankLine.id)
+        )
+    else:
+        new_rows = []
     counts = await match_and_apply(scope, new_rows, actor=actor)
     summary = ImportSummary(
         statement_id=statement_id,
@@ -197,6 +222,7 @@ async def import_statement(
         unmatched=counts.unmatched,
         debits=debits,
         applied=counts.applied,
+        pending=len(new_ids) if deferred else 0,
     )
     values = summary.as_dict()
     await scope.update(BankStatement, {BankStatement.counts: values}).where(
@@ -211,6 +237,46 @@ async def import_statement(
         **{k: v for k, v in values.items() if k != "statement_id"},
     )
     return summary
+
+
+async def match_statement(scope: TenantScope, statement_id: int, *, actor: str) -> MatchCounts:
+    """The ``reconcile_statement`` job: match and apply a deferred statement's credits that nobody
+    decided on yet, then store its final counts. Running it twice is harmless: matched lines are
+    no longer open, and each line is applied under its own lock and key."""
+    statement = await scope.get(BankStatement, statement_id)
+    if statement is None:
+        return MatchCounts()
+    rows = (
+        await scope.objects(BankLine)
+        .where(
+            BankLine.statement == statement_id,
+            BankLine.status.is_in(list(OPEN_LINE_STATUSES)),
+            BankLine.amount > 0,
+        )
+        .order_by(BankLine.id)
+    )
+    counts = await match_and_apply(
+        scope,
+        rows,
+        actor=actor,
+        may_apply=lambda row: int(row.generation) == 0 and not row.decided_by,
+    )
+    stored = loads(statement.counts, {})
+    stored = dict(stored) if isinstance(stored, dict) else {}
+    # what the statement's lines are now (a second run matches nothing new and changes nothing)
+    for status in ("matched", "review", "unmatched"):
+        stored[status] = await scope.count(BankLine).where(
+            BankLine.statement == statement_id, BankLine.status == status
+        )
+    stored["applied"] = int(stored.get("applied") or 0) + counts.applied
+    stored["pending"] = 0
+    await scope.update(BankStatement, {BankStatement.counts: stored}).where(
+        BankStatement.id == statement_id
+    )
+    await record(
+        scope, actor, "bank_statement.matched", f"bank_statement:{statement_id}", **counts.as_dict()
+    )
+    return counts
 
 
 async def match_and_apply(

@@ -76,6 +76,7 @@ SUMMARY_FIELDS = (
     "unmatched",
     "debits",
     "applied",
+    "pending",
 )
 MAX_REASON = 500
 NOTICES = ("aplicado", "asignado", "ignorado", "deshecho", "reabierto")
@@ -204,6 +205,8 @@ async def bank_upload(
             fmt=fmt or None,
             csv_profile=profile or None,
             actor=actor(acting_staff),
+            source="web",
+            background=True,
         )
     except (StatementError, review.ReconcileError) as exc:
         return await fail(str(exc))
