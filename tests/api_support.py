@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ from recaudo.core.billing.customers import NewCustomer, create_customer
 from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
 from recaudo.core.config import Settings
 from recaudo.core.platform.host import PluginHost
-from recaudo.core.tables import Payment, PaymentPlan, PlanInstallment
+from recaudo.core.tables import BankLine, BankStatement, Payment, PaymentPlan, PlanInstallment
 from recaudo.tenants.scoped import TenantScope
 from tests.conftest import make_tenant
 
@@ -37,6 +38,7 @@ class Side:
     payment: int = 0
     plan: int = 0
     document: int = 0
+    statement: int = 0
 
     @property
     def w(self) -> dict[str, str]:
@@ -54,6 +56,7 @@ class Side:
             "payment_id": self.payment,
             "plan_id": self.plan,
             "document_id": self.document,
+            "statement_id": self.statement,
         }
 
 
@@ -113,7 +116,39 @@ async def seed(slug: str, country: str, currency: str) -> Side:
     side.payment, side.plan = int(payment.id), int(plan.id)
     document = await add_attachment(scope, side.invoices[0], "F-1.pdf", SEED_PDF, "test")
     side.document = int(document.id)
+    side.statement = await _seed_statement(scope, slug, currency, side.customer)
     return side
+
+
+async def _seed_statement(scope: TenantScope, slug: str, currency: str, customer: int) -> int:
+    """A bank statement with one unmatched credit, stored as an import would leave it."""
+    statement = BankStatement(
+        format="mt940",
+        account="012180001234567895",
+        currency=currency,
+        statement_id=f"S-{slug}",
+        file_sha256=hashlib.sha256(slug.encode()).hexdigest(),
+        filename="seed.sta",
+        source="cli",
+        imported_by="test",
+        counts={"lines": 1, "new": 1, "unmatched": 1},
+        created_at=datetime.now(UTC),
+    )
+    await scope.add(statement)
+    line = BankLine(
+        statement=statement.id,
+        line_no=1,
+        key=f"seed-{slug}",
+        booked_on=date.today(),
+        amount=7_500,
+        currency=currency,
+        reference="SIN REFERENCIA",
+        status="unmatched",
+        candidates=[],
+        created_at=datetime.now(UTC),
+    )
+    await scope.add(line)
+    return int(statement.id)
 
 
 @dataclass

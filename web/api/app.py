@@ -16,14 +16,15 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from recaudo.web.api import changes, customers, documents, invoices, payments
+from recaudo.web.api import bank, changes, customers, documents, invoices, payments
 from recaudo.web.api.common import provide_api_scope, provide_caller, provide_writer
 from recaudo.web.api.errors import api_error_handler
 from recaudo.web.ids import ids_in_range
 
 PREFIX = "/api/v1"
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a bulk of 1,000 invoices fits with room to spare
-# (POST /invoices/{id}/documents alone takes up to 14 MiB: documents.MAX_DOCUMENT_BODY)
+# (POST /invoices/{id}/documents alone takes up to 14 MiB: documents.MAX_DOCUMENT_BODY, and
+# POST /bank-statements up to 28 MiB: bank.MAX_STATEMENT_BODY)
 
 DESCRIPTION = """\
 Recaudo's REST API. Authenticate with `Authorization: Bearer KEY` (keys from
@@ -48,6 +49,7 @@ def create_api_app(debug: bool = False) -> Litestar:
             *payments.ROUTES,
             *changes.ROUTES,
             *documents.ROUTES,
+            *bank.ROUTES,
         ],
         dependencies={
             "caller": Provide(provide_caller),

@@ -136,17 +136,25 @@ async def idempotent_post(
     caller: ApiCaller,
     scope: TenantScope,
     action: Callable[[], Awaitable[Any]],
-    status: int = 201,
+    status: int | Callable[[Any], int] = 201,
 ) -> Response[Any]:
     """Run ``action`` in one transaction, once per ``Idempotency-Key`` when one is sent.
 
-    ``action`` returns the response body (a Struct) or raises :class:`ApiError`.
+    ``action`` returns the response body (a Struct) or raises :class:`ApiError`; ``status`` is
+    the success status, or a function of the body when it depends on what happened (a file
+    already imported is 200, a new one 201).
     """
+
+    def status_of(payload: Any) -> int:
+        return status(payload) if callable(status) else status
+
     key = request.headers.get("idempotency-key")
     if key is None:
         async with db.transaction():
             payload = await _guarded(action)
-        return Response(content=msgspec.json.encode(payload), status_code=status, media_type=JSON)
+        return Response(
+            content=msgspec.json.encode(payload), status_code=status_of(payload), media_type=JSON
+        )
     body = await request.body()
 
     async def execute() -> tuple[int, bytes]:
@@ -154,7 +162,7 @@ async def idempotent_post(
             payload = await _guarded(action)
         except ApiError as err:
             return err.status_code, encode_error(err)
-        return status, msgspec.json.encode(payload)
+        return status_of(payload), msgspec.json.encode(payload)
 
     try:
         outcome = await run_once(

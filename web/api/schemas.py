@@ -308,3 +308,110 @@ class DocumentPage(Struct):
     next: Annotated[
         str | None, Meta(description="Always `null`: an invoice has at most 20 documents.")
     ] = None
+
+
+# --- bank statements (reconciliation) -----------------------------------------------------------
+
+StatementFormat = Annotated[
+    str,
+    Meta(
+        pattern="^(mt940|camt053|ofx|csv)$",
+        description="mt940, camt053, ofx or csv; detected from the content when left out.",
+    ),
+]
+SIGNED = f"{MINOR} Negative for money out."
+
+
+class BankStatementIn(Struct, forbid_unknown_fields=True):
+    """A bank statement file (MT940, CAMT.053, OFX or CSV), its bytes in standard base64."""
+
+    filename: Annotated[str, text(200, "The file's name, e.g. `2025-03.sta` (a hint).", 1)]
+    content_base64: Annotated[
+        str,
+        Meta(
+            min_length=1,
+            description=(
+                "The file's bytes in standard base64 (RFC 4648; line breaks allowed); at most "
+                "20 MB decoded."
+            ),
+        ),
+    ]
+    format: StatementFormat | None = None
+    csv_profile: (
+        Annotated[str, text(60, "A CSV layout saved for the tenant (needed for a CSV).", 1)] | None
+    ) = None
+
+
+class StatementCounts(Struct):
+    """What the statement's movements became. ``pending`` credits wait for the background job."""
+
+    lines: int
+    new: int
+    already_imported: int
+    matched: int
+    review: int
+    unmatched: int
+    debits: int
+    pending: int
+
+
+class BankImportOut(Struct):
+    """What one upload did; ``duplicate_file`` when this very file was imported before."""
+
+    statement_id: int | None
+    duplicate_file: bool
+    format: str
+    account: str
+    currency: str
+    applied: Annotated[int, Meta(description=f"{MINOR} Applied to invoices by this upload.")]
+    counts: StatementCounts
+    statement_url: str | None
+
+
+class BankStatementOut(Struct):
+    id: int
+    format: str
+    account: str
+    currency: str
+    reference: Annotated[str, Meta(description="The bank's own id of the statement.")]
+    opening_balance: Annotated[int | None, Meta(description=SIGNED)]
+    closing_balance: Annotated[int | None, Meta(description=SIGNED)]
+    filename: str
+    source: Annotated[str, Meta(description="`api`, `web` or `cli`.")]
+    applied: Annotated[int, Meta(description=f"{MINOR} Applied to invoices by its import.")]
+    counts: StatementCounts
+    created_at: datetime | None
+    lines_url: str
+
+
+class BankStatementPage(Struct):
+    data: list[BankStatementOut]
+    next: Annotated[
+        str | None, Meta(description="Pass as `cursor` for the next page; null on the last.")
+    ]
+
+
+class BankLineOut(Struct):
+    id: int
+    statement_id: int
+    booked_on: date
+    amount: Annotated[int, Meta(description=SIGNED)]
+    currency: str
+    reference: str
+    description: str
+    payer_name: str
+    status: Annotated[
+        str,
+        Meta(description="matched, review, unmatched, ignored or debit (money out)."),
+    ]
+    rule: Annotated[str, Meta(description="The rule that matched or proposed; empty if none.")]
+    confidence: float | None
+    customer_id: int | None
+    payment_id: Annotated[int | None, Meta(description="The payment it became, once matched.")]
+
+
+class BankLinePage(Struct):
+    data: list[BankLineOut]
+    next: Annotated[
+        str | None, Meta(description="Pass as `cursor` for the next page; null on the last.")
+    ]
