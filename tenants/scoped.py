@@ -102,23 +102,21 @@ class TenantScope:
         ``{tenant}`` stands for this scope's tenant and must filter every tenant-owned table the
         SQL reads; other values are ``{}`` placeholders bound in order, never formatted in.
         """
+        return [dict(row) for row in await self._run_raw(sql, args)]
+
+    async def _run_raw(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        """Bind ``{tenant}`` and the ``{}`` values of ``sql`` and run it (see :meth:`raw`)."""
         template, order = _raw_template(sql)
         if order.count("") != len(args):
             raise ValueError(f"{order.count('')} {{}} placeholders, {len(args)} values")
         values = iter(args)
         bound = [self.tenant_id if name == "tenant" else next(values) for name in order]
-        engine = Tenant._meta.db
-        return [dict(row) for row in await engine.run_querystring(QueryString(template, *bound))]
+        return list(await Tenant._meta.db.run_querystring(QueryString(template, *bound)))
 
     async def raw_rows(self, sql: str, *args: Any) -> list[Sequence[Any]]:
         """:meth:`raw` with each row as a sequence in column order, not a dict: for the reads of a
         million rows (the reconciliation book) where a dict per row costs more than the query."""
-        template, order = _raw_template(sql)
-        if order.count("") != len(args):
-            raise ValueError(f"{order.count('')} {{}} placeholders, {len(args)} values")
-        values = iter(args)
-        bound = [self.tenant_id if name == "tenant" else next(values) for name in order]
-        rows = await Tenant._meta.db.run_querystring(QueryString(template, *bound))
+        rows = await self._run_raw(sql, args)
         return [tuple(row.values()) if isinstance(row, dict) else row for row in rows]
 
     async def add(self, *rows: T) -> list[T]:
