@@ -88,6 +88,11 @@ class Customer(TenantOwned, Table, tablename="customer"):
     segment = Varchar(length=40, default="", index=True)
     timezone = Varchar(length=64, default="")  # IANA name; "" means the tenant's
     tags = Varchar(length=500, default="")
+    # Migration 0027 (e-invoicing): the fiscal identity the tenant's backend documents it with
+    fiscal_name = Varchar(length=300, default="")
+    fiscal_regime = Varchar(length=10, default="")
+    fiscal_postal_code = Varchar(length=10, default="")
+    fiscal_use = Varchar(length=10, default="")
 
 
 # --- invoices -----------------------------------------------------------------------------------

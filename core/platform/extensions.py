@@ -13,6 +13,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from recaudo.core.platform.values import (
     ContactRequest,
     DeliveryResult,
+    EInvoiceDocument,
+    EInvoiceFile,
+    EInvoiceParty,
+    EInvoicePaymentRequest,
     EInvoiceRequest,
     EInvoiceResult,
     MatchCandidate,
@@ -169,9 +173,16 @@ class MatchRule:
 
 
 class EInvoiceBackend:
-    """Issues a legal electronic invoice (e.g. a SAT CFDI) for an invoice.
+    """Issues legal electronic documents for a country's tax authority (e.g. SAT CFDI 4.0).
 
-    ``issue`` must be idempotent for the same invoice: a retried job must not stamp twice.
+    The host calls it from jobs on the ``einvoicing`` queue and from staff actions; it owns its
+    documents (its own tables, through ``ctx.db``) and answers the host's reads from them.
+
+    Every method is idempotent: a retried call with the same ``request.key`` returns what the
+    first one did instead of issuing again. For what staff must fix (an invalid RFC, an expired
+    certificate, missing settings) return ``EInvoiceResult(ok=False, error=...)`` with the
+    provider's own message, or raise :class:`PluginError`; raise anything else for a transient
+    failure (network, provider down): the job is retried.
     """
 
     name: ClassVar[str]
@@ -180,7 +191,58 @@ class EInvoiceBackend:
     settings_schema: ClassVar[tuple[SettingField, ...]] = ()
 
     async def issue(self, ctx: PluginContext, request: EInvoiceRequest) -> EInvoiceResult:
-        """Stamp ``request`` for ``ctx.tenant``; a second call for the same invoice returns the
-        first result instead of stamping again. Raise :class:`PluginError` for what staff must
-        fix (an expired certificate), anything else for a transient failure (retried)."""
+        """Issue the tax document of ``request.invoice_id`` (once per ``request.key``)."""
         raise NotImplementedError
+
+    async def issue_payment(
+        self, ctx: PluginContext, request: EInvoicePaymentRequest
+    ) -> EInvoiceResult:
+        """Make the payment's documents agree with ``request.invoices`` (see the request):
+        issue, cancel or substitute as the country requires; ``changed`` lists what it did.
+        Invoices without a document of theirs, or that need none (SAT: paid PUE), are
+        skipped; a payment that needs no document returns ``ok=True`` with no ``document``."""
+        raise NotImplementedError
+
+    async def cancel(
+        self, ctx: PluginContext, document_id: int, reason: str, replacement: str = ""
+    ) -> EInvoiceResult:
+        """Cancel one document with the country's reason code (SAT ``01``–``04``;
+        ``01`` needs ``replacement``, the substituting document's fiscal id)."""
+        raise NotImplementedError
+
+    async def refresh(self, ctx: PluginContext, document_id: int) -> EInvoiceDocument:
+        """Ask the authority for the document's status now and store it."""
+        raise NotImplementedError
+
+    async def documents(
+        self,
+        ctx: PluginContext,
+        *,
+        invoice_id: int | None = None,
+        payment_id: int | None = None,
+        customer_id: int | None = None,
+        kind: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
+    ) -> list[EInvoiceDocument]:
+        """The tenant's documents, newest first, filtered; ``before_id`` pages."""
+        raise NotImplementedError
+
+    async def document(self, ctx: PluginContext, document_id: int) -> EInvoiceDocument | None:
+        raise NotImplementedError
+
+    async def document_file(
+        self, ctx: PluginContext, document_id: int, fmt: str
+    ) -> EInvoiceFile | None:
+        """The document as ``xml`` (exactly as stamped) or ``pdf`` (its printed form)."""
+        raise NotImplementedError
+
+    def party_errors(self, ctx: PluginContext, party: EInvoiceParty) -> list[str]:
+        """What is wrong with a customer's fiscal data for this backend, in words staff
+        understand (empty: fine). Pure: runs when staff or the API save a customer."""
+        return []
+
+    def configuration_errors(self, settings: Mapping[str, Any]) -> list[str]:
+        """What a tenant's settings lack to issue (no certificate, no PAC); must not do I/O."""
+        return []

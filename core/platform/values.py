@@ -174,7 +174,46 @@ class PaymentEvent:
 
 
 @dataclass(frozen=True)
+class EInvoiceParty:
+    """A customer's fiscal identity as the tenant recorded it (validated by the backend).
+
+    ``regime``, ``postal_code`` and ``use`` are the country's codes (in Mexico: SAT's régimen
+    fiscal, the fiscal domicile's código postal and the CFDI use such as ``G03``); empty when the
+    tenant has not captured them, and a backend that needs them refuses with a message.
+    """
+
+    customer_id: int
+    tax_id: str
+    name: str
+    country: str = ""
+    regime: str = ""
+    postal_code: str = ""
+    use: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class EInvoiceLine:
+    """One line of the invoice being documented. Amounts are before tax, in the invoice's
+    currency; ``tax`` is the line's share of the invoice's tax as the ledger has it."""
+
+    description: str
+    quantity: int
+    unit_amount: Money
+    amount: Money
+    tax: Money
+
+
+@dataclass(frozen=True)
 class EInvoiceRequest:
+    """Issue the tax document of one invoice. ``key`` is the same for every retry of the same
+    request (``invoice:<id>``; a re-issue after cancellation adds the generation), so a backend
+    that already issued for ``key`` returns that document instead of issuing again.
+
+    ``balance`` is what is still owed when issuing: a backend may use it to tell an invoice paid
+    at once from one paid later (SAT: PUE or PPD). ``replaces`` names the fiscal id of a
+    cancelled document this one substitutes (SAT: CfdiRelacionados 04)."""
+
     tenant: TenantInfo
     invoice_id: int
     number: str
@@ -183,14 +222,106 @@ class EInvoiceRequest:
     customer_tax_id: str
     total: Money
     lines: tuple[tuple[str, int, Money], ...]  # description, quantity, line amount
+    key: str = ""
+    due_date: date | None = None
+    subtotal: Money | None = None
+    tax: Money | None = None
+    balance: Money | None = None
+    customer: EInvoiceParty | None = None
+    items: tuple[EInvoiceLine, ...] = ()
+    description: str = ""
+    replaces: str = ""
+
+
+@dataclass(frozen=True)
+class PaidInvoice:
+    """What one payment paid of one invoice, from the ledger (net of reversals).
+
+    ``installment`` counts the payments of this invoice up to and including this one;
+    ``balance_before`` is what the invoice owed just before it. ``fiscal_id`` is the invoice's
+    own tax document (empty when it has none: a backend may then skip it)."""
+
+    invoice_id: int
+    number: str
+    fiscal_id: str
+    amount: Money
+    balance_before: Money
+    installment: int
+    invoice_total: Money
+
+
+@dataclass(frozen=True)
+class EInvoicePaymentRequest:
+    """Make the fiscal record of one payment agree with what the ledger says it pays *now*.
+
+    Sent after every change of the payment's allocations (approved, refunded, undone…) with
+    the full current picture; ``invoices`` empty means it pays nothing any more. The backend
+    compares with what it issued for ``payment_id``: nothing to do, issue, cancel, or
+    substitute, as its country's rules require. ``key`` identifies this picture, so a retried
+    job never issues twice."""
+
+    tenant: TenantInfo
+    payment_id: int
+    key: str
+    paid_at: datetime
+    method: str
+    amount: Money
+    customer: EInvoiceParty
+    invoices: tuple[PaidInvoice, ...]
+    reason: str = ""  # why the picture changed: approved, refunded, undone, …
+
+
+@dataclass(frozen=True)
+class EInvoiceDocument:
+    """One tax document as the backend stored it, for lists, the portal and the API.
+
+    ``kind``: ``invoice`` (SAT Ingreso), ``payment`` (SAT Pagos 2.0, type P) or ``credit``.
+    ``status``: ``issued``, ``cancelled``, ``cancel_pending`` (the receiver must accept),
+    ``failed`` (``error`` says why, in the provider's words) or ``pending`` (being issued).
+    ``type_code`` is the country's own code (SAT: ``I``, ``P``, ``E``); ``payment_terms`` its
+    method (SAT: ``PUE``/``PPD``). ``id`` is the backend's own row id, unique per tenant."""
+
+    id: int
+    backend: str
+    kind: str
+    type_code: str
+    status: str
+    fiscal_id: str = ""
+    series: str = ""
+    folio: str = ""
+    invoice_id: int | None = None
+    payment_id: int | None = None
+    customer_id: int | None = None
+    invoice_ids: tuple[int, ...] = ()
+    total: Money | None = None
+    payment_terms: str = ""
+    issued_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str = ""
+    replaces: str = ""
+    replaced_by: str = ""
+    error: str = ""
+    files: tuple[str, ...] = ("xml", "pdf")
+
+
+@dataclass(frozen=True)
+class EInvoiceFile:
+    filename: str
+    media_type: str
+    content: bytes
 
 
 @dataclass(frozen=True)
 class EInvoiceResult:
+    """What issuing, cancelling or syncing did. ``ok=False`` with ``error`` is a refusal staff
+    must act on (retrying will not help); a transient failure raises instead."""
+
     ok: bool
     uuid: str = ""
     xml: str = ""
     error: str = ""
+    document: EInvoiceDocument | None = None
+    changed: tuple[EInvoiceDocument, ...] = ()  # every document issued or cancelled by the call
 
 
 # --- reconciliation -----------------------------------------------------------------------------
