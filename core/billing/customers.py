@@ -35,6 +35,32 @@ class NewCustomer:
     locale: str = ""
     segment: str = ""
     tags: tuple[str, ...] = ()
+    fiscal_name: str = ""
+    fiscal_regime: str = ""
+    fiscal_postal_code: str = ""
+    fiscal_use: str = ""
+
+
+FISCAL_FIELDS = ("fiscal_name", "fiscal_regime", "fiscal_postal_code", "fiscal_use")
+_FISCAL_CODE = re.compile(r"^[A-Za-z0-9]{0,10}$")
+
+
+def _fiscal(data: NewCustomer) -> dict[str, str]:
+    """The fiscal identity as stored: the name trimmed (at most 300), codes upper-case and short.
+
+    Only the shape is checked here; whether the codes exist and fit together is the tenant's
+    e-invoicing backend's call (``recaudo.core.einvoicing.service.fiscal_errors``).
+    """
+    name = " ".join((data.fiscal_name or "").split())
+    if len(name) > 300:
+        raise CustomerError("fiscal_name: at most 300 characters")
+    out = {"fiscal_name": name}
+    for field in FISCAL_FIELDS[1:]:
+        value = (getattr(data, field) or "").strip().upper()
+        if not _FISCAL_CODE.match(value):
+            raise CustomerError(f"{field}: a code of letters and digits, at most 10 characters")
+        out[field] = value
+    return out
 
 
 def normalise_phone(phone: str) -> str:
@@ -76,6 +102,7 @@ def validate_customer(data: NewCustomer, default_country: str) -> NewCustomer:
         locale=_locale(data.locale),
         segment=_segment(data.segment),
         tags=clean_tags(data.tags),
+        **_fiscal(data),
     )
 
 
@@ -145,6 +172,10 @@ async def create_customer(scope: TenantScope, data: NewCustomer, default_country
         segment=data.segment,
         tags=tags_column(data.tags),
         consents={},
+        fiscal_name=data.fiscal_name,
+        fiscal_regime=data.fiscal_regime,
+        fiscal_postal_code=data.fiscal_postal_code,
+        fiscal_use=data.fiscal_use,
     )
     await scope.add(customer)
     return customer
@@ -165,6 +196,10 @@ def _as_new(customer: Customer) -> NewCustomer:
         locale=str(customer.locale or ""),
         segment=str(customer.segment or ""),
         tags=tags_of(customer),
+        fiscal_name=str(customer.fiscal_name or ""),
+        fiscal_regime=str(customer.fiscal_regime or ""),
+        fiscal_postal_code=str(customer.fiscal_postal_code or ""),
+        fiscal_use=str(customer.fiscal_use or ""),
     )
 
 
@@ -222,6 +257,10 @@ async def update_customer(
             Customer.locale: after.locale,
             Customer.segment: after.segment,
             Customer.tags: tags_column(after.tags),
+            Customer.fiscal_name: after.fiscal_name,
+            Customer.fiscal_regime: after.fiscal_regime,
+            Customer.fiscal_postal_code: after.fiscal_postal_code,
+            Customer.fiscal_use: after.fiscal_use,
         }
         await scope.update(Customer, values).where(Customer.id == customer.id)
         audit = {

@@ -26,6 +26,7 @@ from recaudo.tenants.scoped import TenantScope
 from recaudo.web.api.common import IdempotencyKey, check_text, idempotent_post, page
 from recaudo.web.api.errors import ERROR_RESPONSES, POST_RESPONSES, from_domain
 from recaudo.web.api.schemas import CustomerIn, CustomerOut, CustomerPage, CustomerPatch
+from recaudo.web.fiscal import FiscalError, check_changes, check_fiscal
 
 Limit = Annotated[int, Parameter(ge=1, le=500, description="Items per page (1–500).")]
 Cursor = Annotated[
@@ -47,6 +48,10 @@ def customer_out(c: Customer) -> CustomerOut:
         segment=str(c.segment or ""),
         tags=list(tags_of(c)),
         created_at=c.created_at,
+        fiscal_name=str(c.fiscal_name or ""),
+        fiscal_regime=str(c.fiscal_regime or ""),
+        fiscal_postal_code=str(c.fiscal_postal_code or ""),
+        fiscal_use=str(c.fiscal_use or ""),
     )
 
 
@@ -109,9 +114,16 @@ async def create_customer_route(
             preferred_channel=data.preferred_channel,
             segment=data.segment,
             tags=tuple(data.tags),
+            fiscal_name=data.fiscal_name,
+            fiscal_regime=data.fiscal_regime,
+            fiscal_postal_code=data.fiscal_postal_code,
+            fiscal_use=data.fiscal_use,
         )
         try:
+            await check_fiscal(api_scope, new, writer.country)
             row = await create_customer(api_scope, new, writer.country)
+        except FiscalError as exc:
+            raise from_domain(exc, status=400) from None
         except CustomerError as exc:
             status = 409 if "already used" in str(exc) else 422
             raise from_domain(exc, status=status) from None
@@ -135,9 +147,15 @@ async def update_customer_route(
     if "tags" in changes:
         changes["tags"] = tuple(changes["tags"])
     try:
+        existing = await api_scope.get(Customer, customer_id)
+        if existing is None:
+            raise RecordNotFound(NOT_FOUND)
+        await check_changes(api_scope, existing, changes, writer.country)
         row = await update_customer(
             api_scope, customer_id, changes, writer.actor, default_country=writer.country
         )
+    except FiscalError as exc:
+        raise from_domain(exc, status=400) from None
     except RecordNotFound:
         raise NotFoundException(NOT_FOUND) from None
     except CustomerError as exc:

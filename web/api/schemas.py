@@ -48,6 +48,14 @@ class ErrorBody(Struct):
 
 # --- customers ----------------------------------------------------------------------------------
 
+FISCAL_NAME = (
+    "Name exactly as on the customer's tax registration (SAT: razón social, without the "
+    "regime suffix such as S.A. de C.V.); empty to use `name`."
+)
+FISCAL_REGIME = "The customer's tax regime code (SAT: c_RegimenFiscal, e.g. `601`)."
+FISCAL_POSTAL_CODE = "The postal code of the customer's fiscal domicile (SAT: 5 digits)."
+FISCAL_USE = "What the customer uses the document for (SAT: UsoCFDI, e.g. `G03`)."
+
 Channel = Annotated[
     str, Meta(pattern="^(email|sms|whatsapp)$", description="email, sms or whatsapp.")
 ]
@@ -69,6 +77,10 @@ class CustomerIn(Struct, forbid_unknown_fields=True):
     tags: Annotated[list[Annotated[str, Meta(max_length=30)]], Meta(max_length=20)] = msgspec.field(
         default_factory=list
     )
+    fiscal_name: Annotated[str, text(300, FISCAL_NAME)] = ""
+    fiscal_regime: Annotated[str, text(10, FISCAL_REGIME)] = ""
+    fiscal_postal_code: Annotated[str, text(10, FISCAL_POSTAL_CODE)] = ""
+    fiscal_use: Annotated[str, text(10, FISCAL_USE)] = ""
 
 
 class CustomerPatch(Struct, forbid_unknown_fields=True):
@@ -85,6 +97,10 @@ class CustomerPatch(Struct, forbid_unknown_fields=True):
     preferred_channel: Channel | None = None
     segment: Annotated[str, text(40, "One short label; empty to remove.")] | None = None
     tags: Annotated[list[Annotated[str, Meta(max_length=30)]], Meta(max_length=20)] | None = None
+    fiscal_name: Annotated[str, text(300, FISCAL_NAME)] | None = None
+    fiscal_regime: Annotated[str, text(10, FISCAL_REGIME)] | None = None
+    fiscal_postal_code: Annotated[str, text(10, FISCAL_POSTAL_CODE)] | None = None
+    fiscal_use: Annotated[str, text(10, FISCAL_USE)] | None = None
 
 
 class CustomerOut(Struct):
@@ -99,6 +115,10 @@ class CustomerOut(Struct):
     segment: str
     tags: list[str]
     created_at: datetime | None
+    fiscal_name: str = ""
+    fiscal_regime: str = ""
+    fiscal_postal_code: str = ""
+    fiscal_use: str = ""
 
 
 class CustomerPage(Struct):
@@ -415,3 +435,67 @@ class BankLinePage(Struct):
     next: Annotated[
         str | None, Meta(description="Pass as `cursor` for the next page; null on the last.")
     ]
+
+
+# --- electronic invoices (e-invoicing: SAT CFDI…) -----------------------------------------------
+
+
+class MoneyOut(Struct):
+    amount: Annotated[int, Meta(description=MINOR)]
+    currency: str
+
+
+class EInvoiceOut(Struct):
+    """One tax document as the tenant's e-invoicing backend stored it."""
+
+    id: int
+    kind: Annotated[
+        str, Meta(description="`invoice` (SAT Ingreso), `payment` (Pagos) or `credit`.")
+    ]
+    type: Annotated[str, Meta(description="The country's own type code (SAT: I, P, E).")]
+    status: Annotated[
+        str, Meta(description="issued, cancelled, cancel_pending, failed (see `error`) or pending.")
+    ]
+    uuid: Annotated[str, Meta(description="The fiscal id (SAT: folio fiscal UUID); empty if none.")]
+    series: str
+    folio: str
+    invoice_id: int | None
+    payment_id: int | None
+    customer_id: int | None
+    total: MoneyOut | None
+    payment_terms: Annotated[str, Meta(description="SAT: PUE or PPD; empty if none.")]
+    issued_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str
+    replaces: Annotated[str, Meta(description="Fiscal id of the document this one substitutes.")]
+    replaced_by: Annotated[str, Meta(description="Fiscal id of the document substituting this.")]
+    error: Annotated[str, Meta(description="Why it failed, in the provider's (PAC's) words.")]
+    files: Annotated[dict[str, str], Meta(description="Format (`xml`, `pdf`) → download URL.")]
+
+
+class EInvoicePage(Struct):
+    data: list[EInvoiceOut]
+    next: Annotated[
+        str | None, Meta(description="Pass as `cursor` for the next page; null on the last.")
+    ]
+
+
+CancelReason = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=2,
+        description=(
+            "SAT reason: `01` issued with errors, with a replacement (needs `replacement`); "
+            "`02` issued with errors, no replacement; `03` the operation did not happen; "
+            "`04` nominative operation in a global invoice."
+        ),
+    ),
+]
+
+
+class EInvoiceCancelIn(Struct, forbid_unknown_fields=True):
+    reason: CancelReason
+    replacement: Annotated[
+        str, text(36, "The fiscal id (UUID) of the substituting document; reason 01 only.")
+    ] = ""
