@@ -90,6 +90,8 @@ async def staff_page(
     **context: Any,
 ) -> Template:
     """Render a back-office page with the signed-in user and the area's base path."""
+    from recaudo.web.backoffice.einvoices import nav_einvoicing
+
     return await render(
         request,
         template,
@@ -98,6 +100,7 @@ async def staff_page(
         staff=staff,
         can_act=can_act(str(staff.role)),
         staff_base=staff_base(request),
+        nav_einvoicing=await nav_einvoicing(tenant),
         **context,
     )
 

@@ -19,6 +19,7 @@ from litestar.response import Redirect, Template
 from recaudo.core.billing.credit_notes import customer_credit_notes
 from recaudo.core.billing.customers import (
     CHANNELS,
+    FISCAL_FIELDS,
     CustomerError,
     NewCustomer,
     add_note,
@@ -34,6 +35,7 @@ from recaudo.core.billing.timeline import customer_timeline
 from recaudo.core.casework import review as inbox
 from recaudo.core.common.audit import record
 from recaudo.core.db import transaction
+from recaudo.core.einvoicing import service
 from recaudo.core.messaging.preferences import consents_of
 from recaudo.core.tables import Customer, StaffUser
 from recaudo.tenants.models import Tenant
@@ -41,6 +43,7 @@ from recaudo.tenants.scoped import TenantScope
 from recaudo.web.backoffice.common import form_data, staff_base, staff_page
 from recaudo.web.backoffice.promise_forms import promise_context
 from recaudo.web.backoffice.records_common import as_http, explain, field_of
+from recaudo.web.fiscal import check_changes, check_fiscal
 from recaudo.web.portal.common import tenant_today
 
 FORM_FIELDS = (
@@ -54,6 +57,7 @@ FORM_FIELDS = (
     "locale",
     "segment",
     "tags",
+    *FISCAL_FIELDS,
 )
 TAX_COUNTRIES = tuple(sorted(_VALIDATORS))
 
@@ -130,6 +134,7 @@ def _values_of(customer: Customer | None, tenant: Tenant) -> dict[str, str]:
         "locale": str(customer.locale or ""),
         "segment": str(customer.segment or ""),
         "tags": ", ".join(tags_of(customer)),
+        **{name: str(getattr(customer, name) or "") for name in FISCAL_FIELDS},
     }
 
 
@@ -156,6 +161,7 @@ async def _form(
         error_field=error_field,
         channels=CHANNELS,
         tax_countries=TAX_COUNTRIES,
+        einvoicing=await service.backend_name(TenantScope(int(tenant.id))),
     )
 
 
@@ -192,7 +198,9 @@ async def customer_create(
             locale=values["locale"],
             segment=values["segment"],
             tags=clean_tags(values["tags"]),
+            **{name: values[name] for name in FISCAL_FIELDS},
         )
+        await check_fiscal(tenant_scope, data, str(tenant.country))
         async with transaction():
             customer = await create_customer(tenant_scope, data, str(tenant.country))
             await record(
@@ -251,6 +259,7 @@ async def customer_update(
     if "preferred_channel" in changes and not changes["preferred_channel"]:
         changes["preferred_channel"] = "email"
     try:
+        await check_changes(tenant_scope, customer, changes, str(tenant.country))
         await update_customer(
             tenant_scope, int(customer.id), changes, acting_staff, str(tenant.country)
         )

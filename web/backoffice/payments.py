@@ -46,6 +46,7 @@ from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope, as_id
 from recaudo.web.amounts import page_locale, read_amount
 from recaudo.web.backoffice.common import form_data, staff_base, staff_page
+from recaudo.web.backoffice.einvoices import panel as einvoice_panel
 from recaudo.web.portal.common import tenant_today
 
 NOT_FOUND = "Pago no encontrado."
@@ -133,6 +134,7 @@ async def _detail_page(
         status_code=status_code,
         d=detail,
         refund_key=secrets.token_urlsafe(16),
+        **await einvoice_panel(scope, payment_id=payment_id),
         **{"values": {}, "error": "", "error_field": "", **extra},
     )
 

@@ -44,6 +44,10 @@ FIELD_LABELS = {
     "amount": "Monto",
     "reason": "Motivo",
     "external_id": "Referencia externa",
+    "fiscal_name": "Nombre fiscal (razón social)",
+    "fiscal_regime": "Régimen fiscal",
+    "fiscal_postal_code": "Código postal fiscal",
+    "fiscal_use": "Uso del CFDI",
 }
 
 
