@@ -35,6 +35,8 @@ from recaudo.core.tables import Customer
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.portal.common import is_htmx, not_found, tenant_today
+from recaudo.web.portal.einvoices import download, payment_documents
+from recaudo.web.portal.einvoices import invoice_document as einvoice_of
 from recaudo.web.portal.pay import can_pay_online
 from recaudo.web.sessions import request_stamp
 from recaudo.web.templating import render, render_fragment, request_language
@@ -179,6 +181,7 @@ async def invoice_detail(
         lines=await invoice_lines(tenant_scope, int(invoice.id)),
         applied=await invoice_payments(tenant_scope, int(invoice.id)),
         attachments=await list_attachments(tenant_scope, int(invoice.id)),
+        einvoice=await einvoice_of(tenant_scope, int(invoice.id)),
         credit_notes=await invoice_credit_notes(tenant_scope, int(invoice.id)),
         charges=[
             c
@@ -229,15 +232,23 @@ async def invoice_xml(
     tenant_scope: NamedDependency[TenantScope],
     customer: NamedDependency[Customer],
     invoice_id: FromPath[int],
-) -> Response[str]:
+) -> Response[bytes]:
+    """The invoice's CFDI as stamped, from the e-invoicing service; an invoice documented
+    before the tenant had a backend (only the cached copy on the invoice) still serves that."""
     invoice = await _invoice(tenant_scope, customer, invoice_id)
+    doc = await einvoice_of(tenant_scope, int(invoice.id))
+    if doc is not None:
+        return await download(tenant_scope, doc, "xml")
     if not invoice.einvoice_xml:
         raise not_found("Esta factura no tiene comprobante electrónico")
     name = "".join(c for c in (invoice.einvoice_uuid or invoice.number) if c.isalnum() or c in "-_")
     return Response(
-        invoice.einvoice_xml,
+        str(invoice.einvoice_xml).encode(),
         media_type="application/xml",
-        headers={"content-disposition": f'attachment; filename="{name or "cfdi"}.xml"'},
+        headers={
+            "content-disposition": f'attachment; filename="{name or "cfdi"}.xml"',
+            "x-content-type-options": "nosniff",
+        },
     )
 
 
@@ -254,6 +265,7 @@ async def payments(
         tenant,
         customer=customer,
         payments=await payment_history(tenant_scope, int(customer.id)),
+        complements=await payment_documents(tenant_scope, int(customer.id)),
     )
 
 

@@ -18,6 +18,7 @@ from recaudo.web.portal import (
     attachments,
     autopay,
     claims,
+    einvoices,
     hardship,
     help,
     logo,
@@ -39,6 +40,7 @@ portal_router = Router(
         *logo.ROUTES,
         *messages.ROUTES,
         *autopay.ROUTES,
+        *einvoices.ROUTES,
     ],
     dependencies={"customer": Provide(provide_customer)},
     # Signed-in pages: never kept by the browser, so Back after "Salir" cannot show them again.
