@@ -985,5 +985,14 @@ def _register_bank() -> None:
 _register_bank()
 
 
+def _register_einvoice() -> None:
+    from recaudo.cli_einvoice import einvoice
+
+    main.add_command(einvoice)
+
+
+_register_einvoice()
+
+
 if __name__ == "__main__":
     main()

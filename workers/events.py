@@ -23,6 +23,7 @@ from typing import Any
 from recaudo.core import db
 from recaudo.core.common import outbox
 from recaudo.core.common.money import Money
+from recaudo.core.einvoicing import triggers as einvoicing_triggers
 from recaudo.core.messaging import customer_messages
 from recaudo.core.platform import guard
 from recaudo.core.platform.host import get_host
@@ -80,6 +81,8 @@ async def invoice_event(scope: TenantScope, payload: dict[str, Any]) -> None:
     }
     await _fan_out(scope, INVOICE_HOOK, event)
     await webhooks.from_invoice_event(scope, payload)
+    if event["kind"] == "created":
+        await einvoicing_triggers.invoice_created(scope, int(invoice.id))
     if event["kind"] == "created":  # UI, API, import and recurring invoices all pass here
         await customer_messages.invoice_issued(
             scope, int(invoice.id), int(invoice.customer), invoice.issue_date
@@ -99,6 +102,9 @@ async def payment_event(scope: TenantScope, payload: dict[str, Any]) -> None:
     }
     await _fan_out(scope, PAYMENT_HOOK, event)
     await webhooks.from_payment_event(scope, payload)
+    await einvoicing_triggers.payment_changed(
+        scope, int(payment.id), event["kind"], CURRENT_JOB.get()
+    )
     # The demo's seeded history is not news: its payments send no receipt.
     if event["kind"] == "approved" and payload.get("source") != "demo":
         await customer_messages.payment_receipt(scope, int(payment.id), int(payment.customer))

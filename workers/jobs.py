@@ -54,6 +54,7 @@ CORE_MODULES = (
     "recaudo.workers.dunning",
     "recaudo.workers.reconciliation",
     "recaudo.workers.customer_messages",
+    "recaudo.workers.einvoicing",
 )
 
 #: The id of the outbox job being run (handlers use it to key the jobs they fan out).

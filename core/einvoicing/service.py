@@ -2,13 +2,51 @@
 
 Every function takes the tenant's :class:`TenantScope`; an id of another tenant names nothing
 (:class:`DocumentNotFound` / :class:`EInvoicingError`). Errors staff must act on are
-:class:`EInvoicingError` with a message fit for a 4xx answer or a CLI error line.
+:class:`EInvoicingError` with a message fit for a 4xx answer or a CLI error line; any other
+exception is transient (the provider is down) and a job retries it.
+
+* Issuing is idempotent: an invoice that already has a live document gets it back, and the
+  backend's ``key`` (``invoice:<id>``, ``:<n>`` for the n-th re-issue after cancellations) makes a
+  retry after a crash return the same document.
+* A refusal is recorded where staff look: the invoice's ``einvoice_status`` becomes ``failed``
+  and the audit log has ``einvoice.failed`` (``einvoice.payment_failed`` for payments) with the
+  provider's message.
+* The invoice's cache columns (``einvoice_backend``, ``einvoice_uuid``, ``einvoice_status``,
+  ``einvoice_xml``) follow its current document, for lists and the portal.
 """
 
 from __future__ import annotations
 
-from recaudo.core.platform.values import EInvoiceDocument, EInvoiceFile, EInvoiceParty
-from recaudo.tenants.scoped import TenantScope
+import logging
+
+from recaudo.core.common import outbox
+from recaudo.core.common.audit import record
+from recaudo.core.einvoicing.backends import Bound, bound_backend, tenant_of
+from recaudo.core.einvoicing.requests import (
+    MissingRow,
+    invoice_request,
+    payment_request,
+)
+from recaudo.core.einvoicing.requests import (
+    party_for as _party_for,
+)
+from recaudo.core.platform.errors import PluginError
+from recaudo.core.platform.values import (
+    EInvoiceDocument,
+    EInvoiceFile,
+    EInvoiceParty,
+    EInvoiceResult,
+)
+from recaudo.core.tables import Allocation, Invoice, Payment
+from recaudo.tenants.scoped import TenantScope, as_id
+
+log = logging.getLogger(__name__)
+
+#: Statuses of a document that still stands: issuing again returns it instead.
+LIVE = ("issued", "pending", "cancel_pending")
+FORMATS = ("xml", "pdf")
+PAYMENT_JOB = "einvoice_payment"
+INVOICE_JOB = "einvoice_invoice"
 
 
 class EInvoicingError(Exception):
@@ -23,26 +61,289 @@ class DocumentNotFound(EInvoicingError):
     """No document with that id for this tenant."""
 
 
+# --- the backend -------------------------------------------------------------------------------
+
+
+async def _reader(scope: TenantScope) -> Bound | None:
+    return await bound_backend(scope)
+
+
+async def _issuer(scope: TenantScope) -> Bound:
+    """The backend, ready to issue: :class:`NotConfigured` says what is missing."""
+    bound = await bound_backend(scope)
+    if bound is None:
+        raise NotConfigured(
+            "La facturación electrónica no está activada para esta organización "
+            "(e-invoicing is not enabled)."
+        )
+    problems = bound.problems()
+    if problems:
+        raise NotConfigured(
+            f"La configuración de {bound.name} está incompleta: " + "; ".join(problems)
+        )
+    return bound
+
+
 async def backend_name(scope: TenantScope) -> str | None:
-    raise NotImplementedError
+    """The name of the tenant's enabled e-invoicing backend, if any."""
+    bound = await bound_backend(scope)
+    return None if bound is None else bound.name
+
+
+# --- invoices ----------------------------------------------------------------------------------
+
+
+async def _invoice(scope: TenantScope, invoice_id: int) -> Invoice:
+    pk = as_id(invoice_id)
+    invoice = await scope.get(Invoice, pk) if pk is not None else None
+    if invoice is None:
+        raise EInvoicingError(f"Factura {invoice_id} no encontrada (invoice not found).")
+    return invoice
+
+
+async def _cache(scope: TenantScope, invoice_id: int, **values: str) -> None:
+    columns = {getattr(Invoice, name): value for name, value in values.items()}
+    await scope.update(Invoice, columns).where(Invoice.id == invoice_id)
+
+
+async def _stamped_xml(bound: Bound, document: EInvoiceDocument, result_xml: str) -> str:
+    if result_xml:
+        return result_xml
+    if "xml" not in document.files:
+        return ""
+    file = await bound.backend.document_file(bound.ctx, document.id, "xml")
+    return file.content.decode("utf-8", "replace") if file is not None else ""
+
+
+async def _invoice_documents(bound: Bound, invoice_id: int) -> list[EInvoiceDocument]:
+    return await bound.backend.documents(
+        bound.ctx, invoice_id=invoice_id, kind="invoice", limit=1000
+    )
+
+
+async def _failed(
+    scope: TenantScope, actor: str, action: str, subject: str, message: str, **data: object
+) -> EInvoicingError:
+    await record(scope, actor, action, subject, error=message[:2000], **data)
+    return EInvoicingError(message)
 
 
 async def issue_invoice(scope: TenantScope, invoice_id: int, *, actor: str) -> EInvoiceDocument:
-    raise NotImplementedError
+    """Issue the invoice's tax document now, or return the one it already has."""
+    bound = await _issuer(scope)
+    invoice = await _invoice(scope, invoice_id)
+    inv_id = int(invoice.id)
+    subject = f"invoice:{inv_id}"
+    documents = await _invoice_documents(bound, inv_id)
+    live = [d for d in documents if d.status in LIVE]
+    if live:
+        current = live[0]
+        if invoice.einvoice_uuid != current.fiscal_id or invoice.einvoice_status != current.status:
+            await _cache(
+                scope,
+                inv_id,
+                einvoice_backend=bound.name,
+                einvoice_uuid=current.fiscal_id,
+                einvoice_status=current.status,
+                einvoice_xml=await _stamped_xml(bound, current, ""),
+            )
+        return current
+    if invoice.status == "void":
+        raise EInvoicingError(
+            f"La factura {invoice.number} está anulada; no se emite CFDI (invoice is void)."
+        )
+    party = await _party_for(scope, int(invoice.customer))
+    problems = bound.backend.party_errors(bound.ctx, party)
+    if problems:
+        await _cache(scope, inv_id, einvoice_backend=bound.name, einvoice_status="failed")
+        raise await _failed(
+            scope, actor, "einvoice.failed", subject, "; ".join(problems), number=invoice.number
+        )
+    cancelled = [d for d in documents if d.status == "cancelled"]
+    generation = len(cancelled)
+    key = f"invoice:{inv_id}" + (f":{generation}" if generation else "")
+    replaces = cancelled[0].fiscal_id if cancelled else ""
+    info = await tenant_of(scope)
+    request = await invoice_request(scope, info, invoice, key=key, replaces=replaces)
+    try:
+        result = await bound.backend.issue(bound.ctx, request)
+    except PluginError as exc:
+        result = EInvoiceResult(ok=False, error=str(exc))
+    if not result.ok or (result.document is None and not result.uuid):
+        message = result.error or "el proveedor no emitió el documento (no document issued)"
+        await _cache(scope, inv_id, einvoice_backend=bound.name, einvoice_status="failed")
+        raise await _failed(
+            scope, actor, "einvoice.failed", subject, message, number=invoice.number, key=key
+        )
+    document = result.document
+    if document is None:
+        found = [d for d in await _invoice_documents(bound, inv_id) if d.status in LIVE]
+        if not found:
+            raise RuntimeError(f"{bound.name} issued {result.uuid} but does not list it")
+        document = found[0]
+    await _cache(
+        scope,
+        inv_id,
+        einvoice_backend=bound.name,
+        einvoice_uuid=document.fiscal_id or result.uuid,
+        einvoice_status=document.status,
+        einvoice_xml=await _stamped_xml(bound, document, result.xml),
+    )
+    await record(
+        scope,
+        actor,
+        "einvoice.issued",
+        subject,
+        document_id=document.id,
+        uuid=document.fiscal_id or result.uuid,
+        number=invoice.number,
+        payment_terms=document.payment_terms,
+    )
+    if document.payment_terms == "PPD":
+        await _complements_for(scope, inv_id, document.id)
+    return document
+
+
+async def _complements_for(scope: TenantScope, invoice_id: int, document_id: int) -> None:
+    """An invoice documented after payments reached it: each such payment gets its complement."""
+    rows = await scope.select(Allocation.payment).where(Allocation.invoice == invoice_id)
+    for payment_id in sorted({int(r["payment"]) for r in rows}):
+        await outbox.enqueue(
+            scope,
+            PAYMENT_JOB,
+            {"payment_id": payment_id},
+            key=f"{PAYMENT_JOB}:{payment_id}:document:{document_id}",
+        )
+
+
+# --- payments ----------------------------------------------------------------------------------
 
 
 async def sync_payment(scope: TenantScope, payment_id: int) -> list[EInvoiceDocument]:
-    raise NotImplementedError
+    """Make the payment's documents agree with what it pays now; returns what changed."""
+    bound = await _reader(scope)
+    if bound is None:
+        return []
+    pk = as_id(payment_id)
+    payment = await scope.get(Payment, pk) if pk is not None else None
+    if payment is None:
+        raise EInvoicingError(f"Pago {payment_id} no encontrado (payment not found).")
+    info = await tenant_of(scope)
+    request = await payment_request(scope, info, payment)
+    if not any(p.fiscal_id for p in request.invoices):
+        existing = await bound.backend.documents(bound.ctx, payment_id=int(payment.id), limit=1)
+        if not existing:
+            return []  # nothing documented to pay, nothing issued to undo
+    problems = bound.problems()
+    if problems:
+        raise NotConfigured(
+            f"La configuración de {bound.name} está incompleta: " + "; ".join(problems)
+        )
+    try:
+        result = await bound.backend.issue_payment(bound.ctx, request)
+    except PluginError as exc:
+        result = EInvoiceResult(ok=False, error=str(exc))
+    subject = f"payment:{int(payment.id)}"
+    if not result.ok:
+        message = result.error or "el proveedor rechazó el complemento de pago"
+        raise await _failed(
+            scope, "system:einvoicing", "einvoice.payment_failed", subject, message, key=request.key
+        )
+    changed = list(result.changed)
+    if changed:
+        await record(
+            scope,
+            "system:einvoicing",
+            "einvoice.payment_synced",
+            subject,
+            key=request.key,
+            documents=[[d.id, d.status, d.fiscal_id] for d in changed],
+        )
+    return changed
+
+
+# --- documents ---------------------------------------------------------------------------------
+
+
+async def _document(bound: Bound | None, document_id: int) -> EInvoiceDocument:
+    pk = as_id(document_id)
+    document = None
+    if bound is not None and pk is not None:
+        document = await bound.backend.document(bound.ctx, pk)
+    if document is None:
+        raise DocumentNotFound(f"Documento {document_id} no encontrado (document not found).")
+    return document
+
+
+async def _follow(scope: TenantScope, bound: Bound, document: EInvoiceDocument) -> None:
+    """Keep the invoice's cache columns on the invoice's current document."""
+    if document.kind != "invoice" or document.invoice_id is None:
+        return
+    invoice = await scope.get(Invoice, document.invoice_id)
+    if invoice is None or (invoice.einvoice_uuid and invoice.einvoice_uuid != document.fiscal_id):
+        return
+    await _cache(
+        scope,
+        int(invoice.id),
+        einvoice_backend=bound.name,
+        einvoice_uuid=document.fiscal_id,
+        einvoice_status=document.status,
+    )
 
 
 async def cancel_document(
     scope: TenantScope, document_id: int, *, reason: str, replacement: str = "", actor: str
 ) -> EInvoiceDocument:
-    raise NotImplementedError
+    """Cancel one document with the country's reason code (SAT 01–04)."""
+    bound = await _issuer(scope)
+    document = await _document(bound, document_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise EInvoicingError("Indica el motivo de cancelación (a cancellation reason is needed).")
+    if document.status == "cancelled":
+        return document
+    try:
+        result = await bound.backend.cancel(
+            bound.ctx, document.id, reason, (replacement or "").strip()
+        )
+    except PluginError as exc:
+        result = EInvoiceResult(ok=False, error=str(exc))
+    subject = f"einvoice:{document.id}"
+    if not result.ok:
+        raise await _failed(
+            scope,
+            actor,
+            "einvoice.cancel_failed",
+            subject,
+            result.error or "el proveedor rechazó la cancelación",
+            reason=reason,
+        )
+    updated = result.document or await _document(bound, document.id)
+    await _follow(scope, bound, updated)
+    await record(
+        scope,
+        actor,
+        "einvoice.cancelled",
+        subject,
+        uuid=updated.fiscal_id,
+        reason=reason,
+        replacement=replacement,
+        status=updated.status,
+    )
+    return updated
 
 
 async def refresh_document(scope: TenantScope, document_id: int) -> EInvoiceDocument:
-    raise NotImplementedError
+    """Ask the authority for the document's status now."""
+    bound = await _reader(scope)
+    document = await _document(bound, document_id)
+    assert bound is not None  # _document found it through the backend
+    try:
+        updated = await bound.backend.refresh(bound.ctx, document.id)
+    except PluginError as exc:
+        raise EInvoicingError(str(exc)) from exc
+    await _follow(scope, bound, updated)
+    return updated
 
 
 async def list_documents(
@@ -56,20 +357,58 @@ async def list_documents(
     limit: int = 100,
     before_id: int | None = None,
 ) -> list[EInvoiceDocument]:
-    raise NotImplementedError
+    """The tenant's documents, newest first; ``[]`` when it has no backend."""
+    bound = await _reader(scope)
+    if bound is None:
+        return []
+    return await bound.backend.documents(
+        bound.ctx,
+        invoice_id=invoice_id,
+        payment_id=payment_id,
+        customer_id=customer_id,
+        kind=kind or None,
+        status=status or None,
+        limit=max(1, min(int(limit), 1000)),
+        before_id=before_id,
+    )
 
 
 async def get_document(scope: TenantScope, document_id: int) -> EInvoiceDocument:
-    raise NotImplementedError
+    return await _document(await _reader(scope), document_id)
 
 
 async def document_file(scope: TenantScope, document_id: int, fmt: str) -> EInvoiceFile:
-    raise NotImplementedError
+    """The document as ``xml`` (exactly as stamped) or ``pdf``."""
+    bound = await _reader(scope)
+    document = await _document(bound, document_id)
+    assert bound is not None
+    if fmt not in FORMATS or fmt not in document.files:
+        raise DocumentNotFound(
+            f"El documento {document_id} no tiene archivo {fmt!r} (no such file)."
+        )
+    file = await bound.backend.document_file(bound.ctx, document.id, fmt)
+    if file is None:
+        raise DocumentNotFound(
+            f"El documento {document_id} no tiene archivo {fmt!r} (no such file)."
+        )
+    return file
 
 
 async def fiscal_errors(scope: TenantScope, party: EInvoiceParty) -> list[str]:
-    raise NotImplementedError
+    """What the tenant's backend finds wrong in a customer's fiscal data (``[]``: fine or no
+    backend)."""
+    bound = await _reader(scope)
+    if bound is None:
+        return []
+    return list(bound.backend.party_errors(bound.ctx, party))
 
 
 async def party_for(scope: TenantScope, customer_id: int) -> EInvoiceParty:
-    raise NotImplementedError
+    """The customer's fiscal identity as recorded (:class:`EInvoicingError` if not found)."""
+    pk = as_id(customer_id)
+    if pk is None:
+        raise EInvoicingError(f"Cliente {customer_id} no encontrado (customer not found).")
+    try:
+        return await _party_for(scope, pk)
+    except MissingRow as exc:
+        raise EInvoicingError(f"Cliente {customer_id} no encontrado (customer not found).") from exc
