@@ -16,10 +16,12 @@ from recaudo.core.access.apikeys import create_api_key
 from recaudo.core.billing.attachments import add_attachment
 from recaudo.core.billing.customers import NewCustomer, create_customer
 from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
+from recaudo.core.common.money import Money
 from recaudo.core.config import Settings
 from recaudo.core.platform.host import PluginHost
 from recaudo.core.tables import BankLine, BankStatement, Payment, PaymentPlan, PlanInstallment
 from recaudo.tenants.scoped import TenantScope
+from tests import einvoice_web_fake
 from tests.conftest import make_tenant
 
 BASE = "http://testserver"
@@ -39,6 +41,7 @@ class Side:
     plan: int = 0
     document: int = 0
     statement: int = 0
+    einvoice: int = 0
 
     @property
     def w(self) -> dict[str, str]:
@@ -57,6 +60,7 @@ class Side:
             "plan_id": self.plan,
             "document_id": self.document,
             "statement_id": self.statement,
+            "einvoice_id": self.einvoice,
         }
 
 
@@ -156,6 +160,7 @@ class ApiWorld:
     app: Any
     a: Side
     b: Side
+    fiscal: Any = None  # the e-invoicing backend both tenants enabled (tests/einvoice_web_fake)
 
 
 @pytest.fixture
@@ -169,7 +174,19 @@ async def api_world(database: str, host: PluginHost) -> ApiWorld:
     suffix = uuid.uuid4().hex[:6]
     a = await seed(f"alfa-{suffix}", "MX", "MXN")
     b = await seed(f"beta-{suffix}", "CO", "COP")
-    return ApiWorld(app, a, b)
+    fiscal = einvoice_web_fake.install(host)
+    for side in (a, b):
+        await einvoice_web_fake.enable(side.scope)
+        side.einvoice = fiscal.add(
+            side.scope.tenant_id,
+            series="F",
+            folio="1",
+            invoice_id=side.invoices[0],
+            customer_id=side.customer,
+            total=Money(side.currency, 100_000),
+            payment_terms="PPD",
+        ).id
+    return ApiWorld(app, a, b, fiscal)
 
 
 @pytest.fixture

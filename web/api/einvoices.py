@@ -232,6 +232,8 @@ async def issue_einvoice(
     if await api_scope.get(Invoice, invoice_id) is None:
         raise NotFoundException(INVOICE_NOT_FOUND)
 
+    existing: list[bool] = []  # set by the action: the invoice already had this document
+
     async def action() -> EInvoiceOut | ErrorBody:
         before = await service.list_documents(api_scope, invoice_id=invoice_id, kind="invoice")
         known = {d.id for d in before if d.status != "failed"}
@@ -239,19 +241,15 @@ async def issue_einvoice(
             doc = await service.issue_invoice(api_scope, invoice_id, actor=writer.actor)
         except service.EInvoicingError as exc:
             return refusal(exc).body()
-        out = einvoice_out(doc)
-        return out if doc.id not in known else _Existing(out)
+        existing.append(doc.id in known)
+        return einvoice_out(doc)
 
     def status(payload: Any) -> int:
         if isinstance(payload, ErrorBody):
             return payload.status_code
-        return 200 if isinstance(payload, _Existing) else 201
+        return 200 if existing and existing[-1] else 201
 
     return await idempotent_post(request, writer, api_scope, action, status=status)
-
-
-class _Existing(EInvoiceOut):
-    """An :class:`EInvoiceOut` the invoice already had (answered 200, not 201)."""
 
 
 @post(
@@ -274,6 +272,7 @@ async def cancel_einvoice(
     data: JSONBody[EInvoiceCancelIn],
 ) -> Response[EInvoiceOut]:
     check_text(data)
+    await _document(api_scope, einvoice_id)  # another tenant's id is a 404 before anything else
     if data.reason not in REASONS:
         raise field_error(400, "reason", "use 01, 02, 03 or 04 (SAT's cancellation reasons)")
     replacement = data.replacement.strip()
@@ -283,7 +282,6 @@ async def cancel_einvoice(
         raise field_error(400, "replacement", "only reason 01 takes a replacement")
     if replacement and not _UUID.match(replacement):
         raise field_error(400, "replacement", "a UUID such as 5FB2822E-396D-4725-8521-CDC4BDD20CCF")
-    await _document(api_scope, einvoice_id)
 
     async def action() -> EInvoiceOut | ErrorBody:
         try:
