@@ -72,7 +72,7 @@ async def _numbers(scope: Any, docs: list[Any]) -> dict[int, str]:
     ids = sorted({int(d.invoice_id) for d in docs if d.invoice_id})
     if not ids:
         return {}
-    rows = await scope.select(Invoice.id, Invoice.number).where(Invoice.id.is_in(ids))
+    rows = await scope.select(Invoice, Invoice.id, Invoice.number).where(Invoice.id.is_in(ids))
     return {int(r["id"]): str(r["number"]) for r in rows}
 
 
@@ -90,7 +90,7 @@ async def _invoice_id(scope: Any, number: str) -> int:
     from recaudo.core.tables import Invoice
 
     row = (
-        await scope.select(Invoice.id)
+        await scope.select(Invoice, Invoice.id)
         .where(Invoice.number == number.strip())
         .order_by(Invoice.id)
         .first()
