@@ -29,7 +29,7 @@ REGIMES: dict[str, str] = {
 
 _BUSINESS = ("601", "603", "606", "612", "620", "621", "622", "623", "624", "625", "626")
 _PERSONAL = ("605", "606", "608", "611", "612", "614", "607", "615", "625")
-_ANY = tuple(r for r in REGIMES if r != "610") + ("610",)
+_ANY = tuple(REGIMES)
 
 #: c_UsoCFDI: code → (who may use it, régimenes del receptor allowed).
 USES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -72,7 +72,7 @@ def party_errors(party: EInvoiceParty) -> list[str]:
     elif problem := rfc_problem(rfc):
         errors.append(f"RFC: {problem}")
     if not party.name.strip():
-        errors.append("Nombre fiscal: falta (tal como aparece en la constancia de situación fiscal)")
+        errors.append("Nombre fiscal: falta (como aparece en la constancia de situación fiscal)")
     postal = party.postal_code.strip()
     if not postal:
         errors.append("Código postal fiscal: falta")

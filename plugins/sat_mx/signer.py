@@ -30,7 +30,7 @@ def _load(cer: bytes, key: bytes, password: str) -> Signer:
         if "password" in text or "decrypt" in text or "bad decrypt" in text:
             raise SettingsProblem("Contraseña de la llave CSD: incorrecta") from None
         raise SettingsProblem("Certificado o llave CSD: no se pudieron leer") from None
-    except Exception:  # noqa: BLE001 - OpenSSL raises its own error types for garbage input
+    except Exception:  # OpenSSL raises its own error types for garbage input
         raise SettingsProblem("Certificado o llave CSD: no se pudieron leer") from None
 
 

@@ -66,7 +66,7 @@ INDEXES = (
     'CREATE UNIQUE INDEX IF NOT EXISTS uq_sat_document_tenant_key ON "sat_document" '
     '("tenant", "key")',
     'CREATE UNIQUE INDEX IF NOT EXISTS uq_sat_document_tenant_uuid ON "sat_document" '
-    "(\"tenant\", \"uuid\") WHERE \"uuid\" <> ''",
+    '("tenant", "uuid") WHERE "uuid" <> \'\'',
     'CREATE UNIQUE INDEX IF NOT EXISTS uq_sat_folio_tenant_series ON "sat_folio" '
     '("tenant", "series")',
 )
