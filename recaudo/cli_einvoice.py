@@ -72,7 +72,7 @@ async def _numbers(scope: Any, docs: list[Any]) -> dict[int, str]:
     ids = sorted({int(d.invoice_id) for d in docs if d.invoice_id})
     if not ids:
         return {}
-    rows = await scope.select(Invoice.id, Invoice.number).where(Invoice.id.is_in(ids))
+    rows = await scope.select(Invoice, Invoice.id, Invoice.number).where(Invoice.id.is_in(ids))
     return {int(r["id"]): str(r["number"]) for r in rows}
 
 
@@ -90,7 +90,7 @@ async def _invoice_id(scope: Any, number: str) -> int:
     from recaudo.core.tables import Invoice
 
     row = (
-        await scope.select(Invoice.id)
+        await scope.select(Invoice, Invoice.id)
         .where(Invoice.number == number.strip())
         .order_by(Invoice.id)
         .first()
@@ -103,6 +103,7 @@ async def _invoice_id(scope: Any, number: str) -> int:
 def _call(fn: Any) -> Any:
     """Run ``fn`` against the database; the service's refusals become one-line errors."""
     from recaudo.cli import _run, _settings
+    from recaudo.core import config
     from recaudo.core.einvoicing.service import EInvoicingError
 
     settings = _settings()
@@ -113,12 +114,21 @@ def _call(fn: Any) -> Any:
         except EInvoicingError as exc:
             return exc
 
+    # The backend's context reads the process's configuration (secret key to decrypt the
+    # tenant's certificate, development mode for a test PAC), as a worker would.
+    from recaudo.core.platform.host import get_host
+
+    previous = config._active
+    config.activate(settings)
+    get_host().results("recaudo_startup", settings=settings)
     try:
         result = _run(settings, go)
     except click.ClickException as exc:
         _fail(exc.format_message())
     except Exception as exc:  # the provider is down, a bug: one line, never a traceback
         _fail(f"error: {type(exc).__name__}: {exc}")
+    finally:
+        config._active = previous
     if isinstance(result, EInvoicingError):
         _fail(str(result))
     return result

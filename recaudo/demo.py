@@ -304,6 +304,51 @@ async def _reminder_consents(scope: TenantScope, customer_id: int, index: int) -
         await scope.update(Customer, {Customer.segment: segment}).where(Customer.id == customer_id)
 
 
+#: Company forms SAT leaves out of the receptor's name (CFDI 4.0 wants the name as registered).
+COMPANY_FORMS = (" SA DE CV", " S DE RL DE CV", " SAPI DE CV", " SC", " AC")
+#: A fiscal-domicile postal code per demo customer (by position).
+DEMO_POSTAL_CODES = ("64000", "64700", "66450")
+
+
+async def _fiscal_data(
+    scope: TenantScope, customer_id: int, index: int, name: str, tax_id: str
+) -> None:
+    """What SAT needs of a demo customer: its registered name (uppercase, without the company
+    form), regime (601 companies, 612 a person with business income: a 13-character RFC), a
+    5-digit postal code and the CFDI use G03 (gastos en general)."""
+    fiscal_name = name.upper()
+    company = len(tax_id) == 12
+    for form in COMPANY_FORMS:
+        if fiscal_name.endswith(form):
+            fiscal_name = fiscal_name[: -len(form)]
+            company = True
+    await scope.update(
+        Customer,
+        {
+            Customer.fiscal_name: fiscal_name.strip(),
+            Customer.fiscal_regime: "601" if company else "612",
+            Customer.fiscal_postal_code: DEMO_POSTAL_CODES[index % len(DEMO_POSTAL_CODES)],
+            Customer.fiscal_use: "G03",
+        },
+    ).where(Customer.id == customer_id)
+
+
+async def _einvoicing_setup(scope: TenantScope, settings: Settings) -> None:
+    """Switch on ``sat_mx`` with SAT's public test CSD and the local fake PAC, when installed:
+    the workers then issue the demo's invoices and payment complements (no fiscal validity)."""
+    from recaudo.core.platform.host import get_host
+
+    if get_host().get("sat_mx") is None:
+        return
+    try:
+        from recaudo.plugins.sat_mx.demo import demo_settings
+    except ImportError:  # an older sat_mx without demo settings
+        return
+    await set_plugin(
+        scope, "sat_mx", enabled=True, settings=demo_settings(), secret_key=settings.secret_key
+    )
+
+
 class DemoRefused(RuntimeError):
     """Demo data is for development installs only."""
 
@@ -352,6 +397,8 @@ async def seed_demo(settings: Settings, today: date | None = None) -> list[str]:
                 FaqEntry(locale="en", question=question_en, answer=answer_en, position=i)
             )
         await _reminder_setup(scope, settings)
+        if demo.tenant.country == "MX":
+            await _einvoicing_setup(scope, settings)
         count = 0
         for c_index, (number, name, tax_id, mail, phone) in enumerate(demo.customers):
             customer = await create_customer(
@@ -360,6 +407,8 @@ async def seed_demo(settings: Settings, today: date | None = None) -> list[str]:
                 demo.tenant.country,
             )
             await _reminder_consents(scope, int(customer.id), c_index)
+            if demo.tenant.country == "MX":
+                await _fiscal_data(scope, int(customer.id), c_index, name, tax_id)
             for i_index, (days, qty, state) in enumerate(INVOICE_PLAN):
                 description, unit = demo.products[(c_index + i_index) % len(demo.products)]
                 due = today - timedelta(days=days)

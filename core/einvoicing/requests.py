@@ -195,7 +195,7 @@ def picture_key(payment_id: int, amount: Money, invoices: tuple[PaidInvoice, ...
 async def paid_at(scope: TenantScope, payment: Payment) -> datetime:
     """When the payment was approved (its first transition to ``approved``), else its last
     change."""
-    rows = await scope.select(PaymentTransition.created_at).where(
+    rows = await scope.select(PaymentTransition, PaymentTransition.created_at).where(
         (PaymentTransition.payment == payment.id) & (PaymentTransition.to_status == "approved")
     )
     stamps = [r["created_at"] for r in rows if r["created_at"] is not None]

@@ -206,7 +206,9 @@ async def issue_invoice(scope: TenantScope, invoice_id: int, *, actor: str) -> E
 
 async def _complements_for(scope: TenantScope, invoice_id: int, document_id: int) -> None:
     """An invoice documented after payments reached it: each such payment gets its complement."""
-    rows = await scope.select(Allocation.payment).where(Allocation.invoice == invoice_id)
+    rows = await scope.select(Allocation, Allocation.payment).where(
+        Allocation.invoice == invoice_id
+    )
     for payment_id in sorted({int(r["payment"]) for r in rows}):
         await outbox.enqueue(
             scope,
