@@ -361,3 +361,17 @@ async def test_customer_form_fiscal_fields(
     )
     assert new.status_code == 400 and "998 no existe" in new.text
     assert await ferre.scope.count(Customer) == 1
+
+
+async def test_panel_in_english(
+    ferre: World, fake: WebFakeBackend, client: httpx.AsyncClient
+) -> None:
+    fake.add(
+        ferre.scope.tenant_id, invoice_id=ferre.invoice, status="failed", error="RFC", files=()
+    )
+    await login(client, "owner")
+    page = await client.get(f"{ferre.staff}/facturas/{ferre.invoice}?lang=en", headers=HTML)
+    box = panel(page.text)
+    assert "Electronic invoice (CFDI)" in page.text and "Issue CFDI" in box
+    assert "Failed" in box and "The provider (PAC) answered:" in box
+    assert ">E-invoicing</a>" in page.text
