@@ -421,7 +421,8 @@ async def seed_demo(settings: Settings, today: date | None = None) -> list[str]:
                         due_date=due,
                         currency=demo.tenant.currency,
                         lines=(NewLine(description, qty, unit),),
-                        tax=qty * unit * 16 // 100 if demo.tenant.country == "MX" else 0,
+                        # IVA 16 %, rounded half up as SAT computes it on the CFDI
+                        tax=(qty * unit * 16 + 50) // 100 if demo.tenant.country == "MX" else 0,
                         description=description,
                     ),
                 )

@@ -257,6 +257,9 @@ async def test_missing_fiscal_data_and_settings_are_clear_errors(
     binv = await invoice(bare, bcid, "OT-1")
     with pytest.raises(service.NotConfigured, match="Falta el certificado"):
         await service.issue_invoice(bare, int(binv.id), actor="staff:ana")
+    brow = await bare.get(Invoice, binv.id)
+    assert brow is not None and brow.einvoice_status == "failed", "staff see why"
+    assert "Falta el certificado" in str((await audit(bare, "einvoice.failed"))[0].data)
 
     none = await tenant("sin", enabled=False)
     ncid = await customer(none)
@@ -266,6 +269,12 @@ async def test_missing_fiscal_data_and_settings_are_clear_errors(
     assert await service.fiscal_errors(none, await service.party_for(none, ncid)) == []
     with pytest.raises(service.NotConfigured):
         await service.issue_invoice(none, int(ninv.id), actor="staff:ana")
+    nrow = await none.get(Invoice, ninv.id)
+    assert (
+        nrow is not None
+        and nrow.einvoice_status == ""
+        and await audit(none, "einvoice.failed") == []
+    )
     assert await service.backend_name(scope) == "fakefiscal"
 
 

@@ -128,9 +128,26 @@ async def _failed(
     return EInvoicingError(message)
 
 
+async def _not_configured(
+    scope: TenantScope, invoice_id: int, actor: str, exc: NotConfigured
+) -> None:
+    """A tenant that enabled a backend but has not finished its settings: the invoice says
+    so (``failed``) instead of silently having no document; without a backend, nothing."""
+    name = await backend_name(scope)
+    pk = as_id(invoice_id)
+    if name is None or pk is None or await scope.get(Invoice, pk) is None:
+        return
+    await _cache(scope, pk, einvoice_backend=name, einvoice_status="failed")
+    await record(scope, actor, "einvoice.failed", f"invoice:{pk}", error=str(exc)[:2000])
+
+
 async def issue_invoice(scope: TenantScope, invoice_id: int, *, actor: str) -> EInvoiceDocument:
     """Issue the invoice's tax document now, or return the one it already has."""
-    bound = await _issuer(scope)
+    try:
+        bound = await _issuer(scope)
+    except NotConfigured as exc:
+        await _not_configured(scope, invoice_id, actor, exc)
+        raise
     invoice = await _invoice(scope, invoice_id)
     inv_id = int(invoice.id)
     subject = f"invoice:{inv_id}"
