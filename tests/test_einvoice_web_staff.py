@@ -375,3 +375,22 @@ async def test_panel_in_english(
     assert "Electronic invoice (CFDI)" in page.text and "Issue CFDI" in box
     assert "Failed" in box and "The provider (PAC) answered:" in box
     assert ">E-invoicing</a>" in page.text
+
+
+async def test_refusal_before_the_provider_is_shown_on_the_panel(
+    ferre: World, fake: WebFakeBackend, client: httpx.AsyncClient
+) -> None:
+    """Fiscal data the backend refuses stops issuing before the PAC: no document, but the panel
+    still says why (from the audit), escaped."""
+    await ferre.scope.update(Customer, {Customer.fiscal_postal_code: "<i>X</i>"}).where(
+        Customer.id == ferre.customer
+    )
+    token = await login(client, "collector")
+    r = await client.post(
+        f"{ferre.staff}/facturas/{ferre.invoice}/cfdi", data={"_csrf_token": token}, headers=HTML
+    )
+    assert r.status_code == 422 and "5 dígitos" in r.text
+    assert fake.issued == 0 and not fake.docs
+    box = panel((await client.get(f"{ferre.staff}/facturas/{ferre.invoice}", headers=HTML)).text)
+    failure = box.split('id="cfdi-failure"', 1)[1].split("</p>", 1)[0]
+    assert "5 dígitos &lt;b&gt;sin letras&lt;/b&gt;" in failure and "<b>" not in failure

@@ -21,9 +21,10 @@ from litestar.response import Redirect, Response, Template
 
 from recaudo.core.billing.errors import actor_name
 from recaudo.core.casework import review as inbox
+from recaudo.core.common.jsonfield import loads
 from recaudo.core.einvoicing import service
 from recaudo.core.platform.values import EInvoiceDocument
-from recaudo.core.tables import Invoice, StaffUser
+from recaudo.core.tables import AuditEvent, Invoice, StaffUser
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope, as_id
 from recaudo.web.backoffice.common import form_data, staff_base, staff_page
@@ -75,10 +76,38 @@ async def panel(
     docs = await service.list_documents(
         scope, invoice_id=invoice_id, payment_id=payment_id, limit=50
     )
+    failure = ""
     if invoice_id is not None:
         docs = [d for d in docs if d.kind != "payment"]
     live = next((d for d in docs if d.kind == "invoice" and d.status in LIVE), None)
-    return {"einvoicing": backend, "einvoices": docs, "einvoice_live": live, **labels()}
+    if invoice_id is not None and live is None:
+        failure = await _last_failure(scope, invoice_id)
+    return {
+        "einvoicing": backend,
+        "einvoices": docs,
+        "einvoice_live": live,
+        "einvoice_failure": failure,
+        **labels(),
+    }
+
+
+async def _last_failure(scope: TenantScope, invoice_id: int) -> str:
+    """Why the last attempt failed, when the invoice is marked so: a refusal before the
+    provider was reached (fiscal data, incomplete settings) leaves no document, only this."""
+    invoice = await scope.get(Invoice, invoice_id)
+    if invoice is None or invoice.einvoice_status != "failed":
+        return ""
+    event = await (
+        scope.objects(AuditEvent)
+        .where(
+            (AuditEvent.subject == f"invoice:{invoice_id}")
+            & (AuditEvent.action == "einvoice.failed")
+        )
+        .order_by(AuditEvent.id, ascending=False)
+        .first()
+    )
+    data = loads(event.data, {}) if event is not None else {}
+    return str(data.get("error") or "") if isinstance(data, dict) else ""
 
 
 def _refused(exc: service.EInvoicingError) -> Exception:
