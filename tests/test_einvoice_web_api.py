@@ -275,3 +275,17 @@ async def test_service_errors_map_to_statuses() -> None:
     assert refusal(service.NotConfigured("x")).status_code == 409
     assert refusal(service.DocumentNotFound("x")).status_code == 404
     assert refusal(service.EInvoicingError("PAC dice no")).detail == "PAC dice no"
+
+
+async def test_other_changes_are_not_refused_for_old_fiscal_data(
+    api_world: ApiWorld, api: httpx.AsyncClient
+) -> None:
+    """Fiscal data stored before the backend knew better does not block a new e-mail; touching
+    the fiscal identity is checked."""
+    a = api_world.a
+    await a.scope.update(Customer, {Customer.fiscal_regime: "999"}).where(Customer.id == a.customer)
+    url = f"/api/v1/customers/{a.customer}"
+    ok = await api.patch(url, json={"email": "nuevo@alfa.example"}, headers=a.w)
+    assert ok.status_code == 200, ok.text
+    refused = await api.patch(url, json={"fiscal_use": "G01"}, headers=a.w)
+    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "fiscal_regime"

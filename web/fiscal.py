@@ -112,9 +112,14 @@ def current(customer: Customer) -> NewCustomer:
 async def check_changes(
     scope: TenantScope, customer: Customer, changes: Mapping[str, Any], default_country: str
 ) -> None:
-    """:func:`check_fiscal` on the customer as it would be after ``changes``."""
+    """:func:`check_fiscal` on the customer as it would be after ``changes`` — only when they
+    touch the fiscal identity (a new phone number is not refused for an old regime)."""
+    before = current(customer)
     known = {k: v for k, v in changes.items() if k in NewCustomer.__dataclass_fields__}
+    touched = (*_FIELDS, "tax_country", "name")
+    if all(known[k] == getattr(before, k) for k in touched if k in known):
+        return
     if "tags" in known and isinstance(known["tags"], list):
         known["tags"] = tuple(known["tags"])
-    merged = replace(current(customer), **known)
+    merged = replace(before, **known)
     await check_fiscal(scope, merged, default_country, int(customer.id))
