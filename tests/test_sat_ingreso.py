@@ -126,16 +126,7 @@ async def test_expired_certificate_is_refused_like_a_pac_does(sat: Sat, settings
     errors = expired.backend.configuration_errors(expired.ctx.settings)
     assert any("venció el 2023-06-17" in e for e in errors)
     # …and a document sent anyway gets the PAC's refusal, not a retry.
-    from recaudo.plugins.sat_mx import backend as module
-
-    result = await module.SatBackend()._issue(
-        expired.ctx,
-        SatDocument(key="invoice:400", kind="invoice", type_code="I", series="A", pac="fake"),
-        lambda folio, fecha: __import__(
-            "recaudo.plugins.sat_mx.building", fromlist=["build_ingreso"]
-        ).build_ingreso(expired.ctx.settings, invoice_request(expired, 400), folio=folio,
-                        fecha=fecha),
-    )  # fmt: skip
+    result = await expired.backend.issue(expired.ctx, invoice_request(expired, 400))
     assert not result.ok
     assert result.error.startswith("CFDI40104: La fecha de emisión no está dentro de la vigencia")
     assert result.document is not None and result.document.status == "failed"

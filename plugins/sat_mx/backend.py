@@ -39,6 +39,7 @@ from recaudo.plugins.sat_mx.payments import Related, build_pago, detail
 from recaudo.plugins.sat_mx.settings import (
     SETTINGS_FIELDS,
     SettingsProblem,
+    blocking_errors,
     configuration_errors,
     value,
 )
@@ -356,7 +357,7 @@ class SatBackend(EInvoiceBackend):
         return configuration_errors(settings)
 
     def _blocked(self, ctx: PluginContext) -> str:
-        errors = list(ctx.settings_errors) + configuration_errors(ctx.settings)
+        errors = list(ctx.settings_errors) + blocking_errors(ctx.settings)
         return "Configuración del SAT incompleta: " + "; ".join(errors) if errors else ""
 
     @staticmethod
