@@ -71,16 +71,19 @@ def check_cfdi(xml: bytes) -> etree._Element:
 
 def test_a_tampered_cfdi_fails_the_check() -> None:
     """The check itself can fail: change one amount of a genuine stamp and it refuses."""
-    import pytest
-
-    from recaudo.plugins.sat_mx.fake_pac import FakePAC, test_signer
-    from satcfdi.create.cfd import cfdi40
     from datetime import datetime
     from decimal import Decimal
 
+    import pytest
+    from satcfdi.create.cfd import cfdi40
+
+    from recaudo.plugins.sat_mx.fake_pac import FakePAC, test_signer
+
     signer = test_signer()
     comprobante = cfdi40.Comprobante(
-        emisor=cfdi40.Emisor(rfc="EKU9003173C9", nombre="ESCUELA KEMPER URGATE", regimen_fiscal="601"),
+        emisor=cfdi40.Emisor(
+            rfc="EKU9003173C9", nombre="ESCUELA KEMPER URGATE", regimen_fiscal="601"
+        ),
         lugar_expedicion="42501",
         receptor=cfdi40.Receptor(
             rfc="XAXX010101000",

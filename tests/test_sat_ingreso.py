@@ -8,8 +8,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from recaudo.plugins.sat_mx.tables import SatDocument, SatFolio
+from tests import test_sat_support
 from tests.test_sat_cfdi_check import NS, check_cfdi
-from tests.test_sat_support import CUSTOMER, Sat, enable, invoice_request, sat  # noqa: F401
+from tests.test_sat_support import CUSTOMER, Sat, enable, invoice_request
+
+sat = test_sat_support.sat
 
 DATA = Path(__file__).parent / "data" / "sat"
 

@@ -10,8 +10,11 @@ from decimal import Decimal
 from lxml import etree
 
 from recaudo.plugins.sat_mx.tables import SatDocument
+from tests import test_sat_support
 from tests.test_sat_cfdi_check import NS, check_cfdi
-from tests.test_sat_support import Sat, invoice_request, paid, payment_request, sat  # noqa: F401
+from tests.test_sat_support import Sat, invoice_request, paid, payment_request
+
+sat = test_sat_support.sat
 
 TOTAL = 116_000  # 1 000.00 + 16 % IVA
 

@@ -9,7 +9,10 @@ from pathlib import Path
 from recaudo.plugins.sat_mx import settings as sat_settings
 from recaudo.plugins.sat_mx.demo import demo_settings
 from recaudo.plugins.sat_mx.parties import party_errors
-from tests.test_sat_support import CUSTOMER, Sat, invoice_request, sat  # noqa: F401
+from tests import test_sat_support
+from tests.test_sat_support import CUSTOMER, Sat, invoice_request
+
+sat = test_sat_support.sat
 
 DATA = Path(__file__).parent / "data" / "sat"
 

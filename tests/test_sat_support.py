@@ -52,9 +52,7 @@ async def enable(settings: Any, overrides: dict[str, str] | None = None) -> Sat:
     tenant = await make_tenant("sat-" + uuid.uuid4().hex[:6])
     scope = TenantScope(int(tenant.id))
     values = {**demo_settings(), **(overrides or {})}
-    await set_plugin(
-        scope, "sat_mx", enabled=True, settings=values, secret_key=settings.secret_key
-    )
+    await set_plugin(scope, "sat_mx", enabled=True, settings=values, secret_key=settings.secret_key)
     ctx = await context_for(tenant_info(tenant), "sat_mx")
     return Sat(ctx, SatBackend(), scope)
 
@@ -138,7 +136,8 @@ def payment_request(
     return EInvoicePaymentRequest(
         tenant=sat.ctx.tenant,
         payment_id=payment_id,
-        key=key or f"payment:{payment_id}:" + ",".join(f"{p.invoice_id}={p.amount}" for p in invoices),
+        key=key
+        or f"payment:{payment_id}:" + ",".join(f"{p.invoice_id}={p.amount}" for p in invoices),
         paid_at=datetime(2026, 12, 1, 18, 30, tzinfo=UTC),
         method=method,
         amount=mxn(sum(p.amount.amount for p in invoices), currency),
