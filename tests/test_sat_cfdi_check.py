@@ -22,6 +22,9 @@ NS = {
     "tfd": "http://www.sat.gob.mx/TimbreFiscalDigital",
     "pago20": "http://www.sat.gob.mx/Pagos20",
 }
+TEST_CSD = Path(__file__).parents[1] / "plugins" / "sat_mx" / "test_csd" / "EKU9003173C9.cer"
+TEST_CERT_B64 = base64.b64encode(TEST_CSD.read_bytes()).decode()
+TEST_CERT_NUMBER = "30001000000500003416"
 _xslts: dict[str, etree.XSLT] = {}
 _schemas: list[etree.XMLSchema] = []
 
@@ -66,6 +69,11 @@ def check_cfdi(xml: bytes) -> etree._Element:
     assert cadena.startswith("||4.0|"), cadena[:40]
     _verify(root.get("Certificado", ""), cadena.encode("utf-8"), root.get("Sello", ""))
     assert tfd.get("SelloCFD") == root.get("Sello")
+    # The stamp seals the CFDI's seal: here with the test CSD (the fake PAC), as a PAC would
+    # with SAT's certificate numbered NoCertificadoSAT.
+    tfd_cadena = str(_xslt("cfd/TimbreFiscalDigital/cadenaoriginal_TFD_1_1.xslt")(tfd))
+    assert tfd.get("NoCertificadoSAT") == TEST_CERT_NUMBER
+    _verify(TEST_CERT_B64, tfd_cadena.encode("utf-8"), tfd.get("SelloSAT", ""))
     return root
 
 
