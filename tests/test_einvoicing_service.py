@@ -15,10 +15,10 @@ import pytest
 from recaudo.core.billing.customers import NewCustomer, create_customer
 from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
 from recaudo.core.einvoicing import service
-from recaudo.core.einvoicing.requests import split_exact
+from recaudo.core.einvoicing.requests import paid_invoices, picture_key, split_exact
 from recaudo.core.payments.settlement import record_allocated_payment, undo_payment
 from recaudo.core.platform.host import PluginHost
-from recaudo.core.tables import AuditEvent, Customer, Invoice, OutboxJob
+from recaudo.core.tables import Allocation, AuditEvent, Customer, Invoice, OutboxJob
 from recaudo.tenants.plugin_config import set_plugin
 from recaudo.tenants.scoped import TenantScope
 from tests.clock_support import drain_at
@@ -186,6 +186,20 @@ async def test_complements_count_installments_and_balances_net_of_reversals(
     assert [d.status for d in p2_docs] == ["cancelled"]
     live = await service.list_documents(scope, kind="payment", status="issued")
     assert sorted(d.payment_id for d in live) == sorted([p1, p3])
+
+    # A partial reversal of the first payment (a refund of 100.00): it pays less, and the
+    # third payment's balance before it grows by as much; the picture's key changes.
+    [alloc] = await scope.objects(Allocation).where(Allocation.payment == p1)
+    await scope.update(Allocation, {Allocation.reversed_amount: 10_000}).where(
+        Allocation.id == alloc.id
+    )
+    assert [(p.amount.amount, p.installment) for p in await paid_invoices(scope, p1)] == [
+        (20_000, 1)
+    ]
+    moved = await paid_invoices(scope, p3)
+    assert [(p.installment, p.balance_before.amount) for p in moved] == [(2, 80_000), (1, 50_000)]
+    assert picture_key(p3, last[p3].amount, moved) != last[p3].key
+    await scope.update(Allocation, {Allocation.reversed_amount: 0}).where(Allocation.id == alloc.id)
 
     # Syncing again with nothing changed sends the same key and issues nothing.
     before = len(await service.list_documents(scope))

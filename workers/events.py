@@ -103,7 +103,7 @@ async def payment_event(scope: TenantScope, payload: dict[str, Any]) -> None:
     await _fan_out(scope, PAYMENT_HOOK, event)
     await webhooks.from_payment_event(scope, payload)
     await einvoicing_triggers.payment_changed(
-        scope, int(payment.id), event["kind"], CURRENT_JOB.get()
+        scope, int(payment.id), str(event["kind"]), CURRENT_JOB.get()
     )
     # The demo's seeded history is not news: its payments send no receipt.
     if event["kind"] == "approved" and payload.get("source") != "demo":

@@ -33,12 +33,13 @@ from recaudo.api import (
 )
 from recaudo.plugins.sat_mx import documents as store
 from recaudo.plugins.sat_mx.building import BuildError, build_ingreso, local_now
-from recaudo.plugins.sat_mx.pac import PacRefused, call, pac_for
+from recaudo.plugins.sat_mx.pac import PacRefused, call, pac_for, stamp
 from recaudo.plugins.sat_mx.parties import party_errors
 from recaudo.plugins.sat_mx.payments import Related, build_pago, detail
 from recaudo.plugins.sat_mx.settings import (
     SETTINGS_FIELDS,
     SettingsProblem,
+    blocking_errors,
     configuration_errors,
     value,
 )
@@ -102,7 +103,7 @@ class SatBackend(EInvoiceBackend):
                 row.status, row.error = "pending", ""
                 await ctx.db.save(row)
             pac = pac_for(ctx.settings)
-            stamped = await asyncio.to_thread(call, pac.stamp, CFDI.from_string(row.xml.encode()))
+            stamped = await asyncio.to_thread(stamp, pac, CFDI.from_string(row.xml.encode()))
         except (BuildError, SettingsProblem, PacRefused) as exc:
             await store.mark_failed(ctx, row, str(exc))
             return EInvoiceResult(ok=False, error=str(exc), document=store.to_document(row))
@@ -356,7 +357,7 @@ class SatBackend(EInvoiceBackend):
         return configuration_errors(settings)
 
     def _blocked(self, ctx: PluginContext) -> str:
-        errors = list(ctx.settings_errors) + configuration_errors(ctx.settings)
+        errors = list(ctx.settings_errors) + blocking_errors(ctx.settings)
         return "Configuración del SAT incompleta: " + "; ".join(errors) if errors else ""
 
     @staticmethod

@@ -83,3 +83,18 @@ def call(fn: Any, *args: Any, **kwargs: Any) -> Any:
         if _is_transient(exc):
             raise
         raise PacRefused(refusal_text(exc)) from None
+
+
+#: The PAC's code for "this sealed XML was already stamped" (Finkok, Prodigia…).
+ALREADY_STAMPED = "307"
+
+
+def stamp(pac: PAC, cfdi: Any) -> Any:
+    """Stamp ``cfdi``; when a retry is answered "already stamped", fetch that stamp instead
+    (Finkok's ``stamped``), so a crash between stamping and storing costs no second CFDI."""
+    try:
+        return call(pac.stamp, cfdi)
+    except PacRefused as exc:
+        if str(exc).startswith(ALREADY_STAMPED) and hasattr(pac, "stamped"):
+            return call(pac.stamped, cfdi)
+        raise

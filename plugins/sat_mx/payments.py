@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from satcfdi.cfdi import CFDI
@@ -29,6 +30,9 @@ FORMA_PAGO = {
     "mercadopago": "04", "sandbox": "04", "card": "04", "credit_card": "04",
     "debit": "28", "debit_card": "28",
 }  # fmt: skip
+
+
+CENT = Decimal("0.01")
 
 
 def forma_pago(method: str) -> str:
@@ -84,7 +88,7 @@ def build_pago(
                 f"{r.paid.balance_before})"
             )
     first = related[0].ingreso
-    return cfdi40.Comprobante.pago_comprobantes(
+    comprobante = cfdi40.Comprobante.pago_comprobantes(
         comprobantes=[
             cfdi40.PagoComprobante(
                 comprobante=r.ingreso,
@@ -109,3 +113,16 @@ def build_pago(
         folio=folio,
         fecha=fecha,
     )
+    _round_totales(comprobante)
+    return comprobante
+
+
+def _round_totales(comprobante: cfdi40.Comprobante) -> None:
+    """Totales are in MXN with two decimals (Pagos20.xsd); satcfdi multiplies by TipoCambioP
+    without rounding, so a rate with four decimals would break the schema."""
+    complemento = comprobante["Complemento"]
+    pagos = complemento["Pagos"] if "Pagos" in complemento else complemento
+    totales = pagos["Totales"]
+    for name, amount in list(totales.items()):
+        if isinstance(amount, Decimal):
+            totales[name] = amount.quantize(CENT, rounding=ROUND_HALF_UP)

@@ -125,7 +125,20 @@ def iva_rate(settings: Mapping[str, Any]) -> Decimal:
 
 
 def configuration_errors(settings: Mapping[str, Any]) -> list[str]:
-    """What keeps this tenant from issuing, in Spanish; empty when it can issue. No I/O."""
+    """What keeps this tenant from issuing, in Spanish; empty when it can issue. No I/O.
+
+    Includes an expired certificate, which :func:`blocking_errors` leaves to the PAC."""
+    from recaudo.plugins.sat_mx.signer import expiry_problem
+
+    errors = blocking_errors(settings)
+    if not errors and (expired := expiry_problem(settings)):
+        errors.append(expired)
+    return errors
+
+
+def blocking_errors(settings: Mapping[str, Any]) -> list[str]:
+    """The errors that stop issuing before anything is built. An expired certificate is not
+    one of them: the PAC refuses that document in its own words and staff see it failed."""
     from recaudo.plugins.sat_mx.parties import rfc_problem
     from recaudo.plugins.sat_mx.signer import signer_problems
 

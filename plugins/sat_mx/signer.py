@@ -52,10 +52,16 @@ def signer_problems(settings: Mapping[str, Any], rfc: str) -> list[str]:
         signer = load_signer(settings)
     except SettingsProblem as exc:
         return [str(exc)]
-    problems = []
     if rfc and str(signer.rfc) != rfc:
-        problems.append(f"Certificado CSD: es del RFC {signer.rfc}, no de {rfc}")
+        return [f"Certificado CSD: es del RFC {signer.rfc}, no de {rfc}"]
+    return []
+
+
+def expiry_problem(settings: Mapping[str, Any]) -> str:
+    """'' unless the certificate loads and is already expired (a warning for staff)."""
+    try:
+        signer = load_signer(settings)
+    except SettingsProblem:
+        return ""
     _, until = validity(signer)
-    if until < datetime.now(UTC):
-        problems.append(f"Certificado CSD: venció el {until:%Y-%m-%d}")
-    return problems
+    return f"Certificado CSD: venció el {until:%Y-%m-%d}" if until < datetime.now(UTC) else ""
