@@ -213,6 +213,7 @@ async def test_list_page_failed_first_filters_and_menu(
     assert text.index(f'id="doc-{failed.id}"') < text.index(f'id="doc-{complement.id}"')
     assert "RFC &lt;inválido&gt;" in text and "$1,160.00" in text
     assert f"/facturas/{ferre.invoice}#cfdi" in text and "/pagos/77#cfdi" in text
+    assert ">Factura F-100</a>" in text  # the invoice by its number
     assert text.count(f'id="doc-{failed.id}"') == 1  # not listed twice
 
     only = (await client.get(url + "?tipo=payment", headers=HTML)).text

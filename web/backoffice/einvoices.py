@@ -163,6 +163,13 @@ async def einvoices_page(
         docs = docs[:PAGE]
         if failed:
             docs = [d for d in docs if d.status != "failed"]
+    wanted = sorted({d.invoice_id for d in (*failed, *docs) if d.invoice_id is not None})
+    numbers: dict[int, str] = {}
+    if wanted:
+        rows = await tenant_scope.select(Invoice, Invoice.id, Invoice.number).where(
+            Invoice.id.is_in(wanted)
+        )
+        numbers = {int(r["id"]): str(r["number"]) for r in rows}
     query = "&".join(f"{k}={v}" for k, v in (("tipo", kind), ("estado", status)) if v)
     older = None
     if more and docs:
@@ -178,6 +185,7 @@ async def einvoices_page(
         kind=kind,
         status=status,
         older=older,
+        numbers=numbers,
         **labels(),
     )
 
