@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from recaudo.core.platform.host import PluginHost
-from recaudo.core.tables import Payment
+from recaudo.core.tables import Invoice, Payment
 from recaudo.tenants.scoped import TenantScope
 from tests.einvoice_web_fake import WebFakeBackend, enable, install
 from tests.portal_support import Env, login, make_shop, open_env
@@ -126,3 +126,19 @@ async def test_only_own_documents(env: Env, fake: WebFakeBackend, database: str)
     assert r.status_code == 404
     page = await env.client.get(f"{shop.prefix}/pagos")
     assert f"/cfdi/{his_complement.id}/" not in page.text
+
+
+async def test_a_cancelled_cfdi_is_not_the_invoices_any_more(
+    env: Env, fake: WebFakeBackend
+) -> None:
+    shop, me = env.shop, env.customer
+    invoice = env.invoice_ids()[0]
+    fake.add(shop.scope.tenant_id, invoice_id=invoice, customer_id=int(me.id), status="cancelled")
+    await shop.scope.update(
+        Invoice,
+        {Invoice.einvoice_xml: "<cfdi:Comprobante/>", Invoice.einvoice_status: "cancelled"},
+    ).where(Invoice.id == invoice)
+    await login(env.client, shop, me)
+    page = await env.client.get(f"{shop.prefix}/facturas/{invoice}")
+    assert 'id="cfdi"' not in page.text and "cfdi.xml" not in page.text
+    assert (await env.client.get(f"{shop.prefix}/facturas/{invoice}/cfdi.xml")).status_code == 404

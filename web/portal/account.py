@@ -239,7 +239,7 @@ async def invoice_xml(
     doc = await einvoice_of(tenant_scope, int(invoice.id))
     if doc is not None:
         return await download(tenant_scope, doc, "xml")
-    if not invoice.einvoice_xml:
+    if not invoice.einvoice_xml or invoice.einvoice_status in ("cancelled", "failed"):
         raise not_found("Esta factura no tiene comprobante electrónico")
     name = "".join(c for c in (invoice.einvoice_uuid or invoice.number) if c.isalnum() or c in "-_")
     return Response(
