@@ -29,7 +29,6 @@ from recaudo.api import (
     EInvoiceRequest,
     EInvoiceResult,
     PluginContext,
-    SettingField,
 )
 from recaudo.plugins.sat_mx import documents as store
 from recaudo.plugins.sat_mx.building import BuildError, build_ingreso, local_now
@@ -59,7 +58,7 @@ class SatBackend(EInvoiceBackend):
     name = "sat_mx"
     label = "SAT CFDI 4.0 (México)"
     countries = ("MX",)
-    settings_schema: tuple[SettingField, ...] = SETTINGS_FIELDS
+    settings_schema = SETTINGS_FIELDS
 
     # --- issuing ------------------------------------------------------------------------------
 
