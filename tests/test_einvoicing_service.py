@@ -376,3 +376,32 @@ async def test_another_tenants_ids_name_nothing(database: str, fake: FakeBackend
     with pytest.raises(service.EInvoicingError):
         await service.sync_payment(mine, 10**12)
     assert (await service.get_document(theirs, doc.id)).status == "issued"
+
+
+async def test_a_document_being_issued_elsewhere_is_waited_for_not_issued_twice(
+    database: str, fake: FakeBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    from dataclasses import replace
+
+    scope = await tenant("ferre", auto_issue=False)
+    cid = await customer(scope)
+    inv = await invoice(scope, cid, "FER-1")
+    doc = await service.issue_invoice(scope, int(inv.id), actor="worker")
+    fake.docs[doc.id] = (scope.tenant_id, replace(doc, status="pending"))  # a worker mid-stamp
+
+    async def finish() -> None:
+        await asyncio.sleep(0.3)
+        fake.docs[doc.id] = (scope.tenant_id, doc)
+
+    task = asyncio.create_task(finish())
+    got = await service.issue_invoice(scope, int(inv.id), actor="cli")
+    await task
+    assert (got.id, got.status) == (doc.id, "issued") and len(fake.requests) == 1
+
+    # Stuck pending: after the wait, the backend is asked with the same key (no second one).
+    monkeypatch.setattr(service, "PENDING_WAIT", 0.2)
+    fake.docs[doc.id] = (scope.tenant_id, replace(doc, status="pending"))
+    await service.issue_invoice(scope, int(inv.id), actor="cli")
+    assert [r.key for r in fake.requests] == [f"invoice:{inv.id}"] * 2
+    assert len(fake.docs) == 1

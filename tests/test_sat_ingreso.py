@@ -145,6 +145,14 @@ async def test_malformed_receptor_rfc_is_refused(sat: Sat) -> None:
     assert result.document is not None and result.document.status == "failed"
 
 
+async def test_an_rfc_without_the_rest_of_the_fiscal_data_is_refused(sat: Sat) -> None:
+    from dataclasses import replace
+
+    bare = replace(invoice_request(sat, 502, customer=None), customer_tax_id="MASO451221PM4")
+    result = await sat.backend.issue(sat.ctx, bare)
+    assert not result.ok and "Régimen fiscal: falta" in result.error
+
+
 async def test_customer_without_rfc_is_billed_to_the_general_public(sat: Sat) -> None:
     result = await sat.backend.issue(sat.ctx, invoice_request(sat, 501, customer=None))
     assert result.ok, result.error

@@ -103,3 +103,27 @@ async def test_already_stamped_on_retry_recovers_the_first_stamp(
     retry = await sat.backend.issue(sat.ctx, invoice_request(sat, 3))
     assert retry.ok and pac.first is not None and retry.uuid == pac.first.document_id
     assert await sat.scope.count(SatDocument) == 1
+
+
+async def test_refresh_asks_sats_status_service_for_a_real_pacs_document(
+    sat: Sat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recaudo.core.platform.context import build_context
+
+    issued = await sat.backend.issue(sat.ctx, invoice_request(sat, 4))
+    assert issued.document is not None
+    row = await sat.scope.get(SatDocument, issued.document.id)
+    assert row is not None
+    row.pac = "finkok"
+    await sat.scope.save(row)
+    asked: list[str] = []
+
+    class Status:
+        def status(self, cfdi: CFDI) -> dict[str, str]:
+            asked.append(str(cfdi["Complemento"]["TimbreFiscalDigital"]["UUID"]))
+            return {"Estado": "Cancelado", "EstatusCancelacion": "Cancelado sin aceptación"}
+
+    monkeypatch.setattr(backend_module, "status_service", lambda settings: Status())
+    ctx = build_context(sat.ctx.tenant, "sat_mx", {**sat.ctx.settings, "pac": "finkok"})
+    doc = await sat.backend.refresh(ctx, issued.document.id)
+    assert asked == [issued.uuid] and doc.status == "cancelled" and doc.cancelled_at

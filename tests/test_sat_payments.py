@@ -102,6 +102,8 @@ async def test_one_payment_covering_several_invoices(sat: Sat) -> None:
     assert _iva(b) == ("172.41", "27.59")  # 200.00 of 580.00: 500.00 × 200/580, 80.00 × 200/580
     pago = root.find("cfdi:Complemento/pago20:Pagos/pago20:Pago", NS)
     assert pago is not None and pago.get("Monto") == "1360.00"
+    pdf = await sat.backend.document_file(sat.ctx, result.document.id, "pdf")
+    assert pdf is not None and pdf.content.startswith(b"%PDF") and pdf.filename.startswith("P1-")
 
 
 async def test_usd_invoice_paid_in_usd_reports_totals_in_mxn(sat: Sat) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 from recaudo.plugins.sat_mx import settings as sat_settings
 from recaudo.plugins.sat_mx.demo import demo_settings
@@ -111,3 +113,15 @@ def test_party_errors() -> None:
     assert any("Uso del CFDI" in e for e in party_errors(replace(CUSTOMER, use="ZZZ")))
     generic = party_errors(replace(CUSTOMER, tax_id="XAXX010101000", regime="612"))
     assert any("616" in e for e in generic)
+
+
+def test_the_plugin_offers_its_backend_and_learns_the_mode_at_startup(host: Any) -> None:
+    [backend] = [b for o, b in host.provided("recaudo_einvoice_backends") if o == "sat_mx"]
+    assert backend.name == "sat_mx" and backend.countries == ("MX",)
+    assert {f.name for f in backend.settings_schema} >= {"rfc", "csd_key", "pac", "auto_issue"}
+    secrets = {f.name for f in backend.settings_schema if f.secret}
+    assert secrets == {"csd_key", "csd_password", "pac_password"}
+    for mode, expected in (("development", True), ("production", False)):
+        plugin = host.get("sat_mx")
+        plugin.recaudo_startup(SimpleNamespace(is_development=expected))
+        assert sat_settings.is_development() is expected, mode

@@ -17,6 +17,7 @@ exception is transient (the provider is down) and a job retries it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from recaudo.core.common import outbox
@@ -44,6 +45,10 @@ log = logging.getLogger(__name__)
 
 #: Statuses of a document that still stands: issuing again returns it instead.
 LIVE = ("issued", "pending", "cancel_pending")
+#: Those a caller can use now (a ``pending`` one is being issued by someone else).
+SETTLED = ("issued", "cancel_pending")
+#: How long a staff action or the CLI waits for a document another worker is issuing.
+PENDING_WAIT = 30.0
 FORMATS = ("xml", "pdf")
 PAYMENT_JOB = "einvoice_payment"
 INVOICE_JOB = "einvoice_invoice"
@@ -121,6 +126,19 @@ async def _invoice_documents(bound: Bound, invoice_id: int) -> list[EInvoiceDocu
     )
 
 
+async def _settled(bound: Bound, invoice_id: int) -> list[EInvoiceDocument]:
+    """The invoice's documents once none is ``pending`` (a worker issuing it right now), or
+    after :data:`PENDING_WAIT`; the caller then asks the backend with the same key, which
+    returns that document instead of issuing a second one."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + PENDING_WAIT
+    while True:
+        documents = await _invoice_documents(bound, invoice_id)
+        if not any(d.status == "pending" for d in documents) or loop.time() > deadline:
+            return documents
+        await asyncio.sleep(0.5)
+
+
 async def _failed(
     scope: TenantScope, actor: str, action: str, subject: str, message: str, **data: object
 ) -> EInvoicingError:
@@ -152,7 +170,9 @@ async def issue_invoice(scope: TenantScope, invoice_id: int, *, actor: str) -> E
     inv_id = int(invoice.id)
     subject = f"invoice:{inv_id}"
     documents = await _invoice_documents(bound, inv_id)
-    live = [d for d in documents if d.status in LIVE]
+    if any(d.status == "pending" for d in documents):
+        documents = await _settled(bound, inv_id)
+    live = [d for d in documents if d.status in SETTLED]
     if live:
         current = live[0]
         if invoice.einvoice_uuid != current.fiscal_id or invoice.einvoice_status != current.status:

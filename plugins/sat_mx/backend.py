@@ -29,11 +29,10 @@ from recaudo.api import (
     EInvoiceRequest,
     EInvoiceResult,
     PluginContext,
-    SettingField,
 )
 from recaudo.plugins.sat_mx import documents as store
 from recaudo.plugins.sat_mx.building import BuildError, build_ingreso, local_now
-from recaudo.plugins.sat_mx.pac import PacRefused, call, pac_for, stamp
+from recaudo.plugins.sat_mx.pac import PacRefused, call, pac_for, stamp, status_service
 from recaudo.plugins.sat_mx.parties import party_errors
 from recaudo.plugins.sat_mx.payments import Related, build_pago, detail
 from recaudo.plugins.sat_mx.settings import (
@@ -59,7 +58,7 @@ class SatBackend(EInvoiceBackend):
     name = "sat_mx"
     label = "SAT CFDI 4.0 (México)"
     countries = ("MX",)
-    settings_schema: tuple[SettingField, ...] = SETTINGS_FIELDS
+    settings_schema = SETTINGS_FIELDS
 
     # --- issuing ------------------------------------------------------------------------------
 
@@ -290,8 +289,8 @@ class SatBackend(EInvoiceBackend):
             raise LookupError(f"sat_mx document {document_id} not found")
         if not row.uuid or row.pac == "fake" or value(ctx.settings, "pac") == "fake":
             return store.to_document(row)  # the fake PAC keeps no state: the table is the truth
-        pac = pac_for(ctx.settings)
-        answer = await asyncio.to_thread(pac.status, CFDI.from_string(str(row.xml).encode()))
+        service = status_service(ctx.settings)
+        answer = await asyncio.to_thread(service.status, CFDI.from_string(str(row.xml).encode()))
         estado = str((answer or {}).get("Estado", "")).lower()
         if estado.startswith("cancelado") and row.status != "cancelled":
             row.status, row.cancelled_at = "cancelled", row.cancelled_at or datetime.now(UTC)

@@ -117,6 +117,14 @@ def conceptos(settings: Mapping[str, Any], request: EInvoiceRequest) -> list[cfd
     return out
 
 
+def _party(request: EInvoiceRequest) -> EInvoiceParty | None:
+    """The request's fiscal party; an RFC without the rest is still that customer's (and is
+    refused for what is missing), never silently "público en general"."""
+    if request.customer is not None or not request.customer_tax_id.strip():
+        return request.customer
+    return EInvoiceParty(0, request.customer_tax_id, request.customer_name)
+
+
 def build_ingreso(
     settings: Mapping[str, Any],
     request: EInvoiceRequest,
@@ -130,7 +138,7 @@ def build_ingreso(
     comprobante = cfdi40.Comprobante(
         emisor=emisor(settings),
         lugar_expedicion=str(settings["postal_code"]).strip(),
-        receptor=receptor(settings, request.customer, request.customer_name),
+        receptor=receptor(settings, _party(request), request.customer_name),
         conceptos=conceptos(settings, request),
         moneda=currency,
         tipo_de_comprobante="I",

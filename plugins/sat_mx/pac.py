@@ -98,3 +98,11 @@ def stamp(pac: PAC, cfdi: Any) -> Any:
         if str(exc).startswith(ALREADY_STAMPED) and hasattr(pac, "stamped"):
             return call(pac.stamped, cfdi)
         raise
+
+
+def status_service(settings: Mapping[str, Any]) -> PAC:
+    """SAT's own public status service (consulta de CFDI), the same for every PAC."""
+    from satcfdi.pacs.sat import SAT
+
+    test = bool(value(settings, "pac_test_environment"))
+    return SAT(environment=Environment.TEST if test else Environment.PRODUCTION)

@@ -88,7 +88,27 @@ def build_pago(
                 f"{r.paid.balance_before})"
             )
     first = related[0].ingreso
-    comprobante = cfdi40.Comprobante.pago_comprobantes(
+    rate = rate_for(settings, currency)
+    try:
+        comprobante = _pago(settings, related, first, paid_at, method, folio, fecha, replaces, rate)
+    except ValueError as exc:  # satcfdi: Emisor/Receptor/Moneda differ between the Ingresos
+        raise BuildError(f"No se pudo armar el complemento de pago: {exc}") from None
+    _round_totales(comprobante)
+    return comprobante
+
+
+def _pago(
+    settings: Mapping[str, Any],
+    related: Sequence[Related],
+    first: CFDI,
+    paid_at: datetime,
+    method: str,
+    folio: str,
+    fecha: datetime,
+    replaces: str,
+    rate: Decimal,
+) -> cfdi40.Comprobante:
+    return cfdi40.Comprobante.pago_comprobantes(
         comprobantes=[
             cfdi40.PagoComprobante(
                 comprobante=r.ingreso,
@@ -103,7 +123,7 @@ def build_pago(
         emisor=emisor(settings),
         lugar_expedicion=str(settings["postal_code"]).strip(),
         receptor=first["Receptor"].copy(),
-        tipo_cambio=rate_for(settings, currency),
+        tipo_cambio=rate,
         cfdi_relacionados=(
             cfdi40.CfdiRelacionados(tipo_relacion="04", cfdi_relacionado=[replaces])
             if replaces
@@ -113,8 +133,6 @@ def build_pago(
         folio=folio,
         fecha=fecha,
     )
-    _round_totales(comprobante)
-    return comprobante
 
 
 def _round_totales(comprobante: cfdi40.Comprobante) -> None:
