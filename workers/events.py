@@ -81,9 +81,8 @@ async def invoice_event(scope: TenantScope, payload: dict[str, Any]) -> None:
     }
     await _fan_out(scope, INVOICE_HOOK, event)
     await webhooks.from_invoice_event(scope, payload)
-    if event["kind"] == "created":
-        await einvoicing_triggers.invoice_created(scope, int(invoice.id))
     if event["kind"] == "created":  # UI, API, import and recurring invoices all pass here
+        await einvoicing_triggers.invoice_created(scope, int(invoice.id))
         await customer_messages.invoice_issued(
             scope, int(invoice.id), int(invoice.customer), invoice.issue_date
         )
