@@ -12,11 +12,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from recaudo.api import EInvoiceBackend, EInvoiceRequest, EInvoiceResult, PluginContext
 from recaudo.core.billing.customers import NewCustomer, create_customer
 from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
 from recaudo.core.einvoicing import service
 from recaudo.core.einvoicing.requests import paid_invoices, picture_key, split_exact
 from recaudo.core.payments.settlement import record_allocated_payment, undo_payment
+from recaudo.core.platform.hookspecs import hookimpl
 from recaudo.core.platform.host import PluginHost
 from recaudo.core.tables import Allocation, AuditEvent, Customer, Invoice, OutboxJob
 from recaudo.tenants.plugin_config import set_plugin
@@ -405,3 +407,53 @@ async def test_a_document_being_issued_elsewhere_is_waited_for_not_issued_twice(
     await service.issue_invoice(scope, int(inv.id), actor="cli")
     assert [r.key for r in fake.requests] == [f"invoice:{inv.id}"] * 2
     assert len(fake.docs) == 1
+
+
+class IssueOnlyBackend(EInvoiceBackend):
+    """A backend written for API 1.0 (like the plugin template's): ``issue`` and nothing else."""
+
+    name = "issueonly"
+    label = "Solo emisión"
+    countries = ("MX",)
+
+    def __init__(self) -> None:
+        self.stamped: dict[str, str] = {}
+
+    async def issue(self, ctx: PluginContext, request: EInvoiceRequest) -> EInvoiceResult:
+        uuid = self.stamped.setdefault(request.key, f"UUID-{len(self.stamped) + 1}")
+        return EInvoiceResult(ok=True, uuid=uuid, xml=f"<cfdi folio='{request.number}'/>")
+
+
+class IssueOnlyPlugin:
+    def __init__(self, backend: IssueOnlyBackend) -> None:
+        self.backend = backend
+
+    @hookimpl
+    def recaudo_einvoice_backends(self) -> list[EInvoiceBackend]:
+        return [self.backend]
+
+
+async def test_an_issue_only_backend_of_api_1_0_keeps_working(
+    database: str, host: PluginHost
+) -> None:
+    backend = IssueOnlyBackend()
+    host.register(IssueOnlyPlugin(backend), name="issueonly", source="test")
+    scope = TenantScope(int((await make_tenant("solo-emision")).id))
+    await set_plugin(scope, "issueonly", enabled=True)
+    customer_id = await customer(scope)
+    row = await invoice(scope, customer_id, "F-1")
+    await drain_jobs()  # the created invoice is issued by its job
+
+    stored = await scope.get(Invoice, int(row.id))
+    assert stored is not None
+    assert (stored.einvoice_status, stored.einvoice_uuid) == ("issued", "UUID-1")
+    assert stored.einvoice_xml == "<cfdi folio='F-1'/>"  # the portal's download reads it
+    again = await service.issue_invoice(scope, int(row.id), actor="staff:1")
+    assert (again.fiscal_id, again.status, len(backend.stamped)) == ("UUID-1", "issued", 1)
+    # It documents no payments, lists nothing and cannot cancel: answers, not crashes.
+    await pay(scope, customer_id, "SPEI-1", (int(row.id), 40_000))
+    await drain_jobs()
+    assert await service.list_documents(scope) == []
+    with pytest.raises(service.DocumentNotFound):
+        await service.get_document(scope, 1)
+    assert not await audit(scope, "einvoice.payment_failed")

@@ -185,6 +185,10 @@ async def issue_invoice(scope: TenantScope, invoice_id: int, *, actor: str) -> E
                 einvoice_xml=await _stamped_xml(bound, current, ""),
             )
         return current
+    if not documents and invoice.einvoice_status == "issued" and invoice.einvoice_uuid:
+        # stamped by a backend that keeps no listing: the invoice's columns are the record
+        stamped = EInvoiceResult(ok=True, uuid=str(invoice.einvoice_uuid), xml=invoice.einvoice_xml)
+        return _unlisted(bound.name, inv_id, invoice, stamped)
     if invoice.status == "void":
         raise EInvoicingError(
             f"La factura {invoice.number} está anulada; no se emite CFDI (invoice is void)."
@@ -215,9 +219,9 @@ async def issue_invoice(scope: TenantScope, invoice_id: int, *, actor: str) -> E
     document = result.document
     if document is None:
         found = [d for d in await _invoice_documents(bound, inv_id) if d.status in LIVE]
-        if not found:
-            raise RuntimeError(f"{bound.name} issued {result.uuid} but does not list it")
-        document = found[0]
+        # A backend that keeps no listing (API 1.0: ``issue`` only) stamped it: the invoice's
+        # own columns hold its fiscal id and XML from now on.
+        document = found[0] if found else _unlisted(bound.name, inv_id, invoice, result)
     await _cache(
         scope,
         inv_id,
@@ -239,6 +243,23 @@ async def issue_invoice(scope: TenantScope, invoice_id: int, *, actor: str) -> E
     if document.payment_terms == "PPD":
         await _complements_for(scope, inv_id, document.id)
     return document
+
+
+def _unlisted(
+    backend: str, invoice_id: int, invoice: Invoice, result: EInvoiceResult
+) -> EInvoiceDocument:
+    """What an issue-only backend stamped, as a document (id 0: it has no row of its own)."""
+    return EInvoiceDocument(
+        id=0,
+        backend=backend,
+        kind="invoice",
+        type_code="",
+        status="issued",
+        fiscal_id=result.uuid,
+        invoice_id=invoice_id,
+        customer_id=int(invoice.customer),
+        files=("xml",) if result.xml else (),
+    )
 
 
 async def _complements_for(scope: TenantScope, invoice_id: int, document_id: int) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from recaudo.core.platform.errors import PluginError
 from recaudo.core.platform.values import (
     ContactRequest,
     DeliveryResult,
@@ -183,6 +184,11 @@ class EInvoiceBackend:
     certificate, missing settings) return ``EInvoiceResult(ok=False, error=...)`` with the
     provider's own message, or raise :class:`PluginError`; raise anything else for a transient
     failure (network, provider down): the job is retried.
+
+    Only ``issue`` is required: a backend written before payment documents and listings (API
+    1.0, like the plugin template's) keeps working through the defaults below — it documents
+    no payments, cannot cancel from Recaudo and lists nothing (the host then keeps the stamped
+    XML on the invoice itself).
     """
 
     name: ClassVar[str]
@@ -201,18 +207,21 @@ class EInvoiceBackend:
         issue, cancel or substitute as the country requires; ``changed`` lists what it did.
         Invoices without a document of theirs, or that need none (SAT: paid PUE), are
         skipped; a payment that needs no document returns ``ok=True`` with no ``document``."""
-        raise NotImplementedError
+        return EInvoiceResult(ok=True)
 
     async def cancel(
         self, ctx: PluginContext, document_id: int, reason: str, replacement: str = ""
     ) -> EInvoiceResult:
         """Cancel one document with the country's reason code (SAT ``01``–``04``;
         ``01`` needs ``replacement``, the substituting document's fiscal id)."""
-        raise NotImplementedError
+        return EInvoiceResult(ok=False, error=f"{self.label}: no cancela documentos desde Recaudo")
 
     async def refresh(self, ctx: PluginContext, document_id: int) -> EInvoiceDocument:
         """Ask the authority for the document's status now and store it."""
-        raise NotImplementedError
+        document = await self.document(ctx, document_id)
+        if document is None:
+            raise PluginError(f"{self.label}: documento {document_id} no encontrado")
+        return document
 
     async def documents(
         self,
@@ -227,16 +236,16 @@ class EInvoiceBackend:
         before_id: int | None = None,
     ) -> list[EInvoiceDocument]:
         """The tenant's documents, newest first, filtered; ``before_id`` pages."""
-        raise NotImplementedError
+        return []
 
     async def document(self, ctx: PluginContext, document_id: int) -> EInvoiceDocument | None:
-        raise NotImplementedError
+        return None
 
     async def document_file(
         self, ctx: PluginContext, document_id: int, fmt: str
     ) -> EInvoiceFile | None:
         """The document as ``xml`` (exactly as stamped) or ``pdf`` (its printed form)."""
-        raise NotImplementedError
+        return None
 
     def party_errors(self, ctx: PluginContext, party: EInvoiceParty) -> list[str]:
         """What is wrong with a customer's fiscal data for this backend, in words staff
