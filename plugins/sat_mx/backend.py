@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from lxml import etree
 from satcfdi.cfdi import CFDI
 from satcfdi.exceptions import SchemaValidationError
 from satcfdi.pacs import CancelReason
@@ -35,6 +36,7 @@ from recaudo.plugins.sat_mx.building import BuildError, build_ingreso, local_now
 from recaudo.plugins.sat_mx.pac import PacRefused, call, pac_for, stamp, status_service
 from recaudo.plugins.sat_mx.parties import party_errors
 from recaudo.plugins.sat_mx.payments import Related, build_pago, detail
+from recaudo.plugins.sat_mx.schema import validated_xml
 from recaudo.plugins.sat_mx.settings import (
     SETTINGS_FIELDS,
     SettingsProblem,
@@ -119,10 +121,10 @@ class SatBackend(EInvoiceBackend):
         comprobante = build(folio, local_now(ctx.tenant.timezone))
         comprobante.sign(signer)
         try:
-            xml = comprobante.xml_bytes(validate=True)
+            root = validated_xml(comprobante)
         except SchemaValidationError as exc:
             raise BuildError(f"El CFDI no cumple el esquema del SAT: {_first_line(exc)}") from None
-        return xml.decode("utf-8")
+        return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode("utf-8")
 
     # --- payments (Pagos 2.0) -----------------------------------------------------------------
 

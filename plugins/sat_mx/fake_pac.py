@@ -20,6 +20,7 @@ import base64
 import hashlib
 import uuid
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +32,7 @@ from satcfdi.models import Certificate, Signer
 from satcfdi.pacs import PAC, Accept, CancelationAcknowledgment, CancelReason, Document, Environment
 
 from recaudo.plugins.sat_mx.parties import rfc_problem
+from recaudo.plugins.sat_mx.schema import validated_xml
 
 TEST_CSD = Path(__file__).parent / "test_csd"
 TEST_CSD_PASSWORD = "12345678a"  # noqa: S105 - SAT publishes it with the test CSD
@@ -41,7 +43,9 @@ CFDI_NS = "http://www.sat.gob.mx/cfd/4"
 MEXICO = ZoneInfo("America/Mexico_City")
 
 
+@cache
 def test_signer() -> Signer:
+    """SAT's test CSD, loaded once per process (decrypting the key costs ~0.1 s)."""
     return Signer.load(
         certificate=(TEST_CSD / "EKU9003173C9.cer").read_bytes(),
         key=(TEST_CSD / "EKU9003173C9.key").read_bytes(),
@@ -65,7 +69,7 @@ class FakePAC(PAC):
 
     def stamp(self, cfdi: CFDI, accept: Accept = Accept.XML) -> Document:
         try:
-            root = cfdi.to_xml(validate=True)
+            root = validated_xml(cfdi)
         except SchemaValidationError as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else "XML inválido"
             raise refuse("CFDI40100", f"El XML no cumple con el esquema del SAT: {first}") from None
