@@ -17,7 +17,7 @@ from recaudo.core.billing.customers import (
     FISCAL_FIELDS,
     CustomerError,
     NewCustomer,
-    tags_of,
+    as_new_customer,
     validate_customer,
 )
 from recaudo.core.einvoicing import service
@@ -89,32 +89,12 @@ async def check_fiscal(
         raise FiscalError(f"{field}: {text}")
 
 
-def current(customer: Customer) -> NewCustomer:
-    """The customer as the form/API would submit it unchanged."""
-    return NewCustomer(
-        number=str(customer.number),
-        name=str(customer.name),
-        tax_id=str(customer.tax_id or ""),
-        tax_country=str(customer.tax_country or ""),
-        email=str(customer.email or ""),
-        phone=str(customer.phone or ""),
-        preferred_channel=str(customer.preferred_channel or "email"),
-        locale=str(customer.locale or ""),
-        segment=str(customer.segment or ""),
-        tags=tags_of(customer),
-        fiscal_name=str(customer.fiscal_name or ""),
-        fiscal_regime=str(customer.fiscal_regime or ""),
-        fiscal_postal_code=str(customer.fiscal_postal_code or ""),
-        fiscal_use=str(customer.fiscal_use or ""),
-    )
-
-
 async def check_changes(
     scope: TenantScope, customer: Customer, changes: Mapping[str, Any], default_country: str
 ) -> None:
     """:func:`check_fiscal` on the customer as it would be after ``changes`` — only when they
     touch the fiscal identity (a new phone number is not refused for an old regime)."""
-    before = current(customer)
+    before = as_new_customer(customer)
     known = {k: v for k, v in changes.items() if k in NewCustomer.__dataclass_fields__}
     touched = (*_FIELDS, "tax_country", "name")
     if all(known[k] == getattr(before, k) for k in touched if k in known):

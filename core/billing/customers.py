@@ -184,7 +184,8 @@ async def create_customer(scope: TenantScope, data: NewCustomer, default_country
 EDITABLE = tuple(f.name for f in fields(NewCustomer))
 
 
-def _as_new(customer: Customer) -> NewCustomer:
+def as_new_customer(customer: Customer) -> NewCustomer:
+    """The customer as a form or the API would submit it unchanged (the base of an edit)."""
     return NewCustomer(
         number=str(customer.number),
         name=str(customer.name),
@@ -231,7 +232,7 @@ async def update_customer(
     customer = await scope.get(Customer, customer_id)
     if customer is None:
         raise RecordNotFound(f"customer {customer_id}: not found")
-    before = _as_new(customer)
+    before = as_new_customer(customer)
     try:
         merged = replace(before, **dict(changes))
     except TypeError as exc:  # pragma: no cover - names were checked above
