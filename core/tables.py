@@ -93,6 +93,12 @@ class Customer(TenantOwned, Table, tablename="customer"):
     fiscal_regime = Varchar(length=10, default="")
     fiscal_postal_code = Varchar(length=10, default="")
     fiscal_use = Varchar(length=10, default="")
+    # The collector who works this account (a StaffUser id of this tenant), null when unassigned.
+    collector_id = BigInt(null=True, default=None, index=True)
+    # Credit granted by staff (audited in CreditDecision): a limit in the tenant's currency's
+    # minor units and payment terms in days; null until someone decides.
+    credit_limit = BigInt(null=True, default=None)
+    credit_terms_days = Integer(null=True, default=None)
 
 
 # --- invoices -----------------------------------------------------------------------------------
@@ -929,3 +935,44 @@ class BankCsvProfile(TenantOwned, Table, tablename="bank_csv_profile"):
     name = Varchar(length=60)
     mapping = JSON(default="{}")
     updated_at = Timestamptz()
+
+
+# --- the collector's workspace ------------------------------------------------------------------
+
+
+class CreditDecision(TenantOwned, Table, tablename="credit_decision"):
+    """A staff decision on a customer's credit, with the evaluation it was made on.
+
+    The evaluation (score, grade, reasons, suggested limit and terms) is stored as it was shown,
+    so the audit trail says what the collector saw, not what the model would say today.
+    """
+
+    customer = ForeignKey(Customer, on_delete=OnDelete.cascade, index=True, null=False)
+    currency = Varchar(length=3)
+    score = Integer(default=0)  # 0 (worst) .. 100 (best)
+    grade = Varchar(length=10, default="")
+    reasons = JSON(default="[]")
+    suggested_limit = BigInt(default=0)
+    suggested_terms_days = Integer(default=0)
+    decision = Varchar(length=20, default="approved")  # approved, adjusted, refused, hold
+    credit_limit = BigInt(null=True, default=None)
+    credit_terms_days = Integer(null=True, default=None)
+    note = Varchar(length=500, default="")
+    decided_by = ForeignKey(StaffUser, on_delete=OnDelete.set_null, null=True, default=None)
+    created_at = Timestamptz()
+
+
+class WorkTask(TenantOwned, Table, tablename="work_task"):
+    """A to-do for a collector (call back, send a statement, check a transfer) with a due date."""
+
+    customer = ForeignKey(Customer, on_delete=OnDelete.cascade, null=True, default=None, index=True)
+    assignee = ForeignKey(StaffUser, on_delete=OnDelete.set_null, null=True, default=None, index=True)
+    title = Varchar(length=200)
+    kind = Varchar(length=20, default="follow_up")  # call, follow_up, statement, check, other
+    due_date = Date(index=True)
+    status = Varchar(length=20, default="open", index=True)  # open, done, cancelled
+    note = Varchar(length=500, default="")
+    created_by = Varchar(length=100, default="")
+    created_at = Timestamptz()
+    done_at = Timestamptz(null=True, default=None)
+    done_by = Varchar(length=100, default="")

@@ -84,7 +84,13 @@ def portal_log_in(page: Any, server: LiveServer, slug: str, email: str) -> None:
     page.goto(link)
     check(page)  # the confirmation page
     page.locator("form[action*='/acceso/'] button[type=submit]").click()
-    page.wait_for_url(re.compile(r".*/estado-de-cuenta$"))
+    try:
+        # A loaded 2-core CI box, with the in-process workers sealing the demo's CFDIs, has once
+        # taken longer than Playwright's default 30 s here; when it fails, say where we ended up.
+        page.wait_for_url(re.compile(r".*/estado-de-cuenta$"), timeout=60_000)
+    except Exception as exc:
+        body = page.locator("body").inner_text(timeout=5_000)[:500]
+        raise AssertionError(f"login did not reach the statement: at {page.url}: {body}") from exc
 
 
 def staff_log_in(page: Any, server: LiveServer, slug: str) -> None:
