@@ -16,7 +16,7 @@ from recaudo.core.collections import reminders
 from recaudo.core.config import Settings
 from recaudo.core.messaging.preferences import save_consents
 from recaudo.core.platform.extensions import ContactRule, NotificationChannel
-from recaudo.core.platform.hookspecs import hookimpl
+from recaudo.core.hookspecs import hookimpl
 from recaudo.core.platform.host import PluginHost
 from recaudo.core.platform.values import DeliveryResult, OutgoingMessage, RuleDecision
 from recaudo.core.tables import (

@@ -27,7 +27,7 @@ from recaudo.core.payments.method import Fee, PaymentMethod
 from recaudo.core.platform import guard
 from recaudo.core.platform.context import PluginContext
 from recaudo.core.platform.extensions import NotificationChannel
-from recaudo.core.platform.hookspecs import hookimpl
+from recaudo.core.hookspecs import hookimpl
 from recaudo.core.platform.host import PluginHost
 from recaudo.core.platform.values import (
     Branding,
