@@ -17,6 +17,7 @@ minor version is newer; ``recaudo plugins list`` shows why. The hooks are docume
 from __future__ import annotations
 
 from recaudo.core.common.money import Money
+from recaudo.core.hookspecs import hookimpl
 from recaudo.core.payments.method import (
     PAYMENT_STATUSES,
     Checkout,
@@ -40,7 +41,6 @@ from recaudo.core.platform.extensions import (
     MatchRule,
     NotificationChannel,
 )
-from recaudo.core.hookspecs import hookimpl
 from recaudo.core.platform.jobs import Job, RetryPolicy, Schedule
 from recaudo.core.platform.routes import plugin_context
 from recaudo.core.platform.values import (
