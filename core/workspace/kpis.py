@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from recaudo.core.common.money import check_currency
 from recaudo.core.db import engine
 from recaudo.core.tenant_settings.tenant_rows import fresh_tenant
 from recaudo.core.workspace.values import (
@@ -33,7 +34,7 @@ from recaudo.core.workspace.values import (
     KpiReport,
     SeriesPoint,
 )
-from recaudo.tenants.scoped import TenantScope
+from recaudo.tenants.scoped import TenantScope, as_id
 
 #: The default period: the 90 days ending at ``at`` (a quarter, what DSO is usually quoted on).
 DEFAULT_PERIOD_DAYS = 90
@@ -447,6 +448,88 @@ async def _recovered(scope: TenantScope, ctx: _Context, by: str) -> tuple[Amount
     if missing.count:
         out.append(missing)
     return tuple(out)
+
+
+# --- input from people (CLI options, API query parameters) ------------------------------------
+
+
+class KpiInputError(ValueError):
+    """A filter that names nothing or is not a date; the message (Spanish) says which."""
+
+
+def parse_day(value: str | None, name: str) -> date | None:
+    """``YYYY-MM-DD`` or nothing; anything else is a :class:`KpiInputError` naming ``name``."""
+    if value is None or not str(value).strip():
+        return None
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise KpiInputError(f"{name}: «{value}» no es una fecha AAAA-MM-DD.") from None
+
+
+async def tenant_today(scope: TenantScope) -> date:
+    """Today on the tenant's calendar: the day balances are taken by default."""
+    tenant = await fresh_tenant(scope.tenant_id)
+    return datetime.now(ZoneInfo(str(tenant.timezone or "America/Mexico_City"))).date()
+
+
+async def collector_id_of(scope: TenantScope, value: str | int | None) -> int | None:
+    """A collector named by id or e-mail, as their staff id; one of another tenant (or nobody)
+    is a :class:`KpiInputError`."""
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    if text.isdigit():
+        rows = await scope.raw(
+            "SELECT id FROM staff_user WHERE tenant = {tenant} AND id = {}", as_id(text) or 0
+        )
+    else:
+        rows = await scope.raw(
+            "SELECT id FROM staff_user WHERE tenant = {tenant} AND lower(email) = {}",
+            text.lower(),
+        )
+    if not rows:
+        raise KpiInputError(f"collector: no hay nadie del equipo «{text[:100]}».")
+    return int(rows[0]["id"])
+
+
+async def filters_from(
+    scope: TenantScope,
+    *,
+    at: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    segment: str | None = None,
+    collector: str | int | None = None,
+) -> KpiFilters:
+    """Filters from text as people type it: ``at`` defaults to the tenant's today, ``end`` to
+    ``at`` and ``start`` to 90 days before ``end`` (the default period)."""
+    day = parse_day(at, "at") or await tenant_today(scope)
+    first, last = parse_day(start, "start"), parse_day(end, "end")
+    last = last or day
+    first = first or default_filters(last).start
+    filters = KpiFilters(
+        at=day,
+        start=first,
+        end=last,
+        segment=(segment or "").strip()[:40],
+        collector_id=await collector_id_of(scope, collector),
+    )
+    try:
+        check_filters(filters)
+    except ValueError as exc:
+        raise KpiInputError(str(exc)) from None
+    return filters
+
+
+def currency_of(value: str | None) -> str | None:
+    """An ISO 4217 code, upper case; a malformed one is a :class:`KpiInputError`."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return check_currency(value.strip().upper())
+    except ValueError:
+        raise KpiInputError(f"currency: «{value[:10]}» no es un código ISO 4217.") from None
 
 
 # --- the report ---------------------------------------------------------------------------------
