@@ -462,9 +462,12 @@ def parse_day(value: str | None, name: str) -> date | None:
     if value is None or not str(value).strip():
         return None
     try:
-        return date.fromisoformat(str(value).strip())
+        day = date.fromisoformat(str(value).strip())
     except ValueError:
-        raise KpiInputError(f"{name}: «{value}» no es una fecha AAAA-MM-DD.") from None
+        raise KpiInputError(f"{name}: «{str(value)[:20]}» no es una fecha AAAA-MM-DD.") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise KpiInputError(f"{name}: la fecha debe estar entre 1900-01-01 y 2999-12-31.")
+    return day
 
 
 async def tenant_today(scope: TenantScope) -> date:
@@ -535,8 +538,15 @@ def currency_of(value: str | None) -> str | None:
 # --- the report ---------------------------------------------------------------------------------
 
 
+#: Days a report may be about: a wider range is a typo (and near date.min/max, arithmetic fails).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def check_filters(filters: KpiFilters) -> None:
     """A period that ends before it starts is a mistake, not an empty report."""
+    for day in (filters.at, filters.start, filters.end):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise ValueError("Las fechas deben estar entre 1900-01-01 y 2999-12-31.")
     if filters.start > filters.end:
         raise ValueError("El periodo termina antes de empezar.")
     if (filters.end - filters.start).days > 3660:
