@@ -273,90 +273,99 @@ async def _balances(
     scope: TenantScope,
     ctx: _Context,
     days: Sequence[date],
-    current_days: Sequence[date],
     periods: Sequence[tuple[date, date]],
     weeks: Sequence[date],
 ) -> _Balances:
-    """Two aggregate queries: one over invoices, one over their movements since the oldest
-    day. Every figure is a conditional ``SUM`` column of one of them."""
-    # invoices: balance today of those issued by each day, sales per period, due per week
+    """Three grouped queries, each one pass: invoices by issue date (balances today, what is
+    not yet due at the period's end, totals), invoices falling due in the weeks shown, and the
+    movements since the oldest day by issue date and by the slot between two of the instants the
+    report looks at. Python adds the groups up per day; the SQL never holds a column per day."""
+    end = ctx.filters.end
     sql = _Sql()
-    cols: list[str] = []
-    for k, day in enumerate(days):
-        cols.append(
-            "SUM(CASE WHEN i.issue_date <= {} THEN i.total - i.amount_applied ELSE 0 END) "
-            f"AS r{k}"
-        )
-        sql.args.append(ctx.issued_by(day))
-    for k, day in enumerate(current_days):
-        cols.append(
-            "SUM(CASE WHEN i.issue_date <= {} AND i.due_date >= {} "
-            f"THEN i.total - i.amount_applied ELSE 0 END) AS c{k}"
-        )
-        sql.args.extend([ctx.issued_by(day), day])
-    for k, (first, last) in enumerate(periods):
-        cols.append(
-            f"SUM(CASE WHEN i.issue_date >= {{}} AND i.issue_date <= {{}} THEN i.total ELSE 0 END) "
-            f"AS s{k}"
-        )
-        sql.args.extend([first, last])
-    for k, monday in enumerate(weeks):
-        cols.append(
-            f"SUM(CASE WHEN i.due_date >= {{}} AND i.due_date <= {{}} THEN i.total ELSE 0 END) "
-            f"AS d{k}"
-        )
-        sql.args.extend([monday, monday + timedelta(days=6)])
-    text = f"SELECT {', '.join(cols)} FROM invoice i" + ctx.customers("i", sql)
-    text += " WHERE i.tenant = {tenant} AND i.currency = {} AND i.status <> 'void'"
-    sql.args.append(ctx.currency)
-    base = (await scope.raw(text, *sql.args))[0]
-
-    # movements since the oldest day: added back to the balances of the days before them
-    since = min([ctx.end_of(d) for d in (*days, *current_days)] + [_start_of(ctx, weeks[0])])
-    sql = _Sql()
-    cols = []
-    for k, day in enumerate(days):
-        cols.append(
-            f"SUM(CASE WHEN i.issue_date <= {{}} AND mv.moment >= {{}} THEN mv.amt ELSE 0 END) "
-            f"AS r{k}"
-        )
-        sql.args.extend([ctx.issued_by(day), ctx.end_of(day)])
-    for k, day in enumerate(current_days):
-        cols.append(
-            "SUM(CASE WHEN i.issue_date <= {} AND i.due_date >= {} AND mv.moment >= {} "
-            f"THEN mv.amt ELSE 0 END) AS c{k}"
-        )
-        sql.args.extend([ctx.issued_by(day), day, ctx.end_of(day)])
-    for k, monday in enumerate(weeks):
-        cols.append(
-            "SUM(CASE WHEN mv.money = 1 AND mv.moment >= {} AND mv.moment < {} "
-            f"THEN mv.amt ELSE 0 END) AS w{k}"
-        )
-        sql.args.extend([_start_of(ctx, monday), ctx.end_of(monday + timedelta(days=6))])
-    head_args = list(sql.args)
-    sql = _Sql()
-    inner = _movements(ctx, since, sql)
-    inner_args = list(sql.args)
-    sql = _Sql(args=head_args + inner_args)
     text = (
-        f"SELECT {', '.join(cols)} FROM ({inner}) mv "
-        "JOIN invoice i ON i.id = mv.invoice AND i.tenant = {tenant}"
+        "SELECT i.issue_date AS issued, SUM(i.total - i.amount_applied) AS bal, "
+        "SUM(CASE WHEN i.due_date >= {} THEN i.total - i.amount_applied ELSE 0 END) AS cur, "
+        "SUM(i.total) AS total FROM invoice i"
     )
+    sql.args.append(end)
     text += ctx.customers("i", sql)
-    text += " WHERE i.currency = {} AND i.status <> 'void'"
+    text += " WHERE i.tenant = {tenant} AND i.currency = {} AND i.status <> 'void'"
+    text += " GROUP BY i.issue_date"
     sql.args.append(ctx.currency)
-    moved = (await scope.raw(text, *sql.args))[0]
+    by_issue = [
+        (_as_date(r["issued"]), int(r["bal"] or 0), int(r["cur"] or 0), int(r["total"] or 0))
+        for r in await scope.raw(text, *sql.args)
+    ]
 
-    def num(row: dict[str, Any], key: str) -> int:
-        return int(row.get(key) or 0)
+    sql = _Sql()
+    text = "SELECT i.due_date AS due, SUM(i.total) AS total FROM invoice i"
+    text += ctx.customers("i", sql)
+    text += (
+        " WHERE i.tenant = {tenant} AND i.currency = {} AND i.status <> 'void' "
+        "AND i.due_date >= {} AND i.due_date <= {} GROUP BY i.due_date"
+    )
+    sql.args.extend([ctx.currency, weeks[0], weeks[-1] + timedelta(days=6)])
+    due: dict[date, int] = dict.fromkeys(weeks, 0)
+    for r in await scope.raw(text, *sql.args):
+        day = _as_date(r["due"])
+        monday = day - timedelta(days=day.weekday())
+        due[monday] = due.get(monday, 0) + int(r["total"] or 0)
+
+    # instants that split time into slots: slot k holds the movements in [edges[k-1], edges[k])
+    edges = sorted(
+        {ctx.end_of(d) for d in days}
+        | {_start_of(ctx, w) for w in weeks}
+        | {ctx.end_of(w + timedelta(days=6)) for w in weeks}
+    )
+    slot = {edge: k + 1 for k, edge in enumerate(edges)}  # moment >= edge <=> slot >= this
+    sql = _Sql()
+    whens = []
+    for k in range(len(edges) - 1, -1, -1):
+        whens.append(f"WHEN mv.moment >= {{}} THEN {k + 1}")
+        sql.args.append(edges[k])
+    head = (
+        f"SELECT i.issue_date AS issued, CASE {' '.join(whens)} ELSE 0 END AS slot, "
+        "CASE WHEN i.due_date >= {} THEN 1 ELSE 0 END AS cur, mv.money AS money, "
+        "SUM(mv.amt) AS amt"
+    )
+    sql.args.append(end)
+    inner = _movements(ctx, edges[0], sql)
+    text = f"{head} FROM ({inner}) mv JOIN invoice i ON i.id = mv.invoice AND i.tenant = {{tenant}}"
+    text += ctx.customers("i", sql)
+    text += " WHERE i.currency = {} AND i.status <> 'void' GROUP BY 1, 2, 3, 4"
+    sql.args.append(ctx.currency)
+    moved = [
+        (_as_date(r["issued"]), int(r["slot"]), int(r["cur"]), int(r["money"]), int(r["amt"] or 0))
+        for r in await scope.raw(text, *sql.args)
+    ]
+
+    def receivables(day: date, current_only: bool = False) -> int:
+        limit, after = ctx.issued_by(day), slot[ctx.end_of(day)]
+        base = sum(cur if current_only else bal for d, bal, cur, _t in by_issue if d <= limit)
+        back = sum(
+            amt
+            for d, k, cur, _m, amt in moved
+            if d <= limit and k > after - 1 and (cur or not current_only)
+        )
+        return base + back
+
+    def collected(monday: date) -> int:
+        first = slot[_start_of(ctx, monday)]
+        last = slot[ctx.end_of(monday + timedelta(days=6))]
+        return sum(amt for _d, k, _c, money, amt in moved if money and first <= k < last)
 
     return _Balances(
-        receivables={d: num(base, f"r{k}") + num(moved, f"r{k}") for k, d in enumerate(days)},
-        current={d: num(base, f"c{k}") + num(moved, f"c{k}") for k, d in enumerate(current_days)},
-        sales={p: num(base, f"s{k}") for k, p in enumerate(periods)},
-        due={w: num(base, f"d{k}") for k, w in enumerate(weeks)},
-        collected={w: num(moved, f"w{k}") for k, w in enumerate(weeks)},
+        receivables={d: receivables(d) for d in days},
+        current={end: receivables(end, current_only=True)},
+        sales={(a, b): sum(t for d, _b, _c, t in by_issue if a <= d <= b) for a, b in periods},
+        due={w: due.get(w, 0) for w in weeks},
+        collected={w: collected(w) for w in weeks},
     )
+
+
+def _as_date(value: object) -> date:
+    """A DATE column's value: a ``date`` from PostgreSQL, ISO text from SQLite."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def _start_of(ctx: _Context, day: date) -> datetime:
@@ -564,7 +573,7 @@ async def kpi_report(scope: TenantScope, filters: KpiFilters, currency: str) -> 
     months = trend_months(f.at)
     weeks = trend_weeks(f.at)
     days = [opening, f.end, *[last for _first, last in months]]
-    balances = await _balances(scope, ctx, days, [f.end], [(f.start, f.end), *months], weeks)
+    balances = await _balances(scope, ctx, days, [(f.start, f.end), *months], weeks)
     aging = await _aging(scope, ctx)
     kept, broken = await _promises(scope, ctx)
     auto, matched = await _reconciled(scope, ctx)
