@@ -416,31 +416,44 @@ async def _recovered(scope: TenantScope, ctx: _Context, by: str) -> tuple[Amount
     f = ctx.filters
     sql = _Sql()
     back = _minus_days("a.created_at", LOOK_BACK_DAYS)
+    since, until = _start_of(ctx, f.start), ctx.end_of(f.end)
+    earliest = since - timedelta(days=LOOK_BACK_DAYS + 1)  # lets the database skip old rows
+    # Every (payment, candidate) pair in the window, the latest candidate ranked first: hash
+    # joins and one sort, not a lookup per payment.
     if by == "stage":
-        pick = (
-            "(SELECT s.name FROM dunning_mark m JOIN dunning_stage s ON s.id = m.stage "
-            "AND s.tenant = {tenant} WHERE m.tenant = {tenant} AND m.invoice = a.invoice "
-            f"AND m.status = 'sent' AND m.created_at <= a.created_at AND m.created_at >= {back} "
-            "ORDER BY m.created_at DESC, m.id DESC LIMIT 1)"
+        pick, order = "m.stage", "m.created_at DESC, m.id DESC"
+        join = (
+            " LEFT JOIN dunning_mark m ON m.tenant = {tenant} AND m.invoice = a.invoice "
+            "AND m.status = 'sent' AND m.created_at >= {} AND m.created_at <= a.created_at "
+            f"AND m.created_at >= {back}"
         )
     else:
-        pick = (
-            "(SELECT t.channel FROM contact_attempt t WHERE t.tenant = {tenant} "
-            "AND t.customer = i.customer AND t.status IN ('sent', 'delivered') "
-            f"AND t.sent_at IS NOT NULL AND t.sent_at <= a.created_at AND t.sent_at >= {back} "
-            "ORDER BY t.sent_at DESC, t.id DESC LIMIT 1)"
+        pick, order = "t.channel", "t.sent_at DESC, t.id DESC"
+        join = (
+            " LEFT JOIN contact_attempt t ON t.tenant = {tenant} AND t.customer = i.customer "
+            "AND t.status IN ('sent', 'delivered') AND t.sent_at >= {} "
+            f"AND t.sent_at <= a.created_at AND t.sent_at >= {back}"
         )
     text = (
         f"SELECT x.k AS k, SUM(x.amt) AS amount, COUNT(*) AS n FROM (SELECT {pick} AS k, "
-        "a.amount - a.reversed_amount AS amt FROM allocation a "
-        "JOIN invoice i ON i.id = a.invoice AND i.tenant = {tenant}"
+        "a.amount - a.reversed_amount AS amt, "
+        f"ROW_NUMBER() OVER (PARTITION BY a.id ORDER BY {order}) AS pos "
+        "FROM allocation a JOIN invoice i ON i.id = a.invoice AND i.tenant = {tenant}"
     )
     text += ctx.customers("i", sql)
+    text += join
+    sql.args.append(earliest)
     text += (
         " WHERE a.tenant = {tenant} AND i.currency = {} AND a.created_at >= {} "
-        "AND a.created_at < {} AND a.amount > a.reversed_amount) x GROUP BY x.k"
+        "AND a.created_at < {} AND a.amount > a.reversed_amount) x WHERE x.pos = 1 GROUP BY x.k"
     )
-    sql.args.extend([ctx.currency, _start_of(ctx, f.start), ctx.end_of(f.end)])
+    sql.args.extend([ctx.currency, since, until])
+    if by == "stage":  # stage ids to names (several policies may share a name)
+        text = (
+            "SELECT COALESCE(s.name, '') AS k, SUM(y.amount) AS amount, SUM(y.n) AS n "
+            f"FROM ({text}) y LEFT JOIN dunning_stage s ON s.id = y.k AND s.tenant = {{tenant}} "
+            "GROUP BY COALESCE(s.name, '')"
+        )
     rows = await scope.raw(text, *sql.args)
     none_key, none_label = NO_STAGE if by == "stage" else NO_CONTACT
     out: list[AmountBy] = []
