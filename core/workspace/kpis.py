@@ -17,7 +17,7 @@ allocation's date; a voided invoice counts on no day. Days are the tenant's cale
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -215,20 +215,33 @@ def _movements(ctx: _Context, since: datetime, sql: _Sql) -> str:
     return " UNION ALL ".join(parts)
 
 
-async def _aging(scope: TenantScope, ctx: _Context) -> tuple[AgingBucket, ...]:
-    """Open balance at ``at`` per bucket of days past due, one row per bucket."""
-    at = ctx.filters.at
-    sql = _Sql()
+def _bucket_case(column: str, at: date, sql: _Sql) -> str:
+    """``CASE`` naming the aging bucket of the due date in ``column`` at ``at``."""
     case = ["CASE"]
     for key, _label, _lo, hi in BUCKETS:
         if hi is None:
             case.append(f"ELSE '{key}'")
         else:
-            case.append(f"WHEN x.due_date >= {{}} THEN '{key}'")
+            case.append(f"WHEN {column} >= {{}} THEN '{key}'")
             sql.args.append(at - timedelta(days=hi))
     case.append("END")
+    return " ".join(case)
+
+
+def _buckets(rows: dict[str, tuple[int, int]]) -> tuple[AgingBucket, ...]:
+    return tuple(
+        AgingBucket(key, label, lo, hi, *rows.get(key, (0, 0))) for key, label, lo, hi in BUCKETS
+    )
+
+
+async def _aging(scope: TenantScope, ctx: _Context) -> tuple[AgingBucket, ...]:
+    """Open balance at a past ``at`` per bucket of days past due: each invoice's balance is
+    rebuilt from the movements after ``at`` first. (From today on, :func:`_balances` has it.)"""
+    at = ctx.filters.at
+    sql = _Sql()
+    case = _bucket_case("x.due_date", at, sql)
     head = (
-        f"SELECT {' '.join(case)} AS bucket, SUM(x.bal) AS amount, "
+        f"SELECT {case} AS bucket, SUM(x.bal) AS amount, "
         "SUM(CASE WHEN x.bal <> 0 THEN 1 ELSE 0 END) AS n FROM ("
         "SELECT i.due_date AS due_date, i.total - i.amount_applied + COALESCE(m.amt, 0) AS bal "
         "FROM invoice i"
@@ -248,14 +261,8 @@ async def _aging(scope: TenantScope, ctx: _Context) -> tuple[AgingBucket, ...]:
         head + moved + joins + " WHERE i.tenant = {tenant} AND i.currency = {} "
         "AND i.status <> 'void' AND i.issue_date <= {}) x GROUP BY 1"
     )
-    rows = {str(r["bucket"]): r for r in await scope.raw(text, *sql.args)}
-    out = []
-    for key, label, lo, hi in BUCKETS:
-        row = rows.get(key) or {}
-        out.append(
-            AgingBucket(key, label, lo, hi, int(row.get("amount") or 0), int(row.get("n") or 0))
-        )
-    return tuple(out)
+    rows = await scope.raw(text, *sql.args)
+    return _buckets({str(r["bucket"]): (int(r["amount"] or 0), int(r["n"] or 0)) for r in rows})
 
 
 @dataclass(frozen=True)
@@ -267,6 +274,7 @@ class _Balances:
     sales: dict[tuple[date, date], int]
     due: dict[date, int]  # per week (Monday)
     collected: dict[date, int]  # per week (Monday)
+    aging: tuple[AgingBucket, ...]  # at ``at`` when it is today or later, else empty
 
 
 async def _balances(
@@ -280,22 +288,30 @@ async def _balances(
     not yet due at the period's end, totals), invoices falling due in the weeks shown, and the
     movements since the oldest day by issue date and by the slot between two of the instants the
     report looks at. Python adds the groups up per day; the SQL never holds a column per day."""
-    end = ctx.filters.end
+    end, at = ctx.filters.end, ctx.filters.at
     sql = _Sql()
+    bucket = _bucket_case("i.due_date", at, sql)
     text = (
-        "SELECT i.issue_date AS issued, SUM(i.total - i.amount_applied) AS bal, "
+        f"SELECT i.issue_date AS issued, {bucket} AS bucket, "
+        "SUM(i.total - i.amount_applied) AS bal, "
         "SUM(CASE WHEN i.due_date >= {} THEN i.total - i.amount_applied ELSE 0 END) AS cur, "
-        "SUM(i.total) AS total FROM invoice i"
+        "SUM(i.total) AS total, "
+        "SUM(CASE WHEN i.total <> i.amount_applied THEN 1 ELSE 0 END) AS n FROM invoice i"
     )
     sql.args.append(end)
     text += ctx.customers("i", sql)
     text += " WHERE i.tenant = {tenant} AND i.currency = {} AND i.status <> 'void'"
-    text += " GROUP BY i.issue_date"
+    text += " GROUP BY 1, 2"
     sql.args.append(ctx.currency)
+    grouped = await scope.raw(text, *sql.args)
     by_issue = [
         (_as_date(r["issued"]), int(r["bal"] or 0), int(r["cur"] or 0), int(r["total"] or 0))
-        for r in await scope.raw(text, *sql.args)
+        for r in grouped
     ]
+    aging: dict[str, tuple[int, int]] = {}
+    for r in grouped:  # every non-void invoice: the open balance from today on
+        amount, count = aging.get(str(r["bucket"]), (0, 0))
+        aging[str(r["bucket"])] = (amount + int(r["bal"] or 0), count + int(r["n"] or 0))
 
     sql = _Sql()
     text = "SELECT i.due_date AS due, SUM(i.total) AS total FROM invoice i"
@@ -360,6 +376,7 @@ async def _balances(
         sales={(a, b): sum(t for d, _b, _c, t in by_issue if a <= d <= b) for a, b in periods},
         due={w: due.get(w, 0) for w in weeks},
         collected={w: collected(w) for w in weeks},
+        aging=_buckets(aging) if at >= ctx.today else (),
     )
 
 
@@ -410,65 +427,73 @@ async def _reconciled(scope: TenantScope, ctx: _Context) -> tuple[int, int]:
     return int(row["auto"] or 0), int(row["n"] or 0)
 
 
-async def _recovered(scope: TenantScope, ctx: _Context, by: str) -> tuple[AmountBy, ...]:
-    """Money applied in the period, by the last dunning stage (``by="stage"``) of its invoice or
-    the last contact sent to its customer (``by="channel"``) in the 30 days before it."""
+async def _recovered(
+    scope: TenantScope, ctx: _Context
+) -> tuple[tuple[AmountBy, ...], tuple[AmountBy, ...]]:
+    """Money applied in the period by the last dunning stage of its invoice and by the last
+    contact sent to its customer, each in the 30 days before the payment.
+
+    One query: every (allocation, mark, contact) in the window, ranked latest mark first and,
+    for that mark, latest contact first, so the first row of each allocation carries both
+    answers. Hash joins and one sort rather than a lookup per payment."""
     f = ctx.filters
     sql = _Sql()
-    back = _minus_days("a.created_at", LOOK_BACK_DAYS)
     since, until = _start_of(ctx, f.start), ctx.end_of(f.end)
     earliest = since - timedelta(days=LOOK_BACK_DAYS + 1)  # lets the database skip old rows
-    # Every (payment, candidate) pair in the window, the latest candidate ranked first: hash
-    # joins and one sort, not a lookup per payment.
-    if by == "stage":
-        pick, order = "m.stage", "m.created_at DESC, m.id DESC"
-        join = (
-            " LEFT JOIN dunning_mark m ON m.tenant = {tenant} AND m.invoice = a.invoice "
-            "AND m.status = 'sent' AND m.created_at >= {} AND m.created_at <= a.created_at "
-            f"AND m.created_at >= {back}"
-        )
-    else:
-        pick, order = "t.channel", "t.sent_at DESC, t.id DESC"
-        join = (
-            " LEFT JOIN contact_attempt t ON t.tenant = {tenant} AND t.customer = i.customer "
-            "AND t.status IN ('sent', 'delivered') AND t.sent_at >= {} "
-            f"AND t.sent_at <= a.created_at AND t.sent_at >= {back}"
-        )
+    back = _minus_days("a.created_at", LOOK_BACK_DAYS)
     text = (
-        f"SELECT x.k AS k, SUM(x.amt) AS amount, COUNT(*) AS n FROM (SELECT {pick} AS k, "
-        "a.amount - a.reversed_amount AS amt, "
-        f"ROW_NUMBER() OVER (PARTITION BY a.id ORDER BY {order}) AS pos "
+        "SELECT x.stage AS stage, x.channel AS channel, SUM(x.amt) AS amount, COUNT(*) AS n "
+        "FROM (SELECT m.stage AS stage, t.channel AS channel, "
+        "a.amount - a.reversed_amount AS amt, ROW_NUMBER() OVER (PARTITION BY a.id "
+        "ORDER BY m.created_at DESC, m.id DESC, t.sent_at DESC, t.id DESC) AS pos "
         "FROM allocation a JOIN invoice i ON i.id = a.invoice AND i.tenant = {tenant}"
     )
     text += ctx.customers("i", sql)
-    text += join
-    sql.args.append(earliest)
     text += (
+        " LEFT JOIN dunning_mark m ON m.tenant = {tenant} AND m.invoice = a.invoice "
+        "AND m.status = 'sent' AND m.created_at >= {} AND m.created_at <= a.created_at "
+        f"AND m.created_at >= {back}"
+        " LEFT JOIN contact_attempt t ON t.tenant = {tenant} AND t.customer = i.customer "
+        "AND t.status IN ('sent', 'delivered') AND t.sent_at >= {} "
+        f"AND t.sent_at <= a.created_at AND t.sent_at >= {back}"
         " WHERE a.tenant = {tenant} AND i.currency = {} AND a.created_at >= {} "
-        "AND a.created_at < {} AND a.amount > a.reversed_amount) x WHERE x.pos = 1 GROUP BY x.k"
+        "AND a.created_at < {} AND a.amount > a.reversed_amount) x WHERE x.pos = 1 "
+        "GROUP BY x.stage, x.channel"
     )
-    sql.args.extend([ctx.currency, since, until])
-    if by == "stage":  # stage ids to names (several policies may share a name)
-        text = (
-            "SELECT COALESCE(s.name, '') AS k, SUM(y.amount) AS amount, SUM(y.n) AS n "
-            f"FROM ({text}) y LEFT JOIN dunning_stage s ON s.id = y.k AND s.tenant = {{tenant}} "
-            "GROUP BY COALESCE(s.name, '')"
-        )
+    sql.args.extend([earliest, earliest, ctx.currency, since, until])
     rows = await scope.raw(text, *sql.args)
-    none_key, none_label = NO_STAGE if by == "stage" else NO_CONTACT
-    out: list[AmountBy] = []
-    missing = AmountBy(none_key, none_label, 0, 0)
+    stage_ids = sorted({int(r["stage"]) for r in rows if r["stage"] is not None})
+    names: dict[int, str] = {}
+    if stage_ids:  # a policy has a handful of stages: their names in one small query
+        marks = ", ".join("{}" for _ in stage_ids)
+        found = await scope.raw(
+            f"SELECT id, name FROM dunning_stage WHERE tenant = {{tenant}} AND id IN ({marks})",
+            *stage_ids,
+        )
+        names = {int(r["id"]): str(r["name"] or "") for r in found}
+    stages: dict[str, tuple[int, int]] = {}
+    channels: dict[str, tuple[int, int]] = {}
     for r in rows:
-        name = str(r["k"] or "")
         amount, count = int(r["amount"] or 0), int(r["n"] or 0)
-        if not name:
-            missing = AmountBy(none_key, none_label, missing.amount + amount, missing.count + count)
-            continue
-        label = name if by == "stage" else CHANNEL_LABELS.get(name, name.capitalize())
-        out.append(AmountBy(name, label, amount, count))
-    out.sort(key=lambda a: (-a.amount, a.label))
-    if missing.count:
-        out.append(missing)
+        stage = names.get(int(r["stage"]), "") if r["stage"] is not None else ""
+        channel = str(r["channel"] or "")
+        for into, key in ((stages, stage), (channels, channel)):
+            before = into.get(key, (0, 0))
+            into[key] = (before[0] + amount, before[1] + count)
+    return (
+        _amounts(stages, NO_STAGE, lambda name: name),
+        _amounts(channels, NO_CONTACT, lambda c: CHANNEL_LABELS.get(c, c.capitalize())),
+    )
+
+
+def _amounts(
+    sums: dict[str, tuple[int, int]], none: tuple[str, str], label: Callable[[str], str]
+) -> tuple[AmountBy, ...]:
+    """Largest first; the money with no stage or contact last."""
+    out = [AmountBy(k, label(k), a, n) for k, (a, n) in sums.items() if k]
+    out.sort(key=lambda x: (-x.amount, x.label))
+    if "" in sums:
+        out.append(AmountBy(none[0], none[1], *sums[""]))
     return tuple(out)
 
 
@@ -587,11 +612,10 @@ async def kpi_report(scope: TenantScope, filters: KpiFilters, currency: str) -> 
     weeks = trend_weeks(f.at)
     days = [opening, f.end, *[last for _first, last in months]]
     balances = await _balances(scope, ctx, days, [(f.start, f.end), *months], weeks)
-    aging = await _aging(scope, ctx)
+    aging = balances.aging or await _aging(scope, ctx)
     kept, broken = await _promises(scope, ctx)
     auto, matched = await _reconciled(scope, ctx)
-    by_stage = await _recovered(scope, ctx, "stage")
-    by_channel = await _recovered(scope, ctx, "channel")
+    by_stage, by_channel = await _recovered(scope, ctx)
 
     period_days = (f.end - f.start).days + 1
     sales = balances.sales[(f.start, f.end)]
