@@ -1,11 +1,11 @@
 """Collection KPIs (DSO, CEI, aging, average days delinquent, promises, reconciliation, money
 recovered by stage and channel) for one tenant and currency, computed set-based in SQL.
 
-A report is seven aggregate queries whatever the number of invoices: the aging at ``at``; one
-pass over invoices for the balances, sales and amounts falling due of every date the report
-needs; one pass over the ledger's dated movements since the oldest of those dates; promises; bank
-lines; and the money recovered by dunning stage and by channel. SQL only compares dates and
-timestamps (computed here), so it runs unchanged on SQLite and PostgreSQL.
+A report is a handful of grouped queries whatever the number of invoices (docs/kpis.md lists
+them): invoices by issue date, invoices due per week, the ledger's dated movements since the
+oldest day the report looks at, promises, bank lines, and the money recovered with its last
+dunning stage and contact; the independent ones run side by side on the pool. SQL only compares
+dates and timestamps (computed here), so it runs unchanged on SQLite and PostgreSQL.
 
 **Balances on a past day.** An invoice's balance today is ``total - amount_applied`` (what the API
 reports). A past balance is rebuilt backwards from it: every movement dated after the day is
