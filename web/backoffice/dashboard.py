@@ -117,9 +117,12 @@ async def choices(scope: TenantScope, tenant: Tenant) -> Choices:
 
 def _day(text: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise BadFilter(BAD_DATE) from None
+    if day.year < 1900:  # also keeps "the 90 days before" from running off the calendar
+        raise BadFilter(BAD_DATE)
+    return day
 
 
 def parse(query: Mapping[str, str], options: Choices, today: date) -> Selection:
@@ -138,10 +141,11 @@ def parse(query: Mapping[str, str], options: Choices, today: date) -> Selection:
     currency = (query.get("moneda") or "").strip().upper() or options.currencies[0]
     if currency not in options.currencies:
         raise BadFilter(BAD_CURRENCY)
-    defaults = kpis.default_filters(today, segment=segment, collector_id=collector)
-    start_text, end_text = query.get("desde") or "", query.get("hasta") or ""
-    end = _day(end_text) if end_text.strip() else defaults.end
-    start = _day(start_text) if start_text.strip() else defaults.start
+    end_text, start_text = (query.get("hasta") or "").strip(), (query.get("desde") or "").strip()
+    end = _day(end_text) if end_text else today
+    # Without a start, the default length (90 days) ending at the chosen end.
+    defaults = kpis.default_filters(end, segment=segment, collector_id=collector)
+    start = _day(start_text) if start_text else defaults.start
     if start > end:
         raise BadFilter(BAD_ORDER)
     if end > today:
