@@ -21,9 +21,9 @@ from recaudo.core.payments.manual import record_manual_payment
 from recaudo.core.tables import Customer
 from recaudo.core.workspace import kpis
 from recaudo.core.workspace.values import KpiFilters
+from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.portal.common import tenant_today
-from recaudo.tenants.models import Tenant
 from tests.conftest import make_tenant
 
 PASSWORD = "clave-de-prueba-123"
@@ -193,7 +193,7 @@ async def test_downloads_carry_the_same_numbers(client: httpx.AsyncClient, ferre
         f'attachment; filename="indicadores-ferre-aging-{start}_{today}.csv"'
     )
     rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert [row["Tramo"] for row in rows][0] == "Al corriente"
+    assert rows[0]["Tramo"] == "Al corriente"
     total = sum(Money.parse(row["Importe"], "MXN").amount for row in rows)
     assert total == expected.open_balance
     assert {row["Moneda"] for row in rows} == {"MXN"}

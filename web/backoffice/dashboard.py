@@ -95,10 +95,10 @@ async def choices(scope: TenantScope, tenant: Tenant) -> Choices:
     """Distinct segments (non-empty), staff users by name, currencies of invoices (the tenant's
     own first): three small indexed reads."""
     segments = await (
-        scope.select(Customer.segment).where(Customer.segment != "").distinct().run()
+        scope.select(Customer, Customer.segment).where(Customer.segment != "").distinct().run()
     )
-    team = await scope.select(StaffUser.id, StaffUser.name, StaffUser.email).run()
-    used = await scope.select(Invoice.currency).distinct().run()
+    team = await scope.select(StaffUser, StaffUser.id, StaffUser.name, StaffUser.email).run()
+    used = await scope.select(Invoice, Invoice.currency).distinct().run()
     currencies = sorted(
         {str(r["currency"]) for r in used} | {str(tenant.currency)},
         key=lambda c: (c != tenant.currency, c),
@@ -245,7 +245,7 @@ def draw(report: KpiReport, words: Words) -> dict[str, Markup]:
         chart_id="chart-dso",
         title=_("Tendencia del DSO"),
         desc=_("DSO de cada uno de los últimos 12 meses, en días."),
-        tick=lambda v: format_decimal(round(v), locale=words.locale),
+        tick=lambda v: str(format_decimal(v, "#,##0.#", locale=words.locale)),
     )
     weekly = charts.paired_bar_chart(
         [
