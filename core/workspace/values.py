@@ -70,3 +70,10 @@ class KpiReport:
     recovered_by_channel: tuple[AmountBy, ...]
     dso_trend: tuple[SeriesPoint, ...] = field(default=())  # monthly, values {"dso": Decimal}
     weekly: tuple[SeriesPoint, ...] = field(default=())  # values {"due": int, "collected": int}
+    # What DSO and CEI are computed from, shown next to them so a reader can check the figures.
+    sales: int = 0  # totals of the non-void invoices issued in the period
+    opening_receivables: int = 0  # receivables at the end of the day before the period
+    closing_receivables: int = 0  # receivables at the end of the period
+    closing_current: int = 0  # of those, not yet overdue
+    reconciled: int = 0  # bank lines booked in the period and matched to a payment
+    auto_reconciled: int = 0  # of those, matched by a rule, not by a person
