@@ -20,7 +20,7 @@ from recaudo.core.common.money import Money
 from recaudo.core.payments.manual import record_manual_payment
 from recaudo.core.tables import Customer
 from recaudo.core.workspace import kpis
-from recaudo.core.workspace.values import KpiFilters
+from recaudo.core.workspace.values import KpiFilters, KpiReport
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.portal.common import tenant_today
@@ -114,8 +114,9 @@ def money(amount: int) -> str:
     return Money("MXN", amount).format("es_MX")
 
 
-async def report(book: Book, **narrow: object) -> kpis.KpiReport:  # type: ignore[name-defined]
-    filters = kpis.default_filters(tenant_today(book.tenant), **narrow)  # type: ignore[arg-type]
+async def report(book: Book, segment: str = "", collector_id: int | None = None) -> KpiReport:
+    at = tenant_today(book.tenant)
+    filters = kpis.default_filters(at, segment=segment, collector_id=collector_id)
     return await kpis.kpi_report(book.scope, filters, "MXN")
 
 
@@ -127,6 +128,9 @@ async def test_the_page_shows_the_report_figures(client: httpx.AsyncClient, ferr
     assert expected.open_balance > expected.overdue_balance > 0
     html = r.text
     assert money(expected.open_balance) in html and money(expected.overdue_balance) in html
+    assert expected.dso is not None and expected.cei is not None
+    assert f"{expected.dso:.1f} días" in html
+    assert f"{expected.cei * 100:.1f}%" in html
     for chart in ("chart-aging", "chart-dso", "chart-weekly"):
         assert f'id="{chart}"' in html
     assert 'href="/t/ferre/staff/indicadores/definiciones#dso"' in html
@@ -134,6 +138,16 @@ async def test_the_page_shows_the_report_figures(client: httpx.AsyncClient, ferr
     today = tenant_today(ferre.tenant)
     start = today - timedelta(days=89)
     assert f'value="{start.isoformat()}"' in html and f'value="{today.isoformat()}"' in html
+
+    # A past period: balances as they stood at its end; without a start, the 90 days before.
+    end = today - timedelta(days=60)
+    r = await client.get(ferre.base, params={"hasta": end.isoformat()}, headers=HTML)
+    assert r.status_code == 200
+    past = await kpis.kpi_report(
+        ferre.scope, KpiFilters(at=end, start=end - timedelta(days=89), end=end), "MXN"
+    )
+    assert past.open_balance > 0 and money(past.open_balance) in r.text
+    assert f'value="{(end - timedelta(days=89)).isoformat()}"' in r.text
     for row in (*expected.recovered_by_stage, *expected.recovered_by_channel):
         assert money(row.amount) in html
 
@@ -155,31 +169,34 @@ async def test_segment_and_collector_narrow_the_figures(
     assert money(carla.open_balance) in r.text and money(everything.open_balance) not in r.text
 
 
-@pytest.mark.parametrize(
-    ("params", "message"),
-    [
-        ({"desde": "2026-13-01"}, "Escribe las fechas del periodo como AAAA-MM-DD."),
-        ({"hasta": "ayer"}, "Escribe las fechas del periodo como AAAA-MM-DD."),
-        ({"desde": "2026-03-01", "hasta": "2026-02-01"}, "debe ser anterior o igual"),
-        ({"desde": "2020-01-01", "hasta": "2026-01-01"}, "no puede pasar de dos años"),
-        ({"hasta": "2999-01-01"}, "no puede terminar después de hoy"),
-        ({"segmento": "Menudeo"}, "Ese segmento no existe"),
-        ({"cobrador": "abc"}, "Ese cobrador no es parte del equipo"),
-        ({"cobrador": "999999"}, "Ese cobrador no es parte del equipo"),
-        ({"moneda": "EUR"}, "no tiene facturas en esa moneda"),
-    ],
-)
+BAD_FILTERS = [
+    ({"desde": "2026-13-01"}, "Escribe las fechas del periodo como AAAA-MM-DD."),
+    ({"hasta": "ayer"}, "Escribe las fechas del periodo como AAAA-MM-DD."),
+    ({"hasta": "0001-01-01"}, "Escribe las fechas del periodo como AAAA-MM-DD."),
+    ({"desde": "2026-03-01", "hasta": "2026-02-01"}, "debe ser anterior o igual"),
+    ({"desde": "2020-01-01", "hasta": "2026-01-01"}, "no puede pasar de dos años"),
+    ({"hasta": "2999-01-01"}, "no puede terminar después de hoy"),
+    ({"segmento": "Menudeo"}, "Ese segmento no existe"),
+    ({"cobrador": "abc"}, "Ese cobrador no es parte del equipo"),
+    ({"cobrador": "999999"}, "Ese cobrador no es parte del equipo"),
+    ({"moneda": "EUR"}, "no tiene facturas en esa moneda"),
+]
+
+
 async def test_bad_filters_answer_400_with_the_reason(
-    client: httpx.AsyncClient, ferre: Book, params: dict[str, str], message: str
+    client: httpx.AsyncClient, ferre: Book
 ) -> None:
     await login(client, "viewer")
-    r = await client.get(ferre.base, params=params, headers=HTML)
-    assert r.status_code == 400
-    assert message in r.text and 'id="filter-error"' in r.text
-    assert 'id="dashboard-filters"' in r.text  # the form is there to fix it
-    assert 'id="chart-aging"' not in r.text
-    r = await client.get(f"{ferre.base}/datos/aging.csv", params=params, headers=HTML)
-    assert r.status_code == 400 and message in r.text
+    for params, message in BAD_FILTERS:
+        r = await client.get(ferre.base, params=params, headers=HTML)
+        assert r.status_code == 400, params
+        assert message in r.text and 'id="filter-error"' in r.text, params
+        assert 'id="dashboard-filters"' in r.text  # the form is there to fix it
+        assert 'id="chart-aging"' not in r.text
+        r = await client.get(f"{ferre.base}/datos/aging.csv", params=params, headers=HTML)
+        assert r.status_code == 400 and message in r.text, params
+    r = await client.get(ferre.base, params={"segmento": "Menudeo", "lang": "en"}, headers=HTML)
+    assert r.status_code == 400 and "That segment does not exist in this account." in r.text
 
 
 async def test_downloads_carry_the_same_numbers(client: httpx.AsyncClient, ferre: Book) -> None:
@@ -250,8 +267,17 @@ async def test_viewers_read_and_strangers_are_sent_to_log_in(
     assert r.status_code == 200 and 'id="dso"' in r.text and 'id="cei"' in r.text
     assert (await client.get(f"{ferre.base}/datos/stages.xlsx")).status_code == 200
 
+    # In English: the page's words, the definitions and the downloads' headers.
+    r = await client.get(ferre.base, params={"lang": "en"}, headers=HTML)
+    assert r.status_code == 200
+    assert "Collections KPIs" in r.text and "See the data" in r.text and "Current" in r.text
+    assert money((await report(ferre)).open_balance) in r.text  # money keeps the tenant's format
+    r = await client.get(f"{ferre.base}/datos/aging.csv")
+    assert r.content.decode("utf-8-sig").startswith("Bucket,From (days past due),")
+
 
 async def test_tenant_text_is_escaped(client: httpx.AsyncClient, ferre: Book) -> None:
+    """Segments and collector names are the tenant's words: text, never markup."""
     await login(client, "owner")
     r = await client.get(ferre.base, params={"segmento": "<script>"}, headers=HTML)
     assert r.status_code == 200
@@ -262,18 +288,3 @@ async def test_tenant_text_is_escaped(client: httpx.AsyncClient, ferre: Book) ->
         {"desde": str(tenant_today(ferre.tenant) - timedelta(days=89))}
     )
     assert link in r.text and "segmento=%3Cscript%3E" in r.text
-
-
-async def test_a_past_period_takes_balances_at_its_end(
-    client: httpx.AsyncClient, ferre: Book
-) -> None:
-    await login(client, "owner")
-    today = tenant_today(ferre.tenant)
-    end = today - timedelta(days=60)
-    r = await client.get(ferre.base, params={"hasta": end.isoformat()}, headers=HTML)
-    assert r.status_code == 200
-    past = await kpis.kpi_report(
-        ferre.scope, KpiFilters(at=end, start=end - timedelta(days=89), end=end), "MXN"
-    )
-    assert past.open_balance > 0 and money(past.open_balance) in r.text
-    assert f'value="{(end - timedelta(days=89)).isoformat()}"' in r.text

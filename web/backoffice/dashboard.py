@@ -27,7 +27,7 @@ from markupsafe import Markup
 
 from recaudo.core.common.money import Money
 from recaudo.core.messaging.i18n import translations
-from recaudo.core.tables import Customer, Invoice, StaffUser
+from recaudo.core.tables import Customer, StaffUser
 from recaudo.core.workspace import kpis
 from recaudo.core.workspace.definitions import DEFINITIONS
 from recaudo.core.workspace.values import KpiFilters, KpiReport
@@ -91,18 +91,14 @@ class Selection:
     currency: str
 
 
-async def choices(scope: TenantScope, tenant: Tenant) -> Choices:
+async def choices(scope: TenantScope) -> Choices:
     """Distinct segments (non-empty), staff users by name, currencies of invoices (the tenant's
-    own first): three small indexed reads."""
+    own first): three small reads."""
     segments = await (
         scope.select(Customer, Customer.segment).where(Customer.segment != "").distinct().run()
     )
     team = await scope.select(StaffUser, StaffUser.id, StaffUser.name, StaffUser.email).run()
-    used = await scope.select(Invoice, Invoice.currency).distinct().run()
-    currencies = sorted(
-        {str(r["currency"]) for r in used} | {str(tenant.currency)},
-        key=lambda c: (c != tenant.currency, c),
-    )
+    currencies = await kpis.currencies_in_use(scope)
     return Choices(
         tuple(sorted(str(r["segment"]) for r in segments)),
         tuple(
@@ -288,7 +284,7 @@ def _words(request: Request, tenant: Tenant) -> Words:
 async def _select(
     request: Request, tenant: Tenant, scope: TenantScope
 ) -> tuple[Choices, Selection | None, str]:
-    options = await choices(scope, tenant)
+    options = await choices(scope)
     query = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
     try:
         return options, parse(query, options, tenant_today(tenant)), ""
