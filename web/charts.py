@@ -230,7 +230,7 @@ def paired_bar_chart(
             )
     parts.append(_x_labels([p.label for p in pairs], slot))
     # The legend, on the top line, right-aligned: a swatch and the series' name for each.
-    x = WIDTH - RIGHT
+    x: float = WIDTH - RIGHT
     for j in (1, 0):
         name = series[j]
         x -= len(name) * CHAR

@@ -69,7 +69,7 @@ def table(report: KpiReport, name: str, _: Callable[[str], str]) -> Table:
     cur = report.currency
     money, text = Column(_("Importe"), "money"), Column(_("Moneda"), "text")
     if name == "kpis":
-        cols = (
+        cols: tuple[Column, ...] = (
             Column(_("Clave"), "text"),
             Column(_("Indicador"), "text"),
             Column(_("Valor"), "count"),  # typed per row: see _kind
