@@ -167,6 +167,28 @@ async def test_segment_and_collector_narrow_the_figures(
     r = await client.get(ferre.base, params={"cobrador": str(ferre.collector)}, headers=HTML)
     assert r.status_code == 200
     assert money(carla.open_balance) in r.text and money(everything.open_balance) not in r.text
+    assert 'id="moneda"' not in r.text  # one currency: nothing to choose
+
+    # A second currency: offered in the form, each report in its own currency.
+    customer = await ferre.scope.objects(Customer).where(Customer.number == "C-2").first()
+    assert customer is not None
+    today = tenant_today(ferre.tenant)
+    await create_invoice(
+        ferre.scope,
+        NewInvoice(
+            int(customer.id), "F-USD", today, today + timedelta(days=9), "USD",
+            (NewLine("Importado", 1, 7_777),),
+        ),
+    )  # fmt: skip
+    r = await client.get(ferre.base, headers=HTML)
+    assert (
+        '<select id="moneda" name="moneda">' in r.text and money(everything.open_balance) in r.text
+    )
+    r = await client.get(ferre.base, params={"moneda": "usd"}, headers=HTML)
+    assert r.status_code == 200 and Money("USD", 7_777).format("es_MX") in r.text
+    assert money(everything.open_balance) not in r.text
+    r = await client.get(f"{ferre.base}/datos/aging.csv", params={"moneda": "USD"})
+    assert "77.77,USD" in r.content.decode("utf-8-sig")
 
 
 BAD_FILTERS = [

@@ -3,7 +3,7 @@
 No JavaScript library: the page stays readable without JS, passes the strict CSP, and a screen
 reader gets the chart's ``<title>``/``<desc>`` (the page adds the numbers as a table). The
 drawing is sized for a 360 px phone: a 320-unit-wide ``viewBox`` scaled to the container's width
-(``dashboard.css`` caps it on wide screens), 11-unit text, and axis labels thinned so they never
+(``dashboard.css`` caps it on wide screens), 12-unit text, and axis labels thinned so they never
 overlap. Colours all reach 3:1 against white (WCAG 1.4.11 for graphics).
 
 Every text passed in (labels, titles) is escaped here: stage names and segments are tenant text.
@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 
 WIDTH = 320
 HEIGHT = 200
-FONT = 11
+FONT = 12
 #: Average advance of a character at ``FONT`` (system sans-serif): used to keep labels apart.
 CHAR = FONT * 0.62
 LEFT, RIGHT, TOP, BOTTOM = 46, 8, 14, 30
