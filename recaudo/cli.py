@@ -992,6 +992,7 @@ def _register_einvoice() -> None:
 
 
 _register_einvoice()
+main.add_command(__import__("recaudo.cli_kpis").cli_kpis.kpis)  # recaudo kpis
 
 
 if __name__ == "__main__":

@@ -17,13 +17,14 @@ allocation's date; a voided invoice counts on no day. Days are the tenant's cale
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from recaudo.core.common.money import check_currency
 from recaudo.core.db import engine
 from recaudo.core.tenant_settings.tenant_rows import fresh_tenant
 from recaudo.core.workspace.values import (
@@ -33,7 +34,7 @@ from recaudo.core.workspace.values import (
     KpiReport,
     SeriesPoint,
 )
-from recaudo.tenants.scoped import TenantScope
+from recaudo.tenants.scoped import TenantScope, as_id
 
 #: The default period: the 90 days ending at ``at`` (a quarter, what DSO is usually quoted on).
 DEFAULT_PERIOD_DAYS = 90
@@ -214,20 +215,33 @@ def _movements(ctx: _Context, since: datetime, sql: _Sql) -> str:
     return " UNION ALL ".join(parts)
 
 
-async def _aging(scope: TenantScope, ctx: _Context) -> tuple[AgingBucket, ...]:
-    """Open balance at ``at`` per bucket of days past due, one row per bucket."""
-    at = ctx.filters.at
-    sql = _Sql()
+def _bucket_case(column: str, at: date, sql: _Sql) -> str:
+    """``CASE`` naming the aging bucket of the due date in ``column`` at ``at``."""
     case = ["CASE"]
     for key, _label, _lo, hi in BUCKETS:
         if hi is None:
             case.append(f"ELSE '{key}'")
         else:
-            case.append(f"WHEN x.due_date >= {{}} THEN '{key}'")
+            case.append(f"WHEN {column} >= {{}} THEN '{key}'")
             sql.args.append(at - timedelta(days=hi))
     case.append("END")
+    return " ".join(case)
+
+
+def _buckets(rows: dict[str, tuple[int, int]]) -> tuple[AgingBucket, ...]:
+    return tuple(
+        AgingBucket(key, label, lo, hi, *rows.get(key, (0, 0))) for key, label, lo, hi in BUCKETS
+    )
+
+
+async def _aging(scope: TenantScope, ctx: _Context) -> tuple[AgingBucket, ...]:
+    """Open balance at a past ``at`` per bucket of days past due: each invoice's balance is
+    rebuilt from the movements after ``at`` first. (From today on, :func:`_balances` has it.)"""
+    at = ctx.filters.at
+    sql = _Sql()
+    case = _bucket_case("x.due_date", at, sql)
     head = (
-        f"SELECT {' '.join(case)} AS bucket, SUM(x.bal) AS amount, "
+        f"SELECT {case} AS bucket, SUM(x.bal) AS amount, "
         "SUM(CASE WHEN x.bal <> 0 THEN 1 ELSE 0 END) AS n FROM ("
         "SELECT i.due_date AS due_date, i.total - i.amount_applied + COALESCE(m.amt, 0) AS bal "
         "FROM invoice i"
@@ -247,14 +261,8 @@ async def _aging(scope: TenantScope, ctx: _Context) -> tuple[AgingBucket, ...]:
         head + moved + joins + " WHERE i.tenant = {tenant} AND i.currency = {} "
         "AND i.status <> 'void' AND i.issue_date <= {}) x GROUP BY 1"
     )
-    rows = {str(r["bucket"]): r for r in await scope.raw(text, *sql.args)}
-    out = []
-    for key, label, lo, hi in BUCKETS:
-        row = rows.get(key) or {}
-        out.append(
-            AgingBucket(key, label, lo, hi, int(row.get("amount") or 0), int(row.get("n") or 0))
-        )
-    return tuple(out)
+    rows = await scope.raw(text, *sql.args)
+    return _buckets({str(r["bucket"]): (int(r["amount"] or 0), int(r["n"] or 0)) for r in rows})
 
 
 @dataclass(frozen=True)
@@ -266,96 +274,115 @@ class _Balances:
     sales: dict[tuple[date, date], int]
     due: dict[date, int]  # per week (Monday)
     collected: dict[date, int]  # per week (Monday)
+    aging: tuple[AgingBucket, ...]  # at ``at`` when it is today or later, else empty
 
 
 async def _balances(
     scope: TenantScope,
     ctx: _Context,
     days: Sequence[date],
-    current_days: Sequence[date],
     periods: Sequence[tuple[date, date]],
     weeks: Sequence[date],
 ) -> _Balances:
-    """Two aggregate queries: one over invoices, one over their movements since the oldest
-    day. Every figure is a conditional ``SUM`` column of one of them."""
-    # invoices: balance today of those issued by each day, sales per period, due per week
+    """Three grouped queries, each one pass: invoices by issue date (balances today, what is
+    not yet due at the period's end, totals), invoices falling due in the weeks shown, and the
+    movements since the oldest day by issue date and by the slot between two of the instants the
+    report looks at. Python adds the groups up per day; the SQL never holds a column per day."""
+    end, at = ctx.filters.end, ctx.filters.at
     sql = _Sql()
-    cols: list[str] = []
-    for k, day in enumerate(days):
-        cols.append(
-            "SUM(CASE WHEN i.issue_date <= {} THEN i.total - i.amount_applied ELSE 0 END) "
-            f"AS r{k}"
-        )
-        sql.args.append(ctx.issued_by(day))
-    for k, day in enumerate(current_days):
-        cols.append(
-            "SUM(CASE WHEN i.issue_date <= {} AND i.due_date >= {} "
-            f"THEN i.total - i.amount_applied ELSE 0 END) AS c{k}"
-        )
-        sql.args.extend([ctx.issued_by(day), day])
-    for k, (first, last) in enumerate(periods):
-        cols.append(
-            f"SUM(CASE WHEN i.issue_date >= {{}} AND i.issue_date <= {{}} THEN i.total ELSE 0 END) "
-            f"AS s{k}"
-        )
-        sql.args.extend([first, last])
-    for k, monday in enumerate(weeks):
-        cols.append(
-            f"SUM(CASE WHEN i.due_date >= {{}} AND i.due_date <= {{}} THEN i.total ELSE 0 END) "
-            f"AS d{k}"
-        )
-        sql.args.extend([monday, monday + timedelta(days=6)])
-    text = f"SELECT {', '.join(cols)} FROM invoice i" + ctx.customers("i", sql)
-    text += " WHERE i.tenant = {tenant} AND i.currency = {} AND i.status <> 'void'"
-    sql.args.append(ctx.currency)
-    base = (await scope.raw(text, *sql.args))[0]
-
-    # movements since the oldest day: added back to the balances of the days before them
-    since = min([ctx.end_of(d) for d in (*days, *current_days)] + [_start_of(ctx, weeks[0])])
-    sql = _Sql()
-    cols = []
-    for k, day in enumerate(days):
-        cols.append(
-            f"SUM(CASE WHEN i.issue_date <= {{}} AND mv.moment >= {{}} THEN mv.amt ELSE 0 END) "
-            f"AS r{k}"
-        )
-        sql.args.extend([ctx.issued_by(day), ctx.end_of(day)])
-    for k, day in enumerate(current_days):
-        cols.append(
-            "SUM(CASE WHEN i.issue_date <= {} AND i.due_date >= {} AND mv.moment >= {} "
-            f"THEN mv.amt ELSE 0 END) AS c{k}"
-        )
-        sql.args.extend([ctx.issued_by(day), day, ctx.end_of(day)])
-    for k, monday in enumerate(weeks):
-        cols.append(
-            "SUM(CASE WHEN mv.money = 1 AND mv.moment >= {} AND mv.moment < {} "
-            f"THEN mv.amt ELSE 0 END) AS w{k}"
-        )
-        sql.args.extend([_start_of(ctx, monday), ctx.end_of(monday + timedelta(days=6))])
-    head_args = list(sql.args)
-    sql = _Sql()
-    inner = _movements(ctx, since, sql)
-    inner_args = list(sql.args)
-    sql = _Sql(args=head_args + inner_args)
+    bucket = _bucket_case("i.due_date", at, sql)
     text = (
-        f"SELECT {', '.join(cols)} FROM ({inner}) mv "
-        "JOIN invoice i ON i.id = mv.invoice AND i.tenant = {tenant}"
+        f"SELECT i.issue_date AS issued, {bucket} AS bucket, "
+        "SUM(i.total - i.amount_applied) AS bal, "
+        "SUM(CASE WHEN i.due_date >= {} THEN i.total - i.amount_applied ELSE 0 END) AS cur, "
+        "SUM(i.total) AS total, "
+        "SUM(CASE WHEN i.total <> i.amount_applied THEN 1 ELSE 0 END) AS n FROM invoice i"
     )
+    sql.args.append(end)
     text += ctx.customers("i", sql)
-    text += " WHERE i.currency = {} AND i.status <> 'void'"
+    text += " WHERE i.tenant = {tenant} AND i.currency = {} AND i.status <> 'void'"
+    text += " GROUP BY 1, 2"
     sql.args.append(ctx.currency)
-    moved = (await scope.raw(text, *sql.args))[0]
+    grouped = await scope.raw(text, *sql.args)
+    by_issue = [
+        (_as_date(r["issued"]), int(r["bal"] or 0), int(r["cur"] or 0), int(r["total"] or 0))
+        for r in grouped
+    ]
+    aging: dict[str, tuple[int, int]] = {}
+    for r in grouped:  # every non-void invoice: the open balance from today on
+        amount, count = aging.get(str(r["bucket"]), (0, 0))
+        aging[str(r["bucket"])] = (amount + int(r["bal"] or 0), count + int(r["n"] or 0))
 
-    def num(row: dict[str, Any], key: str) -> int:
-        return int(row.get(key) or 0)
+    sql = _Sql()
+    text = "SELECT i.due_date AS due, SUM(i.total) AS total FROM invoice i"
+    text += ctx.customers("i", sql)
+    text += (
+        " WHERE i.tenant = {tenant} AND i.currency = {} AND i.status <> 'void' "
+        "AND i.due_date >= {} AND i.due_date <= {} GROUP BY i.due_date"
+    )
+    sql.args.extend([ctx.currency, weeks[0], weeks[-1] + timedelta(days=6)])
+    due: dict[date, int] = dict.fromkeys(weeks, 0)
+    for r in await scope.raw(text, *sql.args):
+        day = _as_date(r["due"])
+        monday = day - timedelta(days=day.weekday())
+        due[monday] = due.get(monday, 0) + int(r["total"] or 0)
+
+    # instants that split time into slots: slot k holds the movements in [edges[k-1], edges[k])
+    edges = sorted(
+        {ctx.end_of(d) for d in days}
+        | {_start_of(ctx, w) for w in weeks}
+        | {ctx.end_of(w + timedelta(days=6)) for w in weeks}
+    )
+    slot = {edge: k + 1 for k, edge in enumerate(edges)}  # moment >= edge <=> slot >= this
+    sql = _Sql()
+    whens = []
+    for k in range(len(edges) - 1, -1, -1):
+        whens.append(f"WHEN mv.moment >= {{}} THEN {k + 1}")
+        sql.args.append(edges[k])
+    head = (
+        f"SELECT i.issue_date AS issued, CASE {' '.join(whens)} ELSE 0 END AS slot, "
+        "CASE WHEN i.due_date >= {} THEN 1 ELSE 0 END AS cur, mv.money AS money, "
+        "SUM(mv.amt) AS amt"
+    )
+    sql.args.append(end)
+    inner = _movements(ctx, edges[0], sql)
+    text = f"{head} FROM ({inner}) mv JOIN invoice i ON i.id = mv.invoice AND i.tenant = {{tenant}}"
+    text += ctx.customers("i", sql)
+    text += " WHERE i.currency = {} AND i.status <> 'void' GROUP BY 1, 2, 3, 4"
+    sql.args.append(ctx.currency)
+    moved = [
+        (_as_date(r["issued"]), int(r["slot"]), int(r["cur"]), int(r["money"]), int(r["amt"] or 0))
+        for r in await scope.raw(text, *sql.args)
+    ]
+
+    def receivables(day: date, current_only: bool = False) -> int:
+        limit, after = ctx.issued_by(day), slot[ctx.end_of(day)]
+        base = sum(cur if current_only else bal for d, bal, cur, _t in by_issue if d <= limit)
+        back = sum(
+            amt
+            for d, k, cur, _m, amt in moved
+            if d <= limit and k > after - 1 and (cur or not current_only)
+        )
+        return base + back
+
+    def collected(monday: date) -> int:
+        first = slot[_start_of(ctx, monday)]
+        last = slot[ctx.end_of(monday + timedelta(days=6))]
+        return sum(amt for _d, k, _c, money, amt in moved if money and first <= k < last)
 
     return _Balances(
-        receivables={d: num(base, f"r{k}") + num(moved, f"r{k}") for k, d in enumerate(days)},
-        current={d: num(base, f"c{k}") + num(moved, f"c{k}") for k, d in enumerate(current_days)},
-        sales={p: num(base, f"s{k}") for k, p in enumerate(periods)},
-        due={w: num(base, f"d{k}") for k, w in enumerate(weeks)},
-        collected={w: num(moved, f"w{k}") for k, w in enumerate(weeks)},
+        receivables={d: receivables(d) for d in days},
+        current={end: receivables(end, current_only=True)},
+        sales={(a, b): sum(t for d, _b, _c, t in by_issue if a <= d <= b) for a, b in periods},
+        due={w: due.get(w, 0) for w in weeks},
+        collected={w: collected(w) for w in weeks},
+        aging=_buckets(aging) if at >= ctx.today else (),
     )
+
+
+def _as_date(value: object) -> date:
+    """A DATE column's value: a ``date`` from PostgreSQL, ISO text from SQLite."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def _start_of(ctx: _Context, day: date) -> datetime:
@@ -400,60 +427,173 @@ async def _reconciled(scope: TenantScope, ctx: _Context) -> tuple[int, int]:
     return int(row["auto"] or 0), int(row["n"] or 0)
 
 
-async def _recovered(scope: TenantScope, ctx: _Context, by: str) -> tuple[AmountBy, ...]:
-    """Money applied in the period, by the last dunning stage (``by="stage"``) of its invoice or
-    the last contact sent to its customer (``by="channel"``) in the 30 days before it."""
+async def _recovered(
+    scope: TenantScope, ctx: _Context
+) -> tuple[tuple[AmountBy, ...], tuple[AmountBy, ...]]:
+    """Money applied in the period by the last dunning stage of its invoice and by the last
+    contact sent to its customer, each in the 30 days before the payment.
+
+    One query: every (allocation, mark, contact) in the window, ranked latest mark first and,
+    for that mark, latest contact first, so the first row of each allocation carries both
+    answers. Hash joins and one sort rather than a lookup per payment."""
     f = ctx.filters
     sql = _Sql()
+    since, until = _start_of(ctx, f.start), ctx.end_of(f.end)
+    earliest = since - timedelta(days=LOOK_BACK_DAYS + 1)  # lets the database skip old rows
     back = _minus_days("a.created_at", LOOK_BACK_DAYS)
-    if by == "stage":
-        pick = (
-            "(SELECT s.name FROM dunning_mark m JOIN dunning_stage s ON s.id = m.stage "
-            "AND s.tenant = {tenant} WHERE m.tenant = {tenant} AND m.invoice = a.invoice "
-            f"AND m.status = 'sent' AND m.created_at <= a.created_at AND m.created_at >= {back} "
-            "ORDER BY m.created_at DESC, m.id DESC LIMIT 1)"
-        )
-    else:
-        pick = (
-            "(SELECT t.channel FROM contact_attempt t WHERE t.tenant = {tenant} "
-            "AND t.customer = i.customer AND t.status IN ('sent', 'delivered') "
-            f"AND t.sent_at IS NOT NULL AND t.sent_at <= a.created_at AND t.sent_at >= {back} "
-            "ORDER BY t.sent_at DESC, t.id DESC LIMIT 1)"
-        )
     text = (
-        f"SELECT x.k AS k, SUM(x.amt) AS amount, COUNT(*) AS n FROM (SELECT {pick} AS k, "
-        "a.amount - a.reversed_amount AS amt FROM allocation a "
-        "JOIN invoice i ON i.id = a.invoice AND i.tenant = {tenant}"
+        "SELECT x.stage AS stage, x.channel AS channel, SUM(x.amt) AS amount, COUNT(*) AS n "
+        "FROM (SELECT m.stage AS stage, t.channel AS channel, "
+        "a.amount - a.reversed_amount AS amt, ROW_NUMBER() OVER (PARTITION BY a.id "
+        "ORDER BY m.created_at DESC, m.id DESC, t.sent_at DESC, t.id DESC) AS pos "
+        "FROM allocation a JOIN invoice i ON i.id = a.invoice AND i.tenant = {tenant}"
     )
     text += ctx.customers("i", sql)
     text += (
+        " LEFT JOIN dunning_mark m ON m.tenant = {tenant} AND m.invoice = a.invoice "
+        "AND m.status = 'sent' AND m.created_at >= {} AND m.created_at <= a.created_at "
+        f"AND m.created_at >= {back}"
+        " LEFT JOIN contact_attempt t ON t.tenant = {tenant} AND t.customer = i.customer "
+        "AND t.status IN ('sent', 'delivered') AND t.sent_at >= {} "
+        f"AND t.sent_at <= a.created_at AND t.sent_at >= {back}"
         " WHERE a.tenant = {tenant} AND i.currency = {} AND a.created_at >= {} "
-        "AND a.created_at < {} AND a.amount > a.reversed_amount) x GROUP BY x.k"
+        "AND a.created_at < {} AND a.amount > a.reversed_amount) x WHERE x.pos = 1 "
+        "GROUP BY x.stage, x.channel"
     )
-    sql.args.extend([ctx.currency, _start_of(ctx, f.start), ctx.end_of(f.end)])
+    sql.args.extend([earliest, earliest, ctx.currency, since, until])
     rows = await scope.raw(text, *sql.args)
-    none_key, none_label = NO_STAGE if by == "stage" else NO_CONTACT
-    out: list[AmountBy] = []
-    missing = AmountBy(none_key, none_label, 0, 0)
+    stage_ids = sorted({int(r["stage"]) for r in rows if r["stage"] is not None})
+    names: dict[int, str] = {}
+    if stage_ids:  # a policy has a handful of stages: their names in one small query
+        marks = ", ".join("{}" for _ in stage_ids)
+        found = await scope.raw(
+            f"SELECT id, name FROM dunning_stage WHERE tenant = {{tenant}} AND id IN ({marks})",
+            *stage_ids,
+        )
+        names = {int(r["id"]): str(r["name"] or "") for r in found}
+    stages: dict[str, tuple[int, int]] = {}
+    channels: dict[str, tuple[int, int]] = {}
     for r in rows:
-        name = str(r["k"] or "")
         amount, count = int(r["amount"] or 0), int(r["n"] or 0)
-        if not name:
-            missing = AmountBy(none_key, none_label, missing.amount + amount, missing.count + count)
-            continue
-        label = name if by == "stage" else CHANNEL_LABELS.get(name, name.capitalize())
-        out.append(AmountBy(name, label, amount, count))
-    out.sort(key=lambda a: (-a.amount, a.label))
-    if missing.count:
-        out.append(missing)
+        stage = names.get(int(r["stage"]), "") if r["stage"] is not None else ""
+        channel = str(r["channel"] or "")
+        for into, key in ((stages, stage), (channels, channel)):
+            before = into.get(key, (0, 0))
+            into[key] = (before[0] + amount, before[1] + count)
+    return (
+        _amounts(stages, NO_STAGE, lambda name: name),
+        _amounts(channels, NO_CONTACT, lambda c: CHANNEL_LABELS.get(c, c.capitalize())),
+    )
+
+
+def _amounts(
+    sums: dict[str, tuple[int, int]], none: tuple[str, str], label: Callable[[str], str]
+) -> tuple[AmountBy, ...]:
+    """Largest first; the money with no stage or contact last."""
+    out = [AmountBy(k, label(k), a, n) for k, (a, n) in sums.items() if k]
+    out.sort(key=lambda x: (-x.amount, x.label))
+    if "" in sums:
+        out.append(AmountBy(none[0], none[1], *sums[""]))
     return tuple(out)
+
+
+# --- input from people (CLI options, API query parameters) ------------------------------------
+
+
+class KpiInputError(ValueError):
+    """A filter that names nothing or is not a date; the message (Spanish) says which."""
+
+
+def parse_day(value: str | None, name: str) -> date | None:
+    """``YYYY-MM-DD`` or nothing; anything else is a :class:`KpiInputError` naming ``name``."""
+    if value is None or not str(value).strip():
+        return None
+    try:
+        day = date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise KpiInputError(f"{name}: «{str(value)[:20]}» no es una fecha AAAA-MM-DD.") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise KpiInputError(f"{name}: la fecha debe estar entre 1900-01-01 y 2999-12-31.")
+    return day
+
+
+async def tenant_today(scope: TenantScope) -> date:
+    """Today on the tenant's calendar: the day balances are taken by default."""
+    tenant = await fresh_tenant(scope.tenant_id)
+    return datetime.now(ZoneInfo(str(tenant.timezone or "America/Mexico_City"))).date()
+
+
+async def collector_id_of(scope: TenantScope, value: str | int | None) -> int | None:
+    """A collector named by id or e-mail, as their staff id; one of another tenant (or nobody)
+    is a :class:`KpiInputError`."""
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    if text.isdigit():
+        rows = await scope.raw(
+            "SELECT id FROM staff_user WHERE tenant = {tenant} AND id = {}", as_id(text) or 0
+        )
+    else:
+        rows = await scope.raw(
+            "SELECT id FROM staff_user WHERE tenant = {tenant} AND lower(email) = {}",
+            text.lower(),
+        )
+    if not rows:
+        raise KpiInputError(f"collector: no hay nadie del equipo «{text[:100]}».")
+    return int(rows[0]["id"])
+
+
+async def filters_from(
+    scope: TenantScope,
+    *,
+    at: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    segment: str | None = None,
+    collector: str | int | None = None,
+) -> KpiFilters:
+    """Filters from text as people type it: ``at`` defaults to the tenant's today, ``end`` to
+    ``at`` and ``start`` to 90 days before ``end`` (the default period)."""
+    day = parse_day(at, "at") or await tenant_today(scope)
+    first, last = parse_day(start, "start"), parse_day(end, "end")
+    last = last or day
+    first = first or default_filters(last).start
+    filters = KpiFilters(
+        at=day,
+        start=first,
+        end=last,
+        segment=(segment or "").strip()[:40],
+        collector_id=await collector_id_of(scope, collector),
+    )
+    try:
+        check_filters(filters)
+    except ValueError as exc:
+        raise KpiInputError(str(exc)) from None
+    return filters
+
+
+def currency_of(value: str | None) -> str | None:
+    """An ISO 4217 code, upper case; a malformed one is a :class:`KpiInputError`."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return check_currency(value.strip().upper())
+    except ValueError:
+        raise KpiInputError(f"currency: «{value[:10]}» no es un código ISO 4217.") from None
 
 
 # --- the report ---------------------------------------------------------------------------------
 
 
+#: Days a report may be about: a wider range is a typo (and near date.min/max, arithmetic fails).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def check_filters(filters: KpiFilters) -> None:
     """A period that ends before it starts is a mistake, not an empty report."""
+    for day in (filters.at, filters.start, filters.end):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise ValueError("Las fechas deben estar entre 1900-01-01 y 2999-12-31.")
     if filters.start > filters.end:
         raise ValueError("El periodo termina antes de empezar.")
     if (filters.end - filters.start).days > 3660:
@@ -471,12 +611,11 @@ async def kpi_report(scope: TenantScope, filters: KpiFilters, currency: str) -> 
     months = trend_months(f.at)
     weeks = trend_weeks(f.at)
     days = [opening, f.end, *[last for _first, last in months]]
-    balances = await _balances(scope, ctx, days, [f.end], [(f.start, f.end), *months], weeks)
-    aging = await _aging(scope, ctx)
+    balances = await _balances(scope, ctx, days, [(f.start, f.end), *months], weeks)
+    aging = balances.aging or await _aging(scope, ctx)
     kept, broken = await _promises(scope, ctx)
     auto, matched = await _reconciled(scope, ctx)
-    by_stage = await _recovered(scope, ctx, "stage")
-    by_channel = await _recovered(scope, ctx, "channel")
+    by_stage, by_channel = await _recovered(scope, ctx)
 
     period_days = (f.end - f.start).days + 1
     sales = balances.sales[(f.start, f.end)]

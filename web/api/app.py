@@ -16,7 +16,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from recaudo.web.api import bank, changes, customers, documents, einvoices, invoices, payments
+from recaudo.web.api import bank, changes, customers, documents, einvoices, invoices, kpis, payments
 from recaudo.web.api.common import provide_api_scope, provide_caller, provide_writer
 from recaudo.web.api.errors import api_error_handler
 from recaudo.web.ids import ids_in_range
@@ -51,6 +51,7 @@ def create_api_app(debug: bool = False) -> Litestar:
             *documents.ROUTES,
             *bank.ROUTES,
             *einvoices.ROUTES,
+            *kpis.ROUTES,
         ],
         dependencies={
             "caller": Provide(provide_caller),
