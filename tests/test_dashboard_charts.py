@@ -126,6 +126,9 @@ def test_a_month_without_value_breaks_the_line() -> None:
 def test_an_empty_chart_still_draws() -> None:
     root = parse(charts.line_chart([], chart_id="e", title="DSO", desc="d", tick=str))
     assert root.findall(f"{SVG}circle") == [] and root.get("role") == "img"
+    zero = [charts.Bar("a", 0, "0"), charts.Bar("b", 0, "0")]
+    root = parse(charts.bar_chart(zero, chart_id="z", title="t", desc="d", tick=tick))
+    assert [r.get("height") for r in root.findall(f"{SVG}rect")] == ["0.0", "0.0"]
     assert charts.nice_max(0) == 1 and charts.nice_max(7_300) == 10_000
     assert charts.nice_max(180) == 200 and charts.nice_max(2_400) == 2_500
 

@@ -275,6 +275,14 @@ async def test_another_tenant_sees_only_its_own(client: httpx.AsyncClient, ferre
         o.split('"')[1] for o in r.text.split("<option value=")[1:] if o.startswith('"')
     ]
 
+    # A tenant with nothing yet: zeros and "—", charts still drawn, never an error.
+    empty = await make_tenant("vacia")
+    await create_staff(TenantScope(int(empty.id)), "owner@vacia.example", PASSWORD, "owner")
+    await login(client, "owner", "vacia")
+    r = await client.get("/t/vacia/staff/indicadores", headers=HTML)
+    assert r.status_code == 200 and 'id="chart-weekly"' in r.text
+    assert '<span class="figure">—</span>' in r.text and money(0) in r.text
+
 
 async def test_viewers_read_and_strangers_are_sent_to_log_in(
     client: httpx.AsyncClient, ferre: Book
