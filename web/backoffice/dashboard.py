@@ -26,7 +26,7 @@ from litestar.response import Response, Template
 from markupsafe import Markup
 
 from recaudo.core.common.money import Money
-from recaudo.core.messaging.i18n import translations
+from recaudo.core.messaging.i18n import formatter_for, translations
 from recaudo.core.tables import Customer, StaffUser
 from recaudo.core.workspace import kpis
 from recaudo.core.workspace.definitions import DEFINITIONS
@@ -272,10 +272,10 @@ def _int(value: object) -> int:
 
 
 def _words(request: Request, tenant: Tenant) -> Words:
+    """The page's formatter's locales (as every page), with its translation function."""
     language = request_language(request, tenant.locale)
-    region = tenant.locale.split("_")[1] if "_" in tenant.locale else "MX"
-    locale = f"{language}_{region}" if language == "es" else "en_US"
-    return Words(locale, str(tenant.locale), translations(language).gettext)
+    fmt = formatter_for(language, tenant.locale, tenant.timezone)
+    return Words(fmt.locale, fmt.money_locale, translations(language).gettext)
 
 
 # --- routes ---------------------------------------------------------------------------------------
