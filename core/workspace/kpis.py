@@ -1,11 +1,11 @@
 """Collection KPIs (DSO, CEI, aging, average days delinquent, promises, reconciliation, money
 recovered by stage and channel) for one tenant and currency, computed set-based in SQL.
 
-A report is seven aggregate queries whatever the number of invoices: the aging at ``at``; one
-pass over invoices for the balances, sales and amounts falling due of every date the report
-needs; one pass over the ledger's dated movements since the oldest of those dates; promises; bank
-lines; and the money recovered by dunning stage and by channel. SQL only compares dates and
-timestamps (computed here), so it runs unchanged on SQLite and PostgreSQL.
+A report is a handful of grouped queries whatever the number of invoices (docs/kpis.md lists
+them): invoices by issue date, invoices due per week, the ledger's dated movements since the
+oldest day the report looks at, promises, bank lines, and the money recovered with its last
+dunning stage and contact; the independent ones run side by side on the pool. SQL only compares
+dates and timestamps (computed here), so it runs unchanged on SQLite and PostgreSQL.
 
 **Balances on a past day.** An invoice's balance today is ``total - amount_applied`` (what the API
 reports). A past balance is rebuilt backwards from it: every movement dated after the day is
@@ -16,6 +16,7 @@ allocation's date; a voided invoice counts on no day. Days are the tenant's cale
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -303,15 +304,7 @@ async def _balances(
     text += " WHERE i.tenant = {tenant} AND i.currency = {} AND i.status <> 'void'"
     text += " GROUP BY 1, 2"
     sql.args.append(ctx.currency)
-    grouped = await scope.raw(text, *sql.args)
-    by_issue = [
-        (_as_date(r["issued"]), int(r["bal"] or 0), int(r["cur"] or 0), int(r["total"] or 0))
-        for r in grouped
-    ]
-    aging: dict[str, tuple[int, int]] = {}
-    for r in grouped:  # every non-void invoice: the open balance from today on
-        amount, count = aging.get(str(r["bucket"]), (0, 0))
-        aging[str(r["bucket"])] = (amount + int(r["bal"] or 0), count + int(r["n"] or 0))
+    issued_q = (text, sql.args)
 
     sql = _Sql()
     text = "SELECT i.due_date AS due, SUM(i.total) AS total FROM invoice i"
@@ -321,11 +314,7 @@ async def _balances(
         "AND i.due_date >= {} AND i.due_date <= {} GROUP BY i.due_date"
     )
     sql.args.extend([ctx.currency, weeks[0], weeks[-1] + timedelta(days=6)])
-    due: dict[date, int] = dict.fromkeys(weeks, 0)
-    for r in await scope.raw(text, *sql.args):
-        day = _as_date(r["due"])
-        monday = day - timedelta(days=day.weekday())
-        due[monday] = due.get(monday, 0) + int(r["total"] or 0)
+    due_q = (text, sql.args)
 
     # instants that split time into slots: slot k holds the movements in [edges[k-1], edges[k])
     edges = sorted(
@@ -350,9 +339,30 @@ async def _balances(
     text += ctx.customers("i", sql)
     text += " WHERE i.currency = {} AND i.status <> 'void' GROUP BY 1, 2, 3, 4"
     sql.args.append(ctx.currency)
+    moved_q = (text, sql.args)
+
+    # the three at once, on three connections of the pool
+    grouped, due_rows, moved_rows = await asyncio.gather(
+        *(scope.raw(q, *args) for q, args in (issued_q, due_q, moved_q))
+    )
+    by_issue = [
+        (_as_date(r["issued"]), int(r["bal"] or 0), int(r["cur"] or 0), int(r["total"] or 0))
+        for r in grouped
+    ]
+    aging: dict[str, tuple[int, int]] = {}
+    for r in grouped:  # every non-void invoice: the open balance from today on
+        amount, count = aging.get(str(r["bucket"]), (0, 0))
+        aging[str(r["bucket"])] = (amount + int(r["bal"] or 0), count + int(r["n"] or 0))
+
+    due: dict[date, int] = dict.fromkeys(weeks, 0)
+    for r in due_rows:
+        day = _as_date(r["due"])
+        monday = day - timedelta(days=day.weekday())
+        due[monday] = due.get(monday, 0) + int(r["total"] or 0)
+
     moved = [
         (_as_date(r["issued"]), int(r["slot"]), int(r["cur"]), int(r["money"]), int(r["amt"] or 0))
-        for r in await scope.raw(text, *sql.args)
+        for r in moved_rows
     ]
 
     def receivables(day: date, current_only: bool = False) -> int:
@@ -600,6 +610,10 @@ def check_filters(filters: KpiFilters) -> None:
         raise ValueError("El periodo no puede pasar de diez años.")
 
 
+async def _nothing() -> tuple[AgingBucket, ...]:
+    return ()
+
+
 async def kpi_report(scope: TenantScope, filters: KpiFilters, currency: str) -> KpiReport:
     """Every KPI of the dashboard for ``currency``, narrowed to ``filters``."""
     check_filters(filters)
@@ -611,11 +625,22 @@ async def kpi_report(scope: TenantScope, filters: KpiFilters, currency: str) -> 
     months = trend_months(f.at)
     weeks = trend_weeks(f.at)
     days = [opening, f.end, *[last for _first, last in months]]
-    balances = await _balances(scope, ctx, days, [(f.start, f.end), *months], weeks)
-    aging = balances.aging or await _aging(scope, ctx)
-    kept, broken = await _promises(scope, ctx)
-    auto, matched = await _reconciled(scope, ctx)
-    by_stage, by_channel = await _recovered(scope, ctx)
+    # independent reads, run side by side on the pool's connections (the dashboard waits for
+    # the slowest, not for the sum); they may see the ledger a few milliseconds apart
+    (
+        balances,
+        past_aging,
+        (kept, broken),
+        (auto, matched),
+        (by_stage, by_channel),
+    ) = await asyncio.gather(
+        _balances(scope, ctx, days, [(f.start, f.end), *months], weeks),
+        _aging(scope, ctx) if f.at < ctx.today else _nothing(),
+        _promises(scope, ctx),
+        _reconciled(scope, ctx),
+        _recovered(scope, ctx),
+    )
+    aging = balances.aging or past_aging
 
     period_days = (f.end - f.start).days + 1
     sales = balances.sales[(f.start, f.end)]
