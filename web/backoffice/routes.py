@@ -20,6 +20,7 @@ from recaudo.web.backoffice import (
     bank_settings,
     chat,
     customers,
+    dashboard,
     einvoices,
     imports,
     inbox,
@@ -48,6 +49,7 @@ staff_router = Router(
     route_handlers=[
         *auth.ROUTES,
         *inbox.ROUTES,
+        *dashboard.ROUTES,
         *chat.ROUTES,
         *proofs.ROUTES,
         *jobs.ROUTES,
