@@ -619,14 +619,28 @@ async def limit_warning(
     exclude_invoice: int | None = None,
 ) -> str | None:
     """A Spanish warning when the customer's open balance plus ``new_amount`` goes over the
-    credit limit staff granted; ``None`` when within it or no limit was ever set. Only invoices
-    in the limit's currency (the tenant's) count; the new invoice is not refused either way.
+    credit limit staff granted; ``None`` when within it or no limit was ever set."""
+    reason = await limit_check(
+        scope, customer_id, new_amount, currency, exclude_invoice=exclude_invoice
+    )
+    return reason.text if reason is not None else None
+
+
+async def limit_check(
+    scope: TenantScope,
+    customer_id: int,
+    new_amount: int,
+    currency: str,
+    *,
+    exclude_invoice: int | None = None,
+) -> Reason | None:
+    """:func:`limit_warning` as a translatable :class:`Reason`. Only invoices in the limit's
+    currency (the tenant's) count; the new invoice is not refused either way (staff decide).
     ``exclude_invoice``: the new invoice when it is already saved (not counted twice)."""
     customer = await scope.get(Customer, customer_id)
     if customer is None or customer.credit_limit is None:
         return None
-    tenant_currency = await _tenant_currency(scope)
-    if currency != tenant_currency:
+    if currency != await _tenant_currency(scope):
         return None
     statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
     rows = await scope.raw(
@@ -641,15 +655,14 @@ async def limit_warning(
     limit = int(customer.credit_limit)
     if balance + new_amount <= limit:
         return None
-    return limit_message(balance, new_amount, limit, currency)
-
-
-def limit_message(balance: int, new_amount: int, limit: int, currency: str) -> str:
-    return LIMIT_WARNING % {
-        "total": format_minor(balance + new_amount, currency),
-        "limit": format_minor(limit, currency),
-        "over": format_minor(balance + new_amount - limit, currency),
-    }
+    return Reason(
+        LIMIT_WARNING,
+        {
+            "total": format_minor(balance + new_amount, currency),
+            "limit": format_minor(limit, currency),
+            "over": format_minor(balance + new_amount - limit, currency),
+        },
+    )
 
 
 LIMIT_WARNING = (
