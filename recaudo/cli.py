@@ -992,6 +992,9 @@ def _register_einvoice() -> None:
 
 
 _register_einvoice()
+from recaudo.cli_forecast import forecast as _forecast  # noqa: E402  (collection forecast)
+
+main.add_command(_forecast)
 
 
 if __name__ == "__main__":
