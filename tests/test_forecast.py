@@ -14,6 +14,7 @@ from recaudo.core.workspace import forecast
 from recaudo.tenants.scoped import TenantScope
 from tests.credit_history import customer, invoice, noon, pay, week_start
 from tests.test_api_keys import recaudo
+from tests.test_staff_http import World, signed_in
 from tests.test_staff_http import world as world
 
 AT = date(2026, 6, 15)  # a Monday
@@ -146,3 +147,18 @@ def test_cli_prints_the_weeks_and_the_backtest_error(tmp_path: Path) -> None:
     assert bad.returncode == 1 and "not found" in bad.stderr
     bad_day = recaudo(tmp_path, "forecast", "--tenant", "acme", "--at", "ayer")
     assert bad_day.returncode == 1 and "a date such as" in bad_day.stderr
+
+
+async def test_page_shows_the_weeks_the_method_and_the_error(world: World) -> None:
+    a = world.a
+    url = f"{a.staff}/indicadores/pronostico"
+    async with signed_in(world, a, "viewer") as c:
+        page = await c.get(url)
+        assert page.status_code == 200, page.text
+        # two invoices 10 days past due and nothing ever paid: both expected this week
+        assert page.text.count("<tr data-week=") == 8
+        assert 'id="forecast-weeks-MXN"' in page.text and "$1,500.00" in page.text
+        assert "<svg" in page.text and "Cómo se calcula" in page.text
+        assert "Todavía no hay cobros pasados con qué comparar." in page.text
+        english = await c.get(url + "?lang=en")
+        assert "Collection forecast" in english.text and "How it is calculated" in english.text
