@@ -37,6 +37,7 @@ WEEKS = 8
 MAX_WEEKS = 26
 BACKTEST_WEEKS = 12
 MATURITY_DAYS = 60  # an invoice this long past due counts for the collected share
+MIN_MATURED = 3  # a customer who never paid needs this many matured invoices to count as evidence
 MAX_DELAY_DAYS = 365
 DEFAULT_PROMISE_KEPT = Decimal("0.5")  # no promise resolved yet: a coin toss
 ONE = Decimal(1)
@@ -210,7 +211,8 @@ async def forecast(
     billed_all, paid_all = 0, 0
     for r in await scope.raw(
         f"""
-        SELECT i.customer, SUM(i.total) AS billed, SUM(COALESCE(p.amount, 0)) AS paid
+        SELECT i.customer, SUM(i.total) AS billed, SUM(COALESCE(p.amount, 0)) AS paid,
+               COUNT(*) AS n
         FROM invoice i
         LEFT JOIN (
             SELECT a.invoice, SUM(a.amount - a.reversed_amount) AS amount
@@ -226,10 +228,11 @@ async def forecast(
         at - timedelta(days=MATURITY_DAYS),
     ):
         billed, paid = int(r["billed"] or 0), int(r["paid"] or 0)
-        if billed > 0:
+        if billed > 0 and (paid > 0 or int(r["n"]) >= MIN_MATURED):
             shares[int(r["customer"])] = min(ONE, Decimal(paid) / billed)
-            billed_all, paid_all = billed_all + billed, paid_all + paid
-    default_share = min(ONE, Decimal(paid_all) / billed_all) if billed_all else ONE
+        billed_all, paid_all = billed_all + billed, paid_all + paid
+    # Nothing ever collected (a new tenant, imported debts): no evidence, so no discount.
+    default_share = min(ONE, Decimal(paid_all) / billed_all) if paid_all > 0 else ONE
 
     def delay_of(customer: int) -> int:
         value = delays.get(customer, default_delay)
