@@ -999,6 +999,7 @@ def _register_einvoice() -> None:
 
 _register_einvoice()
 main.add_command(__import__("recaudo.cli_kpis").cli_kpis.kpis)  # recaudo kpis
+main.add_command(__import__("recaudo.cli_forecast").cli_forecast.forecast)  # recaudo forecast
 
 
 if __name__ == "__main__":

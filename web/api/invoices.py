@@ -23,6 +23,7 @@ from recaudo.core.billing.invoices import (
 )
 from recaudo.core.common.audit import record
 from recaudo.core.tables import INVOICE_STATUSES, Invoice, InvoiceLine
+from recaudo.core.workspace.credit import limit_warning
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.api.common import IdempotencyKey, check_text, idempotent_post, page
 from recaudo.web.api.customers import Cursor, Limit
@@ -192,7 +193,13 @@ async def create_invoice_route(
         except InvoiceError as exc:
             raise _invoice_error(exc) from None
         await record(api_scope, writer.actor, "invoice.created", f"invoice:{row.id}", via="api")
-        return (await invoices_out(api_scope, [row]))[0]
+        out = (await invoices_out(api_scope, [row]))[0]
+        customer_id, currency = int(row.customer), str(row.currency)  # type: ignore[arg-type]
+        warning = await limit_warning(
+            api_scope, customer_id, row.balance, currency, exclude_invoice=int(row.id)
+        )
+        out.warnings = [warning] if warning else None
+        return out
 
     return await idempotent_post(request, writer, api_scope, action)
 

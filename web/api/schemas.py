@@ -169,7 +169,7 @@ class LineOut(Struct):
     amount: Annotated[int, Meta(description=MINOR)]
 
 
-class InvoiceOut(Struct):
+class InvoiceOut(Struct, omit_defaults=True):
     id: int
     customer_id: int
     number: str
@@ -187,6 +187,10 @@ class InvoiceOut(Struct):
     disputed: bool
     lines: list[LineOut]
     created_at: datetime | None
+    warnings: Annotated[
+        list[str] | None,
+        Meta(description="On creation only: e.g. the customer's credit limit is exceeded."),
+    ] = None
 
 
 class InvoicePage(Struct):

@@ -42,6 +42,7 @@ from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope, as_id
 from recaudo.web.amounts import page_locale, read_amount
 from recaudo.web.backoffice.common import form_data, staff_base, staff_page
+from recaudo.web.backoffice.credit import invoice_limit_warning
 from recaudo.web.backoffice.einvoices import panel as einvoice_panel
 from recaudo.web.backoffice.records_common import as_http, explain, field_of
 from recaudo.web.portal.common import tenant_today
@@ -154,6 +155,7 @@ async def invoice_detail(
             Money(str(invoice.currency), max(invoice.balance, 0)), page_locale(request, tenant)
         ),
         **await einvoice_panel(tenant_scope, invoice_id=int(invoice.id)),
+        credit_warning=await invoice_limit_warning(tenant_scope, invoice),
     )
 
 
