@@ -30,6 +30,7 @@ from recaudo.web.backoffice import (
     plans,
     plugins,
     proofs,
+    queue,
     recurring,
     reminders,
     settings,
@@ -68,6 +69,7 @@ staff_router = Router(
         *apikeys.ROUTES,
         *reminders.ROUTES,
         *message_settings.ROUTES,
+        *queue.ROUTES,
     ],
     dependencies={
         "staff": Provide(provide_staff),
