@@ -255,8 +255,9 @@ def queries(monkeypatch: pytest.MonkeyPatch) -> _Counter:
 
 
 async def test_ranking_costs_the_same_for_5_or_35_customers(
-    database: str, risks: dict[int, int], queries: _Counter
+    database: str, queries: _Counter
 ) -> None:
+    """With the real credit scores: the number of statements does not grow with customers."""
     scope, ana, beto = await _tenant()
 
     async def seeded(count: int) -> int:
@@ -273,4 +274,4 @@ async def test_ranking_costs_the_same_for_5_or_35_customers(
 
     few = await seeded(5)
     many = await seeded(30)
-    assert 4 <= few == many <= 8
+    assert 4 <= few == many <= 20

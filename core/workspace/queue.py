@@ -38,6 +38,7 @@ from recaudo.core.tables import (
     StaffUser,
     WorkTask,
 )
+from recaudo.core.workspace.credit import grade_of, risk_scores
 from recaudo.core.workspace.tasks import TaskNotFound, TaskRow, list_tasks
 from recaudo.tenants.scoped import TenantScope, as_id
 
@@ -130,19 +131,6 @@ class Waiting:
     plans_count: int
     unmatched_lines: int
     my_tasks: list[TaskRow] = field(default_factory=list)
-
-
-async def risk_scores(scope: TenantScope, customer_ids: list[int], at: date) -> dict[int, int]:
-    """Stand-in for ``credit.risk_scores`` until that branch is merged (everyone neutral)."""
-    return {}
-
-
-def grade_of(score: int) -> str:
-    """A letter for the score (A best .. E worst), so a row reads at a glance."""
-    for floor, letter in ((80, "A"), (60, "B"), (40, "C"), (20, "D")):
-        if score >= floor:
-            return letter
-    return "E"
 
 
 def priority(overdue: int, age_days: float, risk: int) -> Decimal:
