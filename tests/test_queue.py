@@ -68,7 +68,9 @@ async def _tenant() -> tuple[TenantScope, StaffUser, StaffUser]:
     return scope, ana, beto
 
 
-async def _order(scope: TenantScope, me: StaffUser, filters: QueueFilters | None = None) -> list[int]:
+async def _order(
+    scope: TenantScope, me: StaffUser, filters: QueueFilters | None = None
+) -> list[int]:
     page = await queue_page(scope, filters or QueueFilters(), me, TODAY, "MXN", TZ)
     return [row.customer_id for row in page.rows]
 
@@ -126,7 +128,7 @@ async def test_other_currencies_and_other_tenants_are_left_out(
     database: str, risks: dict[int, int]
 ) -> None:
     scope, ana, _ = await _tenant()
-    other_scope, other_staff, _ = await _tenant()
+    other_scope, _, _ = await _tenant()
     await _customer(other_scope, "X", [(999_000, 50)])
     dollars = await create_customer(scope, NewCustomer("USD", "Dólares"), "MX")
     await create_invoice(
@@ -164,7 +166,9 @@ async def test_filters_mine_collector_unassigned_segment(
 
 
 def test_filters_from_query_ignore_junk() -> None:
-    f = QueueFilters.from_query({"cobrador": "robert'); drop", "segmento": "  a   b ", "pagina": "x"})
+    f = QueueFilters.from_query(
+        {"cobrador": "robert'); drop", "segmento": "  a   b ", "pagina": "x"}
+    )
     assert (f.collector, f.segment, f.page) == ("", "a b", 1)
     assert QueueFilters.from_query({"cobrador": "me", "pagina": "3"}).query() == {
         "cobrador": "me",
@@ -202,9 +206,7 @@ async def test_next_action_is_the_earliest(database: str, risks: dict[int, int])
 
     async def contact(customer: int, when: datetime, kind: str = "call") -> None:
         await scope.add(
-            ContactAttempt(
-                customer=customer, key=uuid.uuid4().hex, kind=kind, scheduled_for=when
-            )
+            ContactAttempt(customer=customer, key=uuid.uuid4().hex, kind=kind, scheduled_for=when)
         )
 
     await task(task_first, -2, "Llamar otra vez")
@@ -215,9 +217,7 @@ async def test_next_action_is_the_earliest(database: str, risks: dict[int, int])
     await contact(call_first, soon + timedelta(days=1))
     await task(call_first, 9, "Más tarde")
     await contact(call_first, soon - timedelta(days=30), kind="letter")  # not work: ignored
-    done = WorkTask(
-        customer=call_first, assignee=ana.id, title="Ya", due_date=TODAY, status="done"
-    )
+    done = WorkTask(customer=call_first, assignee=ana.id, title="Ya", due_date=TODAY, status="done")
     await scope.add(done)
     page = await queue_page(scope, QueueFilters(), ana, TODAY, "MXN", TZ)
     by_id = {row.customer_id: row.next_action for row in page.rows}

@@ -232,9 +232,13 @@ async def next_actions(
     )
     for r in tasks:
         day = _as_date(r["due_date"])
-        offer(int(r["customer"]), NextAction("task", day, str(r["title"]), int(r["id"]), day < today))
+        offer(
+            int(r["customer"]), NextAction("task", day, str(r["title"]), int(r["id"]), day < today)
+        )
     promises = await (
-        scope.select(PaymentPromise, PaymentPromise.id, PaymentPromise.customer, PaymentPromise.promised_date)
+        scope.select(
+            PaymentPromise, PaymentPromise.id, PaymentPromise.customer, PaymentPromise.promised_date
+        )
         .where(PaymentPromise.customer.is_in(customer_ids), PaymentPromise.status == "pending")
         .order_by(PaymentPromise.promised_date)
     )

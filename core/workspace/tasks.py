@@ -223,14 +223,10 @@ async def assign_collector(
 ) -> Customer:
     """Name who works the account (``None`` or ``""``: nobody); audited with the previous one."""
     customer = await _customer(scope, customer_id)
-    collector = (
-        await staff_member(scope, collector_id) if collector_id not in (None, "") else None
-    )
+    collector = await staff_member(scope, collector_id) if collector_id not in (None, "") else None
     new = int(collector.id) if collector else None
     async with transaction():
-        await scope.update(Customer, {Customer.collector_id: new}).where(
-            Customer.id == customer.id
-        )
+        await scope.update(Customer, {Customer.collector_id: new}).where(Customer.id == customer.id)
         await record(
             scope,
             actor_name(actor),

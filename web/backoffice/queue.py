@@ -296,9 +296,7 @@ async def task_done(
     return _tasks_back(request, form, "hecha")
 
 
-@post(
-    "/tareas/{task_id:int}/cancelar", name="staff:task_cancel", operation_id="staff_task_cancel"
-)
+@post("/tareas/{task_id:int}/cancelar", name="staff:task_cancel", operation_id="staff_task_cancel")
 async def task_cancel(
     request: Request,
     tenant_scope: NamedDependency[TenantScope],
