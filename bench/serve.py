@@ -12,7 +12,7 @@ import uvicorn
 from litestar import get
 
 from recaudo.core.config import load_settings
-from recaudo.core.platform.hookspecs import hookimpl
+from recaudo.core.hookspecs import hookimpl
 from recaudo.core.platform.host import PluginHost
 from recaudo.web.app import create_asgi
 

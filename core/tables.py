@@ -966,7 +966,9 @@ class WorkTask(TenantOwned, Table, tablename="work_task"):
     """A to-do for a collector (call back, send a statement, check a transfer) with a due date."""
 
     customer = ForeignKey(Customer, on_delete=OnDelete.cascade, null=True, default=None, index=True)
-    assignee = ForeignKey(StaffUser, on_delete=OnDelete.set_null, null=True, default=None, index=True)
+    assignee = ForeignKey(
+        StaffUser, on_delete=OnDelete.set_null, null=True, default=None, index=True
+    )
     title = Varchar(length=200)
     kind = Varchar(length=20, default="follow_up")  # call, follow_up, statement, check, other
     due_date = Date(index=True)

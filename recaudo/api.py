@@ -11,12 +11,13 @@ A plugin module declares the API version it was written for::
 
 The host refuses, at load, a plugin whose major version differs from :data:`API_VERSION` or whose
 minor version is newer; ``recaudo plugins list`` shows why. The hooks are documented in
-``docs/plugins.md`` and specified in ``recaudo.core.platform.hookspecs``.
+``docs/plugins.md`` and specified in ``recaudo.core.hookspecs``.
 """
 
 from __future__ import annotations
 
 from recaudo.core.common.money import Money
+from recaudo.core.hookspecs import hookimpl
 from recaudo.core.payments.method import (
     PAYMENT_STATUSES,
     Checkout,
@@ -40,7 +41,6 @@ from recaudo.core.platform.extensions import (
     MatchRule,
     NotificationChannel,
 )
-from recaudo.core.platform.hookspecs import hookimpl
 from recaudo.core.platform.jobs import Job, RetryPolicy, Schedule
 from recaudo.core.platform.routes import plugin_context
 from recaudo.core.platform.values import (

@@ -75,7 +75,13 @@ def migrate() -> None:
 
 
 @main.command()
-def demo() -> None:
+@click.option(
+    "--history/--no-history",
+    default=True,
+    show_default=True,
+    help="Also six months of paid invoices and promises, for the KPIs and the forecast.",
+)
+def demo(history: bool) -> None:
     """Create the demo tenants, customers, invoices and staff (idempotent; development only)."""
     from recaudo.demo import seed_demo
 
@@ -87,7 +93,7 @@ def demo() -> None:
             "recaudo demo only runs with RECAUDO_ENV=development (this is "
             f"{settings.env}); nothing was created"
         )
-    lines = _run(settings, lambda: seed_demo(settings))
+    lines = _run(settings, lambda: seed_demo(settings, history=history))
     for line in lines:
         click.echo(line)
 

@@ -363,8 +363,13 @@ def _login_lines(settings: Settings, demo: DemoTenant) -> list[str]:
     ]
 
 
-async def seed_demo(settings: Settings, today: date | None = None) -> list[str]:
+async def seed_demo(
+    settings: Settings, today: date | None = None, *, history: bool = False
+) -> list[str]:
+    """The demo tenants; with ``history`` (what ``recaudo demo`` asks for) also six months of
+    paid invoices and promises (recaudo/demo_history.py) for the workspace's KPIs to measure."""
     from recaudo.core.payments.ledger import record_staff_payment
+    from recaudo.demo_history import seed_history
 
     if not settings.is_development:
         raise DemoRefused(
@@ -443,6 +448,16 @@ async def seed_demo(settings: Settings, today: date | None = None) -> list[str]:
                     await scope.update(Invoice, {Invoice.status: "void"}).where(
                         Invoice.id == invoice.id
                     )
+        if history:
+            count += await seed_history(
+                scope,
+                slug=demo.tenant.slug,
+                currency=demo.tenant.currency,
+                tax_rate_pct=16 if demo.tenant.country == "MX" else 0,
+                products=demo.products,
+                timezone=demo.tenant.timezone,
+                today=today,
+            )
         customers = await scope.count(Customer)
         lines.append(f"demo tenant {tenant.slug}: {customers} customers, {count} invoices")
         lines.extend(_login_lines(settings, demo))

@@ -28,7 +28,7 @@ from recaudo.api import (
     SettingField,
 )
 from recaudo.core.common.money import Money
-from recaudo.core.platform.hookspecs import hookimpl
+from recaudo.core.hookspecs import hookimpl
 from recaudo.core.platform.host import PluginHost
 from recaudo.tenants.plugin_config import set_plugin
 from recaudo.tenants.scoped import TenantScope

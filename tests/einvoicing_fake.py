@@ -24,7 +24,7 @@ from recaudo.api import (
     PluginContext,
     SettingField,
 )
-from recaudo.core.platform.hookspecs import hookimpl
+from recaudo.core.hookspecs import hookimpl
 
 PLUGIN = "fakefiscal"
 

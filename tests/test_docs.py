@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from recaudo.core.platform import hookspecs
+from recaudo.core import hookspecs
 from recaudo.core.platform.host import PluginHost
 
 DOCS = (Path(__file__).resolve().parent.parent / "docs" / "plugins.md").read_text()

@@ -7,8 +7,8 @@ from typing import Any
 
 from recaudo.core.billing.customers import NewCustomer, create_customer
 from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
+from recaudo.core.hookspecs import hookimpl
 from recaudo.core.payments.ledger import record_staff_payment
-from recaudo.core.platform.hookspecs import hookimpl
 from recaudo.core.platform.host import PluginHost
 from recaudo.core.platform.values import InvoiceEvent, PaymentEvent
 from recaudo.tenants.plugin_config import set_plugin

@@ -14,9 +14,9 @@ from recaudo.core.billing.customers import NewCustomer, create_customer
 from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
 from recaudo.core.collections import reminders
 from recaudo.core.config import Settings
+from recaudo.core.hookspecs import hookimpl
 from recaudo.core.messaging.preferences import save_consents
 from recaudo.core.platform.extensions import ContactRule, NotificationChannel
-from recaudo.core.platform.hookspecs import hookimpl
 from recaudo.core.platform.host import PluginHost
 from recaudo.core.platform.values import DeliveryResult, OutgoingMessage, RuleDecision
 from recaudo.core.tables import (

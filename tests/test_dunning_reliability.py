@@ -25,9 +25,9 @@ from recaudo.core.billing.customers import NewCustomer, create_customer
 from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
 from recaudo.core.collections import reminders
 from recaudo.core.config import Settings
+from recaudo.core.hookspecs import hookimpl
 from recaudo.core.messaging.preferences import save_consents
 from recaudo.core.platform.extensions import NotificationChannel
-from recaudo.core.platform.hookspecs import hookimpl
 from recaudo.core.platform.host import PluginHost
 from recaudo.core.platform.values import DeliveryResult, OutgoingMessage
 from recaudo.core.tables import ContactAttempt, OutboxJob
@@ -84,7 +84,7 @@ WORKER = textwrap.dedent(
     from recaudo.core.config import Settings
     from recaudo.core.collections import reminders
     from recaudo.core.platform.extensions import NotificationChannel
-    from recaudo.core.platform.hookspecs import hookimpl
+    from recaudo.core.hookspecs import hookimpl
     from recaudo.core.platform.host import PluginHost, set_host
     from recaudo.core.platform.values import DeliveryResult
     from recaudo.tenants.scoped import TenantScope

@@ -17,8 +17,8 @@ from recaudo.core.billing.customers import NewCustomer, create_customer
 from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
 from recaudo.core.einvoicing import service
 from recaudo.core.einvoicing.requests import paid_invoices, picture_key, split_exact
+from recaudo.core.hookspecs import hookimpl
 from recaudo.core.payments.settlement import record_allocated_payment, undo_payment
-from recaudo.core.platform.hookspecs import hookimpl
 from recaudo.core.platform.host import PluginHost
 from recaudo.core.tables import Allocation, AuditEvent, Customer, Invoice, OutboxJob
 from recaudo.tenants.plugin_config import set_plugin

@@ -23,11 +23,11 @@ from recaudo.core import db
 from recaudo.core.billing.customers import NewCustomer, create_customer
 from recaudo.core.billing.invoices import NewInvoice, NewLine, create_invoice
 from recaudo.core.common.money import Money
+from recaudo.core.hookspecs import hookimpl
 from recaudo.core.payments.method import Fee, PaymentMethod
 from recaudo.core.platform import guard
 from recaudo.core.platform.context import PluginContext
 from recaudo.core.platform.extensions import NotificationChannel
-from recaudo.core.platform.hookspecs import hookimpl
 from recaudo.core.platform.host import PluginHost
 from recaudo.core.platform.values import (
     Branding,

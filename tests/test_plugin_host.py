@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from importlib.metadata import EntryPoint
 
+from recaudo.core.hookspecs import hookimpl
 from recaudo.core.platform.context import PluginContext, build_context
-from recaudo.core.platform.hookspecs import hookimpl
 from recaudo.core.platform.host import PluginHost
 from recaudo.core.platform.values import Branding, TenantInfo
 

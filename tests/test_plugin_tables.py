@@ -200,14 +200,14 @@ def test_a_plugin_table_without_tenant_nor_platform_wide_tag_is_flagged() -> Non
         name = Varchar(length=20)
 
     class Loosely:
-        from recaudo.core.platform.hookspecs import hookimpl
+        from recaudo.core.hookspecs import hookimpl
 
         @hookimpl
         def recaudo_piccolo_app(self) -> AppConfig:
             return AppConfig("loose", "/nowhere", table_classes=[Loose])
 
     class Broken:
-        from recaudo.core.platform.hookspecs import hookimpl
+        from recaudo.core.hookspecs import hookimpl
 
         @hookimpl
         def recaudo_piccolo_app(self) -> AppConfig:

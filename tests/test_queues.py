@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from recaudo.core.common import outbox
-from recaudo.core.platform.hookspecs import hookimpl
+from recaudo.core.hookspecs import hookimpl
 from recaudo.core.platform.host import PluginHost
 from recaudo.core.platform.jobs import Job
 from recaudo.core.tables import OutboxJob

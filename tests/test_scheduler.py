@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from recaudo.core.platform.hookspecs import hookimpl
+from recaudo.core.hookspecs import hookimpl
 from recaudo.core.platform.host import PluginHost
 from recaudo.core.platform.jobs import Job, Schedule
 from recaudo.core.tables import OutboxJob

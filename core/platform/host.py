@@ -18,7 +18,8 @@ from typing import Any
 
 import pluggy
 
-from recaudo.core.platform import guard, hookspecs
+from recaudo.core import hookspecs
+from recaudo.core.platform import guard
 from recaudo.core.platform.version import API_VERSION, ASSUMED_VERSION, incompatibility
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from piccolo.columns import Varchar
 from piccolo.conf.apps import AppConfig
 from piccolo.table import Table
 
+from recaudo.core.hookspecs import hookimpl
 from recaudo.core.platform.apps import PLATFORM_WIDE
-from recaudo.core.platform.hookspecs import hookimpl
 from recaudo.tenants.models import TenantOwned
 
 
