@@ -22,8 +22,8 @@ from recaudo.tenants.scoped import TenantScope, as_id
 
 #: What a task is about (stored code → Spanish label).
 KINDS = {
-    "call": "Llamar",
     "follow_up": "Dar seguimiento",
+    "call": "Llamar",
     "statement": "Enviar estado de cuenta",
     "check": "Revisar un pago",
     "other": "Otro",
