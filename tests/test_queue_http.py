@@ -24,6 +24,10 @@ from tests.test_staff_http import world as world
 TODAY = date.today()
 
 
+def _between(text: str, start: str, end: str) -> str:
+    return text[text.index(start) : text.index(end)]
+
+
 async def _state(side: Side) -> tuple[int, ...]:
     """What any queue action could change in a tenant."""
     s = side.scope
@@ -66,9 +70,13 @@ async def test_queue_lists_overdue_customers_and_what_waits(world: World) -> Non
     assert 'data-overdue="150000"' in text
     assert f'id="cliente-{world.b.customer}"' not in text
     # what waits for a person: the seeded hardship request, plan proposal and chat
-    assert f"/hardship/{world.a.hardship}" in text
-    assert f"/plans/{world.a.plan}" in text
-    assert f"/chats/{world.a.customer}" in text
+    hardship = _between(text, 'id="waiting-hardship"', 'id="waiting-plans"')
+    assert "<strong>1</strong>" in hardship and f"/hardship/{world.a.hardship}" in hardship
+    plans = _between(text, 'id="waiting-plans"', 'id="waiting-chats"')
+    assert "<strong>1</strong>" in plans and f"/plans/{world.a.plan}" in plans
+    chats = _between(text, 'id="waiting-chats"', 'id="waiting-bank"')
+    assert "<strong>1</strong>" in chats and f"/chats/{world.a.customer}" in chats
+    assert "<strong>0</strong>" in _between(text, 'id="waiting-tasks"', 'id="waiting-hardship"')
     assert 'name="_csrf_token"' in text
 
 
@@ -147,6 +155,8 @@ async def test_promise_note_and_task_from_the_queue(world: World) -> None:
     # the assigned account shows under "mis cuentas", its next action is today's task
     assert f'id="cliente-{a.customer}"' in queue.text
     assert 'data-next="task"' in queue.text
+    mine = _between(queue.text, 'id="waiting-tasks"', 'id="waiting-hardship"')
+    assert "<strong>1</strong>" in mine and "Volver a llamar" in mine
 
 
 async def test_collector_from_the_customer_page(world: World) -> None:

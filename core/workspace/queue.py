@@ -341,7 +341,7 @@ async def waiting(scope: TenantScope, me: StaffUser, today: date) -> Waiting:
         hardship_count=len(hardship),
         plans_count=len(plans),
         unmatched_lines=await count_lines(scope, "unmatched"),
-        my_tasks=await list_tasks(scope, today, assignee_id=int(me.id), due_by=today, limit=20),
+        my_tasks=await list_tasks(scope, today, assignee_id=int(me.id), due_by=today),
     )
 
 
