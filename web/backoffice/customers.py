@@ -38,6 +38,7 @@ from recaudo.core.db import transaction
 from recaudo.core.einvoicing import service
 from recaudo.core.messaging.preferences import consents_of
 from recaudo.core.tables import Customer, StaffUser
+from recaudo.core.workspace.tasks import team
 from recaudo.tenants.models import Tenant
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.backoffice.common import form_data, staff_base, staff_page
@@ -113,6 +114,7 @@ async def customer_detail(
         timeline=await customer_timeline(tenant_scope, customer),
         credit_notes=await customer_credit_notes(tenant_scope, int(customer.id), limit=5),
         today=today,
+        team=await team(tenant_scope),
         **await promise_context(tenant_scope, customer, str(tenant.timezone)),
     )
 

@@ -33,6 +33,7 @@ from recaudo.web.backoffice import (
     plans,
     plugins,
     proofs,
+    queue,
     recurring,
     reminders,
     settings,
@@ -74,6 +75,7 @@ staff_router = Router(
         *apikeys.ROUTES,
         *reminders.ROUTES,
         *message_settings.ROUTES,
+        *queue.ROUTES,
     ],
     dependencies={
         "staff": Provide(provide_staff),
