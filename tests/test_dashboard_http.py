@@ -134,6 +134,7 @@ async def test_the_page_shows_the_report_figures(client: httpx.AsyncClient, ferr
     for chart in ("chart-aging", "chart-dso", "chart-weekly"):
         assert f'id="{chart}"' in html
     assert 'href="/t/ferre/staff/indicadores/definiciones#dso"' in html
+    assert 'href="/t/ferre/staff/indicadores/pronostico"' in html  # the forecast, one click away
     assert "/indicadores/datos/aging.csv?desde=" in html
     today = tenant_today(ferre.tenant)
     start = today - timedelta(days=89)
