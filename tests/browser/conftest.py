@@ -47,6 +47,27 @@ async def _prepare(url: str, settings: object) -> None:
     await seed_demo(settings)  # type: ignore[arg-type]
 
 
+def _wait_for_start_up_jobs(url: str, limit_s: float = 90) -> None:
+    """Let the in-process workers finish what seeding the demo queued (sealing the Mexican
+    tenant's CFDIs, their payment complements) before a browser clicks: on a loaded 2-core box
+    that work, sharing the server's process and SQLite file, made the first sign-in of a module
+    miss its wait. Jobs waiting to be retried do not hold this up; after ``limit_s`` we go on."""
+    import sqlite3
+
+    from recaudo.core.db import sqlite_path
+
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        with contextlib.closing(sqlite3.connect(sqlite_path(url), timeout=5)) as conn:
+            (waiting,) = conn.execute(
+                "SELECT count(*) FROM outbox_job WHERE status IN ('pending', 'sent') "
+                "AND attempts = 0"
+            ).fetchone()
+        if not waiting:
+            return
+        time.sleep(0.25)
+
+
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     import uvicorn
@@ -79,6 +100,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "the live server did not start"
+    _wait_for_start_up_jobs(url)
     try:
         yield LiveServer(base)
     finally:
