@@ -62,11 +62,16 @@ browser:
 	  || echo "could not install chromium: browser tests will be skipped"; \
 	fi
 
+# One test worker per core (pytest-xdist); a test file stays on one worker, so its module-wide
+# fixtures (a browser test's live server) are built once. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
+
 test: setup browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-fast: setup
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
 
 # mypy cannot follow the editable install's folder mapping, so it reads a tree of symlinks that
 # has the installed shape (recaudo/core -> core/, …).

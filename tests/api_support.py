@@ -165,12 +165,12 @@ class ApiWorld:
 
 @pytest.fixture
 async def api_world(database: str, host: PluginHost) -> ApiWorld:
-    from recaudo.web.app import create_asgi
+    from tests.apps import asgi_app
 
     settings = Settings(
         env="development", database_url=database, secret_key="x" * 40, base_url=BASE
     )
-    app = create_asgi(settings, embedded_workers=False)
+    app = asgi_app(settings)
     suffix = uuid.uuid4().hex[:6]
     a = await seed(f"alfa-{suffix}", "MX", "MXN")
     b = await seed(f"beta-{suffix}", "CO", "COP")

@@ -48,9 +48,9 @@ def make_settings(database: str, smtp_url: str = "", env: str = "development") -
 
 
 def make_app(settings: Settings) -> Any:
-    from recaudo.web.app import create_asgi
+    from tests.apps import asgi_app
 
-    app = create_asgi(settings, embedded_workers=False)
+    app = asgi_app(settings)
     # ASGITransport sends no lifespan events: run the start-up hook ourselves.
     get_host().results("recaudo_startup", settings=settings)
     return app

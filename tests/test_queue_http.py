@@ -5,7 +5,8 @@ change nothing."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -21,7 +22,8 @@ from recaudo.core.tables import (
 from tests.test_staff_http import Side, World, client, post, signed_in
 from tests.test_staff_http import world as world
 
-TODAY = date.today()
+# The tenant's today, not the machine's: tenant alfa is in Mexico City, hours behind UTC.
+TODAY = datetime.now(ZoneInfo("America/Mexico_City")).date()
 
 
 def _between(text: str, start: str, end: str) -> str:

@@ -49,7 +49,7 @@ async def world(database: str, host: PluginHost, monkeypatch: pytest.MonkeyPatch
     from argon2 import PasswordHasher
 
     from recaudo.core.access import staff as staff_accounts
-    from recaudo.web.app import create_asgi
+    from tests.apps import asgi_app
 
     monkeypatch.setattr(
         staff_accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -58,7 +58,7 @@ async def world(database: str, host: PluginHost, monkeypatch: pytest.MonkeyPatch
     settings = Settings(
         env="development", database_url=database, secret_key="x" * 40, base_url=BASE
     )
-    app = create_asgi(settings, embedded_workers=False)
+    app = asgi_app(settings)
     suffix = uuid.uuid4().hex[:6]
     return World(
         app, await seed(f"alfa-{suffix}", "MX", "MXN"), await seed(f"beta-{suffix}", "CO", "COP")

@@ -154,12 +154,12 @@ class World:
 
 @pytest.fixture
 async def world(database: str, host: PluginHost) -> World:
-    from recaudo.web.app import create_asgi
+    from tests.apps import asgi_app
 
     settings = Settings(
         env="development", database_url=database, secret_key="x" * 40, base_url=BASE
     )
-    app = create_asgi(settings, embedded_workers=False)  # same URL: keeps the fixture's engine
+    app = asgi_app(settings)  # same URL: keeps the fixture's engine
     suffix = uuid.uuid4().hex[:6]
     a = await seed(f"alfa-{suffix}", "MX", "MXN")
     b = await seed(f"beta-{suffix}", "CO", "COP")

@@ -72,12 +72,12 @@ async def _seed(slug: str, url: str, roles: tuple[str, ...]) -> Side:
 
 @pytest.fixture
 async def world(database: str, host: PluginHost, box: Receiver) -> World:
-    from recaudo.web.app import create_asgi
+    from tests.apps import asgi_app
 
     settings = Settings(
         env="development", database_url=database, secret_key="x" * 40, base_url=BASE
     )
-    app = create_asgi(settings, embedded_workers=False)
+    app = asgi_app(settings)
     suffix = uuid.uuid4().hex[:6]
     a = await _seed(f"alfa-{suffix}", box.url, ("owner", "collector", "viewer"))
     b = await _seed(f"beta-{suffix}", box.url, ())  # only its ids are used

@@ -27,6 +27,7 @@ from recaudo.core.platform import guard
 from recaudo.core.platform.host import PluginHost, get_host, set_host
 from recaudo.web.deps import provide_settings
 from recaudo.web.ids import ids_in_range
+from recaudo.web.log_config import logging_config
 from recaudo.web.not_found import NotFoundPage
 from recaudo.web.security import RejectNulBytes, SecurityHeaders
 from recaudo.web.templating import make_environment
@@ -160,6 +161,7 @@ def create_app(
         guards=[ids_in_range],
         exception_handlers={Exception: _error_handler},
         lifespan=[lifespan],
+        logging_config=logging_config(),
         debug=settings.debug and settings.is_development,
         # The generated API schema describes every route: a map for attackers, not for users.
         openapi_config=OpenAPIConfig(title="Recaudo", version="1")

@@ -20,6 +20,7 @@ from recaudo.web.api import bank, changes, customers, documents, einvoices, invo
 from recaudo.web.api.common import provide_api_scope, provide_caller, provide_writer
 from recaudo.web.api.errors import api_error_handler
 from recaudo.web.ids import ids_in_range
+from recaudo.web.log_config import logging_config
 
 PREFIX = "/api/v1"
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a bulk of 1,000 invoices fits with room to spare
@@ -66,6 +67,7 @@ def create_api_app(debug: bool = False) -> Litestar:
         guards=[ids_in_range],
         request_max_body_size=MAX_BODY_BYTES,
         debug=False,
+        logging_config=logging_config(),
         openapi_config=OpenAPIConfig(
             title="Recaudo API",
             version="1",
