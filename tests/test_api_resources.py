@@ -3,7 +3,8 @@ cursor pagination, filters and money as integer minor units."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -71,7 +72,8 @@ async def test_create_an_invoice_in_minor_units(
     assert inv["subtotal"] == 123_450 and inv["tax"] == 19_752 and inv["total"] == 143_202
     assert inv["balance"] == 143_202 and inv["amount_paid"] == 0
     assert inv["currency"] == "MXN" and inv["status"] == "open"
-    assert inv["issue_date"] == date.today().isoformat()
+    # by default an invoice is issued on the tenant's today (Mexico City), not the machine's
+    assert inv["issue_date"] == datetime.now(ZoneInfo("America/Mexico_City")).date().isoformat()
     assert inv["lines"] == [
         {"description": "Renta", "quantity": 2, "unit_amount": 61_725, "amount": 123_450}
     ]

@@ -14,6 +14,7 @@ from recaudo.core.payments.autopay import (
     begin_enrollment,
     complete_enrollment,
     current_enrollment,
+    local_today,
     pause_retries,
     plan_tenant,
     retry_days,
@@ -253,7 +254,10 @@ async def test_reminder_before_the_charge_then_the_charge_on_the_due_date(env: E
 
 async def test_plan_installments_are_charged_once_each_not_their_invoices(env: Env) -> None:
     ids = env.invoice_ids()
-    today = datetime.now(UTC).date()
+    now = datetime.now(UTC)
+    # "today" is the customer's local day (hours behind UTC in Mexico), as the planner sees it
+    zones = str(env.shop.tenant.timezone), str(env.customer.timezone or "")
+    today = local_today(*zones, now)
     scope = env.shop.scope
     plan = PaymentPlan(
         customer=env.customer.id,
@@ -281,7 +285,6 @@ async def test_plan_installments_are_charged_once_each_not_their_invoices(env: E
     await scope.update(Invoice, {Invoice.plan_id: int(plan.id)}).where(Invoice.id.is_in(ids[:2]))
     await enroll(env, what="plan")
 
-    now = datetime.now(UTC)
     assert len(await plan_tenant(scope, now)) == 1, "only the installment due today"
     await drain_at(now + MINUTE)
     rows = await charges(env)

@@ -36,8 +36,9 @@ def code_at(secret: str, offset: int = 0) -> str:
     return pyotp.TOTP(secret).at(int(time.time()) + offset * totp.STEP)
 
 
-async def enrol(c: httpx.AsyncClient, side: Side) -> tuple[str, list[str]]:
-    """Switch 2FA on through the pages; returns the secret and the recovery codes."""
+async def enrol(c: httpx.AsyncClient, side: Side) -> tuple[str, list[str], str]:
+    """Switch 2FA on through the pages; returns the secret, the recovery codes and the code that
+    confirmed enrolment (kept: recomputed later, a new 30-second step would give another)."""
     started = await post(c, side, f"{side.staff}/cuenta/seguridad/iniciar")
     assert started.status_code == 303
     page = await c.get(f"{side.staff}/cuenta/seguridad")
@@ -45,13 +46,12 @@ async def enrol(c: httpx.AsyncClient, side: Side) -> tuple[str, list[str]]:
     secret = re.search(r'id="totp-secret"[^>]*>([A-Z2-7]+)<', page.text).group(1)
     wrong = await post(c, side, f"{side.staff}/cuenta/seguridad/confirmar", {"code": "000000"})
     assert wrong.status_code == 400
-    done = await post(
-        c, side, f"{side.staff}/cuenta/seguridad/confirmar", {"code": code_at(secret, -1)}
-    )
+    confirming = code_at(secret, -1)
+    done = await post(c, side, f"{side.staff}/cuenta/seguridad/confirmar", {"code": confirming})
     assert done.status_code == 200 and 'id="recovery-codes"' in done.text
     codes = re.findall(r"<li><code>([0-9a-f]{6}-[0-9a-f]{6})</code></li>", done.text)
     assert len(codes) == totp.RECOVERY_CODES
-    return secret, codes
+    return secret, codes, confirming
 
 
 async def _user(side: Side, role: str) -> StaffUser:
@@ -61,7 +61,7 @@ async def _user(side: Side, role: str) -> StaffUser:
 async def test_enrol_then_sign_in_with_a_code_and_never_the_same_code_twice(world: World) -> None:
     a = world.a
     async with signed_in(world, a, "viewer") as c:  # every role secures its own account
-        secret, _codes = await enrol(c, a)
+        secret, _codes, confirming = await enrol(c, a)
         page = await c.get(f"{a.staff}/cuenta/seguridad")
         assert 'id="totp-status"' in page.text and "Activada" in page.text
         assert secret not in page.text  # the secret is shown only while enrolling
@@ -76,7 +76,7 @@ async def test_enrol_then_sign_in_with_a_code_and_never_the_same_code_twice(worl
         form = await c.get(f"{a.staff}/login/codigo")
         assert form.status_code == 200 and 'autocomplete="one-time-code"' in form.text
         # the code used to confirm enrolment is spent
-        replay = await post(c, a, f"{a.staff}/login/codigo", {"code": code_at(secret, -1)})
+        replay = await post(c, a, f"{a.staff}/login/codigo", {"code": confirming})
         assert replay.status_code == 401
         good = code_at(secret, 0)
         ok = await post(c, a, f"{a.staff}/login/codigo", {"code": good})
@@ -151,7 +151,7 @@ async def test_without_a_pending_sign_in_the_code_page_sends_to_login(world: Wor
 async def test_recovery_codes_work_once_and_disabling_needs_a_code(world: World) -> None:
     a = world.a
     async with signed_in(world, a, "collector") as c:
-        secret, codes = await enrol(c, a)
+        secret, codes, _confirming = await enrol(c, a)
     async with client(world) as c:
         assert (await login(c, a, "collector")).status_code == 303
         ok = await post(c, a, f"{a.staff}/login/codigo", {"code": codes[0]})
