@@ -119,3 +119,31 @@ async def test_api_create_invoice_returns_the_warning(
     assert "supera su límite de crédito" in warning
     listed = await api.get(f"/api/v1/invoices/{r.json()['id']}", headers=a.r)
     assert "warnings" not in listed.json()
+
+
+async def test_api_bulk_create_warns_from_the_invoice_that_crosses_the_limit(
+    api_world: ApiWorld, api: httpx.AsyncClient
+) -> None:
+    a = api_world.a
+    open_before = sum(
+        i["balance"]
+        for i in (await api.get("/api/v1/invoices", headers=a.r)).json()["data"]
+        if i["customer_id"] == a.customer and i["status"] != "void"
+    )
+    # room for exactly one more invoice of 1,234.50: the first fits, the next two go over
+    limit = open_before + 123_450
+    await a.scope.update(Customer, {Customer.credit_limit: limit}).where(Customer.id == a.customer)
+    body = {"invoices": [invoice_body(a.customer, f"B-{n}") for n in (1, 2, 3)]}
+    r = await api.post("/api/v1/invoices/bulk", json=body, headers=a.w)
+    assert r.status_code == 201, r.text
+    first, second, third = r.json()["data"]
+    assert "warnings" not in first
+    assert "supera su límite de crédito" in second["warnings"][0]
+    assert "por $1,234.50" in second["warnings"][0]
+    assert "por $2,469.00" in third["warnings"][0]
+    # without a limit, no warning
+    await a.scope.update(Customer, {Customer.credit_limit: None}).where(Customer.id == a.customer)
+    again = await api.post(
+        "/api/v1/invoices/bulk", json={"invoices": [invoice_body(a.customer, "B-4")]}, headers=a.w
+    )
+    assert again.status_code == 201 and "warnings" not in again.json()["data"][0]

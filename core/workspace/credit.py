@@ -651,8 +651,11 @@ async def limit_check(
         currency,
         exclude_invoice or 0,
     )
-    balance = int(rows[0]["balance"])
-    limit = int(customer.credit_limit)
+    return _over_limit(int(rows[0]["balance"]), new_amount, int(customer.credit_limit), currency)
+
+
+def _over_limit(balance: int, new_amount: int, limit: int, currency: str) -> Reason | None:
+    """The warning when ``balance`` plus ``new_amount`` goes over ``limit``; else ``None``."""
     if balance + new_amount <= limit:
         return None
     return Reason(
@@ -663,6 +666,64 @@ async def limit_check(
             "over": format_minor(balance + new_amount - limit, currency),
         },
     )
+
+
+@dataclass(frozen=True)
+class NewInvoiceAmount:
+    """An invoice just created, as the limit check needs it."""
+
+    id: int
+    customer: int
+    amount: int
+    currency: str
+
+
+async def limit_warnings(scope: TenantScope, batch: Sequence[NewInvoiceAmount]) -> dict[int, str]:
+    """:func:`limit_warning` for invoices created together (a bulk API call), by invoice id.
+
+    Taken in the batch's order: an invoice is warned about when the customer's open balance
+    before the batch, plus the batch's invoices up to and including it, goes over the limit. Two
+    queries whatever the batch's size."""
+    main = await _tenant_currency(scope)
+    ids = sorted({b.customer for b in batch if b.currency == main})
+    if not ids:
+        return {}
+    marks = ", ".join("{}" for _ in ids)
+    limits = {
+        int(r["id"]): int(r["credit_limit"])
+        for r in await scope.raw(
+            f"SELECT id, credit_limit FROM customer WHERE tenant = {{tenant}} AND id IN ({marks}) "
+            "AND credit_limit IS NOT NULL",
+            *ids,
+        )
+    }
+    if not limits:
+        return {}
+    statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
+    customers = ", ".join("{}" for _ in limits)
+    new_ids = [b.id for b in batch]
+    excluded = ", ".join("{}" for _ in new_ids)
+    balances = {
+        int(r["customer"]): int(r["balance"] or 0)
+        for r in await scope.raw(
+            f"SELECT customer, SUM(total - amount_applied) AS balance FROM invoice "
+            f"WHERE tenant = {{tenant}} AND customer IN ({customers}) AND currency = {{}} "
+            f"AND status IN ({statuses}) AND id NOT IN ({excluded}) GROUP BY customer",
+            *limits,
+            main,
+            *new_ids,
+        )
+    }
+    warnings: dict[int, str] = {}
+    for b in batch:
+        if b.customer not in limits or b.currency != main:
+            continue
+        before = balances.get(b.customer, 0)
+        reason = _over_limit(before, b.amount, limits[b.customer], main)
+        balances[b.customer] = before + b.amount
+        if reason is not None:
+            warnings[b.id] = reason.text
+    return warnings
 
 
 LIMIT_WARNING = (

@@ -23,7 +23,7 @@ from recaudo.core.billing.invoices import (
 )
 from recaudo.core.common.audit import record
 from recaudo.core.tables import INVOICE_STATUSES, Invoice, InvoiceLine
-from recaudo.core.workspace.credit import limit_warning
+from recaudo.core.workspace.credit import NewInvoiceAmount, limit_warning, limit_warnings
 from recaudo.tenants.scoped import TenantScope
 from recaudo.web.api.common import IdempotencyKey, check_text, idempotent_post, page
 from recaudo.web.api.customers import Cursor, Limit
@@ -210,7 +210,9 @@ async def create_invoice_route(
     summary="Create up to 1,000 invoices",
     description=(
         "All or nothing: one bad item and none is created; errors name the item as "
-        "`invoices[i].field`. Body at most 2 MiB."
+        "`invoices[i].field`. Body at most 2 MiB. An invoice that takes its customer's open "
+        "balance (with the batch's earlier invoices) over the credit limit carries `warnings`; "
+        "it is created all the same."
     ),
     status_code=201,
 )
@@ -238,7 +240,15 @@ async def create_invoices_bulk(
         await record(
             api_scope, writer.actor, "invoice.bulk_created", "invoice", count=len(rows), via="api"
         )
-        return BulkInvoicesOut(await invoices_out(api_scope, rows))
+        out = await invoices_out(api_scope, rows)
+        batch = [
+            NewInvoiceAmount(int(r.id), int(r.customer), r.balance, str(r.currency)) for r in rows
+        ]
+        warnings = await limit_warnings(api_scope, batch)
+        for item in out:
+            if item.id in warnings:
+                item.warnings = [warnings[item.id]]
+        return BulkInvoicesOut(out)
 
     return await idempotent_post(request, writer, api_scope, action)
 
