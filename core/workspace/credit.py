@@ -642,16 +642,28 @@ async def limit_check(
         return None
     if currency != await _tenant_currency(scope):
         return None
+    balances = await _open_balances(scope, [int(customer.id)], currency, [exclude_invoice or 0])
+    balance = balances.get(int(customer.id), 0)
+    return _over_limit(balance, new_amount, int(customer.credit_limit), currency)
+
+
+async def _open_balances(
+    scope: TenantScope, customers: Sequence[int], currency: str, exclude: Sequence[int]
+) -> dict[int, int]:
+    """Open balance in ``currency`` of each of ``customers`` (absent: nothing open), leaving
+    out the invoices ``exclude`` (new ones, counted by the caller)."""
     statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
+    who = ", ".join("{}" for _ in customers)
+    skip = ", ".join("{}" for _ in exclude) or "0"
     rows = await scope.raw(
-        f"SELECT COALESCE(SUM(total - amount_applied), 0) AS balance FROM invoice "
-        f"WHERE tenant = {{tenant}} AND customer = {{}} AND currency = {{}} "
-        f"AND status IN ({statuses}) AND id <> {{}}",
-        int(customer.id),
+        f"SELECT customer, SUM(total - amount_applied) AS balance FROM invoice "
+        f"WHERE tenant = {{tenant}} AND customer IN ({who}) AND currency = {{}} "
+        f"AND status IN ({statuses}) AND id NOT IN ({skip}) GROUP BY customer",
+        *customers,
         currency,
-        exclude_invoice or 0,
+        *exclude,
     )
-    return _over_limit(int(rows[0]["balance"]), new_amount, int(customer.credit_limit), currency)
+    return {int(r["customer"]): int(r["balance"] or 0) for r in rows}
 
 
 def _over_limit(balance: int, new_amount: int, limit: int, currency: str) -> Reason | None:
@@ -699,21 +711,7 @@ async def limit_warnings(scope: TenantScope, batch: Sequence[NewInvoiceAmount]) 
     }
     if not limits:
         return {}
-    statuses = ", ".join(f"'{s}'" for s in OPEN_STATUSES)
-    customers = ", ".join("{}" for _ in limits)
-    new_ids = [b.id for b in batch]
-    excluded = ", ".join("{}" for _ in new_ids)
-    balances = {
-        int(r["customer"]): int(r["balance"] or 0)
-        for r in await scope.raw(
-            f"SELECT customer, SUM(total - amount_applied) AS balance FROM invoice "
-            f"WHERE tenant = {{tenant}} AND customer IN ({customers}) AND currency = {{}} "
-            f"AND status IN ({statuses}) AND id NOT IN ({excluded}) GROUP BY customer",
-            *limits,
-            main,
-            *new_ids,
-        )
-    }
+    balances = await _open_balances(scope, list(limits), main, [b.id for b in batch])
     warnings: dict[int, str] = {}
     for b in batch:
         if b.customer not in limits or b.currency != main:
